@@ -1,0 +1,243 @@
+/*
+ * migrate.c - the schema, as an ordered list of migrations.
+ *
+ * The SQL is written once for SQLite and PostgreSQL: `@ID@` stands for an
+ * auto-assigned 64-bit primary key and `@BLOB@` for a byte string,
+ * expanded per dialect.  What cannot be
+ * shared (triggers) has a per-dialect text.  Never edit a migration that
+ * has shipped; add a new one.
+ */
+#include "lib/migrate.h"
+#include "util/error.h"
+
+#include <glib.h>
+#include <string.h>
+
+typedef struct migration {
+	int version;
+	const char *name;
+	const char *sql;         /* portable part */
+	const char *sql_sqlite;  /* SQLite-only part, may be NULL */
+	const char *sql_pg;      /* PostgreSQL-only part, may be NULL */
+} migration;
+
+static const migration migrations[] = {
+{ 1, "organisations, users, tokens, audit log",
+"CREATE TABLE sig ("
+"  id @ID@,"
+"  code TEXT NOT NULL UNIQUE,"
+"  name TEXT NOT NULL,"
+"  created_at TEXT NOT NULL);"
+"CREATE TABLE org ("
+"  id @ID@,"
+"  name TEXT NOT NULL UNIQUE,"
+"  display_name TEXT NOT NULL,"
+"  role TEXT NOT NULL CHECK (role IN ('participant','partner','hub')),"
+"  nda_date TEXT,"
+"  created_at TEXT NOT NULL,"
+"  updated_at TEXT NOT NULL);"
+"CREATE TABLE org_sig ("
+"  org_id BIGINT NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+"  sig_id BIGINT NOT NULL REFERENCES sig(id),"
+"  PRIMARY KEY (org_id, sig_id));"
+"CREATE INDEX org_sig_sig ON org_sig(sig_id);"
+/* A mail domain belongs to one organisation: intake finds the provider of
+ * a forwarded mail by the sender's domain. */
+"CREATE TABLE org_domain ("
+"  org_id BIGINT NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+"  domain TEXT NOT NULL UNIQUE,"
+"  PRIMARY KEY (org_id, domain));"
+"CREATE TABLE org_network ("
+"  org_id BIGINT NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+"  cidr TEXT NOT NULL,"
+"  PRIMARY KEY (org_id, cidr));"
+"CREATE TABLE app_user ("
+"  id @ID@,"
+"  org_id BIGINT NOT NULL REFERENCES org(id),"
+"  name TEXT NOT NULL UNIQUE,"
+"  email TEXT,"
+"  role TEXT NOT NULL CHECK (role IN ('admin','analyst','member')),"
+"  password_hash TEXT,"
+"  disabled INTEGER NOT NULL DEFAULT 0,"
+"  created_at TEXT NOT NULL);"
+"CREATE TABLE api_token ("
+"  id @ID@,"
+"  user_id BIGINT NOT NULL REFERENCES app_user(id),"
+"  label TEXT NOT NULL,"
+"  prefix TEXT NOT NULL,"
+"  token_hash TEXT NOT NULL UNIQUE,"
+"  read_only INTEGER NOT NULL DEFAULT 0,"
+"  created_at TEXT NOT NULL,"
+"  expires_at TEXT,"
+"  revoked_at TEXT,"
+"  last_used_at TEXT);"
+"CREATE TABLE audit_log ("
+"  id BIGINT PRIMARY KEY,"
+"  at TEXT NOT NULL,"
+"  actor TEXT NOT NULL,"
+"  action TEXT NOT NULL,"
+"  target TEXT NOT NULL,"
+"  detail TEXT NOT NULL,"
+"  prev_hash TEXT NOT NULL,"
+"  hash TEXT NOT NULL);"
+/* The head lets verification notice rows cut from the end of the chain. */
+"CREATE TABLE audit_head ("
+"  one INTEGER PRIMARY KEY CHECK (one = 1),"
+"  last_id BIGINT NOT NULL,"
+"  hash TEXT NOT NULL);",
+/* SQLite */
+"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+"  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+"  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;",
+/* PostgreSQL */
+"CREATE FUNCTION audit_log_append_only() RETURNS trigger AS $$"
+"  BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$"
+"  LANGUAGE plpgsql;"
+"CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log"
+"  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();" },
+{ 2, "reports and their observations",
+/* One row per report a provider sent.  raw_sha256 finds a message sent
+ * twice; campaign_key (sender, subject, attachment hashes) groups the bulk
+ * copies of one campaign into one report with a copy count. */
+"CREATE TABLE report ("
+"  id @ID@,"
+"  org_id BIGINT NOT NULL REFERENCES org(id),"
+"  kind TEXT NOT NULL CHECK (kind IN ('mail','text','indicators','stix')),"
+"  permission TEXT NOT NULL CHECK (permission IN "
+"    ('hub','sig','community','partners','public')),"
+"  attribution TEXT NOT NULL CHECK (attribution IN ('none','sig','community')),"
+"  tlp TEXT NOT NULL CHECK (tlp IN "
+"    ('clear','green','amber','amber+strict','red')),"
+"  status TEXT NOT NULL DEFAULT 'new',"
+"  source TEXT NOT NULL,"
+"  received_at TEXT NOT NULL,"
+"  subject TEXT,"
+"  sender TEXT,"
+"  message_id TEXT,"
+"  raw_sha256 TEXT NOT NULL,"
+"  campaign_key TEXT,"
+"  copies INTEGER NOT NULL DEFAULT 1,"
+"  shareable INTEGER NOT NULL DEFAULT 1,"
+"  warnings TEXT NOT NULL DEFAULT '[]',"
+"  UNIQUE (org_id, raw_sha256));"
+"CREATE INDEX report_campaign ON report(org_id, campaign_key);"
+"CREATE INDEX report_received ON report(received_at);"
+/* Bulk copies folded into a report, so a copy sent again is a duplicate. */
+"CREATE TABLE report_copy ("
+"  report_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE,"
+"  raw_sha256 TEXT NOT NULL,"
+"  received_at TEXT NOT NULL,"
+"  PRIMARY KEY (report_id, raw_sha256));"
+"CREATE INDEX report_copy_sha ON report_copy(raw_sha256);"
+/* The raw message, the anonymised one and what was removed: only the hub
+ * reads this table. */
+"CREATE TABLE report_content ("
+"  report_id BIGINT PRIMARY KEY REFERENCES report(id) ON DELETE CASCADE,"
+"  raw @BLOB@ NOT NULL,"
+"  anonymised @BLOB@,"
+"  removed TEXT,"
+"  extraction TEXT NOT NULL);"
+"CREATE TABLE observation ("
+"  report_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE,"
+"  type TEXT NOT NULL,"
+"  value TEXT NOT NULL,"
+"  display TEXT,"
+"  found_in TEXT NOT NULL,"
+"  count INTEGER NOT NULL DEFAULT 1,"
+"  shareable INTEGER,"
+"  PRIMARY KEY (report_id, type, value));"
+"CREATE INDEX observation_value ON observation(type, value);",
+NULL, NULL },
+};
+
+#define N_MIGRATIONS ((int)G_N_ELEMENTS(migrations))
+
+int
+csip_migrate_latest(void)
+{
+	return migrations[N_MIGRATIONS - 1].version;
+}
+
+static char *
+expand(const char *sql, int pg)
+{
+	GString *out = g_string_new(sql);
+
+	g_string_replace(out, "@ID@", pg
+		? "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+		: "INTEGER PRIMARY KEY", 0);
+	g_string_replace(out, "@BLOB@", pg ? "BYTEA" : "BLOB", 0);
+	return g_string_free(out, FALSE);
+}
+
+int
+csip_migrate_current(csip_store *s, int *version)
+{
+	int64_t v = 0;
+	int rc;
+
+	*version = 0;
+	rc = csip_store_exec(s, "CREATE TABLE IF NOT EXISTS schema_version ("
+		"version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+		"applied_at TEXT NOT NULL)");
+	if (rc < 0)
+		return rc;
+	rc = csip_store_query_int64(s, &v,
+		"SELECT COALESCE(MAX(version), 0) FROM schema_version", NULL);
+	if (rc < 0)
+		return rc;
+	*version = (int)v;
+	return CSIP_OK;
+}
+
+int
+csip_migrate(csip_store *s, int *applied)
+{
+	int pg = strcmp(csip_store_backend_name(s), "postgresql") == 0;
+	int current, rc, n = 0;
+	char *sql = NULL;
+	char vbuf[16], now[21];
+
+	if (applied)
+		*applied = 0;
+	if ((rc = csip_migrate_current(s, &current)) < 0)
+		return rc;
+	if (current > csip_migrate_latest())
+		return csip_error_set(CSIP_ECONFIG, "the database is at schema "
+			"version %d but this csip knows only up to %d: upgrade "
+			"csip", current, csip_migrate_latest());
+	for (int i = 0; i < N_MIGRATIONS; i++) {
+		const migration *m = &migrations[i];
+		const char *extra = pg ? m->sql_pg : m->sql_sqlite;
+
+		if (m->version <= current)
+			continue;
+		if ((rc = csip_store_begin(s)) < 0)
+			return rc;
+		sql = expand(m->sql, pg);
+		rc = csip_store_exec(s, sql);
+		g_clear_pointer(&sql, g_free);
+		if (rc == CSIP_OK && extra)
+			rc = csip_store_exec(s, extra);
+		if (rc == CSIP_OK) {
+			g_snprintf(vbuf, sizeof vbuf, "%d", m->version);
+			csip_store_now(now);
+			rc = csip_store_run(s, NULL, "INSERT INTO schema_version"
+				"(version, name, applied_at) VALUES (?, ?, ?)",
+				vbuf, m->name, now, NULL);
+		}
+		if (rc < 0) {
+			csip_error_prefix(rc, "migration %d (%s): ",
+				m->version, m->name);
+			csip_store_rollback(s);
+			return rc;
+		}
+		if ((rc = csip_store_commit(s)) < 0)
+			return rc;
+		n++;
+	}
+	if (applied)
+		*applied = n;
+	return CSIP_OK;
+}

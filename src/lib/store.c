@@ -1,0 +1,350 @@
+/*
+ * store.c - the backend-independent half of the storage layer: picks a
+ * backend from the URL, keeps nested transactions, and offers the small
+ * conveniences (run, query one value) that keep callers short.
+ */
+#include "lib/store.h"
+#include "lib/store_backend.h"
+#include "util/error.h"
+
+#include <glib.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+struct csip_store {
+	const csip_store_backend *be;
+	void *conn;
+	int depth;      /* nesting of csip_store_begin() */
+	int failed;     /* a nested level rolled back */
+};
+
+struct csip_stmt {
+	csip_store *store;
+	void *h;
+};
+
+const char CSIP_SQL_NULL[] = "";
+
+int
+csip_store_open(const char *url, csip_store **out)
+{
+	const csip_store_backend *be = NULL;
+	const char *target = url;
+	csip_store *s = NULL;
+	int rc;
+
+	*out = NULL;
+	if (url == NULL || *url == '\0')
+		return csip_error_set(CSIP_ECONFIG, "no database given: set "
+			"[database] path or url in the configuration");
+	if (g_str_has_prefix(url, "postgresql:") ||
+	    g_str_has_prefix(url, "postgres:"))
+		return csip_error_set(CSIP_ECONFIG, "database %s: the PostgreSQL "
+			"backend is not built into this csip; use a SQLite path",
+			url);
+	if (g_str_has_prefix(url, "sqlite:"))
+		target = url + strlen("sqlite:");
+	be = &csip_store_sqlite;
+
+	s = g_new0(csip_store, 1);
+	s->be = be;
+	if ((rc = be->open(target, &s->conn)) < 0)
+		goto out;
+	*out = s;
+	s = NULL;
+	rc = CSIP_OK;
+out:
+	g_free(s);
+	return rc;
+}
+
+void
+csip_store_close(csip_store *s)
+{
+	if (s == NULL)
+		return;
+	s->be->close(s->conn);
+	g_free(s);
+}
+
+const char *
+csip_store_backend_name(const csip_store *s)
+{
+	return s->be->name;
+}
+
+int
+csip_store_exec(csip_store *s, const char *sql)
+{
+	return s->be->exec(s->conn, sql);
+}
+
+int
+csip_store_begin(csip_store *s)
+{
+	int rc;
+
+	if (s->depth++ > 0)
+		return CSIP_OK;
+	s->failed = 0;
+	if ((rc = s->be->exec(s->conn, s->be->begin_sql)) < 0)
+		s->depth = 0;
+	return rc;
+}
+
+int
+csip_store_commit(csip_store *s)
+{
+	int rc;
+
+	if (s->depth == 0)
+		return csip_error_set(CSIP_ERR, "commit without begin");
+	if (--s->depth > 0)
+		return CSIP_OK;
+	if (s->failed) {
+		s->be->exec(s->conn, "ROLLBACK");
+		return csip_error_set(CSIP_ESTORE,
+			"transaction rolled back by an inner failure");
+	}
+	if ((rc = s->be->exec(s->conn, "COMMIT")) < 0) {
+		/* Keep the error of COMMIT, but never leave a transaction
+		 * open behind a failed commit. */
+		char *msg = g_strdup(csip_error_last());
+
+		s->be->exec(s->conn, "ROLLBACK");
+		csip_error_set(rc, "%s", msg);
+		g_free(msg);
+	}
+	return rc;
+}
+
+void
+csip_store_rollback(csip_store *s)
+{
+	if (s->depth == 0)
+		return;
+	if (--s->depth > 0) {
+		s->failed = 1;
+		return;
+	}
+	/* The error that caused the rollback is what the caller reports;
+	 * keep it rather than a possible "no transaction is active". */
+	{
+		char *msg = g_strdup(csip_error_last());
+		int code = csip_error_last_code();
+
+		s->be->exec(s->conn, "ROLLBACK");
+		csip_error_set(code, "%s", msg);
+		g_free(msg);
+	}
+}
+
+int
+csip_store_prepare(csip_store *s, const char *sql, csip_stmt **out)
+{
+	void *h = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = s->be->prepare(s->conn, sql, &h)) < 0)
+		return rc;
+	*out = g_new0(csip_stmt, 1);
+	(*out)->store = s;
+	(*out)->h = h;
+	return CSIP_OK;
+}
+
+int
+csip_stmt_bind_text(csip_stmt *st, int idx, const char *v)
+{
+	if (v == NULL)
+		return st->store->be->bind_null(st->h, idx);
+	return st->store->be->bind_text(st->h, idx, v);
+}
+
+int
+csip_stmt_bind_int64(csip_stmt *st, int idx, int64_t v)
+{
+	return st->store->be->bind_int64(st->h, idx, v);
+}
+
+int
+csip_stmt_bind_null(csip_stmt *st, int idx)
+{
+	return st->store->be->bind_null(st->h, idx);
+}
+
+int
+csip_stmt_bind_blob(csip_stmt *st, int idx, const void *v, size_t len)
+{
+	return st->store->be->bind_blob(st->h, idx, v, len);
+}
+
+const void *
+csip_stmt_blob(csip_stmt *st, int col, size_t *len)
+{
+	return st->store->be->col_blob(st->h, col, len);
+}
+
+int
+csip_stmt_step(csip_stmt *st)
+{
+	return st->store->be->step(st->h);
+}
+
+const char *
+csip_stmt_text(csip_stmt *st, int col)
+{
+	return st->store->be->col_text(st->h, col);
+}
+
+int64_t
+csip_stmt_int64(csip_stmt *st, int col)
+{
+	return st->store->be->col_int64(st->h, col);
+}
+
+int
+csip_stmt_is_null(csip_stmt *st, int col)
+{
+	return st->store->be->col_is_null(st->h, col);
+}
+
+int
+csip_stmt_reset(csip_stmt *st)
+{
+	return st->store->be->reset(st->h);
+}
+
+void
+csip_stmt_free(csip_stmt *st)
+{
+	if (st == NULL)
+		return;
+	st->store->be->finalize(st->h);
+	g_free(st);
+}
+
+/* Prepare SQL and bind a NULL-terminated va_list of text values. */
+static int
+prepare_bound(csip_store *s, const char *sql, va_list ap, csip_stmt **out)
+{
+	const char *v;
+	int rc, idx = 1;
+
+	if ((rc = csip_store_prepare(s, sql, out)) < 0)
+		return rc;
+	while ((v = va_arg(ap, const char *)) != NULL) {
+		rc = v == CSIP_SQL_NULL ? csip_stmt_bind_null(*out, idx)
+			: csip_stmt_bind_text(*out, idx, v);
+		if (rc < 0) {
+			csip_stmt_free(*out);
+			*out = NULL;
+			return rc;
+		}
+		idx++;
+	}
+	return CSIP_OK;
+}
+
+int
+csip_store_run(csip_store *s, int *changes, const char *sql, ...)
+{
+	csip_stmt *st = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, sql);
+	rc = prepare_bound(s, sql, ap, &st);
+	va_end(ap);
+	if (rc < 0)
+		goto out;
+	while ((rc = csip_stmt_step(st)) == CSIP_ROW)
+		;
+	if (rc < 0)
+		goto out;
+	if (changes)
+		*changes = s->be->changes(s->conn);
+	rc = CSIP_OK;
+out:
+	csip_stmt_free(st);
+	return rc;
+}
+
+int
+csip_store_prepare_bind(csip_store *s, csip_stmt **out, const char *sql, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, sql);
+	rc = prepare_bound(s, sql, ap, out);
+	va_end(ap);
+	return rc;
+}
+
+int
+csip_store_each(csip_store *s, csip_row_fn fn, void *ud, const char *sql,
+		...)
+{
+	csip_stmt *st = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, sql);
+	rc = prepare_bound(s, sql, ap, &st);
+	va_end(ap);
+	if (rc < 0)
+		goto out;
+	while ((rc = csip_stmt_step(st)) == CSIP_ROW)
+		if ((rc = fn(st, ud)) < 0)
+			goto out;
+	if (rc == CSIP_DONE)
+		rc = CSIP_OK;
+out:
+	csip_stmt_free(st);
+	return rc;
+}
+
+int
+csip_store_query_int64(csip_store *s, int64_t *out, const char *sql, ...)
+{
+	csip_stmt *st = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, sql);
+	rc = prepare_bound(s, sql, ap, &st);
+	va_end(ap);
+	if (rc < 0)
+		goto out;
+	rc = csip_stmt_step(st);
+	if (rc == CSIP_DONE) {
+		rc = csip_error_set(CSIP_ENOTFOUND, "no row");
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	*out = csip_stmt_int64(st, 0);
+	rc = CSIP_OK;
+out:
+	csip_stmt_free(st);
+	return rc;
+}
+
+int
+csip_store_changes(csip_store *s)
+{
+	return s->be->changes(s->conn);
+}
+
+void
+csip_store_now(char buf[static 21])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

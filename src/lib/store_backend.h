@@ -1,0 +1,38 @@
+/*
+ * store_backend.h - what a storage backend implements (private to the
+ * storage layer; callers use store.h).
+ *
+ * Shaped like sqlite3_io_methods: a table of function pointers per backend,
+ * so store.c holds the backend-independent logic (nested transactions,
+ * convenience helpers) and each backend only speaks its own dialect.
+ */
+#ifndef CSIP_STORE_BACKEND_H
+#define CSIP_STORE_BACKEND_H
+
+#include "lib/store.h"
+
+typedef struct csip_store_backend {
+	const char *name;
+	int (*open)(const char *target, void **conn);
+	void (*close)(void *conn);
+	int (*exec)(void *conn, const char *sql);
+	int (*prepare)(void *conn, const char *sql, void **stmt);
+	int (*bind_text)(void *stmt, int idx, const char *v);
+	int (*bind_int64)(void *stmt, int idx, int64_t v);
+	int (*bind_null)(void *stmt, int idx);
+	int (*bind_blob)(void *stmt, int idx, const void *v, size_t len);
+	int (*step)(void *stmt);
+	const char *(*col_text)(void *stmt, int col);
+	int64_t (*col_int64)(void *stmt, int col);
+	int (*col_is_null)(void *stmt, int col);
+	const void *(*col_blob)(void *stmt, int col, size_t *len);
+	int (*reset)(void *stmt);
+	void (*finalize)(void *stmt);
+	int (*changes)(void *conn);
+	/* Opening statement of a write transaction in this dialect. */
+	const char *begin_sql;
+} csip_store_backend;
+
+extern const csip_store_backend csip_store_sqlite;
+
+#endif

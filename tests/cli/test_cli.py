@@ -1,0 +1,452 @@
+#!/usr/bin/env python3
+"""Integration tests of the `csip` command line.
+
+Each test drives the real binary against a real SQLite database in a fresh
+temporary folder.  Bad input must give a clear message on stderr, a
+non-zero exit (1 failure, 2 usage), and leave the database exactly as it
+was: every such case compares a full dump of the database before and after.
+
+Usage: test_cli.py PATH-TO-CSIP
+"""
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import unittest
+
+CSIP = None
+
+
+class Hub:
+    """A throwaway data folder and configuration file."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="csip-cli-")
+        self.data = os.path.join(self.dir, "data")
+        self.conf = os.path.join(self.dir, "csip.conf")
+        with open(self.conf, "w") as f:
+            f.write("[data]\ndir = %s\n" % self.data)
+        self.db = os.path.join(self.data, "csip.db")
+
+    def run(self, *args, stdin=None, env=None, config=True):
+        argv = [CSIP]
+        if config:
+            argv += ["--config", self.conf]
+        argv += list(args)
+        e = dict(os.environ)
+        e.pop("CSIP_CONFIG", None)
+        if env:
+            e.update(env)
+        p = subprocess.run(argv, input=stdin, capture_output=True,
+                           text=True, env=e, cwd=self.dir, timeout=120)
+        return p
+
+    def ok(self, *args, **kw):
+        p = self.run(*args, **kw)
+        if p.returncode != 0:
+            raise AssertionError("csip %s failed (%d): %s" %
+                                 (" ".join(args), p.returncode, p.stderr))
+        return p
+
+    def json(self, *args, **kw):
+        return json.loads(self.ok(*args, "--json", **kw).stdout)
+
+    def dump(self):
+        con = sqlite3.connect(self.db)
+        try:
+            return "\n".join(con.iterdump())
+        finally:
+            con.close()
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self.hub = Hub()
+
+    def tearDown(self):
+        self.hub.cleanup()
+
+    def seeded(self):
+        self.hub.ok("init")
+        self.hub.ok("sig", "add", "energy", "--name", "Electric power")
+        self.hub.ok("sig", "add", "gas")
+        self.hub.ok("org", "add", "acme", "--sig", "energy", "--nda",
+                    "2024-04-01", "--domain", "acme.example",
+                    "--network", "10.1.0.0/16")
+        self.hub.ok("user", "add", "alice", "--org", "acme")
+
+    def assert_fails_cleanly(self, args, code, needle, stdin=None):
+        """ARGS fails with CODE, NEEDLE in stderr, the database intact."""
+        before = self.hub.dump()
+        p = self.hub.run(*args, stdin=stdin)
+        self.assertEqual(p.returncode, code,
+                         "%s: %s %s" % (args, p.stdout, p.stderr))
+        self.assertIn(needle, p.stderr, args)
+        self.assertEqual(p.stdout, "", args)
+        self.assertEqual(self.hub.dump(), before,
+                         "database changed by failing %s" % (args,))
+
+
+class TestGeneral(CliTest):
+    def test_version_and_help(self):
+        p = self.hub.run("--version", config=False)
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout, r"^csip \d+\.\d+\.\d+")
+        p = self.hub.run("--help", config=False)
+        self.assertEqual(p.returncode, 0)
+        for cmd in ("init", "demo", "sig add", "org update", "user disable",
+                    "token revoke", "audit verify", "indicator"):
+            self.assertIn(cmd, p.stdout)
+
+    def test_readme_lists_every_command(self):
+        """The README's command list is `csip --help`'s, line for line."""
+        readme = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "..", "..", "README.md")
+        with open(readme, encoding="utf-8") as f:
+            text = f.read()
+        out = self.hub.ok("--help", config=False).stdout
+        block = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+        self.assertIn(block, text, "README.md's command list is stale: "
+                      "paste the Commands block of `csip --help`")
+
+    def test_every_command_has_help(self):
+        cmds = [["init"], ["demo"], ["config"], ["indicator"],
+                ["sig", "add"], ["sig", "list"], ["sig", "show"],
+                ["org", "add"], ["org", "list"], ["org", "show"],
+                ["org", "update"], ["user", "add"], ["user", "list"],
+                ["user", "disable"], ["token", "create"],
+                ["token", "list"], ["token", "revoke"],
+                ["audit", "verify"], ["audit", "list"]]
+        for c in cmds:
+            p = self.hub.run(*c, "--help", config=False)
+            self.assertEqual(p.returncode, 0, c)
+            self.assertIn("csip " + " ".join(c), p.stdout)
+            self.assertIn("--config", p.stdout)
+        for g in ("sig", "org", "user", "token", "audit"):
+            p = self.hub.run(g, "--help", config=False)
+            self.assertEqual(p.returncode, 0)
+            self.assertIn("Subcommands", p.stdout)
+
+    def test_usage_errors(self):
+        for args, needle in [
+                (["frobnicate"], "unknown command"),
+                (["org", "frob"], "no subcommand"),
+                (["org"], "Subcommands"),
+                (["--bogus"], "unknown option"),
+                (["org", "add"], "missing the organisation name"),
+                (["org", "add", "a", "b"], 'unexpected argument "b"'),
+                (["org", "list", "--no-such-flag"], "no-such-flag"),
+                (["user", "add", "bob"], "--org ORG is required"),
+                (["token", "revoke", "abc"], "not a number"),
+                (["audit", "list", "--limit", "x"], "--limit"),
+        ]:
+            p = self.hub.run(*args)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertIn(needle, p.stderr, args)
+        self.assertFalse(os.path.exists(self.hub.data),
+                         "a usage error created the data folder")
+
+    def test_needs_init(self):
+        p = self.hub.run("org", "list")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("csip init", p.stderr)
+        self.assertIn(self.hub.db, p.stderr)
+        self.assertFalse(os.path.exists(self.hub.db))
+
+    def test_init(self):
+        p = self.hub.ok("init")
+        self.assertIn("initialised", p.stdout)
+        self.assertTrue(os.path.exists(self.hub.db))
+        key = os.path.join(self.hub.data, "secret.key")
+        self.assertEqual(os.path.getsize(key), 32)
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        p = self.hub.ok("init")
+        self.assertIn("up to date", p.stdout)
+        con = sqlite3.connect(self.hub.db)
+        self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0],
+                         "wal")
+        con.close()
+
+    def test_defaults_without_config(self):
+        # No file at all: ./csip-data in the working directory.
+        p = self.hub.run("init", config=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(os.path.exists(
+            os.path.join(self.hub.dir, "csip-data", "csip.db")))
+
+    def test_config_env_and_errors(self):
+        p = self.hub.run("init", config=False,
+                         env={"CSIP_CONFIG": self.hub.conf})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(os.path.exists(self.hub.db))
+        p = self.hub.ok("config")
+        self.assertIn("dir = " + self.hub.data, p.stdout)
+        bad = os.path.join(self.hub.dir, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("[data]\ndirr = x\n")
+        p = self.hub.run("--config", bad, "org", "list", config=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(bad, p.stderr)
+        self.assertIn("[data] dirr", p.stderr)
+        p = self.hub.run("org", "list", "--config", "/nonexistent.conf",
+                         config=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("/nonexistent.conf", p.stderr)
+
+    def test_demo(self):
+        p = self.hub.ok("demo")
+        self.assertIn("Seeded a demo hub", p.stdout)
+        self.assertRegex(p.stdout, r"analyst \(hub analyst\): +csip_\S{43}")
+        orgs = self.hub.json("org", "list")
+        names = {o["name"] for o in orgs}
+        self.assertIn("kanto-power", names)
+        self.assertIn("national-cert", names)
+        # Again: the data is kept, a fresh token is printed.
+        d = self.hub.json("demo")
+        self.assertFalse(d["seeded"])
+        self.assertTrue(d["tokens"]["analyst"].startswith("csip_"))
+        self.assertEqual(len(self.hub.json("org", "list")), len(orgs))
+        self.hub.ok("audit", "verify")
+
+
+class TestSigOrg(CliTest):
+    def test_sig(self):
+        self.seeded()
+        sigs = self.hub.json("sig", "list")
+        self.assertEqual([s["code"] for s in sigs], ["energy", "gas"])
+        self.assertEqual(sigs[0]["members"], 1)
+        s = self.hub.json("sig", "show", "energy")
+        self.assertEqual(s["name"], "Electric power")
+        self.assertEqual(s["members"], ["acme"])
+        p = self.hub.ok("sig", "list")
+        self.assertIn("CODE", p.stdout)
+        self.assertIn("Electric power", p.stdout)
+
+    def test_sig_bad_input(self):
+        self.seeded()
+        self.assert_fails_cleanly(["sig", "add", "energy"], 1,
+                                  "energy already exists")
+        self.assert_fails_cleanly(["sig", "add", "Not Valid"], 1,
+                                  '"Not Valid"')
+        self.assert_fails_cleanly(["sig", "show", "nope"], 1,
+                                  "SIG nope does not exist")
+
+    def test_org(self):
+        self.seeded()
+        o = self.hub.json("org", "show", "acme")
+        self.assertEqual(o["sigs"], ["energy"])
+        self.assertEqual(o["domains"], ["acme.example"])
+        self.assertEqual(o["networks"], ["10.1.0.0/16"])
+        self.assertEqual(o["nda_date"], "2024-04-01")
+        self.assertEqual(o["users"], ["alice"])
+        o = self.hub.json("org", "update", "acme", "--add-sig", "gas",
+                          "--remove-sig", "energy", "--add-domain",
+                          "ACME.Example.JP.", "--add-network",
+                          "2001:DB8::7/48", "--role", "partner",
+                          "--display", "ACME 株式会社")
+        self.assertEqual(o["sigs"], ["gas"])
+        self.assertEqual(o["domains"], ["acme.example", "acme.example.jp"])
+        self.assertEqual(o["networks"], ["10.1.0.0/16", "2001:db8::/48"])
+        self.assertEqual(o["role"], "partner")
+        self.assertEqual(o["display_name"], "ACME 株式会社")
+        o = self.hub.json("org", "update", "acme", "--clear-nda")
+        self.assertIsNone(o["nda_date"])
+        lst = self.hub.json("org", "list", "--sig", "gas")
+        self.assertEqual([x["name"] for x in lst], ["acme"])
+        self.assertEqual(self.hub.json("org", "list", "--sig", "energy"), [])
+        p = self.hub.ok("org", "show", "acme")
+        self.assertIn("acme.example.jp", p.stdout)
+
+    def test_org_bad_input(self):
+        self.seeded()
+        for args, needle in [
+                (["org", "add", "x", "--role", "king"], '"king"'),
+                (["org", "add", "x", "--nda", "2024-13-01"], "2024-13-01"),
+                (["org", "add", "x", "--sig", "energy", "--sig", "nosuch"],
+                 "SIG nosuch does not exist"),
+                (["org", "add", "x", "--domain", "ok.example", "--domain",
+                  "bad domain!"], "bad domain!"),
+                (["org", "add", "x", "--network", "10.0.0.0/8",
+                  "--network", "300.1.1.1/8"], "300.1.1.1/8"),
+                (["org", "add", "x", "--domain", "acme.example"],
+                 "acme.example already belongs"),
+                (["org", "add", "acme"], "acme already exists"),
+                (["org", "add", "UPPER"], '"UPPER"'),
+                (["org", "update", "acme"], "nothing to change"),
+                (["org", "update", "nope", "--role", "hub"],
+                 "organisation nope does not exist"),
+                (["org", "update", "acme", "--remove-domain",
+                  "other.example"], "other.example is not set"),
+                (["org", "update", "acme", "--add-sig", "gas",
+                  "--remove-sig", "nosuch"], "nosuch"),
+                (["org", "show", "nope"], "does not exist"),
+                (["org", "list", "--sig", "nope"], "SIG nope"),
+        ]:
+            self.assert_fails_cleanly(args, 1, needle)
+        self.assert_fails_cleanly(["org", "update", "acme", "--nda",
+                                   "2024-01-01", "--clear-nda"], 2,
+                                  "exclude each other")
+
+
+class TestUsersTokens(CliTest):
+    def test_users(self):
+        self.seeded()
+        self.hub.ok("user", "add", "bob", "--org", "acme", "--role",
+                    "analyst", "--email", "bob@acme.example",
+                    "--password-stdin", stdin="a long enough password\n")
+        users = self.hub.json("user", "list", "--org", "acme")
+        self.assertEqual([u["name"] for u in users], ["alice", "bob"])
+        self.assertTrue(users[1]["password"])
+        self.assertFalse(users[0]["password"])
+        con = sqlite3.connect(self.hub.db)
+        h = con.execute("SELECT password_hash FROM app_user WHERE "
+                        "name = 'bob'").fetchone()[0]
+        con.close()
+        self.assertTrue(h.startswith("$argon2id$"), h)
+        self.hub.ok("user", "disable", "bob")
+        users = self.hub.json("user", "list")
+        self.assertTrue(users[1]["disabled"])
+
+    def test_user_bad_input(self):
+        self.seeded()
+        for args, needle, stdin in [
+                (["user", "add", "alice", "--org", "acme"],
+                 "alice already exists", None),
+                (["user", "add", "zed", "--org", "nope"],
+                 "organisation nope does not exist", None),
+                (["user", "add", "zed", "--org", "acme", "--role", "root"],
+                 '"root"', None),
+                (["user", "add", "zed", "--org", "acme", "--password-stdin"],
+                 "at least 10", "short\n"),
+                (["user", "disable", "nobody"], "nobody does not exist",
+                 None),
+                (["user", "list", "--org", "nope"], "nope", None),
+        ]:
+            self.assert_fails_cleanly(args, 1, needle, stdin=stdin)
+        self.assert_fails_cleanly(["user", "add", "zed", "--org", "acme",
+                                   "--password-stdin"], 2,
+                                  "standard input is empty", stdin="")
+
+    def test_tokens(self):
+        self.seeded()
+        p = self.hub.ok("token", "create", "alice", "--label", "ci",
+                        "--days", "7", "--read-only")
+        tok = p.stdout.strip()
+        self.assertRegex(tok, r"^csip_[A-Za-z0-9_-]{43}$")
+        self.assertIn("not shown again", p.stderr)
+        lst = self.hub.json("token", "list")
+        self.assertEqual(len(lst), 1)
+        self.assertTrue(lst[0]["read_only"])
+        self.assertIsNotNone(lst[0]["expires_at"])
+        self.assertNotIn(tok, json.dumps(lst))
+        self.assertTrue(tok.startswith(lst[0]["prefix"]))
+        self.assertNotIn(tok[5:], self.hub.dump())
+        t2 = self.hub.json("token", "create", "alice", "--days", "0")
+        self.assertEqual(t2["user"], "alice")
+        self.hub.ok("token", "revoke", str(lst[0]["id"]))
+        lst = self.hub.json("token", "list", "--user", "alice")
+        self.assertIsNotNone(lst[1]["revoked_at"])
+        self.assertIsNone(lst[0]["expires_at"])
+
+    def test_token_bad_input(self):
+        self.seeded()
+        self.hub.ok("token", "create", "alice")
+        self.hub.ok("token", "revoke", "1")
+        for args, needle in [
+                (["token", "create", "nobody"], "nobody does not exist"),
+                (["token", "create", "alice", "--days", "99999"], "99999"),
+                (["token", "revoke", "1"], "already revoked"),
+                (["token", "revoke", "42"], "token 42 does not exist"),
+        ]:
+            self.assert_fails_cleanly(args, 1, needle)
+        self.hub.ok("user", "disable", "alice")
+        self.assert_fails_cleanly(["token", "create", "alice"], 1,
+                                  "disabled")
+
+
+class TestAudit(CliTest):
+    def tamper(self, sql):
+        con = sqlite3.connect(self.hub.db)
+        con.executescript("DROP TRIGGER audit_log_no_update;"
+                          "DROP TRIGGER audit_log_no_delete;" + sql)
+        con.close()
+
+    def test_every_change_is_audited(self):
+        self.seeded()
+        self.hub.ok("token", "create", "alice")
+        rows = self.hub.json("audit", "list")
+        actions = [r["action"] for r in rows]
+        self.assertEqual(actions, ["sig.add", "sig.add", "org.add",
+                                   "user.add", "token.create"])
+        self.assertTrue(all(r["actor"].startswith("cli:") for r in rows))
+        self.assertEqual(len(self.hub.json("audit", "list", "-n", "2")), 2)
+        p = self.hub.ok("audit", "verify")
+        self.assertIn("intact: 5 rows", p.stdout)
+
+    def test_tampered_row_is_caught(self):
+        self.seeded()
+        self.tamper("UPDATE audit_log SET actor = 'cli:mallory' "
+                    "WHERE id = 3")
+        p = self.hub.run("audit", "verify")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("row 3 was changed", p.stderr)
+        j = json.loads(self.hub.run("audit", "verify", "--json").stdout)
+        self.assertFalse(j["intact"])
+
+    def test_deleted_row_is_caught(self):
+        self.seeded()
+        self.tamper("DELETE FROM audit_log WHERE id = 2")
+        p = self.hub.run("audit", "verify")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("row 2 is missing", p.stderr)
+
+    def test_truncated_log_is_caught(self):
+        self.seeded()
+        self.tamper("DELETE FROM audit_log WHERE id = 4")
+        p = self.hub.run("audit", "verify")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("removed from the end", p.stderr)
+
+
+class TestIndicator(CliTest):
+    def test_parse(self):
+        rows = [json.loads(l) for l in self.hub.ok(
+            "indicator", "--json", "hxxps://Evil[.]Example[.]com/a",
+            "1.2.3[.]4", "2001:DB8:0:0:0:0:0:1", "user[@]Example.COM",
+            "D41D8CD98F00B204E9800998ECF8427E", config=False
+        ).stdout.splitlines()]
+        self.assertEqual([r["type"] for r in rows],
+                         ["url", "ipv4", "ipv6", "email", "md5"])
+        self.assertEqual(rows[0]["value"], "https://evil.example.com/a")
+        self.assertEqual(rows[1]["value"], "1.2.3.4")
+        self.assertEqual(rows[2]["value"], "2001:db8::1")
+        self.assertEqual(rows[3]["value"], "user@example.com")
+        self.assertEqual(rows[4]["value"],
+                         "d41d8cd98f00b204e9800998ecf8427e")
+        self.assertIn("refanged", rows[0]["flags"])
+
+    def test_bad_values(self):
+        p = self.hub.run("indicator", "999.1.1.1", "example.com",
+                         config=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("999.1.1.1", p.stderr)
+        self.assertIn("example.com", p.stdout)
+        p = self.hub.run("indicator", "--type", "nonsense", "x",
+                         config=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("nonsense", p.stderr)
+        p = self.hub.run("indicator", "--type", "filename", "report.pdf",
+                         config=False)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("filename", p.stdout)
+
+
+if __name__ == "__main__":
+    CSIP = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)

@@ -1,0 +1,216 @@
+/*
+ * test_store.c - the storage layer: statements, nested transactions, error
+ * mapping, WAL and foreign keys, migrations, and injected disk faults.
+ */
+#include "lib/migrate.h"
+#include "lib/store.h"
+#include "testutil.h"
+#include "util/error.h"
+
+#include <glib.h>
+#include <string.h>
+
+static void
+test_basic(void)
+{
+	csip_test_hub *t = csip_test_hub_new();
+	csip_store *s = csip_hub_store(t->hub);
+	csip_stmt *st = NULL;
+	int64_t v = 0;
+	int changes = 0;
+
+	csip_assert_ok(csip_store_exec(s, "CREATE TABLE kv (k TEXT PRIMARY "
+		"KEY, v INTEGER, t TEXT)"));
+	csip_assert_ok(csip_store_run(s, &changes, "INSERT INTO kv VALUES "
+		"(?, ?, ?)", "a", "1", CSIP_SQL_NULL, NULL));
+	g_assert_cmpint(changes, ==, 1);
+	g_assert_cmpint(csip_store_run(s, NULL, "INSERT INTO kv VALUES (?, ?,"
+		" ?)", "a", "2", "x", NULL), ==, CSIP_EEXISTS);
+	g_assert_nonnull(strstr(csip_error_last(), "UNIQUE"));
+	csip_assert_ok(csip_store_query_int64(s, &v, "SELECT v FROM kv WHERE "
+		"k = ?", "a", NULL));
+	g_assert_cmpint(v, ==, 1);
+	g_assert_cmpint(csip_store_query_int64(s, &v, "SELECT v FROM kv WHERE "
+		"k = ?", "zz", NULL), ==, CSIP_ENOTFOUND);
+
+	csip_assert_ok(csip_store_prepare(s, "SELECT k, v, t FROM kv", &st));
+	g_assert_cmpint(csip_stmt_step(st), ==, CSIP_ROW);
+	g_assert_cmpstr(csip_stmt_text(st, 0), ==, "a");
+	g_assert_true(csip_stmt_is_null(st, 2));
+	g_assert_cmpint(csip_stmt_step(st), ==, CSIP_DONE);
+	csip_stmt_free(st);
+	csip_stmt_free(NULL);
+
+	g_assert_cmpint(csip_store_prepare(s, "SELEKT nonsense", &st), ==,
+			CSIP_ESTORE);
+	g_assert_null(st);
+	csip_test_hub_free(t);
+}
+
+static void
+test_pragmas(void)
+{
+	csip_test_hub *t = csip_test_hub_new();
+	csip_store *s = csip_hub_store(t->hub);
+	csip_stmt *st = NULL;
+
+	csip_assert_ok(csip_store_prepare(s, "PRAGMA journal_mode", &st));
+	g_assert_cmpint(csip_stmt_step(st), ==, CSIP_ROW);
+	g_assert_cmpstr(csip_stmt_text(st, 0), ==, "wal");
+	csip_stmt_free(st);
+	/* Foreign keys are enforced. */
+	g_assert_cmpint(csip_store_run(s, NULL, "INSERT INTO org_sig (org_id,"
+		" sig_id) VALUES (?, ?)", "999", "999", NULL), ==, CSIP_EINVAL);
+	g_assert_nonnull(strstr(csip_error_last(), "FOREIGN KEY"));
+	csip_test_hub_free(t);
+}
+
+static void
+test_nested_transactions(void)
+{
+	csip_test_hub *t = csip_test_hub_new();
+	csip_store *s = csip_hub_store(t->hub);
+	int64_t n = -1;
+
+	csip_assert_ok(csip_store_exec(s, "CREATE TABLE x (v INTEGER)"));
+	/* Inner commit, outer commit: kept. */
+	csip_assert_ok(csip_store_begin(s));
+	csip_assert_ok(csip_store_begin(s));
+	csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO x VALUES (1)",
+				      NULL));
+	csip_assert_ok(csip_store_commit(s));
+	csip_assert_ok(csip_store_commit(s));
+	/* Inner rollback poisons the outer transaction. */
+	csip_assert_ok(csip_store_begin(s));
+	csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO x VALUES (2)",
+				      NULL));
+	csip_assert_ok(csip_store_begin(s));
+	csip_store_rollback(s);
+	g_assert_cmpint(csip_store_commit(s), ==, CSIP_ESTORE);
+	csip_assert_ok(csip_store_query_int64(s, &n, "SELECT COUNT(*) FROM x",
+					      NULL));
+	g_assert_cmpint(n, ==, 1);
+	/* Commit without begin is an error, rollback without begin a no-op. */
+	g_assert_cmpint(csip_store_commit(s), <, 0);
+	csip_store_rollback(s);
+	csip_test_hub_free(t);
+}
+
+static void
+test_migrations(void)
+{
+	csip_test_hub *t = csip_test_hub_new();
+	csip_store *s = csip_hub_store(t->hub);
+	int applied = -1, v = 0;
+
+	g_assert_cmpint(csip_hub_migrations_applied(t->hub), ==,
+			csip_migrate_latest());
+	csip_assert_ok(csip_migrate(s, &applied));
+	g_assert_cmpint(applied, ==, 0);
+	csip_assert_ok(csip_migrate_current(s, &v));
+	g_assert_cmpint(v, ==, csip_migrate_latest());
+	/* A database from a newer csip is refused, not damaged. */
+	csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO schema_version "
+		"VALUES (999, 'future', 'x')", NULL));
+	g_assert_cmpint(csip_migrate(s, &applied), ==, CSIP_ECONFIG);
+	g_assert_nonnull(strstr(csip_error_last(), "upgrade csip"));
+	csip_test_hub_free(t);
+}
+
+static void
+test_open_errors(void)
+{
+	csip_store *s = NULL;
+	csip_config *cfg = NULL;
+	csip_hub *h = NULL;
+	char *dir = g_dir_make_tmp("csip-test-XXXXXX", NULL);
+	char *ini = g_strdup_printf("[data]\ndir = %s/none\n", dir);
+	char *path = g_build_filename(dir, "c.ini", NULL);
+
+	g_assert_cmpint(csip_store_open("/nonexistent/dir/x.db", &s), ==,
+			CSIP_ESTORE);
+	g_assert_null(s);
+	g_assert_nonnull(strstr(csip_error_last(), "/nonexistent/dir/x.db"));
+	g_assert_cmpint(csip_store_open("postgresql://x/y", &s), ==,
+			CSIP_ECONFIG);
+	g_assert_cmpint(csip_store_open("", &s), ==, CSIP_ECONFIG);
+
+	/* Without CSIP_HUB_CREATE a missing database says to run init. */
+	g_file_set_contents(path, ini, -1, NULL);
+	csip_assert_ok(csip_config_load(path, &cfg));
+	g_assert_cmpint(csip_hub_open(cfg, 0, &h), ==, CSIP_ENOTFOUND);
+	g_assert_nonnull(strstr(csip_error_last(), "csip init"));
+	g_assert_false(g_file_test(csip_config_data_dir(cfg),
+				   G_FILE_TEST_EXISTS));
+	csip_config_free(cfg);
+	csip_test_rmtree(dir);
+	g_free(dir);
+	g_free(ini);
+	g_free(path);
+}
+
+/* Disk faults: every write from the Nth on fails.  Whatever N is, the
+ * database afterwards holds either all of the transaction or none of it,
+ * and stays consistent. */
+static void
+test_fault_injection(void)
+{
+	csip_test_hub *t = csip_test_hub_new();
+	csip_store *s = csip_hub_store(t->hub);
+	int failures = 0, successes = 0;
+
+	csip_assert_ok(csip_store_exec(s, "CREATE TABLE f (v TEXT)"));
+	for (int n = 0; n < 40 && successes < 3; n++) {
+		int64_t before = 0, after = 0;
+		int rc;
+
+		csip_assert_ok(csip_store_query_int64(s, &before,
+			"SELECT COUNT(*) FROM f", NULL));
+		csip_store_fault_after(n);
+		rc = csip_store_begin(s);
+		for (int i = 0; rc == CSIP_OK && i < 50; i++)
+			rc = csip_store_run(s, NULL, "INSERT INTO f VALUES ("
+				"hex(randomblob(400)))", NULL);
+		if (rc == CSIP_OK)
+			rc = csip_store_commit(s);
+		else
+			csip_store_rollback(s);
+		csip_store_fault_clear();
+		csip_test_hub_reopen(t);
+		s = csip_hub_store(t->hub);
+		csip_assert_ok(csip_store_query_int64(s, &after,
+			"SELECT COUNT(*) FROM f", NULL));
+		if (rc < 0) {
+			failures++;
+			g_assert_cmpint(after, ==, before);
+		} else {
+			successes++;
+			g_assert_cmpint(after, ==, before + 50);
+		}
+	}
+	g_assert_cmpint(failures, >, 0);
+	g_assert_cmpint(successes, >, 0);
+	{
+		csip_stmt *st = NULL;
+
+		csip_assert_ok(csip_store_prepare(s, "PRAGMA integrity_check",
+						  &st));
+		g_assert_cmpint(csip_stmt_step(st), ==, CSIP_ROW);
+		g_assert_cmpstr(csip_stmt_text(st, 0), ==, "ok");
+		csip_stmt_free(st);
+	}
+	csip_test_hub_free(t);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/store/basic", test_basic);
+	g_test_add_func("/store/pragmas", test_pragmas);
+	g_test_add_func("/store/nested-transactions", test_nested_transactions);
+	g_test_add_func("/store/migrations", test_migrations);
+	g_test_add_func("/store/open-errors", test_open_errors);
+	g_test_add_func("/store/fault-injection", test_fault_injection);
+	return g_test_run();
+}
