@@ -1,12 +1,65 @@
 /*
- * indicator.c - the indicator model (see indicator.h).
+ * indicator.c - the indicator model: type detection, validation, canonical
+ * forms, refanging and defanging (the contract is in indicator.h).
  *
- * Parsing runs in three steps: refang the text, decide the type (the hint,
- * or detection in a fixed order from the most to the least distinctive
- * shape), then validate and canonicalise with the rules of that type.  The
- * canonical form is what every other part of csip compares, so each rule
- * here is a promise: same thing in, same bytes out, and canonical in,
- * canonical out.
+ * Canonical forms, decided once here because every store, index and export
+ * compares indicators by their bytes:
+ *
+ *  ipv4      dotted quad, no leading zeros.  "010.1.1.1" is refused rather
+ *            than guessed: inet_aton() reads it as octal, most people as
+ *            decimal, and a wrong guess blocks the wrong host.
+ *  ipv6      RFC 5952 through inet_ntop(): lower case, longest run of zero
+ *            groups as "::", IPv4-mapped addresses as ::ffff:192.0.2.1.  A
+ *            mapped address stays an IPv6 indicator but gets the IPv4 flags.
+ *  cidr4/6   network address with the host bits cleared and the prefix
+ *            length in decimal; a bare address is a /32 or /128 network
+ *            when the type is given.
+ *  domain,   lower-case A-labels (punycode), no trailing dot; the Unicode
+ *  hostname  form is kept in `display`.  Labels are converted one by one
+ *            with IDNA2008 non-transitional processing as browsers do,
+ *            falling back to transitional for names only it accepts, and an
+ *            xn-- label is accepted only when it round-trips, so one name
+ *            has one spelling.  A name equal to its eTLD+1 is a domain, a
+ *            longer one a host name; a name that is itself a suffix of the
+ *            ICANN section (com, co.jp) is refused unless the type is
+ *            given; a private-section suffix (github.io) is a domain with
+ *            CSIP_IND_F_PUBLIC_SUFFIX, since someone did register it.
+ *  url       scheme and host lower case, host canonical as above, default
+ *            port dropped, userinfo kept, empty path of http, https, ws,
+ *            wss and ftp is "/", dot segments removed, percent-escapes of
+ *            unreserved characters decoded and the remaining ones in upper
+ *            case, bytes that may not appear raw (space, non-ASCII, "[]{}|\^`
+ *            <>") escaped, query kept, fragment dropped (it never reaches a
+ *            server, so no log can show it).  A URL needs a scheme.
+ *  email     the whole address in lower case: the local part is case
+ *            sensitive by RFC 5321 but no real mailbox relies on it and
+ *            every threat-intelligence platform matches it that way.  Only
+ *            dot-atom local parts (no quoted strings, no address literals).
+ *  hashes    lower-case hex, detected by length (32/40/64/128).
+ *  ssdeep    blocksize:hash1:hash2 as given, since base64 is case
+ *            sensitive; the ,"file name" ssdeep prints after it is dropped.
+ *  asn       "AS" and the number in decimal (asdot 1.10 is converted).
+ *  regkey    full hive name in upper case, backslashes, no empty component
+ *            (so no trailing backslash and no doubled, escaped ones); the
+ *            rest of the path keeps the case it was reported in, so
+ *            whoever matches keys must compare them as Windows does,
+ *            ignoring case.
+ *  free text (file name, mutex, user agent, subject, X-Mailer) only when
+ *            the type is given: surrounding white space trimmed, otherwise
+ *            the bytes as given (a mutex name is case and byte exact).
+ *
+ * Refanging is applied to the network types only (addresses, names, URLs,
+ * e-mail), never to free text or registry keys, where "(1)" or "[dot]" may be
+ * genuine.  It is meant for indicator candidates, not whole documents: it
+ * rewrites every bracketed dot, at, colon and slash it sees, swallows the
+ * spaces around a bracketed dot or at ("user [at] example [dot] com"), and
+ * maps a defanged scheme only as a whole word before "://", so "report(1)"
+ * and "ahxxp" stay as they are.  A URL whose canonical form would still
+ * look defanged (an escape decoding to "hxxp://") is refused, since it could
+ * not be parsed back to itself.  Defanging for display brackets every dot of
+ * a host name and the last dot of an IPv4 address (evil[.]example[.]com,
+ * 192.0.2[.]1, user[@]example[.]com) and writes hxxp, hxxps and fxp;
+ * refanging its output gives the canonical value back.
  */
 #include "lib/indicator.h"
 #include "util/error.h"
@@ -15,13 +68,17 @@
 #include <glib.h>
 #include <idn2.h>
 #include <libpsl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define IND_MAX_INPUT 8192
-#define MAX_URL 4096
-#define MAX_TEXT 1024
-#define MAX_NAME 253
+#define MAX_IND_INPUT 8192   /* any input, before anything else */
+#define MAX_URL   4096   /* a canonical URL */
+#define MAX_TEXT  1024   /* free text and registry keys */
+#define MAX_NAME  253    /* a host name without the trailing dot */
+#define MAX_LABEL 63
+#define MAX_EMAIL 254
+#define MAX_SHOWN 80     /* input quoted in a message */
 
 static const char *const type_names[CSIP_IND__COUNT] = {
 	[CSIP_IND_UNKNOWN] = "unknown",
@@ -50,7 +107,7 @@ static const char *const type_names[CSIP_IND__COUNT] = {
 const char *
 csip_ind_type_name(csip_ind_type t)
 {
-	if ((int)t <= 0 || t >= CSIP_IND__COUNT)
+	if ((int)t < 0 || t >= CSIP_IND__COUNT)
 		return "unknown";
 	return type_names[t];
 }
@@ -58,154 +115,128 @@ csip_ind_type_name(csip_ind_type t)
 csip_ind_type
 csip_ind_type_from_name(const char *name)
 {
-	for (int t = 1; name && t < CSIP_IND__COUNT; t++)
+	if (name == NULL)
+		return CSIP_IND_UNKNOWN;
+	for (int t = 1; t < CSIP_IND__COUNT; t++)
 		if (g_ascii_strcasecmp(name, type_names[t]) == 0)
 			return (csip_ind_type)t;
 	return CSIP_IND_UNKNOWN;
 }
 
-void
-csip_indicator_free(csip_indicator *ind)
+/* ------------------------------------------------------------------ */
+/* Messages */
+
+/* The input as quoted in a message: printable, short, and safe to show even
+ * when it is not UTF-8. */
+static char *
+shown(const char *s, size_t n)
 {
-	if (ind == NULL)
-		return;
-	g_free(ind->value);
-	g_free(ind->display);
-	g_free(ind->registrable);
-	g_free(ind);
-}
+	GString *o = g_string_new(NULL);
+	const char *p = s, *end = s + n;
+	size_t chars = 0;
 
-/* ---- refang / defang ------------------------------------------------- */
+	while (p < end) {
+		gunichar u = g_utf8_get_char_validated(p, end - p);
 
-/* Defanged spellings, longest first within a family; matched without
- * regard to case. */
-static const struct { const char *from, *to; } fangs[] = {
-	{ "hxxps", "https" }, { "hxxp", "http" }, { "hXXps", "https" },
-	{ "h**ps", "https" }, { "h**p", "http" }, { "h__ps", "https" },
-	{ "h__p", "http" }, { "fxp", "ftp" }, { "meow://", "http://" },
-	{ "[://]", "://" }, { "[:]//", "://" }, { "(://)", "://" },
-	{ "[:]", ":" }, { "[/]", "/" },
-	{ "[.]", "." }, { "(.)", "." }, { "{.}", "." }, { "[dot]", "." },
-	{ "(dot)", "." }, { "{dot}", "." }, { "\\.", "." },
-	{ "[@]", "@" }, { "(@)", "@" }, { "{@}", "@" }, { "[at]", "@" },
-	{ "(at)", "@" }, { "{at}", "@" },
-};
-
-char *
-csip_refang(const char *text, size_t len)
-{
-	GString *out = g_string_sized_new(len + 1);
-	size_t i = 0;
-
-	while (i < len) {
-		size_t k;
-
-		for (k = 0; k < G_N_ELEMENTS(fangs); k++) {
-			size_t fl = strlen(fangs[k].from);
-
-			if (fl <= len - i &&
-			    g_ascii_strncasecmp(text + i, fangs[k].from, fl) ==
-			    0) {
-				/* "fxp" only as a scheme: fxp:// */
-				if (strcmp(fangs[k].from, "fxp") == 0 &&
-				    (len - i < 6 ||
-				     memcmp(text + i + 3, "://", 3) != 0))
-					continue;
-				/* Scheme spellings only at a word start:
-				 * "%FFxp://" is a percent-escape, not fxp. */
-				if (g_ascii_isalpha(fangs[k].from[0]) &&
-				    i > 0 && g_ascii_isalnum(text[i - 1]))
-					continue;
-				g_string_append(out, fangs[k].to);
-				i += fl;
-				break;
-			}
-		}
-		if (k == G_N_ELEMENTS(fangs))
-			g_string_append_c(out, text[i++]);
-	}
-	return g_string_free(out, FALSE);
-}
-
-char *
-csip_defang(csip_ind_type t, const char *value)
-{
-	GString *s;
-	const char *p, *host_end = NULL;
-	int last_dot_only = 0;
-
-	switch (t) {
-	case CSIP_IND_URL:
-	case CSIP_IND_DOMAIN:
-	case CSIP_IND_HOSTNAME:
-	case CSIP_IND_EMAIL:
-	case CSIP_IND_IPV4:
-	case CSIP_IND_CIDR4:
-		break;
-	default:
-		return g_strdup(value);
-	}
-	s = g_string_new(NULL);
-	p = value;
-	if (t == CSIP_IND_URL) {
-		const char *sep = strstr(value, "://");
-
-		if (sep) {
-			if (g_ascii_strncasecmp(value, "http", 4) == 0) {
-				g_string_append(s, "hxxp");
-				p = value + 4;
-			}
-			g_string_append_len(s, p, sep + 3 - p);
-			p = sep + 3;
-			host_end = p + strcspn(p, "/?#");
-		}
-	}
-	if (t == CSIP_IND_IPV4 || t == CSIP_IND_CIDR4)
-		last_dot_only = 1;
-	for (const char *last = strrchr(value, '.'); *p; p++) {
-		if (host_end && p >= host_end) {
-			g_string_append(s, p);
+		if (chars++ >= MAX_SHOWN) {
+			g_string_append(o, "...");
 			break;
 		}
-		if (*p == '.' && (!last_dot_only || p == last))
-			g_string_append(s, "[.]");
-		else if (*p == '@')
-			g_string_append(s, "[@]");
-		else
-			g_string_append_c(s, *p);
+		if (u == (gunichar)-1 || u == (gunichar)-2) {
+			g_string_append_printf(o, "\\x%02X", (unsigned char)*p);
+			p++;
+		} else if (u == '"' || u == '\\') {
+			g_string_append_c(o, '\\');
+			g_string_append_c(o, (char)u);
+			p++;
+		} else if (u < 0x20 || u == 0x7f || (u >= 0x80 && u < 0xa0)) {
+			g_string_append_printf(o, "\\x%02X", u);
+			p = g_utf8_next_char(p);
+		} else {
+			const char *q = g_utf8_next_char(p);
+
+			g_string_append_len(o, p, q - p);
+			p = q;
+		}
 	}
-	return g_string_free(s, FALSE);
+	return g_string_free(o, FALSE);
 }
 
-/* ---- helpers --------------------------------------------------------- */
+/* Parsing state: the input as the user wrote it, for messages. */
+typedef struct pctx {
+	char *shown;
+} pctx;
+
+static int fail(const pctx *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Record `"<input>" <reason>` and return CODE. */
+static int
+fail(const pctx *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+
+	va_start(ap, fmt);
+	why = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	csip_error_set(code, "\"%s\" %s", c->shown, why);
+	g_free(why);
+	return code;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public suffix list */
+
+static gpointer
+psl_init(gpointer unused)
+{
+	const psl_ctx_t *p = psl_latest(NULL);
+
+	(void)unused;
+	/* psl_latest() picks the newer of the built-in list and the one the
+	 * distribution ships; it is kept for the life of the process. */
+	if (p == NULL)
+		p = psl_builtin();
+	return (gpointer)p;
+}
 
 static const psl_ctx_t *
-psl(void)
+psl_ctx(void)
 {
-	return psl_builtin();
+	static GOnce once = G_ONCE_INIT;
+
+	return g_once(&once, psl_init, NULL);
 }
 
-static csip_indicator *
-ind_new(csip_ind_type t, char *value, char *display, char *reg,
-	unsigned flags)
-{
-	csip_indicator *ind = g_new0(csip_indicator, 1);
+/* ------------------------------------------------------------------ */
+/* Small helpers */
 
-	ind->type = t;
-	ind->value = value;
-	ind->display = display ? display : g_strdup(value);
-	ind->registrable = reg;
-	ind->flags = flags;
-	return ind;
-}
-
-static int
-all_hex(const char *s, size_t n)
+/* Trim white space, Unicode spaces (NBSP, ideographic space) included, from
+ * both ends of valid UTF-8. */
+static void
+trim_utf8(const char **s, size_t *n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!g_ascii_isxdigit(s[i]))
-			return 0;
-	return 1;
+	const char *b = *s, *e = *s + *n;
+
+	while (b < e) {
+		gunichar u = g_utf8_get_char(b);
+
+		if (!g_unichar_isspace(u))
+			break;
+		b = g_utf8_next_char(b);
+	}
+	while (e > b) {
+		const char *p = g_utf8_find_prev_char(b, e);
+
+		if (p == NULL)
+			p = b;
+		if (!g_unichar_isspace(g_utf8_get_char(p)))
+			break;
+		e = p;
+	}
+	*s = b;
+	*n = (size_t)(e - b);
 }
 
 static int
@@ -219,745 +250,1192 @@ all_digits(const char *s, size_t n)
 	return 1;
 }
 
-/* ---- addresses ------------------------------------------------------- */
+static int
+all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!g_ascii_isxdigit(s[i]))
+			return 0;
+	return 1;
+}
 
-typedef struct range4 { uint32_t net; int bits; unsigned flag; } range4;
+/* C0 and C1 controls, DEL and the Unicode line and paragraph separators:
+ * nothing that breaks a line or a terminal belongs in an indicator. */
+static int
+has_control(const char *s, size_t n)
+{
+	const char *p = s, *end = s + n;
 
-static const range4 ranges4[] = {
-	{ 0x00000000, 8, CSIP_IND_F_RESERVED },   /* 0/8 */
-	{ 0x0a000000, 8, CSIP_IND_F_PRIVATE },    /* 10/8 */
-	{ 0x64400000, 10, CSIP_IND_F_PRIVATE },   /* 100.64/10 CGNAT */
-	{ 0x7f000000, 8, CSIP_IND_F_LOOPBACK },   /* 127/8 */
-	{ 0xa9fe0000, 16, CSIP_IND_F_LINKLOCAL }, /* 169.254/16 */
-	{ 0xac100000, 12, CSIP_IND_F_PRIVATE },   /* 172.16/12 */
-	{ 0xc0000000, 24, CSIP_IND_F_RESERVED },  /* 192.0.0/24 */
-	{ 0xc0000200, 24, CSIP_IND_F_RESERVED },  /* 192.0.2/24 TEST-NET-1 */
-	{ 0xc0a80000, 16, CSIP_IND_F_PRIVATE },   /* 192.168/16 */
-	{ 0xc6120000, 15, CSIP_IND_F_RESERVED },  /* 198.18/15 */
-	{ 0xc6336400, 24, CSIP_IND_F_RESERVED },  /* 198.51.100/24 */
-	{ 0xcb007100, 24, CSIP_IND_F_RESERVED },  /* 203.0.113/24 */
-	{ 0xe0000000, 4, CSIP_IND_F_RESERVED },   /* 224/4 multicast */
-	{ 0xf0000000, 4, CSIP_IND_F_RESERVED },   /* 240/4, broadcast */
+	while (p < end) {
+		gunichar u = g_utf8_get_char(p);
+
+		if (u < 0x20 || u == 0x7f || (u >= 0x80 && u < 0xa0) ||
+		    u == 0x2028 || u == 0x2029)
+			return 1;
+		p = g_utf8_next_char(p);
+	}
+	return 0;
+}
+
+/* Parse a decimal number of at most 10 digits into *v; 0 on failure. */
+static int
+parse_u32(const char *s, size_t n, uint32_t *v)
+{
+	uint64_t x = 0;
+
+	if (!all_digits(s, n) || n > 10)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	if (x > UINT32_MAX)
+		return 0;
+	*v = (uint32_t)x;
+	return 1;
+}
+
+/* The length of S[0..n) cut to at most MAX bytes without splitting a
+ * UTF-8 sequence, for quoting a piece of input in a message. */
+static int
+clip(const char *s, size_t n, size_t max)
+{
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return (int)n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Refanging and defanging */
+
+typedef struct fang {
+	const char *from;
+	const char *to;
+	int spaced;        /* also swallow spaces around it: "a [at] b" */
+} fang;
+
+/* Matched case-insensitively against the end of the output as it grows, so
+ * nested forms ("([.])") reduce completely and the result is a fixed
+ * point: refanging it again changes nothing. */
+static const fang fangs[] = {
+	{ "[.]", ".", 1 }, { "(.)", ".", 1 }, { "{.}", ".", 1 },
+	{ "[dot]", ".", 1 }, { "(dot)", ".", 1 }, { "{dot}", ".", 1 },
+	{ "[@]", "@", 1 }, { "(@)", "@", 1 }, { "{@}", "@", 1 },
+	{ "[at]", "@", 1 }, { "(at)", "@", 1 }, { "{at}", "@", 1 },
+	{ "[://]", "://", 0 }, { "(://)", "://", 0 }, { "{://}", "://", 0 },
+	{ "[:]", ":", 0 }, { "[/]", "/", 0 }, { "\\.", ".", 0 },
 };
 
+/* Defanged schemes, recognised only as a whole word before "://".  "ttp"
+ * is the Japanese forum habit of dropping the h. */
+static const char *const schemes[][2] = {
+	{ "hxxp", "http" }, { "hxxps", "https" }, { "hxtp", "http" },
+	{ "hxtps", "https" }, { "htxp", "http" }, { "htxps", "https" },
+	{ "h**p", "http" }, { "h**ps", "https" }, { "h__p", "http" },
+	{ "h__ps", "https" }, { "ttp", "http" }, { "ttps", "https" },
+	{ "meow", "http" }, { "fxp", "ftp" }, { "fxps", "ftps" },
+};
+
+static int
+ends_with_ci(const GString *o, const char *pat)
+{
+	size_t n = strlen(pat);
+
+	return o->len >= n &&
+		g_ascii_strncasecmp(o->str + o->len - n, pat, n) == 0;
+}
+
+static int
+scheme_char(char c)
+{
+	return g_ascii_isalnum(c) || c == '*' || c == '_' || c == '+' ||
+		c == '-' || c == '.';
+}
+
+/* Reduce the end of O while it matches a defanged form. */
+static void
+reduce(GString *o, int *skip_space)
+{
+	int again = 1;
+
+	while (again) {
+		again = 0;
+		for (size_t i = 0; i < G_N_ELEMENTS(fangs); i++) {
+			if (!ends_with_ci(o, fangs[i].from))
+				continue;
+			g_string_truncate(o, o->len - strlen(fangs[i].from));
+			if (fangs[i].spaced) {
+				while (o->len > 0 && o->str[o->len - 1] == ' ')
+					g_string_truncate(o, o->len - 1);
+				*skip_space = 1;
+			}
+			g_string_append(o, fangs[i].to);
+			again = 1;
+			break;
+		}
+		if (again || !ends_with_ci(o, "://"))
+			continue;
+		{
+			/* The word before "://", looked at only as far as
+			 * the longest defanged scheme needs. */
+			size_t end = o->len - 3, st = end;
+
+			while (st > 0 && end - st < 6 &&
+			       scheme_char(o->str[st - 1]))
+				st--;
+			if (st > 0 && scheme_char(o->str[st - 1]))
+				continue;
+			for (size_t i = 0; i < G_N_ELEMENTS(schemes); i++) {
+				const char *f = schemes[i][0];
+
+				if (strlen(f) != end - st ||
+				    g_ascii_strncasecmp(o->str + st, f,
+							end - st) != 0)
+					continue;
+				g_string_truncate(o, st);
+				g_string_append(o, schemes[i][1]);
+				g_string_append(o, "://");
+				again = 1;
+				break;
+			}
+		}
+	}
+}
+
+char *
+csip_refang(const char *text, size_t len)
+{
+	GString *o = g_string_sized_new(len + 1);
+	int skip_space = 0;
+
+	for (size_t i = 0; text && i < len; i++) {
+		if (skip_space && text[i] == ' ')
+			continue;
+		skip_space = 0;
+		g_string_append_c(o, text[i]);
+		reduce(o, &skip_space);
+	}
+	return g_string_free(o, FALSE);
+}
+
+/* Append the host S[0..n) defanged: every dot of a name (evil[.]example[.]
+ * com), only the last one of an IPv4 address (192.0.2[.]1), as analysts
+ * write them. */
+static void
+append_defanged_host(GString *o, const char *s, size_t n)
+{
+	const char *last = NULL;
+	int numeric = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.')
+			last = s + i;
+		else if (!g_ascii_isdigit(s[i]))
+			numeric = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.' && (!numeric || s + i == last))
+			g_string_append(o, "[.]");
+		else
+			g_string_append_c(o, s[i]);
+	}
+}
+
+static void
+defang_url(GString *o, const char *v)
+{
+	const char *sep = strstr(v, "://"), *auth, *host, *hend, *aend;
+	static const char *const map[][2] = {
+		{ "http", "hxxp" }, { "https", "hxxps" }, { "ftp", "fxp" },
+		{ "ftps", "fxps" },
+	};
+	size_t i;
+
+	if (sep == NULL) {
+		g_string_append(o, v);
+		return;
+	}
+	for (i = 0; i < G_N_ELEMENTS(map); i++)
+		if ((size_t)(sep - v) == strlen(map[i][0]) &&
+		    strncmp(v, map[i][0], sep - v) == 0)
+			break;
+	g_string_append(o, i < G_N_ELEMENTS(map) ? map[i][1] : "");
+	if (i == G_N_ELEMENTS(map))
+		g_string_append_len(o, v, sep - v);
+	g_string_append(o, "://");
+	auth = sep + 3;
+	aend = auth + strcspn(auth, "/?#");
+	host = auth;
+	for (const char *p = auth; p < aend; p++)
+		if (*p == '@')
+			host = p + 1;
+	g_string_append_len(o, auth, host - auth);
+	if (*host == '[') {
+		/* IPv6 literals have no defanged convention. */
+		g_string_append(o, host);
+		return;
+	}
+	hend = host;
+	while (hend < aend && *hend != ':')
+		hend++;
+	append_defanged_host(o, host, hend - host);
+	g_string_append(o, hend);
+}
+
+char *
+csip_defang(csip_ind_type t, const char *value)
+{
+	GString *o = g_string_new(NULL);
+	const char *p;
+
+	if (value == NULL)
+		return g_string_free(o, FALSE);
+	switch (t) {
+	case CSIP_IND_IPV4:
+	case CSIP_IND_DOMAIN:
+	case CSIP_IND_HOSTNAME:
+		append_defanged_host(o, value, strlen(value));
+		break;
+	case CSIP_IND_CIDR4:
+		p = strchr(value, '/');
+		append_defanged_host(o, value, p ? (size_t)(p - value) :
+				     strlen(value));
+		if (p)
+			g_string_append(o, p);
+		break;
+	case CSIP_IND_EMAIL:
+		p = strrchr(value, '@');
+		if (p == NULL) {
+			g_string_append(o, value);
+			break;
+		}
+		g_string_append_len(o, value, p - value);
+		g_string_append(o, "[@]");
+		append_defanged_host(o, p + 1, strlen(p + 1));
+		break;
+	case CSIP_IND_URL:
+		defang_url(o, value);
+		break;
+	default:
+		g_string_append(o, value);
+		break;
+	}
+	return g_string_free(o, FALSE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Addresses */
+
+typedef struct range4 {
+	uint32_t net;
+	unsigned len;
+	unsigned flag;
+} range4;
+
+/* IANA special-purpose registry, the parts that matter for sharing: an
+ * indicator in one of these is a mistake or a victim's internal host. */
+static const range4 ranges4[] = {
+	{ 0x00000000, 8, CSIP_IND_F_RESERVED },   /* "this network" */
+	{ 0x0a000000, 8, CSIP_IND_F_PRIVATE },
+	{ 0x64400000, 10, CSIP_IND_F_PRIVATE },   /* shared, CGNAT */
+	{ 0x7f000000, 8, CSIP_IND_F_LOOPBACK },
+	{ 0xa9fe0000, 16, CSIP_IND_F_LINKLOCAL },
+	{ 0xac100000, 12, CSIP_IND_F_PRIVATE },
+	{ 0xc0000000, 24, CSIP_IND_F_RESERVED },  /* IETF assignments */
+	{ 0xc0000200, 24, CSIP_IND_F_RESERVED },  /* TEST-NET-1 */
+	{ 0xc0586300, 24, CSIP_IND_F_RESERVED },  /* 6to4 relay, retired */
+	{ 0xc0a80000, 16, CSIP_IND_F_PRIVATE },
+	{ 0xc6120000, 15, CSIP_IND_F_RESERVED },  /* benchmarking */
+	{ 0xc6336400, 24, CSIP_IND_F_RESERVED },  /* TEST-NET-2 */
+	{ 0xcb007100, 24, CSIP_IND_F_RESERVED },  /* TEST-NET-3 */
+	{ 0xe0000000, 4, CSIP_IND_F_RESERVED },   /* multicast */
+	{ 0xf0000000, 4, CSIP_IND_F_RESERVED },   /* future use, broadcast */
+};
+
+typedef struct range6 {
+	uint8_t net[16];
+	unsigned len;
+	unsigned flag;
+} range6;
+
+static const range6 ranges6[] = {
+	{ { 0 }, 128, CSIP_IND_F_RESERVED },                  /* :: */
+	{ { [15] = 1 }, 128, CSIP_IND_F_LOOPBACK },           /* ::1 */
+	{ { 0, 0x64, 0xff, 0x9b, 0, 1 }, 48, CSIP_IND_F_PRIVATE },
+	{ { 0x01, 0x00 }, 64, CSIP_IND_F_RESERVED },          /* discard */
+	{ { 0x20, 0x01, 0x00, 0x02, 0, 0 }, 48, CSIP_IND_F_RESERVED },
+	{ { 0x20, 0x01, 0x00, 0x10 }, 28, CSIP_IND_F_RESERVED },
+	{ { 0x20, 0x01, 0x00, 0x20 }, 28, CSIP_IND_F_RESERVED },
+	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32, CSIP_IND_F_RESERVED },
+	{ { 0x3f, 0xff }, 20, CSIP_IND_F_RESERVED },          /* doc, 2024 */
+	{ { 0xfc }, 7, CSIP_IND_F_PRIVATE },
+	{ { 0xfe, 0x80 }, 10, CSIP_IND_F_LINKLOCAL },
+	{ { 0xfe, 0xc0 }, 10, CSIP_IND_F_RESERVED },          /* site-local */
+	{ { 0xff }, 8, CSIP_IND_F_RESERVED },                 /* multicast */
+};
+
+static const uint8_t mapped_prefix[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+/* Flags of the network ADDR/PLEN: those of every range that contains it. */
 static unsigned
-flags4(uint32_t a, int bits)
+flags_v4(uint32_t addr, unsigned plen)
 {
 	unsigned f = 0;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(ranges4); i++) {
-		uint32_t mask = ranges4[i].bits ? 0xffffffffu <<
-			(32 - ranges4[i].bits) : 0;
+		uint32_t mask = ranges4[i].len ? ~0u << (32 - ranges4[i].len)
+			: 0;
 
-		if (bits >= ranges4[i].bits && (a & mask) == ranges4[i].net)
+		if (plen >= ranges4[i].len && (addr & mask) == ranges4[i].net)
 			f |= ranges4[i].flag;
 	}
 	return f;
 }
 
-typedef struct range6 { uint8_t net[16]; int bits; unsigned flag; } range6;
-
-static const range6 ranges6[] = {
-	{ { 0 }, 128, CSIP_IND_F_RESERVED },                   /* :: */
-	{ { [15] = 1 }, 128, CSIP_IND_F_LOOPBACK },            /* ::1 */
-	{ { 0xfe, 0x80 }, 10, CSIP_IND_F_LINKLOCAL },          /* fe80::/10 */
-	{ { 0xfc }, 7, CSIP_IND_F_PRIVATE },                   /* fc00::/7 */
-	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32, CSIP_IND_F_RESERVED }, /* doc */
-	{ { 0xff }, 8, CSIP_IND_F_RESERVED },                  /* multicast */
-	{ { 0x01 }, 64, CSIP_IND_F_RESERVED },                 /* 100::/64 */
-};
-
 static int
-prefix_match(const uint8_t *a, const uint8_t *net, int bits)
+prefix_equal(const uint8_t *a, const uint8_t *b, unsigned len)
 {
-	int full = bits / 8, rem = bits % 8;
+	unsigned full = len / 8, rest = len % 8;
 
-	if (memcmp(a, net, (size_t)full) != 0)
+	if (memcmp(a, b, full) != 0)
 		return 0;
-	if (rem == 0)
+	if (rest == 0)
 		return 1;
-	return ((a[full] ^ net[full]) & (0xff << (8 - rem))) == 0;
+	return ((a[full] ^ b[full]) & (0xff << (8 - rest))) == 0;
 }
 
 static unsigned
-flags6(const uint8_t *a, int bits)
+flags_v6(const uint8_t *addr, unsigned plen)
 {
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 	unsigned f = 0;
 
+	if (plen >= 96 && memcmp(addr, mapped_prefix, 12) == 0) {
+		uint32_t v4 = (uint32_t)addr[12] << 24 |
+			(uint32_t)addr[13] << 16 | (uint32_t)addr[14] << 8 |
+			addr[15];
+
+		return flags_v4(v4, plen - 96);
+	}
 	for (size_t i = 0; i < G_N_ELEMENTS(ranges6); i++)
-		if (bits >= ranges6[i].bits &&
-		    prefix_match(a, ranges6[i].net, ranges6[i].bits))
+		if (plen >= ranges6[i].len &&
+		    prefix_equal(addr, ranges6[i].net, ranges6[i].len))
 			f |= ranges6[i].flag;
-	/* IPv4-mapped: judge the IPv4 address inside. */
-	if (bits >= 96 && memcmp(a, mapped, 12) == 0)
-		f |= flags4((uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 |
-			    (uint32_t)a[14] << 8 | a[15], bits - 96);
 	return f;
 }
 
-/* Strict dotted quad: four decimal parts 0-255, no leading zeros (010 is
- * octal to some parsers and decimal to others: refuse to guess).
- * Returns 1 valid, 0 not a quad at all, -1 quad-shaped but invalid. */
+/* Strict dotted quad: four decimal parts, no leading zeros, each 0-255. */
 static int
-parse_quad(const char *s, size_t n, uint32_t *out)
+parse_v4(const pctx *c, const char *s, size_t n, uint32_t *out)
 {
-	uint32_t a = 0;
-	int parts = 0;
+	uint32_t addr = 0;
 	size_t i = 0;
+	int parts = 0;
 
-	if (n == 0 || n > 15)
-		return 0;
-	for (size_t k = 0; k < n; k++)
-		if (!g_ascii_isdigit(s[k]) && s[k] != '.')
-			return 0;
-	while (i <= n && parts < 5) {
-		size_t st = i;
-		unsigned v = 0;
+	while (i <= n) {
+		size_t st = i, len;
+		uint32_t v;
 
-		while (i < n && g_ascii_isdigit(s[i])) {
-			v = v * 10 + (unsigned)(s[i] - '0');
-			if (v > 999)
-				return -1;
+		while (i < n && s[i] != '.')
 			i++;
-		}
-		if (i == st)
-			return parts == 3 || parts == 0 ? (parts ? -1 : 0) : -1;
-		if (v > 255 || (i - st > 1 && s[st] == '0'))
-			return -1;
-		a = a << 8 | v;
-		parts++;
-		if (i == n)
-			break;
-		if (s[i] != '.')
-			return -1;
+		len = i - st;
+		if (++parts > 4)
+			return fail(c, CSIP_EINVAL, "is not a valid IPv4 "
+				    "address: it has more than 4 parts");
+		if (len == 0)
+			return fail(c, CSIP_EINVAL, "is not a valid IPv4 "
+				    "address: part %d is empty", parts);
+		if (!all_digits(s + st, len))
+			return fail(c, CSIP_EINVAL, "is not a valid IPv4 "
+				    "address: part \"%.*s\" is not a decimal "
+				    "number", clip(s + st, len, 16), s + st);
+		if (len > 1 && s[st] == '0')
+			return fail(c, CSIP_EINVAL, "is not a valid IPv4 "
+				    "address: part \"%.*s\" has a leading "
+				    "zero, which some software reads as octal; "
+				    "write it without leading zeros",
+				    clip(s + st, len, 16), s + st);
+		if (!parse_u32(s + st, len, &v) || v > 255)
+			return fail(c, CSIP_EINVAL, "is not a valid IPv4 "
+				    "address: part \"%.*s\" is out of range "
+				    "(0-255)", clip(s + st, len, 16), s + st);
+		addr = addr << 8 | v;
 		i++;
-		if (i == n)
-			return -1;
 	}
 	if (parts != 4)
-		return parts == 3 || parts > 4 ? -1 : 0;
-	*out = a;
+		return fail(c, CSIP_EINVAL, "is not a valid IPv4 address: it "
+			    "has %d parts; an address has 4 (a.b.c.d)", parts);
+	*out = addr;
+	return CSIP_OK;
+}
+
+static int
+parse_v6(const pctx *c, const char *s, size_t n, uint8_t out[16])
+{
+	char buf[64];
+
+	if (memchr(s, '%', n))
+		return fail(c, CSIP_EINVAL, "is not a shareable IPv6 address: "
+			    "drop the zone index after '%%'");
+	if (n == 0 || n >= sizeof(buf))
+		return fail(c, CSIP_EINVAL, "is not a valid IPv6 address");
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET6, buf, out) != 1)
+		return fail(c, CSIP_EINVAL, "is not a valid IPv6 address "
+			    "(eight groups of hex digits, \"::\" at most "
+			    "once)");
+	return CSIP_OK;
+}
+
+static char *
+format_v4(uint32_t a)
+{
+	return g_strdup_printf("%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff,
+			       (a >> 8) & 0xff, a & 0xff);
+}
+
+static char *
+format_v6(const uint8_t a[16])
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	/* glibc's inet_ntop() writes RFC 5952 text. */
+	inet_ntop(AF_INET6, a, buf, sizeof(buf));
+	return g_strdup(buf);
+}
+
+static int
+parse_ipv4_ind(const pctx *c, const char *s, size_t n, csip_indicator *ind)
+{
+	uint32_t a;
+	int rc;
+
+	if ((rc = parse_v4(c, s, n, &a)) < 0)
+		return rc;
+	ind->type = CSIP_IND_IPV4;
+	ind->value = format_v4(a);
+	ind->flags |= flags_v4(a, 32);
+	return CSIP_OK;
+}
+
+static int
+parse_ipv6_ind(const pctx *c, const char *s, size_t n, csip_indicator *ind)
+{
+	uint8_t a[16];
+	int rc;
+
+	/* "[2001:db8::1]" as copied out of a URL. */
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	if ((rc = parse_v6(c, s, n, a)) < 0)
+		return rc;
+	ind->type = CSIP_IND_IPV6;
+	ind->value = format_v6(a);
+	ind->flags |= flags_v6(a, 128);
+	return CSIP_OK;
+}
+
+/* A network in CIDR notation.  FAMILY is 4, 6 or 0 for either; a bare
+ * address is a host network. */
+static int
+parse_cidr(const pctx *c, const char *s, size_t n, int family,
+	   csip_indicator *ind)
+{
+	const char *slash = memchr(s, '/', n);
+	size_t alen = slash ? (size_t)(slash - s) : n;
+	int v6 = memchr(s, ':', alen) != NULL;
+	unsigned max = v6 ? 128 : 32;
+	uint32_t plen = max;
+	int rc = CSIP_OK;
+
+	if (family == 4 && v6)
+		return fail(c, CSIP_EINVAL, "is an IPv6 network; expected an "
+			    "IPv4 one (a.b.c.d/len)");
+	if (family == 6 && !v6)
+		return fail(c, CSIP_EINVAL, "is an IPv4 network; expected an "
+			    "IPv6 one (2001:db8::/32)");
+	if (slash) {
+		size_t pl = n - alen - 1;
+
+		if (!parse_u32(slash + 1, pl, &plen) || pl > 3 || plen > max)
+			return fail(c, CSIP_EINVAL, "is not a valid network: "
+				    "the prefix length after '/' must be a "
+				    "number from 0 to %u", max);
+	}
+	if (v6) {
+		uint8_t a[16];
+		char *addr;
+
+		if ((rc = parse_v6(c, s, alen, a)) < 0)
+			return rc;
+		for (unsigned bit = plen; bit < 128; bit++)
+			a[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		addr = format_v6(a);
+		ind->type = CSIP_IND_CIDR6;
+		ind->value = g_strdup_printf("%s/%u", addr, plen);
+		ind->flags |= flags_v6(a, plen);
+		g_free(addr);
+	} else {
+		uint32_t a, mask;
+		char *addr;
+
+		if ((rc = parse_v4(c, s, alen, &a)) < 0)
+			return rc;
+		mask = plen ? ~0u << (32 - plen) : 0;
+		a &= mask;
+		addr = format_v4(a);
+		ind->type = CSIP_IND_CIDR4;
+		ind->value = g_strdup_printf("%s/%u", addr, plen);
+		ind->flags |= flags_v4(a, plen);
+		g_free(addr);
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Host names */
+
+enum {
+	HOST_UNDERSCORE = 1 << 0  /* _dmarc, SRV names, sloppy CDNs */
+};
+
+/* Convert a Unicode label to an A-label the way browsers do. */
+static int
+to_alabel(const char *u, char **out)
+{
+	int rc = idn2_to_ascii_8z(u, out, IDN2_NONTRANSITIONAL |
+				  IDN2_NFC_INPUT);
+
+	if (rc != IDN2_OK)
+		rc = idn2_to_ascii_8z(u, out, IDN2_TRANSITIONAL |
+				      IDN2_NFC_INPUT);
+	return rc;
+}
+
+/* Validate one lower-case ASCII label; for an A-label also decode it into
+ * *ulabel (else *ulabel is a copy). */
+static int
+check_label(const pctx *c, const char *l, unsigned opts, char **ulabel,
+	    unsigned *flags)
+{
+	size_t n = strlen(l);
+	char *u = NULL, *back = NULL;
+	int rc = CSIP_OK;
+
+	*ulabel = NULL;
+	if (n == 0) {
+		rc = fail(c, CSIP_EINVAL, "is not a valid host name: it has an "
+			  "empty label (a leading dot or two dots in a row)");
+		goto out;
+	}
+	if (n > MAX_LABEL) {
+		rc = fail(c, CSIP_EINVAL, "is not a valid host name: it has a "
+			  "label longer than %d characters", MAX_LABEL);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char ch = l[i];
+
+		if (g_ascii_isalnum(ch) || ch == '-')
+			continue;
+		if (ch == '_' && (opts & HOST_UNDERSCORE))
+			continue;
+		rc = fail(c, CSIP_EINVAL, "is not a valid host name: label "
+			  "\"%.*s\" has the character '%c'; labels have "
+			  "letters, digits and hyphens", (int)MIN(n, 64), l,
+			  ch);
+		goto out;
+	}
+	if (l[0] == '-' || l[n - 1] == '-') {
+		rc = fail(c, CSIP_EINVAL, "is not a valid host name: label "
+			  "\"%s\" begins or ends with a hyphen", l);
+		goto out;
+	}
+	if (g_str_has_prefix(l, "xn--")) {
+		/* Only the A-label IDNA itself would produce is accepted,
+		 * so a name cannot have two spellings. */
+		if (idn2_to_unicode_8z8z(l, &u, 0) != IDN2_OK ||
+		    u == NULL || *u == '\0' || to_alabel(u, &back) != IDN2_OK ||
+		    strcmp(back, l) != 0) {
+			rc = fail(c, CSIP_EINVAL, "is not a valid host name: "
+				  "label \"%s\" is not valid punycode for an "
+				  "internationalised label", l);
+			goto out;
+		}
+		*flags |= CSIP_IND_F_IDN;
+		*ulabel = g_strdup(u);
+	} else {
+		*ulabel = g_strdup(l);
+	}
+out:
+	free(u);
+	free(back);
+	return rc;
+}
+
+/* Canonicalise a host name: *ascii gets the lower-case A-label form, *uni
+ * the Unicode one.  S is valid UTF-8. */
+static int
+host_canon(const pctx *c, const char *s, size_t n, unsigned opts,
+	   char **ascii, char **uni, unsigned *flags)
+{
+	GString *in = g_string_sized_new(n);
+	GString *a = g_string_new(NULL), *u = g_string_new(NULL);
+	char **labels = NULL;
+	const char *p = s, *end = s + n;
+	size_t nl;
+	int rc = CSIP_OK;
+
+	*ascii = *uni = NULL;
+	/* The ideographic and full-width full stops separate labels in
+	 * Japanese and Chinese text (UTS #46). */
+	while (p < end) {
+		gunichar ch = g_utf8_get_char(p);
+
+		if (ch == 0x3002 || ch == 0xff0e || ch == 0xff61)
+			g_string_append_c(in, '.');
+		else
+			g_string_append_len(in, p, g_utf8_next_char(p) - p);
+		p = g_utf8_next_char(p);
+	}
+	if (in->len > 0 && in->str[in->len - 1] == '.')
+		g_string_truncate(in, in->len - 1);
+	if (in->len == 0) {
+		rc = fail(c, CSIP_EINVAL, "is not a valid host name: it is "
+			  "empty");
+		goto out;
+	}
+	labels = g_strsplit(in->str, ".", -1);
+	nl = g_strv_length(labels);
+	for (size_t i = 0; i < nl; i++) {
+		char *l = labels[i], *conv = NULL, *ul = NULL;
+		int ascii_only = 1;
+
+		for (const char *q = l; *q; q++)
+			if ((unsigned char)*q >= 0x80)
+				ascii_only = 0;
+		if (!ascii_only) {
+			int r = to_alabel(l, &conv);
+
+			if (r != IDN2_OK) {
+				rc = fail(c, CSIP_EINVAL, "is not a valid host "
+					  "name: label \"%s\" is not a valid "
+					  "internationalised label (%s)", l,
+					  idn2_strerror(r));
+				free(conv);
+				goto out;
+			}
+			l = conv;
+		} else {
+			for (char *q = l; *q; q++)
+				*q = g_ascii_tolower(*q);
+		}
+		rc = check_label(c, l, opts, &ul, flags);
+		if (rc == CSIP_OK) {
+			if (i > 0) {
+				g_string_append_c(a, '.');
+				g_string_append_c(u, '.');
+			}
+			g_string_append(a, l);
+			g_string_append(u, ul);
+		}
+		free(conv);
+		g_free(ul);
+		if (rc < 0)
+			goto out;
+	}
+	if (a->len > MAX_NAME) {
+		rc = fail(c, CSIP_EINVAL, "is not a valid host name: it is "
+			  "longer than %d characters, the limit of DNS",
+			  MAX_NAME);
+		goto out;
+	}
+	{
+		const char *tld = strrchr(a->str, '.');
+
+		tld = tld ? tld + 1 : a->str;
+		if (all_digits(tld, strlen(tld)) || strchr(tld, '_')) {
+			rc = fail(c, CSIP_EINVAL, "is not a valid host name: "
+				  "its top-level label \"%s\" must have "
+				  "letters and no underscore", tld);
+			goto out;
+		}
+	}
+	*ascii = g_string_free(a, FALSE);
+	*uni = g_string_free(u, FALSE);
+	a = u = NULL;
+out:
+	if (a)
+		g_string_free(a, TRUE);
+	if (u)
+		g_string_free(u, TRUE);
+	g_string_free(in, TRUE);
+	g_strfreev(labels);
+	return rc;
+}
+
+static char *
+registrable_of(const char *ascii)
+{
+	const char *r = psl_registrable_domain(psl_ctx(), ascii);
+
+	return r ? g_strdup(r) : NULL;
+}
+
+/* Domain or host name; HINT is CSIP_IND_UNKNOWN, _DOMAIN or _HOSTNAME. */
+static int
+parse_name(const pctx *c, const char *s, size_t n, csip_ind_type hint,
+	   csip_indicator *ind)
+{
+	const psl_ctx_t *psl = psl_ctx();
+	char *ascii = NULL, *uni = NULL;
+	int rc;
+
+	if ((rc = host_canon(c, s, n, HOST_UNDERSCORE, &ascii, &uni,
+			     &ind->flags)) < 0)
+		goto out;
+	if (hint == CSIP_IND_UNKNOWN && strchr(ascii, '.') == NULL) {
+		rc = fail(c, CSIP_EINVAL, "is a single label: cannot tell "
+			  "whether it is a name at all; a domain or host name "
+			  "needs a dot (give the type domain or hostname to "
+			  "accept it)");
+		goto out;
+	}
+	if (psl_is_public_suffix2(psl, ascii, PSL_TYPE_ICANN |
+				  PSL_TYPE_NO_STAR_RULE)) {
+		if (hint == CSIP_IND_UNKNOWN) {
+			rc = fail(c, CSIP_EINVAL, "is a public suffix (like "
+				  "com or co.jp) that nobody can register; "
+				  "name a domain below it");
+			goto out;
+		}
+		ind->flags |= CSIP_IND_F_PUBLIC_SUFFIX;
+		ind->type = hint;
+	} else if (psl_is_public_suffix2(psl, ascii, PSL_TYPE_ANY |
+					 PSL_TYPE_NO_STAR_RULE)) {
+		/* github.io, duckdns.org: registered by a company that
+		 * hands out names below it. */
+		ind->flags |= CSIP_IND_F_PUBLIC_SUFFIX;
+		ind->registrable = g_strdup(ascii);
+		ind->type = hint ? hint : CSIP_IND_DOMAIN;
+	} else {
+		ind->registrable = registrable_of(ascii);
+		if (hint != CSIP_IND_UNKNOWN)
+			ind->type = hint;
+		else if (ind->registrable &&
+			 strcmp(ind->registrable, ascii) == 0)
+			ind->type = CSIP_IND_DOMAIN;
+		else
+			ind->type = CSIP_IND_HOSTNAME;
+	}
+	ind->value = ascii;
+	ind->display = uni;
+	ascii = uni = NULL;
+out:
+	g_free(ascii);
+	g_free(uni);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* URLs */
+
+static int
+unreserved(unsigned char ch)
+{
+	return g_ascii_isalnum(ch) || ch == '-' || ch == '.' || ch == '_' ||
+		ch == '~';
+}
+
+static int
+sub_delim(unsigned char ch)
+{
+	return ch != '\0' && strchr("!$&'()*+,;=", ch) != NULL;
+}
+
+static int
+hexval(char ch)
+{
+	return g_ascii_xdigit_value(ch);
+}
+
+/* Append S[0..n) with percent-encoding normalised: escapes of unreserved
+ * characters decoded, other escapes in upper case, a stray '%' and every
+ * byte outside unreserved, sub-delims and EXTRA escaped. */
+static void
+pct_normalise(GString *o, const char *s, size_t n, const char *extra)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+		    hexval(s[i + 2]) >= 0) {
+			unsigned char v = (unsigned char)
+				(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+
+			if (unreserved(v))
+				g_string_append_c(o, (char)v);
+			else
+				g_string_append_printf(o, "%%%02X", v);
+			i += 2;
+		} else if (ch != '%' && (unreserved(ch) || sub_delim(ch) ||
+			   (ch != '\0' && strchr(extra, ch)))) {
+			g_string_append_c(o, (char)ch);
+		} else {
+			g_string_append_printf(o, "%%%02X", ch);
+		}
+	}
+}
+
+/* RFC 3986 section 5.2.4 on an absolute path: no "." or ".." segments. */
+static char *
+remove_dot_segments(const char *path)
+{
+	char **segs = g_strsplit(path + 1, "/", -1);
+	GPtrArray *keep = g_ptr_array_new();
+	GString *o = g_string_new(NULL);
+	size_t n = g_strv_length(segs);
+
+	for (size_t i = 0; i < n; i++) {
+		int last = i + 1 == n;
+
+		if (strcmp(segs[i], ".") == 0 || strcmp(segs[i], "..") == 0) {
+			if (segs[i][1] == '.' && keep->len > 0)
+				g_ptr_array_remove_index(keep, keep->len - 1);
+			if (last)
+				g_ptr_array_add(keep, "");
+		} else {
+			g_ptr_array_add(keep, segs[i]);
+		}
+	}
+	for (guint i = 0; i < keep->len; i++) {
+		g_string_append_c(o, '/');
+		g_string_append(o, g_ptr_array_index(keep, i));
+	}
+	if (o->len == 0)
+		g_string_append_c(o, '/');
+	g_ptr_array_free(keep, TRUE);
+	g_strfreev(segs);
+	return g_string_free(o, FALSE);
+}
+
+typedef struct scheme_info {
+	const char *name;
+	unsigned long port;  /* the default */
+} scheme_info;
+
+/* The schemes with a default port and a path that is never empty. */
+static const scheme_info special[] = {
+	{ "http", 80 }, { "https", 443 }, { "ws", 80 }, { "wss", 443 },
+	{ "ftp", 21 },
+};
+
+/* Percent-decode a host; 0 when an escape is broken. */
+static int
+host_unescape(const char *s, size_t n, GString *o)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '%') {
+			g_string_append_c(o, s[i]);
+			continue;
+		}
+		if (i + 2 >= n || hexval(s[i + 1]) < 0 ||
+		    hexval(s[i + 2]) < 0)
+			return 0;
+		g_string_append_c(o, (char)(hexval(s[i + 1]) * 16 +
+					    hexval(s[i + 2])));
+		i += 2;
+	}
 	return 1;
 }
 
 static int
-parse_ipv4(const char *s, size_t n, csip_indicator **out)
-{
-	uint32_t a;
-	int q = parse_quad(s, n, &a);
-	char buf[16];
-
-	if (q <= 0)
-		return csip_error_set(CSIP_EINVAL, "\"%.*s\" is not a valid "
-			"IPv4 address (four numbers 0-255, no leading zeros)",
-			(int)n, s);
-	g_snprintf(buf, sizeof buf, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff,
-		   (a >> 8) & 0xff, a & 0xff);
-	*out = ind_new(CSIP_IND_IPV4, g_strdup(buf), NULL, NULL, flags4(a, 32));
-	return CSIP_OK;
-}
-
-static int
-parse_ipv6_bytes(const char *s, size_t n, uint8_t a[16])
-{
-	char buf[64];
-
-	if (n == 0 || n >= sizeof buf)
-		return 0;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	if (buf[0] == '[' && buf[n - 1] == ']') {
-		memmove(buf, buf + 1, n - 2);
-		buf[n - 2] = '\0';
-	}
-	return inet_pton(AF_INET6, buf, a) == 1;
-}
-
-static int
-parse_ipv6(const char *s, size_t n, csip_indicator **out)
-{
-	uint8_t a[16];
-	char buf[INET6_ADDRSTRLEN];
-
-	if (!parse_ipv6_bytes(s, n, a))
-		return csip_error_set(CSIP_EINVAL, "\"%.*s\" is not a valid "
-			"IPv6 address", (int)n, s);
-	inet_ntop(AF_INET6, a, buf, sizeof buf);
-	*out = ind_new(CSIP_IND_IPV6, g_strdup(buf), NULL, NULL,
-		       flags6(a, 128));
-	return CSIP_OK;
-}
-
-/* "addr/bits"; a bare address is a host route when BARE_OK. */
-static int
-parse_cidr(const char *s, size_t n, int bare_ok, csip_ind_type want,
-	   csip_indicator **out)
-{
-	const char *slash = memchr(s, '/', n);
-	size_t alen = slash ? (size_t)(slash - s) : n;
-	int bits = -1, v6;
-	char buf[64];
-
-	if (slash) {
-		size_t bl = n - alen - 1;
-
-		if (!all_digits(slash + 1, bl) || bl > 3)
-			goto bad;
-		bits = atoi(slash + 1);
-		if (bl > 1 && slash[1] == '0')
-			goto bad;
-	} else if (!bare_ok) {
-		goto bad;
-	}
-	v6 = memchr(s, ':', alen) != NULL;
-	if ((want == CSIP_IND_CIDR4 && v6) || (want == CSIP_IND_CIDR6 && !v6))
-		goto bad;
-	if (!v6) {
-		uint32_t a, mask;
-
-		if (parse_quad(s, alen, &a) != 1)
-			goto bad;
-		if (bits < 0)
-			bits = 32;
-		if (bits > 32)
-			goto bad;
-		mask = bits ? 0xffffffffu << (32 - bits) : 0;
-		a &= mask;
-		g_snprintf(buf, sizeof buf, "%u.%u.%u.%u/%d", a >> 24,
-			   (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff, bits);
-		*out = ind_new(CSIP_IND_CIDR4, g_strdup(buf), NULL, NULL,
-			       flags4(a, bits));
-	} else {
-		uint8_t a[16];
-		char ab[INET6_ADDRSTRLEN];
-
-		if (!parse_ipv6_bytes(s, alen, a))
-			goto bad;
-		if (bits < 0)
-			bits = 128;
-		if (bits > 128)
-			goto bad;
-		for (int i = 0; i < 16; i++) {
-			int keep = bits - 8 * i;
-
-			if (keep <= 0)
-				a[i] = 0;
-			else if (keep < 8)
-				a[i] &= (uint8_t)(0xff << (8 - keep));
-		}
-		inet_ntop(AF_INET6, a, ab, sizeof ab);
-		g_snprintf(buf, sizeof buf, "%s/%d", ab, bits);
-		*out = ind_new(CSIP_IND_CIDR6, g_strdup(buf), NULL, NULL,
-			       flags6(a, bits));
-	}
-	return CSIP_OK;
-bad:
-	return csip_error_set(CSIP_EINVAL, "\"%.*s\" is not a valid network: "
-		"use ADDRESS/BITS, e.g. 192.0.2.0/24 or 2001:db8::/32",
-		(int)n, s);
-}
-
-/* ---- host names ------------------------------------------------------ */
-
-/* Lower-case, punycode, no trailing dot, valid labels.  *ascii and
- * *display are new strings.  ALLOW_SINGLE admits a name without a dot. */
-static int
-canon_name(const char *s, size_t n, int allow_single, char **ascii,
-	   char **display, unsigned *flags)
-{
-	char *in = g_strndup(s, n), *a = NULL, *u = NULL;
-	int rc = CSIP_OK, non_ascii = 0;
-	size_t len;
-
-	*ascii = *display = NULL;
-	len = strlen(in);
-	if (len != n)
-		goto bad;
-	if (len > 0 && in[len - 1] == '.')
-		in[--len] = '\0';
-	if (len == 0 || len > 1024)
-		goto bad;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)in[i] >= 0x80)
-			non_ascii = 1;
-	if (non_ascii) {
-		if (!g_utf8_validate(in, -1, NULL))
-			goto bad;
-		if (idn2_to_ascii_8z(in, &a, IDN2_NONTRANSITIONAL |
-				     IDN2_NFC_INPUT) != IDN2_OK &&
-		    idn2_to_ascii_8z(in, &a, IDN2_TRANSITIONAL |
-				     IDN2_NFC_INPUT) != IDN2_OK) {
-			rc = csip_error_set(CSIP_EINVAL, "\"%s\" is not a valid "
-				"internationalised domain name", in);
-			goto out;
-		}
-		*flags |= CSIP_IND_F_IDN;
-		{
-			char *t = g_ascii_strdown(a, -1);
-
-			free(a);
-			a = t;
-		}
-	} else {
-		a = g_ascii_strdown(in, -1);
-	}
-	/* Validate the ASCII form label by label. */
-	len = strlen(a);
-	if (len == 0 || len > MAX_NAME || a[len - 1] == '.')
-		goto bad_a;
-	{
-		const char *p = a;
-		int labels = 0;
-
-		while (*p) {
-			const char *e = strchr(p, '.');
-			size_t ll = e ? (size_t)(e - p) : strlen(p);
-
-			if (ll == 0 || ll > 63 || p[0] == '-' || p[ll - 1] == '-')
-				goto bad_a;
-			for (size_t i = 0; i < ll; i++)
-				if (!g_ascii_isalnum(p[i]) && p[i] != '-' &&
-				    p[i] != '_')
-					goto bad_a;
-			if (ll >= 4 && memcmp(p, "xn--", 4) == 0)
-				*flags |= CSIP_IND_F_IDN;
-			labels++;
-			if (!e)
-				break;
-			p = e + 1;
-		}
-		if (labels < 2 && !allow_single)
-			goto bad_a;
-		/* The top label is never all digits: that is an address. */
-		{
-			const char *tld = strrchr(a, '.');
-
-			tld = tld ? tld + 1 : a;
-			if (all_digits(tld, strlen(tld)) || strchr(tld, '_'))
-				goto bad_a;
-		}
-	}
-	if (*flags & CSIP_IND_F_IDN) {
-		if (idn2_to_unicode_8z8z(a, &u, 0) != IDN2_OK) {
-			rc = csip_error_set(CSIP_EINVAL, "\"%s\" has an invalid "
-				"punycode label", a);
-			goto out;
-		}
-		*display = g_strdup(u);
-		free(u);
-	} else {
-		*display = g_strdup(a);
-	}
-	*ascii = a;
-	a = NULL;
-	goto out;
-bad_a:
-	rc = csip_error_set(CSIP_EINVAL, "\"%s\" is not a valid host name "
-		"(labels of letters, digits and '-', at most 63 characters "
-		"each and 253 in all%s)", in, allow_single ? "" :
-		", with at least one dot");
-	goto out;
-bad:
-	rc = csip_error_set(CSIP_EINVAL, "\"%.*s\" is not a valid host name",
-			    (int)MIN(n, 200), s);
-out:
-	g_free(a);
-	g_free(in);
-	return rc;
-}
-
-static int
-parse_name(const char *s, size_t n, csip_ind_type hint, csip_indicator **out)
-{
-	char *ascii = NULL, *display = NULL;
-	const char *reg;
-	unsigned flags = 0;
-	csip_ind_type t;
-	int rc;
-
-	if ((rc = canon_name(s, n, hint != CSIP_IND_UNKNOWN, &ascii, &display,
-			     &flags)) < 0)
-		return rc;
-	reg = psl_registrable_domain(psl(), ascii);
-	if (reg == NULL || psl_is_public_suffix(psl(), ascii)) {
-		if (hint == CSIP_IND_UNKNOWN) {
-			rc = csip_error_set(CSIP_EINVAL, "\"%s\" is a public "
-				"suffix (like com or co.jp), not a name anyone "
-				"registered", ascii);
-			g_free(ascii);
-			g_free(display);
-			return rc;
-		}
-		flags |= CSIP_IND_F_PUBLIC_SUFFIX;
-		reg = NULL;
-	}
-	if (hint == CSIP_IND_DOMAIN || hint == CSIP_IND_HOSTNAME)
-		t = hint;
-	else
-		t = reg && strcmp(reg, ascii) == 0 ? CSIP_IND_DOMAIN
-			: CSIP_IND_HOSTNAME;
-	*out = ind_new(t, ascii, display, reg ? g_strdup(reg) : NULL, flags);
-	return CSIP_OK;
-}
-
-int
-csip_domain_canonical(const char *text, char **out)
-{
-	char *display = NULL;
-	unsigned flags = 0;
-	size_t n = text ? strlen(text) : 0;
-	int rc;
-
-	*out = NULL;
-	while (n && g_ascii_isspace(text[n - 1]))
-		n--;
-	while (n && g_ascii_isspace(*text))
-		text++, n--;
-	rc = canon_name(text ? text : "", n, 0, out, &display, &flags);
-	g_free(display);
-	return rc;
-}
-
-int
-csip_cidr_canonical(const char *text, char **out)
-{
-	csip_indicator *ind = NULL;
-	size_t n = text ? strlen(text) : 0;
-	int rc;
-
-	*out = NULL;
-	rc = parse_cidr(text ? text : "", n, 1, CSIP_IND_UNKNOWN, &ind);
-	if (rc < 0)
-		return rc;
-	*out = ind->value;
-	ind->value = NULL;
-	csip_indicator_free(ind);
-	return CSIP_OK;
-}
-
-/* ---- URLs ------------------------------------------------------------ */
-
-static int
-unreserved(unsigned char c)
-{
-	return g_ascii_isalnum(c) || c == '-' || c == '.' || c == '_' ||
-		c == '~';
-}
-
-/* Characters kept as they are in a path or query (RFC 3986 pchar, '/',
- * '?', and sub-delims). */
-static int
-keep_char(unsigned char c)
-{
-	return unreserved(c) || strchr("!$&'()*+,;=:@/?", c) != NULL;
-}
-
-static int
-keep_userinfo(unsigned char c)
-{
-	return unreserved(c) || strchr("!$&'()*+,;=:", c) != NULL;
-}
-
-/* Percent-encoding normalised: escapes of unreserved characters decoded,
- * other escapes in upper case, and every byte KEEP rejects escaped. */
-static void
-append_encoded(GString *out, const char *p, size_t n,
-	       int (*keep)(unsigned char))
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == '%' && i + 2 < n && g_ascii_isxdigit(p[i + 1]) &&
-		    g_ascii_isxdigit(p[i + 2])) {
-			unsigned char v = (unsigned char)(
-				g_ascii_xdigit_value(p[i + 1]) * 16 +
-				g_ascii_xdigit_value(p[i + 2]));
-
-			if (unreserved(v)) {
-				g_string_append_c(out, (char)v);
-			} else {
-				g_string_append_c(out, '%');
-				g_string_append_c(out, hex[v >> 4]);
-				g_string_append_c(out, hex[v & 15]);
-			}
-			i += 2;
-		} else if (c != '%' && keep(c)) {
-			g_string_append_c(out, (char)c);
-		} else {
-			g_string_append_c(out, '%');
-			g_string_append_c(out, hex[c >> 4]);
-			g_string_append_c(out, hex[c & 15]);
-		}
-	}
-}
-
-static void
-append_path(GString *out, const char *p, size_t n)
-{
-	append_encoded(out, p, n, keep_char);
-}
-
-/* RFC 3986 section 5.2.4, on a path that starts with '/'. */
-static char *
-remove_dots(const char *path)
-{
-	GPtrArray *segs = g_ptr_array_new();
-	gchar **parts = g_strsplit(path, "/", -1);
-	GString *out = g_string_new(NULL);
-	guint n = g_strv_length(parts);
-
-	/* parts[0] is "" (the leading slash). */
-	for (guint i = 1; i < n; i++) {
-		int last = i == n - 1;
-
-		if (strcmp(parts[i], ".") == 0) {
-			if (last)
-				g_ptr_array_add(segs, "");
-		} else if (strcmp(parts[i], "..") == 0) {
-			if (segs->len)
-				g_ptr_array_remove_index(segs, segs->len - 1);
-			if (last)
-				g_ptr_array_add(segs, "");
-		} else {
-			g_ptr_array_add(segs, parts[i]);
-		}
-	}
-	for (guint i = 0; i < segs->len; i++) {
-		g_string_append_c(out, '/');
-		g_string_append(out, segs->pdata[i]);
-	}
-	if (out->len == 0)
-		g_string_append_c(out, '/');
-	g_ptr_array_free(segs, TRUE);
-	g_strfreev(parts);
-	return g_string_free(out, FALSE);
-}
-
-static int
-default_port(const char *scheme, long port)
-{
-	return (strcmp(scheme, "http") == 0 && port == 80) ||
-		(strcmp(scheme, "https") == 0 && port == 443) ||
-		(strcmp(scheme, "ftp") == 0 && port == 21);
-}
-
-static int
-parse_url(const char *s, size_t n, csip_indicator **out)
+parse_url(const pctx *c, const char *s, size_t n, csip_indicator *ind)
 {
 	const char *sep = g_strstr_len(s, (gssize)n, "://");
-	const char *auth, *auth_end, *end = s + n, *hostp, *hend, *at;
-	char *scheme = NULL, *host = NULL, *hdisp = NULL, *path = NULL;
-	char *reg = NULL;
-	GString *v = NULL, *d = NULL, *rest = NULL;
-	unsigned flags = 0;
-	long port = -1;
-	int rc = CSIP_OK, v6 = 0;
-	size_t sl;
+	const char *end = s + n, *auth, *aend, *host, *hend, *port = NULL;
+	const char *path, *pend, *query = NULL, *qend;
+	const scheme_info *si = NULL;
+	GString *v = g_string_new(NULL), *hostbuf = g_string_new(NULL);
+	GString *tail = g_string_new(NULL);
+	char *scheme = NULL, *ahost = NULL, *uhost = NULL, *np = NULL;
+	unsigned long portnum = 0;
+	int rc = CSIP_OK;
 
-	if (n > MAX_URL)
-		return csip_error_set(CSIP_ETOOBIG, "URL longer than %d bytes",
-				      MAX_URL);
-	if (sep == NULL || sep == s)
-		goto bad;
-	sl = (size_t)(sep - s);
-	if (!g_ascii_isalpha(s[0]))
-		goto bad;
-	for (size_t i = 0; i < sl; i++)
-		if (!g_ascii_isalnum(s[i]) && s[i] != '+' && s[i] != '-' &&
-		    s[i] != '.')
-			goto bad;
-	scheme = g_ascii_strdown(s, (gssize)sl);
-	auth = sep + 3;
-	auth_end = auth;
-	while (auth_end < end && !strchr("/?#", *auth_end))
-		auth_end++;
-	/* userinfo@host:port */
-	at = NULL;
-	for (const char *q = auth; q < auth_end; q++)
-		if (*q == '@')
-			at = q;
-	hostp = at ? at + 1 : auth;
-	if (hostp < auth_end && *hostp == '[') {
-		const char *rb = memchr(hostp, ']', (size_t)(auth_end - hostp));
-
-		if (rb == NULL)
-			goto bad;
-		hend = rb + 1;
-		v6 = 1;
-	} else {
-		for (hend = hostp; hend < auth_end && *hend != ':'; hend++)
-			;
-	}
-	if (hend < auth_end) {
-		if (*hend != ':')
-			goto bad;
-		if (hend + 1 < auth_end) {
-			if (!all_digits(hend + 1, (size_t)(auth_end - hend - 1))
-			    || auth_end - hend - 1 > 5)
-				goto bad;
-			port = strtol(hend + 1, NULL, 10);
-			if (port < 1 || port > 65535)
-				goto bad;
-		}
-	}
-	if (hend == hostp)
-		goto bad;
-	/* The host: an address or a name. */
-	if (v6) {
-		uint8_t a[16];
-		char buf[INET6_ADDRSTRLEN];
-
-		if (!parse_ipv6_bytes(hostp, (size_t)(hend - hostp), a))
-			goto bad;
-		inet_ntop(AF_INET6, a, buf, sizeof buf);
-		host = g_strdup_printf("[%s]", buf);
-		flags |= flags6(a, 128);
-	} else {
-		uint32_t a4;
-		int q = parse_quad(hostp, (size_t)(hend - hostp), &a4);
-
-		if (q == 1) {
-			host = g_strdup_printf("%u.%u.%u.%u", a4 >> 24,
-				(a4 >> 16) & 0xff, (a4 >> 8) & 0xff, a4 & 0xff);
-			flags |= flags4(a4, 32);
-		} else if (q < 0) {
-			goto bad;
-		} else {
-			unsigned nf = 0;
-
-			if ((rc = canon_name(hostp, (size_t)(hend - hostp), 1,
-					     &host, &hdisp, &nf)) < 0)
-				goto out;
-			flags |= nf & CSIP_IND_F_IDN;
-			{
-				const char *r = psl_registrable_domain(psl(),
-								       host);
-
-				reg = r ? g_strdup(r) : NULL;
-			}
-		}
-	}
-	/* Path and query; the fragment never reaches a server. */
-	{
-		const char *pstart = auth_end, *frag;
-		const char *q;
-		size_t plen;
-
-		frag = memchr(pstart, '#', (size_t)(end - pstart));
-		if (frag == NULL)
-			frag = end;
-		q = memchr(pstart, '?', (size_t)(frag - pstart));
-		if (q == NULL)
-			q = frag;
-		rest = g_string_new(NULL);
-		append_path(rest, pstart, (size_t)(q - pstart));
-		plen = rest->len;
-		if (plen == 0 || rest->str[0] != '/')
-			g_string_prepend_c(rest, '/');
-		path = remove_dots(rest->str);
-		g_string_truncate(rest, 0);
-		if (q < frag)
-			append_path(rest, q, (size_t)(frag - q));
-	}
-	v = g_string_new(scheme);
-	g_string_append(v, "://");
-	if (at) {
-		append_encoded(v, auth, (size_t)(at - auth), keep_userinfo);
-		g_string_append_c(v, '@');
-	}
-	g_string_append(v, host);
-	if (port > 0 && !default_port(scheme, port))
-		g_string_append_printf(v, ":%ld", port);
-	d = g_string_new(v->str);
-	if (hdisp && strcmp(hdisp, host) != 0) {
-		g_string_replace(d, host, hdisp, 1);
-	}
-	g_string_append(v, path);
-	g_string_append(v, rest->str);
-	g_string_append(d, path);
-	g_string_append(d, rest->str);
-	if (v->len > MAX_URL) {
-		rc = csip_error_set(CSIP_ETOOBIG, "URL longer than %d bytes",
-				    MAX_URL);
+	if (sep == NULL || sep == s) {
+		rc = fail(c, CSIP_EINVAL, "is not a valid URL: it needs a "
+			  "scheme, as in http://%s", c->shown);
 		goto out;
 	}
-	*out = ind_new(CSIP_IND_URL, g_string_free(v, FALSE),
-		       g_string_free(d, FALSE), reg, flags);
-	v = d = NULL;
-	reg = NULL;
-	goto out;
-bad:
-	rc = csip_error_set(CSIP_EINVAL, "\"%.*s\" is not a valid URL (want "
-		"scheme://host[:port]/path)", (int)MIN(n, 200), s);
+	scheme = g_ascii_strdown(s, sep - s);
+	if (!g_ascii_isalpha(scheme[0]) || strlen(scheme) > 32) {
+		rc = fail(c, CSIP_EINVAL, "is not a valid URL: the scheme must "
+			  "start with a letter (http://, https://, ...)");
+		goto out;
+	}
+	for (const char *q = scheme; *q; q++)
+		if (!g_ascii_isalnum(*q) && *q != '+' && *q != '-' &&
+		    *q != '.') {
+			rc = fail(c, CSIP_EINVAL, "is not a valid URL: the "
+				  "scheme \"%s\" has the character '%c'",
+				  scheme, *q);
+			goto out;
+		}
+	for (size_t i = 0; i < G_N_ELEMENTS(special); i++)
+		if (strcmp(scheme, special[i].name) == 0)
+			si = &special[i];
+
+	auth = sep + 3;
+	aend = auth;
+	while (aend < end && *aend != '/' && *aend != '?' && *aend != '#')
+		aend++;
+	host = auth;
+	for (const char *q = auth; q < aend; q++)
+		if (*q == '@')
+			host = q + 1;
+	if (*host == '[') {
+		hend = memchr(host, ']', aend - host);
+		if (hend == NULL) {
+			rc = fail(c, CSIP_EINVAL, "is not a valid URL: the "
+				  "IPv6 address has no closing ']'");
+			goto out;
+		}
+		hend++;
+		if (hend < aend && *hend != ':') {
+			rc = fail(c, CSIP_EINVAL, "is not a valid URL: "
+				  "unexpected text after the IPv6 address");
+			goto out;
+		}
+	} else {
+		hend = aend;
+		for (const char *q = host; q < aend; q++)
+			if (*q == ':') {
+				hend = q;
+				break;
+			}
+	}
+	if (hend < aend) {
+		const char *ps = hend + 1;
+		size_t pl = aend - ps;
+
+		while (pl > 1 && *ps == '0')
+			ps++, pl--;
+		if (pl > 0) {
+			uint32_t pv;
+
+			if (!parse_u32(ps, pl, &pv) || pv > 65535) {
+				rc = fail(c, CSIP_EINVAL, "is not a valid URL: "
+					  "the port must be a number from 0 to "
+					  "65535");
+				goto out;
+			}
+			portnum = pv;
+			port = ps;
+		}
+	}
+	if (hend == host) {
+		rc = fail(c, CSIP_EINVAL, "is not a valid URL: it has no host");
+		goto out;
+	}
+
+	/* The host. */
+	if (*host == '[') {
+		uint8_t a[16];
+
+		if ((rc = parse_v6(c, host + 1, hend - host - 2, a)) < 0)
+			goto out;
+		np = format_v6(a);
+		ahost = g_strdup_printf("[%s]", np);
+		uhost = g_strdup(ahost);
+		ind->flags |= flags_v6(a, 128);
+	} else {
+		const char *last;
+		size_t hl;
+
+		if (!host_unescape(host, hend - host, hostbuf) ||
+		    memchr(hostbuf->str, '\0', hostbuf->len) ||
+		    !g_utf8_validate(hostbuf->str, hostbuf->len, NULL)) {
+			rc = fail(c, CSIP_EINVAL, "is not a valid URL: the "
+				  "host has a broken percent-escape");
+			goto out;
+		}
+		hl = hostbuf->len;
+		if (hl > 0 && hostbuf->str[hl - 1] == '.')
+			hl--;
+		last = hostbuf->str + hl;
+		while (last > hostbuf->str && last[-1] != '.')
+			last--;
+		if (all_digits(last, hostbuf->str + hl - last)) {
+			uint32_t a;
+
+			if ((rc = parse_v4(c, hostbuf->str, hl, &a)) < 0)
+				goto out;
+			ahost = format_v4(a);
+			uhost = g_strdup(ahost);
+			ind->flags |= flags_v4(a, 32);
+		} else {
+			if ((rc = host_canon(c, hostbuf->str, hostbuf->len,
+					     HOST_UNDERSCORE, &ahost, &uhost,
+					     &ind->flags)) < 0)
+				goto out;
+			ind->registrable = registrable_of(ahost);
+		}
+	}
+
+	/* Path, query; the fragment is dropped. */
+	path = aend;
+	pend = path;
+	while (pend < end && *pend != '?' && *pend != '#')
+		pend++;
+	if (pend < end && *pend == '?') {
+		query = pend + 1;
+		qend = query;
+		while (qend < end && *qend != '#')
+			qend++;
+	}
+	if (path < pend) {
+		GString *pn = g_string_new(NULL);
+		char *clean;
+
+		pct_normalise(pn, path, pend - path, ":@/");
+		clean = remove_dot_segments(pn->str);
+		g_string_append(tail, clean);
+		g_free(clean);
+		g_string_free(pn, TRUE);
+	} else if (si) {
+		g_string_append_c(tail, '/');
+	}
+	if (query) {
+		g_string_append_c(tail, '?');
+		pct_normalise(tail, query, qend - query, ":@/?");
+	}
+
+	g_string_append(v, scheme);
+	g_string_append(v, "://");
+	if (host > auth) {
+		pct_normalise(v, auth, host - 1 - auth, ":");
+		g_string_append_c(v, '@');
+	}
+	{
+		size_t hpos = v->len;
+		char portbuf[16] = "";
+
+		if (port && !(si && portnum == si->port))
+			g_snprintf(portbuf, sizeof(portbuf), ":%lu", portnum);
+		g_string_append(v, ahost);
+		g_string_append(v, portbuf);
+		g_string_append(v, tail->str);
+		if (v->len > MAX_URL) {
+			rc = fail(c, CSIP_ETOOBIG, "is longer than %d bytes in "
+				  "canonical form, the limit for a URL",
+				  MAX_URL);
+			goto out;
+		}
+		ind->display = g_strdup_printf("%.*s%s%s%s", (int)hpos, v->str,
+					       uhost, portbuf, tail->str);
+	}
+	ind->type = CSIP_IND_URL;
+	ind->value = g_string_free(v, FALSE);
+	v = NULL;
 out:
 	if (v)
 		g_string_free(v, TRUE);
-	if (d)
-		g_string_free(d, TRUE);
-	if (rest)
-		g_string_free(rest, TRUE);
+	g_string_free(hostbuf, TRUE);
+	g_string_free(tail, TRUE);
 	g_free(scheme);
-	g_free(host);
-	g_free(hdisp);
-	g_free(path);
-	g_free(reg);
+	g_free(ahost);
+	g_free(uhost);
+	g_free(np);
 	return rc;
 }
 
-/* ---- e-mail ---------------------------------------------------------- */
+/* ------------------------------------------------------------------ */
+/* E-mail addresses */
 
 static int
-parse_email(const char *s, size_t n, csip_indicator **out)
+atext(unsigned char ch)
 {
-	const char *at = NULL;
-	char *local = NULL, *ascii = NULL, *display = NULL;
-	const char *reg;
-	unsigned flags = 0;
-	size_t ll;
-	int rc;
+	return g_ascii_isalnum(ch) ||
+		(ch != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", ch) != NULL);
+}
 
+static int
+parse_email(const pctx *c, const char *s, size_t n, csip_indicator *ind)
+{
+	const char *at;
+	char *local = NULL, *ascii = NULL, *uni = NULL;
+	size_t ll;
+	int rc = CSIP_OK;
+
+	if (n > 7 && g_ascii_strncasecmp(s, "mailto:", 7) == 0)
+		s += 7, n -= 7;
+	at = NULL;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] == '@')
 			at = s + i;
-	if (at == NULL || at == s)
-		goto bad;
-	ll = (size_t)(at - s);
-	if (ll > 64 || s[0] == '.' || at[-1] == '.')
-		goto bad;
+	if (at == NULL) {
+		rc = fail(c, CSIP_EINVAL, "is not an e-mail address: it has no "
+			  "'@'");
+		goto out;
+	}
+	ll = at - s;
+	if (ll == 0 || ll > 64) {
+		rc = fail(c, CSIP_EINVAL, "is not a valid e-mail address: the "
+			  "part before '@' must have 1 to 64 characters");
+		goto out;
+	}
 	for (size_t i = 0; i < ll; i++) {
-		if (!g_ascii_isalnum(s[i]) &&
-		    !strchr(".!#$%&'*+/=?^_`{|}~-", s[i]))
-			goto bad;
-		if (s[i] == '.' && i + 1 < ll && s[i + 1] == '.')
-			goto bad;
+		unsigned char ch = (unsigned char)s[i];
+
+		if (atext(ch) || (ch == '.' && i > 0 && i + 1 < ll &&
+				  s[i + 1] != '.'))
+			continue;
+		rc = fail(c, CSIP_EINVAL, "is not a supported e-mail address: "
+			  "the part before '@' may have ASCII letters, digits, "
+			  "!#$%%&'*+-/=?^_`{|}~ and single dots between them");
+		goto out;
 	}
-	if ((rc = canon_name(at + 1, n - ll - 1, 0, &ascii, &display,
-			     &flags)) < 0) {
-		csip_error_prefix(rc, "e-mail address \"%.*s\": ",
-				  (int)MIN(n, 200), s);
-		return rc;
+	if (at + 1 < s + n && at[1] == '[') {
+		rc = fail(c, CSIP_EINVAL, "is not a supported e-mail address: "
+			  "address literals ([192.0.2.1]) are not taken; use "
+			  "the IP address as an indicator");
+		goto out;
 	}
-	local = g_ascii_strdown(s, (gssize)ll);
-	reg = psl_registrable_domain(psl(), ascii);
-	*out = ind_new(CSIP_IND_EMAIL, g_strconcat(local, "@", ascii, NULL),
-		       g_strconcat(local, "@", display, NULL),
-		       reg ? g_strdup(reg) : NULL, flags);
+	if ((rc = host_canon(c, at + 1, s + n - at - 1, 0, &ascii, &uni,
+			     &ind->flags)) < 0)
+		goto out;
+	if (strchr(ascii, '.') == NULL) {
+		rc = fail(c, CSIP_EINVAL, "is not a valid e-mail address: the "
+			  "domain after '@' needs at least one dot");
+		goto out;
+	}
+	local = g_ascii_strdown(s, ll);
+	ind->value = g_strconcat(local, "@", ascii, NULL);
+	if (strlen(ind->value) > MAX_EMAIL) {
+		rc = fail(c, CSIP_EINVAL, "is longer than %d characters, the "
+			  "limit of an e-mail address", MAX_EMAIL);
+		goto out;
+	}
+	ind->display = g_strconcat(local, "@", uni, NULL);
+	ind->registrable = registrable_of(ascii);
+	ind->type = CSIP_IND_EMAIL;
+out:
 	g_free(local);
 	g_free(ascii);
-	g_free(display);
-	return CSIP_OK;
-bad:
-	return csip_error_set(CSIP_EINVAL, "\"%.*s\" is not a valid e-mail "
-		"address", (int)MIN(n, 200), s);
+	g_free(uni);
+	return rc;
 }
 
-/* ---- the rest -------------------------------------------------------- */
+/* ------------------------------------------------------------------ */
+/* Hashes, ssdeep, AS numbers */
 
 static csip_ind_type
-hash_type(size_t n)
+hash_type_of_len(size_t n)
 {
 	switch (n) {
 	case 32: return CSIP_IND_MD5;
@@ -969,292 +1447,565 @@ hash_type(size_t n)
 }
 
 static int
-b64ish(const char *s, size_t n)
+parse_hash(const pctx *c, const char *s, size_t n, csip_ind_type t,
+	   csip_indicator *ind)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!g_ascii_isalnum(s[i]) && s[i] != '+' && s[i] != '/')
-			return 0;
-	return n > 0;
-}
+	static const size_t want[] = {
+		[CSIP_IND_MD5] = 32, [CSIP_IND_SHA1] = 40,
+		[CSIP_IND_SHA256] = 64, [CSIP_IND_SHA512] = 128,
+	};
 
-/* blocksize:hash:hash, optionally followed by ,"filename" as ssdeep
- * prints it (dropped: the name is not part of the hash). */
-static int
-is_ssdeep(const char *s, size_t n, size_t *len)
-{
-	const char *c1 = memchr(s, ':', n), *c2, *e;
-
-	if (c1 == NULL || !all_digits(s, (size_t)(c1 - s)) || c1 - s > 10)
-		return 0;
-	c2 = memchr(c1 + 1, ':', (size_t)(s + n - c1 - 1));
-	if (c2 == NULL || !b64ish(c1 + 1, (size_t)(c2 - c1 - 1)))
-		return 0;
-	e = memchr(c2 + 1, ',', (size_t)(s + n - c2 - 1));
-	if (e == NULL)
-		e = s + n;
-	if (!b64ish(c2 + 1, (size_t)(e - c2 - 1)))
-		return 0;
-	*len = (size_t)(e - s);
-	return 1;
-}
-
-static int
-parse_asn(const char *s, size_t n, int strict, csip_indicator **out)
-{
-	size_t i = 0;
-	guint64 v;
-
-	if (n >= 2 && g_ascii_strncasecmp(s, "AS", 2) == 0) {
-		i = 2;
-		if (i < n && (s[i] == 'N' || s[i] == 'n'))
-			i++;
-		while (i < n && s[i] == ' ')
-			i++;
-	} else if (strict) {
-		return 0;
-	}
-	if (!all_digits(s + i, n - i) || n - i > 10)
-		return strict ? 0 : csip_error_set(CSIP_EINVAL, "\"%.*s\" is "
-			"not an AS number (AS64496)", (int)MIN(n, 200), s);
-	v = g_ascii_strtoull(s + i, NULL, 10);
-	if (v > 4294967295u)
-		return strict ? 0 : csip_error_set(CSIP_EINVAL, "AS number %.*s "
-			"is out of range", (int)MIN(n, 200), s);
-	*out = ind_new(CSIP_IND_ASN, g_strdup_printf("AS%" G_GUINT64_FORMAT,
-		       v), NULL, NULL, 0);
-	return 1;
-}
-
-static const struct { const char *abbr, *full; } hives[] = {
-	{ "HKLM", "HKEY_LOCAL_MACHINE" }, { "HKCU", "HKEY_CURRENT_USER" },
-	{ "HKCR", "HKEY_CLASSES_ROOT" }, { "HKU", "HKEY_USERS" },
-	{ "HKCC", "HKEY_CURRENT_CONFIG" },
-	{ "HKEY_LOCAL_MACHINE", "HKEY_LOCAL_MACHINE" },
-	{ "HKEY_CURRENT_USER", "HKEY_CURRENT_USER" },
-	{ "HKEY_CLASSES_ROOT", "HKEY_CLASSES_ROOT" },
-	{ "HKEY_USERS", "HKEY_USERS" },
-	{ "HKEY_CURRENT_CONFIG", "HKEY_CURRENT_CONFIG" },
-};
-
-/* Returns 1 and *out when S names a registry key, 0 otherwise. */
-static int
-parse_regkey(const char *s, size_t n, csip_indicator **out)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(hives); i++) {
-		size_t hl = strlen(hives[i].abbr);
-		GString *v;
-
-		if (n < hl || g_ascii_strncasecmp(s, hives[i].abbr, hl) != 0 ||
-		    (n > hl && s[hl] != '\\' && s[hl] != '/'))
-			continue;
-		v = g_string_new(hives[i].full);
-		for (size_t k = hl; k < n; k++) {
-			char c = s[k] == '/' ? '\\' : s[k];
-
-			if ((unsigned char)c < 0x20 || c == 0x7f) {
-				g_string_free(v, TRUE);
-				return 0;
-			}
-			if (c == '\\' && v->str[v->len - 1] == '\\')
-				continue;
-			g_string_append_c(v, c);
-		}
-		while (v->len > strlen(hives[i].full) &&
-		       (v->str[v->len - 1] == '\\' ||
-			g_ascii_isspace(v->str[v->len - 1])))
-			g_string_truncate(v, v->len - 1);
-		*out = ind_new(CSIP_IND_REGKEY, g_string_free(v, FALSE), NULL,
-			       NULL, 0);
-		return 1;
-	}
-	return 0;
-}
-
-static int
-parse_text(csip_ind_type t, const char *s, size_t n, csip_indicator **out)
-{
-	if (n > MAX_TEXT)
-		return csip_error_set(CSIP_ETOOBIG, "%s longer than %d bytes",
-				      csip_ind_type_name(t), MAX_TEXT);
-	if (!g_utf8_validate(s, (gssize)n, NULL))
-		return csip_error_set(CSIP_EINVAL, "%s is not valid UTF-8",
-				      csip_ind_type_name(t));
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return csip_error_set(CSIP_EINVAL, "%s contains a "
-				"control character", csip_ind_type_name(t));
-	*out = ind_new(t, g_strndup(s, n), NULL, NULL, 0);
+	if (!all_hex(s, n))
+		return fail(c, CSIP_EINVAL, "is not a valid %s hash: it must "
+			    "be hex digits only", csip_ind_type_name(t));
+	if (n != want[t])
+		return fail(c, CSIP_EINVAL, "is not a valid %s hash: it has "
+			    "%zu hex digits, an %s hash has %zu",
+			    csip_ind_type_name(t), n, csip_ind_type_name(t),
+			    want[t]);
+	ind->type = t;
+	ind->value = g_ascii_strdown(s, n);
 	return CSIP_OK;
 }
 
 static int
-parse_typed(csip_ind_type t, const char *s, size_t n, csip_indicator **out)
+b64_char(char ch)
 {
-	size_t sl;
+	return g_ascii_isalnum(ch) || ch == '+' || ch == '/';
+}
 
+/* The length of an ssdeep hash without the ,"file name" that ssdeep
+ * prints after it. */
+static size_t
+ssdeep_len(const char *s, size_t n)
+{
+	const char *q = memchr(s, ',', n);
+
+	if (q && q + 2 < s + n && q[1] == '"' && s[n - 1] == '"')
+		return (size_t)(q - s);
+	return n;
+}
+
+/* ssdeep: blocksize:hash1:hash2, block size 3 * 2^k, each hash at most 64
+ * base64 characters.  DETECT is set when the type was not given: then the
+ * hashes must look like hashes, so neither a time such as 12:34:56 nor an
+ * IPv6 address such as 3::abcd is taken. */
+static int
+parse_ssdeep(const pctx *c, const char *s, size_t n, int detect,
+	     csip_indicator *ind)
+{
+	const char *c1, *c2, *end;
+	size_t bl, l1, l2;
+	uint32_t bs;
+	int digits_only = 1;
+
+	n = ssdeep_len(s, n);
+	c1 = memchr(s, ':', n);
+	c2 = c1 ? memchr(c1 + 1, ':', s + n - c1 - 1) : NULL;
+	if (c1 == NULL || c2 == NULL)
+		return fail(c, CSIP_EINVAL, "is not an ssdeep hash "
+			    "(blocksize:hash:hash)");
+	end = s + n;
+	bl = c1 - s;
+	l1 = c2 - c1 - 1;
+	l2 = end - c2 - 1;
+	while (bl > 1 && *s == '0')
+		s++, bl--;
+	if (!parse_u32(s, bl, &bs) || bs < 3 || bs % 3 != 0 ||
+	    (bs / 3 & (bs / 3 - 1)) != 0)
+		return fail(c, CSIP_EINVAL, "is not a valid ssdeep hash: the "
+			    "block size must be 3 times a power of two");
+	for (const char *p = c1 + 1; p < end; p++) {
+		if (p == c2)
+			continue;
+		if (!b64_char(*p))
+			return fail(c, CSIP_EINVAL, "is not a valid ssdeep "
+				    "hash: the hashes are base64 characters");
+		if (!g_ascii_isdigit(*p))
+			digits_only = 0;
+	}
+	if (l1 > 64 || l2 > 64)
+		return fail(c, CSIP_EINVAL, "is not a valid ssdeep hash: each "
+			    "hash has at most 64 characters");
+	if (detect && (l1 == 0 || l1 + l2 < 6 || digits_only))
+		return fail(c, CSIP_EINVAL, "is too short to be taken for an "
+			    "ssdeep hash; give its type");
+	ind->type = CSIP_IND_SSDEEP;
+	ind->value = g_strdup_printf("%u:%.*s:%.*s", bs, (int)l1, c1 + 1,
+				     (int)l2, c2 + 1);
+	return CSIP_OK;
+}
+
+/* "AS64496", "as 64496", "ASN64496", asdot "AS1.10"; a bare number only
+ * when REQUIRE_PREFIX is 0. */
+static int
+parse_asn(const pctx *c, const char *s, size_t n, int require_prefix,
+	  csip_indicator *ind)
+{
+	const char *dot;
+	uint32_t hi, lo, v;
+
+	if (n >= 3 && g_ascii_strncasecmp(s, "asn", 3) == 0)
+		s += 3, n -= 3;
+	else if (n >= 2 && g_ascii_strncasecmp(s, "as", 2) == 0)
+		s += 2, n -= 2;
+	else if (require_prefix)
+		return fail(c, CSIP_EINVAL, "is not an AS number (AS64496)");
+	if (n > 0 && (*s == ' ' || *s == '-'))
+		s++, n--;
+	dot = memchr(s, '.', n);
+	if (dot) {
+		if (!parse_u32(s, dot - s, &hi) || hi > 65535 ||
+		    !parse_u32(dot + 1, s + n - dot - 1, &lo) || lo > 65535)
+			return fail(c, CSIP_EINVAL, "is not a valid AS number: "
+				    "asdot notation has two numbers of "
+				    "0-65535");
+		v = hi << 16 | lo;
+	} else if (!parse_u32(s, n, &v)) {
+		return fail(c, CSIP_EINVAL, "is not a valid AS number: it must "
+			    "be AS followed by a number from 0 to 4294967295");
+	}
+	ind->type = CSIP_IND_ASN;
+	ind->value = g_strdup_printf("AS%u", v);
+	return CSIP_OK;
+}
+
+static int
+looks_like_asn(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n >= 3 && g_ascii_strncasecmp(s, "asn", 3) == 0)
+		i = 3;
+	else if (n >= 2 && g_ascii_strncasecmp(s, "as", 2) == 0)
+		i = 2;
+	else
+		return 0;
+	if (i < n && (s[i] == ' ' || s[i] == '-'))
+		i++;
+	if (i >= n || !g_ascii_isdigit(s[i]))
+		return 0;
+	for (; i < n; i++)
+		if (!g_ascii_isdigit(s[i]) && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+static int
+looks_like_ssdeep(const char *s, size_t n)
+{
+	int colons = 0;
+
+	n = ssdeep_len(s, n);
+	if (n == 0 || !g_ascii_isdigit(s[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == ':')
+			colons++;
+		else if (!b64_char(s[i]))
+			return 0;
+	}
+	return colons == 2;
+}
+
+/* ------------------------------------------------------------------ */
+/* Registry keys and free text */
+
+static const char *const hives[][2] = {
+	{ "HKEY_LOCAL_MACHINE", "HKLM" },
+	{ "HKEY_CURRENT_USER", "HKCU" },
+	{ "HKEY_CLASSES_ROOT", "HKCR" },
+	{ "HKEY_USERS", "HKU" },
+	{ "HKEY_CURRENT_CONFIG", "HKCC" },
+	{ "HKEY_PERFORMANCE_DATA", "HKPD" },
+};
+
+/* The hive S starts with: its index, with *skip the bytes of its name. */
+static int
+hive_of(const char *s, size_t n, size_t *skip)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(hives); i++)
+		for (int k = 0; k < 2; k++) {
+			size_t l = strlen(hives[i][k]);
+
+			if (n < l || g_ascii_strncasecmp(s, hives[i][k], l))
+				continue;
+			/* "HKLM:\" is PowerShell; "hku://" is a URL. */
+			if (n == l || s[l] == '\\' || s[l] == '/' ||
+			    (s[l] == ':' && (n == l + 1 || s[l + 1] == '\\'))) {
+				*skip = l;
+				return (int)i;
+			}
+		}
+	return -1;
+}
+
+static int
+parse_regkey(const pctx *c, const char *s, size_t n, csip_indicator *ind)
+{
+	GString *o;
+	size_t skip = 0;
+	int h = hive_of(s, n, &skip);
+	char sep;
+
+	if (h < 0)
+		return fail(c, CSIP_EINVAL, "is not a registry key: it must "
+			    "start with a hive (HKEY_LOCAL_MACHINE, HKLM, "
+			    "HKCU, ...)");
+	if (has_control(s, n))
+		return fail(c, CSIP_EINVAL, "is not a valid registry key: it "
+			    "contains a control character");
+	s += skip;
+	n -= skip;
+	if (n > 0 && *s == ':')  /* PowerShell: HKLM:\Software */
+		s++, n--;
+	/* Forward slashes separate only when no backslash does, since '/'
+	 * is legal inside a key name. */
+	sep = memchr(s, '\\', n) ? '\\' : '/';
+	o = g_string_new(hives[h][0]);
+	for (size_t i = 0; i < n;) {
+		size_t st;
+
+		while (i < n && s[i] == sep)
+			i++;
+		st = i;
+		while (i < n && s[i] != sep)
+			i++;
+		if (i > st) {
+			g_string_append_c(o, '\\');
+			g_string_append_len(o, s + st, i - st);
+		}
+	}
+	/* What ends the key is trimmed on the way in, so it must not end
+	 * the canonical form either: "HKLM\a\ \" is HKLM\a. */
+	for (;;) {
+		const char *last = g_utf8_find_prev_char(o->str,
+							 o->str + o->len);
+
+		if (last == NULL || (*last != '\\' &&
+		    !g_unichar_isspace(g_utf8_get_char(last))))
+			break;
+		g_string_truncate(o, last - o->str);
+	}
+	/* Capped in canonical form, which the full hive name lengthens. */
+	if (o->len > MAX_TEXT) {
+		g_string_free(o, TRUE);
+		return fail(c, CSIP_ETOOBIG, "is longer than %d bytes in "
+			    "canonical form, the limit for a registry key",
+			    MAX_TEXT);
+	}
+	ind->type = CSIP_IND_REGKEY;
+	ind->value = g_string_free(o, FALSE);
+	return CSIP_OK;
+}
+
+static int
+parse_text(const pctx *c, const char *s, size_t n, csip_ind_type t,
+	   csip_indicator *ind)
+{
+	if (n > MAX_TEXT)
+		return fail(c, CSIP_ETOOBIG, "is longer than %d bytes, the "
+			    "limit for a %s", MAX_TEXT, csip_ind_type_name(t));
+	if (has_control(s, n))
+		return fail(c, CSIP_EINVAL, "is not a valid %s: it contains a "
+			    "control character (tab, line break, ...)",
+			    csip_ind_type_name(t));
+	ind->type = t;
+	ind->value = g_strndup(s, n);
+	return CSIP_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Detection and the entry points */
+
+static int
+is_free_text(csip_ind_type t)
+{
+	return t == CSIP_IND_FILENAME || t == CSIP_IND_MUTEX ||
+		t == CSIP_IND_USER_AGENT || t == CSIP_IND_EMAIL_SUBJECT ||
+		t == CSIP_IND_X_MAILER;
+}
+
+static int
+parse_as(const pctx *c, const char *s, size_t n, csip_ind_type t,
+	 csip_indicator *ind)
+{
 	switch (t) {
 	case CSIP_IND_IPV4:
-		return parse_ipv4(s, n, out);
+		return parse_ipv4_ind(c, s, n, ind);
 	case CSIP_IND_IPV6:
-		return parse_ipv6(s, n, out);
+		return parse_ipv6_ind(c, s, n, ind);
 	case CSIP_IND_CIDR4:
+		return parse_cidr(c, s, n, 4, ind);
 	case CSIP_IND_CIDR6:
-		return parse_cidr(s, n, 1, t, out);
+		return parse_cidr(c, s, n, 6, ind);
 	case CSIP_IND_DOMAIN:
 	case CSIP_IND_HOSTNAME:
-		return parse_name(s, n, t, out);
+		return parse_name(c, s, n, t, ind);
 	case CSIP_IND_URL:
-		return parse_url(s, n, out);
+		return parse_url(c, s, n, ind);
 	case CSIP_IND_EMAIL:
-		return parse_email(s, n, out);
+		return parse_email(c, s, n, ind);
 	case CSIP_IND_MD5:
 	case CSIP_IND_SHA1:
 	case CSIP_IND_SHA256:
 	case CSIP_IND_SHA512:
-		if (hash_type(n) != t || !all_hex(s, n))
-			return csip_error_set(CSIP_EINVAL, "\"%.*s\" is not a "
-				"%s hash (%s hex digits)", (int)MIN(n, 200), s,
-				csip_ind_type_name(t), t == CSIP_IND_MD5 ? "32"
-				: t == CSIP_IND_SHA1 ? "40" : t ==
-				CSIP_IND_SHA256 ? "64" : "128");
-		*out = ind_new(t, g_ascii_strdown(s, (gssize)n), NULL, NULL, 0);
-		return CSIP_OK;
+		return parse_hash(c, s, n, t, ind);
 	case CSIP_IND_SSDEEP:
-		if (!is_ssdeep(s, n, &sl))
-			return csip_error_set(CSIP_EINVAL, "\"%.*s\" is not an "
-				"ssdeep hash (BLOCKSIZE:HASH:HASH)",
-				(int)MIN(n, 200), s);
-		*out = ind_new(t, g_strndup(s, sl), NULL, NULL, 0);
-		return CSIP_OK;
+		return parse_ssdeep(c, s, n, 0, ind);
 	case CSIP_IND_ASN:
-		return parse_asn(s, n, 0, out) < 0 ? CSIP_EINVAL : CSIP_OK;
-	case CSIP_IND_REGKEY:
-		if (!parse_regkey(s, n, out))
-			return csip_error_set(CSIP_EINVAL, "\"%.*s\" is not a "
-				"registry key (it must start with a hive such "
-				"as HKLM\\ or HKEY_CURRENT_USER\\)",
-				(int)MIN(n, 200), s);
-		return CSIP_OK;
-	case CSIP_IND_FILENAME:
-	case CSIP_IND_MUTEX:
-	case CSIP_IND_USER_AGENT:
-	case CSIP_IND_EMAIL_SUBJECT:
-	case CSIP_IND_X_MAILER:
-		return parse_text(t, s, n, out);
+		return parse_asn(c, s, n, 0, ind);
 	default:
-		return csip_error_set(CSIP_EINVAL, "unknown indicator type %d",
-				      (int)t);
+		return fail(c, CSIP_EINVAL, "cannot be parsed as type %d",
+			    (int)t);
 	}
 }
 
-/* Detection, from the most to the least distinctive shape. */
+/* Detection, most specific shape first. */
 static int
-detect(const char *s, size_t n, csip_indicator **out)
+detect(const pctx *c, const char *s, size_t n, csip_indicator *ind)
 {
-	uint32_t a4;
-	uint8_t a6[16];
-	size_t sl;
-	int q;
+	const char *last;
+	size_t hn = n;
 
 	if (g_strstr_len(s, (gssize)n, "://"))
-		return parse_url(s, n, out);
-	if (memchr(s, '@', n) && !memchr(s, '/', n) && !memchr(s, ' ', n))
-		return parse_email(s, n, out);
-	if (is_ssdeep(s, n, &sl))
-		return parse_typed(CSIP_IND_SSDEEP, s, n, out);
-	if (memchr(s, '/', n) && !memchr(s, '\\', n) &&
-	    (g_ascii_isdigit(s[0]) || memchr(s, ':', n)))
-		return parse_cidr(s, n, 0, CSIP_IND_UNKNOWN, out);
-	if ((q = parse_quad(s, n, &a4)) != 0)
-		return parse_ipv4(s, n, out);
-	if (memchr(s, ':', n) && parse_ipv6_bytes(s, n, a6))
-		return parse_ipv6(s, n, out);
-	if (hash_type(n) != CSIP_IND_UNKNOWN && all_hex(s, n))
-		return parse_typed(hash_type(n), s, n, out);
-	if (parse_asn(s, n, 1, out) == 1)
+		return parse_url(c, s, n, ind);
+	if (looks_like_asn(s, n))
+		return parse_asn(c, s, n, 1, ind);
+	if (all_hex(s, n) && hash_type_of_len(n) != CSIP_IND_UNKNOWN)
+		return parse_hash(c, s, n, hash_type_of_len(n), ind);
+	if (all_hex(s, n) && n >= 24)
+		return fail(c, CSIP_EINVAL, "looks like a hash but has %zu hex "
+			    "digits; MD5 has 32, SHA-1 40, SHA-256 64, SHA-512 "
+			    "128", n);
+	if (looks_like_ssdeep(s, n) && parse_ssdeep(c, s, n, 1, ind) == 0)
 		return CSIP_OK;
-	if (parse_regkey(s, n, out))
-		return CSIP_OK;
-	if (memchr(s, '.', n) && !memchr(s, ' ', n) && !memchr(s, '/', n) &&
-	    !memchr(s, '\\', n))
-		return parse_name(s, n, CSIP_IND_UNKNOWN, out);
-	return csip_error_set(CSIP_EINVAL, "cannot tell what \"%.*s\" is: not "
-		"an address, network, host name, URL, e-mail address, hash, "
-		"AS number or registry key; give its type to take it as text",
-		(int)MIN(n, 200), s);
+	for (size_t i = 0; i < n; i++)
+		if (g_ascii_isspace(s[i]))
+			return fail(c, CSIP_EINVAL, "is not a recognised "
+				    "indicator; if it is free text (a file "
+				    "name, mutex, user agent, subject or "
+				    "X-Mailer) give its type");
+	if (memchr(s, '@', n))
+		return parse_email(c, s, n, ind);
+	if (memchr(s, '/', n)) {
+		const char *slash = memchr(s, '/', n);
+		int ipish = memchr(s, ':', slash - s) != NULL;
+
+		if (!ipish) {
+			ipish = slash > s;
+			for (const char *p = s; p < slash; p++)
+				if (!g_ascii_isdigit(*p) && *p != '.')
+					ipish = 0;
+		}
+		if (ipish)
+			return parse_cidr(c, s, n, 0, ind);
+		return fail(c, CSIP_EINVAL, "is not a recognised indicator: it "
+			    "has a '/' but is neither a network (a.b.c.d/len) "
+			    "nor a URL with a scheme (http://...)");
+	}
+	if (memchr(s, ':', n)) {
+		const char *c1 = memchr(s, ':', n);
+
+		if (memchr(s, '.', n) && memchr(c1 + 1, ':', s + n - c1 - 1)
+		    == NULL && s[0] != '[')
+			return fail(c, CSIP_EINVAL, "is not a recognised "
+				    "indicator: an address or name with a port "
+				    "is not one; drop the \":port\" or write a "
+				    "URL");
+		return parse_ipv6_ind(c, s, n, ind);
+	}
+	/* A name whose last label is numeric is an IPv4 address or nothing:
+	 * no top-level domain is all digits. */
+	if (hn > 0 && s[hn - 1] == '.')
+		hn--;
+	last = s + hn;
+	while (last > s && last[-1] != '.')
+		last--;
+	if (all_digits(last, s + hn - last) && memchr(s, '.', n))
+		return parse_ipv4_ind(c, s, n, ind);
+	return parse_name(c, s, n, CSIP_IND_UNKNOWN, ind);
 }
 
-/* Refang a value.  In a URL only the scheme and the authority are
- * refanged: a path or query may hold "(.)" or "(at)" for real, and a
- * canonical URL must parse back to itself. */
-static char *
-refang_value(const char *s, size_t n)
+static void
+clear_ind(csip_indicator *ind)
 {
-	static const char *const seps[] = { "[://]", "[:]//", "(://)", "://" };
-	const char *sep = NULL, *end;
-	size_t sl = 0;
-	GString *out;
-	char *head;
-
-	for (size_t i = 0; i < G_N_ELEMENTS(seps) && sep == NULL; i++) {
-		sep = g_strstr_len(s, (gssize)n, seps[i]);
-		sl = strlen(seps[i]);
-	}
-	if (sep == NULL)
-		return csip_refang(s, n);
-	for (end = sep + sl; end < s + n && !strchr("/?#", *end); end++)
-		;
-	head = csip_refang(s, (size_t)(end - s));
-	out = g_string_new(head);
-	g_string_append_len(out, end, s + n - end);
-	g_free(head);
-	return g_string_free(out, FALSE);
+	g_free(ind->value);
+	g_free(ind->display);
+	g_free(ind->registrable);
+	memset(ind, 0, sizeof(*ind));
 }
 
 int
 csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
 		     csip_indicator **out)
 {
-	char *r = NULL;
-	const char *s;
-	size_t n;
-	int rc, refanged = 0, free_text;
+	csip_indicator ind = { 0 };
+	pctx c = { NULL };
+	const char *s = text;
+	size_t n = len, skip;
+	char *r = NULL, *again = NULL;
+	int rc = CSIP_OK, fanged = 0;
 
 	*out = NULL;
 	if (text == NULL)
-		return csip_error_set(CSIP_EINVAL, "no value given");
-	if (len > IND_MAX_INPUT)
-		return csip_error_set(CSIP_ETOOBIG, "value of %zu bytes is "
-			"longer than %d", len, IND_MAX_INPUT);
-	if ((int)hint < 0 || hint >= CSIP_IND__COUNT)
-		return csip_error_set(CSIP_EINVAL, "unknown indicator type %d",
-				      (int)hint);
-	if (memchr(text, '\0', len))
-		return csip_error_set(CSIP_EINVAL, "value contains a NUL byte");
-	s = text;
-	n = len;
-	while (n && g_ascii_isspace(s[n - 1]))
-		n--;
-	while (n && g_ascii_isspace(*s))
-		s++, n--;
-	if (n == 0)
-		return csip_error_set(CSIP_EINVAL, "empty value");
-	free_text = hint == CSIP_IND_FILENAME || hint == CSIP_IND_MUTEX ||
-		hint == CSIP_IND_USER_AGENT || hint == CSIP_IND_EMAIL_SUBJECT ||
-		hint == CSIP_IND_X_MAILER || hint == CSIP_IND_REGKEY ||
-		hint == CSIP_IND_SSDEEP;
-	if (!free_text) {
-		r = refang_value(s, n);
-		refanged = strlen(r) != n || memcmp(r, s, n) != 0;
-		s = r;
-		n = strlen(r);
-		while (n && g_ascii_isspace(s[n - 1]))
-			n--;
+		s = "", n = 0;
+	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	if (n > MAX_IND_INPUT) {
+		rc = fail(&c, CSIP_ETOOBIG, "is longer than %d bytes, the "
+			  "limit for an indicator", MAX_IND_INPUT);
+		goto out;
 	}
-	rc = hint == CSIP_IND_UNKNOWN ? detect(s, n, out)
-		: parse_typed(hint, s, n, out);
-	if (rc == CSIP_OK && refanged)
-		(*out)->flags |= CSIP_IND_F_REFANGED;
+	if (memchr(s, '\0', n)) {
+		rc = fail(&c, CSIP_EINVAL, "contains a NUL byte");
+		goto out;
+	}
+	if (!g_utf8_validate(s, (gssize)n, NULL)) {
+		rc = fail(&c, CSIP_EINVAL, "is not valid UTF-8");
+		goto out;
+	}
+	if ((int)hint < 0 || hint >= CSIP_IND__COUNT) {
+		rc = fail(&c, CSIP_EINVAL, "cannot be parsed: unknown "
+			  "indicator type %d", (int)hint);
+		goto out;
+	}
+	trim_utf8(&s, &n);
+	g_free(c.shown);
+	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	if (n == 0) {
+		rc = fail(&c, CSIP_EINVAL, "is empty; expected an indicator");
+		goto out;
+	}
+	if (is_free_text(hint)) {
+		rc = parse_text(&c, s, n, hint, &ind);
+		goto out;
+	}
+	if (hint == CSIP_IND_REGKEY ||
+	    (hint == CSIP_IND_UNKNOWN && hive_of(s, n, &skip) >= 0)) {
+		rc = parse_regkey(&c, s, n, &ind);
+		goto out;
+	}
+	/* Checked once here, so the parsers may quote pieces of the input
+	 * in their messages without escaping them. */
+	if (has_control(s, n)) {
+		rc = fail(&c, CSIP_EINVAL, "is not a valid indicator: it "
+			  "contains a control character");
+		goto out;
+	}
+	r = csip_refang(s, n);
+	fanged = strlen(r) != n || memcmp(r, s, n) != 0;
+	if (hint == CSIP_IND_UNKNOWN)
+		rc = detect(&c, r, strlen(r), &ind);
+	else
+		rc = parse_as(&c, r, strlen(r), hint, &ind);
+	if (rc < 0)
+		goto out;
+	/* A value that would still look defanged could not be parsed back
+	 * to itself (http://x/hxx%70://y decodes to ...hxxp://y). */
+	again = csip_refang(ind.value, strlen(ind.value));
+	if (strcmp(again, ind.value) != 0) {
+		rc = fail(&c, CSIP_EINVAL, "is ambiguous: its canonical form "
+			  "\"%s\" still contains a defanged pattern",
+			  ind.value);
+		goto out;
+	}
+	if (fanged)
+		ind.flags |= CSIP_IND_F_REFANGED;
+out:
+	if (rc < 0) {
+		clear_ind(&ind);
+	} else {
+		if (ind.display == NULL)
+			ind.display = g_strdup(ind.value);
+		*out = g_memdup2(&ind, sizeof(ind));
+	}
 	g_free(r);
+	g_free(again);
+	g_free(c.shown);
+	return rc;
+}
+
+void
+csip_indicator_free(csip_indicator *ind)
+{
+	if (ind == NULL)
+		return;
+	clear_ind(ind);
+	g_free(ind);
+}
+
+int
+csip_cidr_canonical(const char *text, char **out)
+{
+	csip_indicator ind = { 0 };
+	pctx c = { NULL };
+	const char *s = text ? text : "";
+	size_t n = strlen(s);
+	int rc;
+
+	*out = NULL;
+	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	trim_utf8(&s, &n);
+	if (n == 0)
+		rc = fail(&c, CSIP_EINVAL, "is not a network: it is empty");
+	else if (!g_utf8_validate(s, (gssize)n, NULL))
+		rc = fail(&c, CSIP_EINVAL, "is not valid UTF-8");
+	else if (has_control(s, n))
+		rc = fail(&c, CSIP_EINVAL, "is not a network: it contains a "
+			  "control character");
+	else
+		rc = parse_cidr(&c, s, n, 0, &ind);
+	if (rc == CSIP_OK) {
+		*out = ind.value;
+		ind.value = NULL;
+	}
+	clear_ind(&ind);
+	g_free(c.shown);
+	return rc;
+}
+
+int
+csip_domain_canonical(const char *text, char **out)
+{
+	pctx c = { NULL };
+	const char *s = text ? text : "";
+	size_t n = strlen(s);
+	char *ascii = NULL, *uni = NULL;
+	unsigned flags = 0;
+	int rc;
+
+	*out = NULL;
+	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	trim_utf8(&s, &n);
+	if (!g_utf8_validate(s, (gssize)n, NULL)) {
+		rc = fail(&c, CSIP_EINVAL, "is not valid UTF-8");
+		goto out;
+	}
+	if (has_control(s, n)) {
+		rc = fail(&c, CSIP_EINVAL, "is not a valid host name: it "
+			  "contains a control character");
+		goto out;
+	}
+	if ((rc = host_canon(&c, s, n, 0, &ascii, &uni, &flags)) < 0)
+		goto out;
+	if (strchr(ascii, '.') == NULL) {
+		rc = fail(&c, CSIP_EINVAL, "is not a mail domain: it needs at "
+			  "least one dot (example.co.jp)");
+		goto out;
+	}
+	/* An organisation owning "co.jp" would own every sender below it. */
+	if (psl_is_public_suffix2(psl_ctx(), ascii, PSL_TYPE_ICANN |
+				  PSL_TYPE_NO_STAR_RULE)) {
+		rc = fail(&c, CSIP_EINVAL, "is a public suffix, not an "
+			  "organisation's domain; give the registered name "
+			  "(example.co.jp)");
+		goto out;
+	}
+	*out = ascii;
+	ascii = NULL;
+out:
+	g_free(ascii);
+	g_free(uni);
+	g_free(c.shown);
 	return rc;
 }
