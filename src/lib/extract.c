@@ -206,6 +206,10 @@ offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
 	}
 	if (!wanted_type(ind->type))
 		goto drop;
+	/* Times ("05:46:57") have the shape of a tiny ssdeep hash; real
+	 * ones carry dozens of characters. */
+	if (ind->type == CSIP_IND_SSDEEP && strlen(ind->value) < 24)
+		goto drop;
 	is_name = ind->type == CSIP_IND_DOMAIN ||
 		ind->type == CSIP_IND_HOSTNAME;
 	if (is_name && !(ind->flags & CSIP_IND_F_REFANGED) && !defanged &&
