@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "util/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,24 @@ cli_want_args(cli_ctx *ctx, int argc, char **argv, int n, const char *what)
 		return cli_usage(ctx, "missing the %s", what);
 	if (argc > n)
 		return cli_usage(ctx, "unexpected argument \"%s\"", argv[n]);
+	return CLI_OK;
+}
+
+int
+cli_want_id(cli_ctx *ctx, int argc, char **argv, const char *what,
+	    long long *id)
+{
+	char *end = NULL, *label = g_strdup_printf("%s id", what);
+	int rc = cli_want_args(ctx, argc, argv, 1, label);
+
+	g_free(label);
+	if (rc != CLI_OK)
+		return rc;
+	errno = 0;
+	*id = strtoll(argv[0], &end, 10);
+	if (errno || end == argv[0] || *end || *id <= 0)
+		return cli_usage(ctx, "%s id \"%s\" is not a number; `csip %s "
+				 "list` shows the ids", what, argv[0], what);
 	return CLI_OK;
 }
 

@@ -64,6 +64,12 @@ int cli_usage(cli_ctx *ctx, const char *fmt, ...)
 int cli_want_args(cli_ctx *ctx, int argc, char **argv, int n,
 		  const char *what);
 
+/* Take the one positional argument as a positive id of a WHAT ("token",
+ * "report"); on a bad one print a usage error naming `csip GROUP list`.
+ * Returns CLI_OK or CLI_USAGE. */
+int cli_want_id(cli_ctx *ctx, int argc, char **argv, const char *what,
+		long long *id);
+
 /* Print a JSON value (compact, one line) on stdout. */
 void cli_print_json(json_t *v);
 
@@ -105,6 +111,10 @@ int cmd_parse(cli_ctx *ctx, int argc, char **argv);
 int cmd_ingest(cli_ctx *ctx, int argc, char **argv);
 int cmd_report_list(cli_ctx *ctx, int argc, char **argv);
 int cmd_report_show(cli_ctx *ctx, int argc, char **argv);
+int cmd_match(cli_ctx *ctx, int argc, char **argv);
+
+/* Options of `csip match`, kept with its handler in cmd_match.c. */
+extern GOptionEntry cmd_match_options[];
 
 /* Option variables of the handlers, bound by the table in main.c. */
 extern struct cli_opts {

@@ -167,17 +167,11 @@ cmd_token_list(cli_ctx *ctx, int argc, char **argv)
 int
 cmd_token_revoke(cli_ctx *ctx, int argc, char **argv)
 {
-	char *end = NULL;
 	long long id;
 	int rc;
 
-	if ((rc = cli_want_args(ctx, argc, argv, 1, "token id")) != 0)
+	if ((rc = cli_want_id(ctx, argc, argv, "token", &id)) != CLI_OK)
 		return rc;
-	errno = 0;
-	id = strtoll(argv[0], &end, 10);
-	if (errno || end == argv[0] || *end || id <= 0)
-		return cli_usage(ctx, "token id \"%s\" is not a number; `csip "
-				 "token list` shows the ids", argv[0]);
 	if ((rc = cli_open(ctx, 0)) != CLI_OK)
 		return rc;
 	if (csip_token_revoke(ctx->hub, ctx->actor, id) < 0)

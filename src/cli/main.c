@@ -109,6 +109,47 @@ static GOptionEntry indicator_options[] = {
 	END
 };
 
+static GOptionEntry parse_options[] = {
+	O("anonymised", 'a', B, &cli_opts.anonymised,
+	  "Print the anonymised message instead of the indicators", NULL),
+	O("domain", 0, SV, &cli_opts.domains,
+	  "A mail domain of the provider, to anonymise (repeatable)",
+	  "DOMAIN"),
+	O("network", 0, SV, &cli_opts.networks,
+	  "An internal network of the provider (repeatable)", "CIDR"),
+	END
+};
+
+static GOptionEntry ingest_options[] = {
+	O("org", 'o', S, &cli_opts.org, "The providing organisation", "ORG"),
+	O("permission", 'p', S, &cli_opts.permission,
+	  "Widest audience allowed: hub, sig (default), community, partners "
+	  "or public", "SCOPE"),
+	O("attribution", 0, S, &cli_opts.attribution,
+	  "Who may learn the provider: none (default), sig or community",
+	  "SCOPE"),
+	O("tlp", 0, S, &cli_opts.tlp,
+	  "TLP 2.0: clear, green, amber (default), amber+strict, red", "TLP"),
+	O("mda", 0, B, &cli_opts.mda,
+	  "Act as an MTA delivery agent: one message on stdin, sysexits codes",
+	  NULL),
+	O("sender", 0, S, &cli_opts.sender,
+	  "With --mda: the envelope sender (Postfix ${sender})", "ADDRESS"),
+	END
+};
+
+static GOptionEntry report_list_options[] = {
+	O("org", 'o', S, &cli_opts.org, "Only reports of ORG", "ORG"),
+	O("limit", 'n', I, &cli_opts.limit, "Only the newest N", "N"),
+	END
+};
+
+static GOptionEntry report_show_options[] = {
+	O("anonymised", 'a', B, &cli_opts.anonymised,
+	  "Print the anonymised message", NULL),
+	END
+};
+
 static const cli_cmd commands[] = {
 	{ NULL, "init", "", "Create the data folder, key and database",
 	  "Creates the data folder ([data] dir, default ./csip-data), the "
@@ -130,6 +171,33 @@ static const cli_cmd commands[] = {
 	  "hostname url email md5 sha1 sha256 sha512 ssdeep filename asn "
 	  "mutex regkey user-agent email-subject x-mailer.",
 	  indicator_options, 1, cmd_indicator },
+	{ NULL, "parse", "FILE...", "Extract indicators from mails (no "
+	  "database)", "Each FILE is a .eml file, an mbox, a Maildir or - "
+	  "for standard input.  Prints each message's indicators, as text or "
+	  "with --json one JSON object per message per line.  With "
+	  "--anonymised, prints the message as the hub would share it.",
+	  parse_options, 1, cmd_parse },
+	{ NULL, "ingest", "PATH...", "Store reported mails as reports",
+	  "Stores one report per message of each PATH (.eml, mbox, Maildir, "
+	  "- for stdin), extracting indicators and anonymising the provider "
+	  "and the recipients.  Ends with a summary; exits 1 if any message "
+	  "was rejected.  With --mda, acts as a Postfix pipe delivery agent: "
+	  "one message on stdin, the provider found from the envelope "
+	  "sender's domain, exit 0 only once the report is durable, 75 "
+	  "(EX_TEMPFAIL) on any transient failure so the MTA retries.",
+	  ingest_options, 1, cmd_ingest },
+	{ NULL, "match", "[LOG...]", "Find indicators in logs (proxy, DNS, "
+	  "mail, EVE, Zeek)", "Reads each LOG (a file, gzip, or standard "
+	  "input when none or -) and prints one JSON line per sighting: the "
+	  "indicator, its type, the log, line number, byte offset and the "
+	  "line's timestamp.  Domains match their sub-domains, CIDRs by longest "
+	  "prefix, every value as a whole token.  Large inputs are split over "
+	  "threads; the output stays in input order.", cmd_match_options, 0,
+	  cmd_match },
+	{ "report", "list", "", "List reports", NULL, report_list_options, 1,
+	  cmd_report_list },
+	{ "report", "show", "ID", "Show a report and its indicators", NULL,
+	  report_show_options, 1, cmd_report_show },
 	{ "sig", "add", "CODE", "Add a sector group (SIG)", NULL,
 	  sig_add_options, 1, cmd_sig_add },
 	{ "sig", "list", "", "List the SIGs", NULL, no_options, 1,

@@ -112,8 +112,8 @@ class TestGeneral(CliTest):
             text = f.read()
         out = self.hub.ok("--help", config=False).stdout
         block = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
-        self.assertIn(block, text, "README.md's command list is stale: "
-                      "paste the Commands block of `csip --help`")
+        self.assertTrue(block in text, "README.md's command list is "
+                        "stale: paste the Commands block of `csip --help`")
 
     def test_every_command_has_help(self):
         cmds = [["init"], ["demo"], ["config"], ["indicator"],
@@ -122,13 +122,15 @@ class TestGeneral(CliTest):
                 ["org", "update"], ["user", "add"], ["user", "list"],
                 ["user", "disable"], ["token", "create"],
                 ["token", "list"], ["token", "revoke"],
-                ["audit", "verify"], ["audit", "list"]]
+                ["audit", "verify"], ["audit", "list"], ["parse"],
+                ["ingest"], ["match"], ["report", "list"],
+                ["report", "show"]]
         for c in cmds:
             p = self.hub.run(*c, "--help", config=False)
             self.assertEqual(p.returncode, 0, c)
             self.assertIn("csip " + " ".join(c), p.stdout)
             self.assertIn("--config", p.stdout)
-        for g in ("sig", "org", "user", "token", "audit"):
+        for g in ("sig", "org", "user", "token", "audit", "report"):
             p = self.hub.run(g, "--help", config=False)
             self.assertEqual(p.returncode, 0)
             self.assertIn("Subcommands", p.stdout)
@@ -446,6 +448,178 @@ class TestIndicator(CliTest):
         self.assertEqual(p.returncode, 0)
         self.assertIn("filename", p.stdout)
 
+
+
+MAILDATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "data", "mail")
+
+
+def mail(name):
+    return os.path.join(MAILDATA, name)
+
+
+class TestMail(CliTest):
+    def provider(self):
+        self.hub.ok("init")
+        self.hub.ok("org", "add", "kanto", "--domain", "kanto-power-test.jp",
+                    "--network", "10.0.0.0/8")
+
+    def test_parse(self):
+        p = self.hub.ok("parse", "--json", mail("fwd-attach.eml"),
+                        config=False)
+        j = json.loads(p.stdout.splitlines()[0])
+        self.assertEqual(j["source"], mail("fwd-attach.eml"))
+        self.assertEqual(j["headers"]["subject"], "Invoice overdue")
+        self.assertEqual(j["forwarded_by"]["address"],
+                         "taro@kanto-power-test.jp")
+        values = {i["value"] for i in j["indicators"]}
+        self.assertIn("45.76.12.34", values)
+        self.assertNotIn("taro@kanto-power-test.jp", values)
+        self.assertNotIn("hanako@kanto-power-test.jp", values)
+        p = self.hub.ok("parse", mail("fwd-attach.eml"), config=False)
+        self.assertIn("Invoice overdue", p.stdout)
+
+    def test_parse_anonymised(self):
+        p = self.hub.ok("parse", "--anonymised", "--domain",
+                        "kanto-power-test.jp", "--network", "10.0.0.0/8",
+                        mail("fwd-attach.eml"), config=False)
+        out = p.stdout.lower()
+        for secret in ("kanto-power-test.jp", "taro@", "hanako@",
+                       "10.9.8.7", "10.1.2.3"):
+            self.assertNotIn(secret, out)
+        self.assertIn("45.76.12.34", out)
+        self.assertIn("billing-test.com", out)
+
+    def test_parse_errors(self):
+        p = self.hub.run("parse", mail("not-a-mail.txt"), config=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not-a-mail.txt", p.stderr)
+        p = self.hub.run("parse", "/nonexistent.eml", config=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("/nonexistent.eml", p.stderr)
+        p = self.hub.run("parse", config=False)
+        self.assertEqual(p.returncode, 2)
+        p = self.hub.run("parse", "--domain", "x.example",
+                         mail("fwd-attach.eml"), config=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--anonymised", p.stderr)
+
+    def test_ingest(self):
+        self.provider()
+        p = self.hub.ok("ingest", "--org", "kanto", "--permission",
+                        "community", "--tlp", "green",
+                        mail("fwd-attach.eml"))
+        self.assertIn("1 stored", p.stdout)
+        p = self.hub.ok("ingest", "--org", "kanto", mail("fwd-attach.eml"))
+        self.assertIn("1 duplicate", p.stdout)
+        reps = self.hub.json("report", "list")
+        self.assertEqual(len(reps), 1)
+        r = reps[0]
+        self.assertEqual(r["permission"], "community")
+        self.assertEqual(r["tlp"], "green")
+        self.assertEqual(r["subject"], "Invoice overdue")
+        d = self.hub.json("report", "show", str(r["id"]))
+        values = {o["value"] for o in d["observations"]}
+        self.assertIn("45.76.12.34", values)
+        self.assertNotIn("taro@kanto-power-test.jp", values)
+        anon = self.hub.ok("report", "show", "--anonymised",
+                           str(r["id"])).stdout.lower()
+        self.assertNotIn("kanto-power-test.jp", anon)
+        self.assertIn("billing-test.com", anon)
+        rows = self.hub.json("audit", "list")
+        self.assertEqual(rows[-1]["action"], "report.ingest")
+        self.hub.ok("audit", "verify")
+
+    def test_ingest_campaign_and_rejects(self):
+        self.provider()
+        with open(mail("fwd-attach.eml"), "rb") as f:
+            raw = f.read()
+        copy = raw.replace(b"<attack-1@billing-test.com>",
+                           b"<attack-2@billing-test.com>")
+        copy = copy.replace(b"<fwd-1@", b"<fwd-2@")
+        self.assertNotEqual(copy, raw)
+        mbox = os.path.join(self.hub.dir, "batch.mbox")
+        with open(mbox, "wb") as f:
+            for body in (raw, copy, b"this is not a mail at all\n"):
+                f.write(b"From reporter Mon Apr  1 00:00:00 2024\n")
+                f.write(body.replace(b"\nFrom ", b"\n>From "))
+                f.write(b"\n")
+        p = self.hub.run("ingest", "--org", "kanto", mbox)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("1 stored", p.stdout)
+        self.assertIn("1 campaign copies", p.stdout)
+        self.assertIn("1 rejected", p.stdout)
+        self.assertIn("batch.mbox#3", p.stdout)
+        reps = self.hub.json("report", "list")
+        self.assertEqual(len(reps), 1)
+        self.assertEqual(reps[0]["copies"], 2)
+
+    def test_ingest_bad_input(self):
+        self.provider()
+        self.assert_fails_cleanly(["ingest", mail("fwd-attach.eml")], 2,
+                                  "--org ORG is required")
+        self.assert_fails_cleanly(["ingest", "--org", "kanto",
+                                   "--permission", "world",
+                                   mail("fwd-attach.eml")], 2, '"world"')
+        self.assert_fails_cleanly(["ingest", "--org", "nope",
+                                   mail("fwd-attach.eml")], 1,
+                                  "organisation nope does not exist")
+        before = self.hub.dump()
+        p = self.hub.run("ingest", "--org", "kanto", mail("not-a-mail.txt"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not-a-mail.txt", p.stdout)
+        self.assertEqual(self.hub.dump(), before)
+
+    def test_mda(self):
+        self.provider()
+        with open(mail("fwd-attach.eml"), "rb") as f:
+            raw = f.read()
+
+        def mda(data, *extra, config=True):
+            argv = [CSIP]
+            if config:
+                argv += ["--config", self.hub.conf]
+            argv += ["ingest", "--mda"] + list(extra)
+            return subprocess.run(argv, input=data, capture_output=True,
+                                  cwd=self.hub.dir, timeout=60)
+
+        p = mda(raw, "--sender", "taro@kanto-power-test.jp")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(self.hub.json("report", "list")), 1)
+        # Without --sender: the forwarder of the attached mail.
+        p = mda(raw)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = mda(raw, "--sender", "someone@unknown.example")
+        self.assertEqual(p.returncode, 67, p.stderr)
+        p = mda(b"garbage without headers", "--sender",
+                "taro@kanto-power-test.jp")
+        self.assertEqual(p.returncode, 65, p.stderr)
+        # No database at all: transient, the MTA must keep the mail.
+        shutil.rmtree(self.hub.data)
+        p = mda(raw, "--sender", "taro@kanto-power-test.jp")
+        self.assertEqual(p.returncode, 75, p.stderr)
+
+
+class TestMatch(CliTest):
+    def test_match(self):
+        ind = os.path.join(self.hub.dir, "ind.txt")
+        log = os.path.join(self.hub.dir, "proxy.log")
+        with open(ind, "w") as f:
+            f.write("evil.example\n198.51.100.0/24\nnot an indicator\n")
+        with open(log, "w") as f:
+            f.write("GET http://a.b.EVIL.example/x 200\n"
+                    "GET http://notevil.example/ 200\n"
+                    "conn 198.51.100.77 ok\n")
+        p = self.hub.run("match", "--indicators", ind, log, config=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([r["line"] for r in rows], [1, 3])
+        self.assertEqual(rows[0]["indicator"], "evil.example")
+        self.assertIn("not an indicator", p.stderr)
+        p = self.hub.run("match", "--indicators", "/nonexistent.txt", log,
+                         config=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("/nonexistent.txt", p.stderr)
 
 if __name__ == "__main__":
     CSIP = os.path.abspath(sys.argv.pop(1))

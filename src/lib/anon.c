@@ -1,0 +1,3218 @@
+/*
+ * anon.c - anonymise a reported e-mail (see anon.h).
+ *
+ * One GMime tree, three walks over it:
+ *
+ *  1. discover: read every header and text and collect the identities
+ *     (recipients, provider hosts, internal IP addresses), each with its
+ *     placeholder and the literal patterns that find it;
+ *  2. rewrite: replace every pattern in every header and text, also inside
+ *     percent-encoded, HTML-entity and base64 runs (decoded, rewritten and
+ *     encoded again), and drop the internal Received hops;
+ *  3. check: serialise, parse the result again and search it the same way,
+ *     plus the raw bytes; anything left fails the call (fail closed).
+ *
+ * Discovery finishes before any rewriting, so an identity first seen late
+ * (an address at a provider domain in the last part) is also replaced where
+ * it appears first.  Matching is on literals with ASCII case folding; the
+ * boundary rules per kind (word boundaries for names and local parts, digit
+ * boundaries for IP addresses) are shared by the rewrite and the check, and
+ * the decoders (RFC 2047, charsets, percent, entities, base64) are this
+ * file's own so both passes see exactly the same text.  GMime only splits
+ * the MIME structure and writes it back.
+ */
+#include "lib/anon.h"
+#include "util/error.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glib.h>
+#include <gmime/gmime.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define REDACTED        "redacted.invalid"
+#define MAX_MIME_DEPTH  32   /* nested parts and messages */
+#define MAX_CODEC_DEPTH 4    /* percent in base64 in percent ... */
+#define MIN_B64         16   /* base64 of "a@b.jp" is shorter: no meaning */
+#define MAX_B64_SEGS    12   /* '/'-separated pieces tried per run */
+#define MAX_WHERE       32   /* locations kept per identity */
+#define SNIFF_BYTES     (1u << 20)
+
+enum { M_DISCOVER, M_REWRITE, M_CHECK };
+
+enum {
+	K_ADDR, K_LOCAL, K_NAME, K_DOMAIN, K_HOST, K_IP, K_RECEIVED, K_HEADER
+};
+
+static const char *const kind_names[] = {
+	"recipient-address", "recipient-local-part", "recipient-name",
+	"provider-domain", "provider-host", "internal-ip",
+	"internal-received", "provider-header"
+};
+
+/* Boundary rules of a pattern: where a literal may match. */
+enum {
+	R_NONE,    /* anywhere (addresses, multi-label domains, hosts) */
+	R_WORD,    /* not inside a word where the literal starts/ends with
+	              an ASCII letter or digit (names, local parts) */
+	R_DOMAIN1, /* a single-label domain ("pot"): only after '@', '.' or
+	              '/', and not followed by more of a host name */
+	R_IP4,     /* not inside a longer dotted number */
+	R_IP6      /* not inside a longer hex/colon run */
+};
+
+typedef struct ident {
+	int kind;
+	char *value;         /* the original, as reported to the analysts */
+	char *placeholder;   /* NULL for dropped headers */
+	GPtrArray *where;    /* char *, unique */
+} ident;
+
+typedef struct pat {
+	char *lit;           /* ASCII-lower-cased */
+	size_t len;
+	char *repl;
+	int rule;
+	ident *id;
+} pat;
+
+typedef struct net {
+	int family;
+	guint8 addr[16];
+	int bits;
+} net;
+
+typedef struct anon {
+	GPtrArray *domains;      /* char *, lower case */
+	GArray *nets;            /* net */
+	gboolean nets6;          /* some network is IPv6 */
+	GPtrArray *idents;       /* ident *, in the order found */
+	GHashTable *by_key;      /* "kind:folded value" -> ident * */
+	GHashTable *recips;      /* address -> recipient number */
+	GHashTable *lits;        /* literal -> pat *, one pattern each */
+	GPtrArray *pats;
+	GPtrArray *bucket[256];  /* by first byte, longest first */
+	gboolean dirty;
+	int n_recip, n_host, n_ip;
+	int mode;
+	size_t changes;          /* REWRITE: replacements and drops so far */
+	gboolean no_addr;        /* reading a Message-ID: not an address */
+	gboolean quiet;          /* rewriting a label: record nothing */
+	gboolean raw;            /* CHECK of the raw bytes: addresses, hosts
+	                            and IPs only (a 3-letter name part is in
+	                            any base64 body) */
+	char *where;             /* what is being read, for the report */
+	GString *via;            /* encodings peeled off on the way */
+	GMimeParserOptions *popts;
+	int leak_kind;           /* CHECK: what was found, -1: nothing */
+	char *leak_where;
+} anon;
+
+static gboolean engine(anon *a, const char *s, size_t n, int depth,
+		       GString *out);
+static ident *add_recipient(anon *a, const char *addr, size_t n,
+			    const char *name);
+
+/* ---- small helpers --------------------------------------------------- */
+
+static inline int
+lc(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+static inline gboolean
+is_word(int c)
+{
+	return g_ascii_isalnum(c) || c == '_';
+}
+
+static inline gboolean
+local_char(int c)
+{
+	return g_ascii_isalnum(c) || c == '.' || c == '_' || c == '+' ||
+	       c == '-';
+}
+
+static inline gboolean
+host_char(int c)
+{
+	return g_ascii_isalnum(c) || c == '.' || c == '-' || c == '_';
+}
+
+static gboolean
+has_suffix_ci(const char *s, size_t n, const char *suf)
+{
+	size_t m = strlen(suf);
+
+	return n >= m && g_ascii_strncasecmp(s + n - m, suf, m) == 0;
+}
+
+/* Words that are never taken as a name or a local part on their own:
+ * role accounts, titles, company words, and the words of our own
+ * placeholders (which would otherwise be found again by the check). */
+static const char *const stop_words[] = {
+	"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "dear",
+	"san", "sama", "kun", "chan", "the", "and", "for", "with", "from",
+	"team", "desk", "dept", "department", "division", "group", "inc",
+	"corp", "corporation", "co", "ltd", "llc", "company", "support",
+	"service", "services", "center", "centre", "office", "help",
+	"helpdesk", "info", "information", "admin", "administrator",
+	"customer", "customers", "user", "users", "member", "members",
+	"account", "accounts", "manager", "management", "mail", "email",
+	"e-mail", "webmail", "mailer-daemon", "postmaster", "webmaster",
+	"hostmaster", "abuse", "noreply", "no-reply", "donotreply",
+	"do-not-reply", "reply", "sales", "contact", "contacts", "security",
+	"system", "root", "test", "hello", "staff", "news", "newsletter",
+	"marketing", "billing", "undisclosed", "undisclosed-recipients",
+	"recipient", "recipients", "redacted", "invalid", "host", "list",
+	"all", "everyone", "you", "your", "unknown", "null", "none",
+	"nobody", "anonymous", "guest", "client", "clients", "friend",
+	"sender", "japan", "jp", "com", "net", "org", "your", "our", "new",
+	"order", "orders", "invoice", "payment", "notice", "alert", "update",
+	"message", "notification", "confirm", "confirmation", "verify",
+	"verification", "password", "delivery", "package", "shipping",
+	"bank", "card", "winner", "prize", "gift", "free", "offer",
+	"urgent", "important", "action", "required", "mailbox", "storage",
+	"document", "documents", "file", "files", "shared", "meeting",
+	"voicemail", "fax", "scan", "scanner", "online", "web", "portal",
+	"login", "secure",
+	"株式会社", "有限会社", "会社", "部長", "課長", "様", "御中",
+	"担当", "担当者", "事務局", "総務部", "営業部", "お客様", "各位",
+	NULL
+};
+
+static gboolean
+stop_word(const char *w, size_t n)
+{
+	for (int i = 0; stop_words[i]; i++)
+		if (strlen(stop_words[i]) == n &&
+		    g_ascii_strncasecmp(stop_words[i], w, n) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* "Recipient-12", "recipient-3": one of our own placeholders. */
+static gboolean
+placeholder_word(const char *s)
+{
+	size_t i = 9;
+
+	if (g_ascii_strncasecmp(s, "recipient", 9) != 0)
+		return FALSE;
+	if (s[i] != '-' || !g_ascii_isdigit(s[i + 1]))
+		return FALSE;
+	for (i++; g_ascii_isdigit(s[i]); i++)
+		;
+	return s[i] == '\0';
+}
+
+static void
+push_via(anon *a, const char *what)
+{
+	if (a->via->len)
+		g_string_append_c(a->via, '+');
+	g_string_append(a->via, what);
+}
+
+static void
+pop_via(anon *a)
+{
+	char *p = strrchr(a->via->str, '+');
+
+	g_string_truncate(a->via, p ? (gsize)(p - a->via->str) : 0);
+}
+
+static char *
+where_label(const anon *a)
+{
+	if (a->via->len)
+		return g_strdup_printf("%s (%s)", a->where ? a->where : "",
+				       a->via->str);
+	return g_strdup(a->where ? a->where : "");
+}
+
+static void
+set_where(anon *a, char *label)
+{
+	g_free(a->where);
+	a->where = label;
+}
+
+static void
+record_where(anon *a, ident *id)
+{
+	char *label;
+
+	if (a->quiet || id->where->len >= MAX_WHERE)
+		return;
+	label = where_label(a);
+	for (guint i = 0; i < id->where->len; i++)
+		if (strcmp(id->where->pdata[i], label) == 0) {
+			g_free(label);
+			return;
+		}
+	g_ptr_array_add(id->where, label);
+}
+
+/* ---- IP addresses and networks --------------------------------------- */
+
+static gboolean
+ip_parse(const char *s, size_t n, int *family, guint8 *addr)
+{
+	char buf[64];
+
+	if (n == 0 || n >= sizeof buf)
+		return FALSE;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (memchr(buf, ':', n)) {
+		*family = AF_INET6;
+		return inet_pton(AF_INET6, buf, addr) == 1;
+	}
+	*family = AF_INET;
+	return inet_pton(AF_INET, buf, addr) == 1;
+}
+
+static gboolean
+prefix_eq(const guint8 *x, const guint8 *y, int bits)
+{
+	int bytes = bits / 8, rest = bits % 8;
+
+	if (memcmp(x, y, bytes) != 0)
+		return FALSE;
+	if (rest == 0)
+		return TRUE;
+	return ((x[bytes] ^ y[bytes]) & (0xff << (8 - rest))) == 0;
+}
+
+static gboolean
+net_parse(const char *s, net *out)
+{
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	int max;
+
+	memset(out, 0, sizeof *out);
+	if (!ip_parse(s, n, &out->family, out->addr))
+		return FALSE;
+	max = out->family == AF_INET ? 32 : 128;
+	out->bits = max;
+	if (slash) {
+		char *end = NULL;
+		long b;
+
+		if (!g_ascii_isdigit(slash[1]))
+			return FALSE;
+		b = strtol(slash + 1, &end, 10);
+		if (*end || b < 0 || b > max)
+			return FALSE;
+		out->bits = (int)b;
+	}
+	return TRUE;
+}
+
+static gboolean
+in_nets(const anon *a, int family, const guint8 *addr)
+{
+	for (guint i = 0; i < a->nets->len; i++) {
+		const net *nt = &g_array_index(a->nets, net, i);
+
+		if (nt->family == family && prefix_eq(nt->addr, addr, nt->bits))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The ranges no public host has: RFC 1918, shared (RFC 6598), link-local,
+ * unique-local.  Loopback is internal but names nobody (see ip_loopback). */
+static gboolean
+ip_private(int family, const guint8 *a)
+{
+	static const guint8 v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					     0xff, 0xff };
+
+	if (family == AF_INET6 && memcmp(a, v4mapped, 12) == 0)
+		return ip_private(AF_INET, a + 12);
+	if (family == AF_INET)
+		return a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+		       (a[0] == 192 && a[1] == 168) ||
+		       (a[0] == 100 && (a[1] & 0xc0) == 64) ||
+		       (a[0] == 169 && a[1] == 254);
+	return (a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+}
+
+static gboolean
+ip_loopback(int family, const guint8 *a)
+{
+	static const guint8 one[16] = { [15] = 1 };
+	static const guint8 zero[16] = { 0 };
+
+	if (family == AF_INET)
+		return a[0] == 127 || memcmp(a, zero, 4) == 0;
+	return memcmp(a, one, 16) == 0 || memcmp(a, zero, 16) == 0;
+}
+
+/* ---- identities and patterns ----------------------------------------- */
+
+static void
+ident_free(gpointer p)
+{
+	ident *id = p;
+
+	g_free(id->value);
+	g_free(id->placeholder);
+	g_ptr_array_free(id->where, TRUE);
+	g_free(id);
+}
+
+static void
+pat_free(gpointer p)
+{
+	pat *pt = p;
+
+	g_free(pt->lit);
+	g_free(pt->repl);
+	g_free(pt);
+}
+
+/* The identity of KIND with VALUE, made with PLACEHOLDER when new; *fresh
+ * says which. */
+static ident *
+ident_get(anon *a, int kind, const char *value, const char *placeholder,
+	  gboolean *fresh)
+{
+	char *fold = g_ascii_strdown(value, -1);
+	char *key = g_strdup_printf("%d:%s", kind, fold);
+	ident *id = g_hash_table_lookup(a->by_key, key);
+
+	g_free(fold);
+	*fresh = id == NULL;
+	if (id) {
+		g_free(key);
+		return id;
+	}
+	id = g_new0(ident, 1);
+	id->kind = kind;
+	id->value = g_utf8_make_valid(value, -1);
+	id->placeholder = g_strdup(placeholder);
+	id->where = g_ptr_array_new_with_free_func(g_free);
+	g_hash_table_insert(a->by_key, key, id);
+	g_ptr_array_add(a->idents, id);
+	return id;
+}
+
+static void
+add_pattern(anon *a, const char *lit, const char *repl, int rule, ident *id)
+{
+	pat *p;
+
+	if (strlen(lit) < 2 || g_hash_table_contains(a->lits, lit))
+		return;
+	p = g_new0(pat, 1);
+	p->lit = g_ascii_strdown(lit, -1);
+	p->len = strlen(p->lit);
+	p->repl = g_strdup(repl);
+	p->rule = rule;
+	p->id = id;
+	g_hash_table_insert(a->lits, p->lit, p);
+	g_ptr_array_add(a->pats, p);
+	a->dirty = TRUE;
+}
+
+static gint
+pat_longer(gconstpointer x, gconstpointer y)
+{
+	const pat *p = *(pat *const *)x, *q = *(pat *const *)y;
+
+	return p->len < q->len ? 1 : p->len > q->len ? -1 : 0;
+}
+
+static void
+index_build(anon *a)
+{
+	if (!a->dirty)
+		return;
+	for (int i = 0; i < 256; i++)
+		if (a->bucket[i])
+			g_ptr_array_set_size(a->bucket[i], 0);
+	g_ptr_array_sort(a->pats, pat_longer);
+	for (guint i = 0; i < a->pats->len; i++) {
+		pat *p = a->pats->pdata[i];
+		unsigned char c = (unsigned char)p->lit[0];
+
+		if (!a->bucket[c])
+			a->bucket[c] = g_ptr_array_new();
+		g_ptr_array_add(a->bucket[c], p);
+	}
+	a->dirty = FALSE;
+}
+
+static gboolean
+bounds_ok(const anon *a, const pat *p, const char *s, size_t n, size_t i)
+{
+	size_t e = i + p->len;
+	int prev = i ? (unsigned char)s[i - 1] : 0;
+	int next = e < n ? (unsigned char)s[e] : 0;
+
+	switch (p->rule) {
+	case R_WORD:
+		if (g_ascii_isalnum(p->lit[0]) && is_word(prev))
+			return FALSE;
+		if (g_ascii_isalnum(p->lit[p->len - 1]) && is_word(next))
+			return FALSE;
+		return TRUE;
+	case R_DOMAIN1:
+		if (prev != '@' && prev != '.' && (prev != '/' || a->raw))
+			return FALSE;
+		if (g_ascii_isalnum(next) || next == '-')
+			return FALSE;
+		return !(next == '.' && e + 1 < n && g_ascii_isalnum(s[e + 1]));
+	case R_IP4:
+		if (g_ascii_isdigit(prev) ||
+		    (prev == '.' && i >= 2 && g_ascii_isdigit(s[i - 2])))
+			return FALSE;
+		if (g_ascii_isdigit(next))
+			return FALSE;
+		return !(next == '.' && e + 1 < n && g_ascii_isdigit(s[e + 1]));
+	case R_IP6:
+		return !g_ascii_isxdigit(prev) && prev != ':' &&
+		       !g_ascii_isxdigit(next) && next != ':';
+	default:
+		return TRUE;
+	}
+}
+
+static const pat *
+match_at(const anon *a, const char *s, size_t n, size_t i)
+{
+	const GPtrArray *b = a->bucket[lc((unsigned char)s[i])];
+
+	if (!b)
+		return NULL;
+	for (guint k = 0; k < b->len; k++) {
+		const pat *p = b->pdata[k];
+		size_t j;
+
+		if (p->len > n - i || (a->raw && (p->id->kind == K_NAME ||
+						  p->id->kind == K_LOCAL)))
+			continue;
+		for (j = 1; j < p->len; j++)
+			if (lc((unsigned char)s[i + j]) != (unsigned char)p->lit[j])
+				break;
+		if (j == p->len && bounds_ok(a, p, s, n, i))
+			return p;
+	}
+	return NULL;
+}
+
+/* Length of the provider domain that S starts with, 0 for none. */
+static size_t
+provider_prefix(const anon *a, const char *s, size_t n)
+{
+	for (guint k = 0; k < a->domains->len; k++) {
+		const char *d = a->domains->pdata[k];
+		size_t m = strlen(d);
+
+		if (m <= n && g_ascii_strncasecmp(s, d, m) == 0)
+			return m;
+	}
+	return 0;
+}
+
+/* ---- charsets -------------------------------------------------------- */
+
+/* Append S (N bytes in charset FROM) to OUT as UTF-8, each byte iconv
+ * cannot take replaced by U+FFFD.  Returns the number of such bytes, or
+ * (size_t)-1 when iconv does not know FROM. */
+static size_t
+conv_lossy(const char *s, size_t n, const char *from, GString *out)
+{
+	GIConv cd = g_iconv_open("UTF-8", from);
+	char buf[4096];
+	gchar *in = (gchar *)s, *op;
+	gsize inleft = n, outleft;
+	size_t errors = 0;
+
+	if (cd == (GIConv)-1)
+		return (size_t)-1;
+	while (inleft > 0) {
+		size_t r;
+
+		op = buf;
+		outleft = sizeof buf;
+		r = g_iconv(cd, &in, &inleft, &op, &outleft);
+		g_string_append_len(out, buf, op - buf);
+		if (r != (size_t)-1)
+			continue;
+		if (errno == E2BIG)
+			continue;
+		/* EILSEQ, EINVAL (cut sequence): skip one byte. */
+		g_string_append(out, "\xef\xbf\xbd");
+		errors++;
+		in++;
+		inleft--;
+		g_iconv(cd, NULL, NULL, NULL, NULL);
+	}
+	op = buf;
+	outleft = sizeof buf;
+	g_iconv(cd, NULL, NULL, &op, &outleft);
+	g_string_append_len(out, buf, op - buf);
+	g_iconv_close(cd);
+	return errors;
+}
+
+/* ISO-2022-JP (and its -MS, -1, -2, -3 cousins) by way of CP932: the JIS
+ * rows map to Shift_JIS arithmetically, and CP932 then knows the vendor
+ * characters (①, ㈱, 髙) that glibc's ISO-2022-JP rejects. */
+static size_t
+conv_iso2022jp(const char *s, size_t n, GString *out)
+{
+	GString *sj = g_string_sized_new(n);
+	enum { ASCII, KANA, JIS, OTHER } mode = ASCII;
+	size_t errors;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (c == 0x1b && i + 2 < n) {
+			const char *e = s + i + 1;
+
+			if (e[0] == '(' && (e[1] == 'B' || e[1] == 'J')) {
+				mode = ASCII;
+				i += 2;
+			} else if (e[0] == '(' && e[1] == 'I') {
+				mode = KANA;
+				i += 2;
+			} else if (e[0] == '$' && (e[1] == '@' || e[1] == 'B')) {
+				mode = JIS;
+				i += 2;
+			} else if (e[0] == '$' && e[1] == '(' && i + 3 < n) {
+				mode = (e[2] == 'D') ? OTHER : JIS;
+				i += 3;
+			} else if (e[0] == '&' && e[1] == '@') {
+				i += 2;
+			} else {
+				g_string_append_c(sj, (char)c);
+			}
+			continue;
+		}
+		if (c == 0x0e) {
+			mode = KANA;
+			continue;
+		}
+		if (c == 0x0f) {
+			mode = ASCII;
+			continue;
+		}
+		if (c == '\n' || c == '\r') {
+			g_string_append_c(sj, (char)c);
+			continue;
+		}
+		if (mode == KANA && c >= 0x21 && c <= 0x5f) {
+			g_string_append_c(sj, (char)(c + 0x80));
+		} else if ((mode == JIS || mode == OTHER) && c >= 0x21 &&
+			   c <= 0x7e && i + 1 < n) {
+			unsigned char c2 = s[++i];
+
+			if (mode == OTHER || c2 < 0x21 || c2 > 0x7e) {
+				g_string_append_c(sj, (char)0xff); /* invalid */
+				continue;
+			}
+			g_string_append_c(sj, (char)(((c + 1) >> 1) +
+				(c <= 0x5e ? 0x70 : 0xb0)));
+			g_string_append_c(sj, (char)(c2 + ((c & 1) ?
+				(c2 >= 0x60 ? 0x20 : 0x1f) : 0x7e)));
+		} else {
+			g_string_append_c(sj, (char)c);
+		}
+	}
+	errors = conv_lossy(sj->str, sj->len, "CP932", out);
+	g_string_free(sj, TRUE);
+	return errors;
+}
+
+/* The iconv name to use for a declared charset; "ISO-2022-JP" means our
+ * own converter above; NULL for none worth trusting (us-ascii). */
+static const char *
+map_charset(const char *cs)
+{
+	static const struct { const char *name, *use; } map[] = {
+		{ "shift_jis", "CP932" }, { "shift-jis", "CP932" },
+		{ "sjis", "CP932" }, { "x-sjis", "CP932" },
+		{ "ms_kanji", "CP932" }, { "csshiftjis", "CP932" },
+		{ "windows-31j", "CP932" }, { "cp932", "CP932" },
+		{ "ms932", "CP932" }, { "x-ms-cp932", "CP932" },
+		{ "euc-jp", "EUC-JP-MS" }, { "x-euc-jp", "EUC-JP-MS" },
+		{ "eucjp", "EUC-JP-MS" }, { "cseucpkdfmtjapanese", "EUC-JP-MS" },
+		{ "iso-2022-jp", "ISO-2022-JP" },
+		{ "iso-2022-jp-1", "ISO-2022-JP" },
+		{ "iso-2022-jp-2", "ISO-2022-JP" },
+		{ "iso-2022-jp-3", "ISO-2022-JP" },
+		{ "iso-2022-jp-ms", "ISO-2022-JP" },
+		{ "csiso2022jp", "ISO-2022-JP" }, { "cp50220", "ISO-2022-JP" },
+		{ "cp50221", "ISO-2022-JP" }, { "cp50222", "ISO-2022-JP" },
+		{ "utf-8", "UTF-8" }, { "utf8", "UTF-8" },
+		{ "iso-8859-1", "WINDOWS-1252" }, { "latin1", "WINDOWS-1252" },
+		{ "ks_c_5601-1987", "CP949" }, { "gb2312", "GB18030" },
+		{ "gbk", "GB18030" }, { "us-ascii", NULL }, { "ascii", NULL },
+		{ "ansi_x3.4-1968", NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(map); i++)
+		if (g_ascii_strcasecmp(cs, map[i].name) == 0)
+			return map[i].use;
+	return cs;
+}
+
+static gboolean
+single_byte(const char *cs)
+{
+	return g_ascii_strncasecmp(cs, "WINDOWS-125", 11) == 0 ||
+	       g_ascii_strncasecmp(cs, "ISO-8859-", 9) == 0 ||
+	       g_ascii_strncasecmp(cs, "KOI8", 4) == 0 ||
+	       g_ascii_strncasecmp(cs, "CP125", 5) == 0;
+}
+
+static size_t
+conv_any(const char *s, size_t n, const char *cs, GString *out)
+{
+	if (strcmp(cs, "ISO-2022-JP") == 0)
+		return conv_iso2022jp(s, n, out);
+	if (strcmp(cs, "UTF-8") == 0) {
+		const char *end;
+
+		if (g_utf8_validate(s, n, &end))
+			g_string_append_len(out, s, n);
+		else
+			return conv_lossy(s, n, "UTF-8", out);
+		return 0;
+	}
+	return conv_lossy(s, n, cs, out);
+}
+
+/* Decode text in a declared (or undeclared, or wrongly declared) charset
+ * to UTF-8.  Japanese mail is labelled wrong often enough that a label is
+ * a first guess, not the truth: the first candidate that decodes without
+ * an error wins, else the one with the fewest errors.  *used (may be NULL)
+ * gets the charset taken, a static string. */
+static GString *
+decode_text(const char *s, size_t n, const char *declared, const char **used)
+{
+	const char *cands[8];
+	const char *mapped = declared ? map_charset(declared) : NULL;
+	gboolean high = FALSE, esc = FALSE;
+	GString *best = NULL;
+	size_t best_err = (size_t)-1;
+	int nc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (c >= 0x80)
+			high = TRUE;
+		else if (c == 0x1b && i + 1 < n && (s[i + 1] == '$' ||
+						    s[i + 1] == '('))
+			esc = TRUE;
+	}
+	if (!high && !esc && !(mapped && (g_ascii_strncasecmp(mapped, "UTF-1",
+		5) == 0 || g_ascii_strncasecmp(mapped, "UTF-3", 5) == 0 ||
+		g_ascii_strncasecmp(mapped, "UTF-7", 5) == 0 ||
+		g_ascii_strncasecmp(mapped, "UCS", 3) == 0))) {
+		if (used)
+			*used = "US-ASCII";
+		return g_string_new_len(s, n);
+	}
+	if (mapped && !single_byte(mapped))
+		cands[nc++] = mapped;
+	cands[nc++] = "UTF-8";
+	if (mapped && single_byte(mapped))
+		cands[nc++] = mapped;
+	if (esc)
+		cands[nc++] = "ISO-2022-JP";
+	cands[nc++] = "CP932";
+	cands[nc++] = "EUC-JP-MS";
+	for (int i = 0; i < nc; i++) {
+		GString *g = g_string_sized_new(n + n / 2);
+		size_t err = conv_any(s, n, cands[i], g);
+
+		if (err == (size_t)-1) {
+			g_string_free(g, TRUE);
+			continue;
+		}
+		if (err < best_err) {
+			if (best)
+				g_string_free(best, TRUE);
+			best = g;
+			best_err = err;
+			if (used)
+				*used = cands[i];
+			if (err == 0)
+				break;
+		} else {
+			g_string_free(g, TRUE);
+		}
+	}
+	if (!best || best_err > n / 20) {
+		if (best)
+			g_string_free(best, TRUE);
+		best = g_string_sized_new(n + n / 2);
+		conv_lossy(s, n, "WINDOWS-1252", best);
+		if (used)
+			*used = "WINDOWS-1252";
+	}
+	return best;
+}
+
+/* ---- RFC 2047 header decoding ---------------------------------------- */
+
+static int
+b64_val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+/* Decode base64 of either alphabet, ignoring characters outside it and
+ * stopping at padding.  NULL when the length cannot be base64. */
+static GString *
+b64_decode(const char *s, size_t n)
+{
+	GString *out = g_string_sized_new(n * 3 / 4 + 3);
+	guint32 acc = 0;
+	int bits = 0;
+	size_t used = 0;
+
+	for (size_t i = 0; i < n && s[i] != '='; i++) {
+		int v = b64_val((unsigned char)s[i]);
+
+		if (v < 0)
+			continue;
+		used++;
+		acc = (acc << 6) | (guint32)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			g_string_append_c(out, (char)((acc >> bits) & 0xff));
+		}
+	}
+	if (used % 4 == 1) {
+		g_string_free(out, TRUE);
+		return NULL;
+	}
+	return out;
+}
+
+static void
+b64_encode(GString *out, const char *s, size_t n, gboolean url,
+	   gboolean pad)
+{
+	const char *al = url ?
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		guint32 v = ((guint32)(guint8)s[i] << 16) |
+			    ((guint32)(guint8)s[i + 1] << 8) | (guint8)s[i + 2];
+
+		g_string_append_c(out, al[(v >> 18) & 63]);
+		g_string_append_c(out, al[(v >> 12) & 63]);
+		g_string_append_c(out, al[(v >> 6) & 63]);
+		g_string_append_c(out, al[v & 63]);
+	}
+	if (i < n) {
+		guint32 v = (guint32)(guint8)s[i] << 16;
+
+		if (i + 1 < n)
+			v |= (guint32)(guint8)s[i + 1] << 8;
+		g_string_append_c(out, al[(v >> 18) & 63]);
+		g_string_append_c(out, al[(v >> 12) & 63]);
+		if (i + 1 < n)
+			g_string_append_c(out, al[(v >> 6) & 63]);
+		if (pad)
+			g_string_append(out, i + 1 < n ? "=" : "==");
+	}
+}
+
+/* Parse one encoded word at S[0..N) ("=?cs?B?...?="); on success return
+ * its length and give its charset and decoded bytes. */
+static size_t
+encoded_word(const char *s, size_t n, char **cs, GString **bytes)
+{
+	const char *q1, *q2, *end;
+	size_t i;
+
+	if (n < 8 || s[0] != '=' || s[1] != '?')
+		return 0;
+	q1 = memchr(s + 2, '?', n - 2);
+	if (!q1 || q1 == s + 2 || (size_t)(q1 - s) + 3 >= n || q1[2] != '?')
+		return 0;
+	q2 = q1 + 2;
+	for (end = q2 + 1; end + 1 < s + n; end++)
+		if (end[0] == '?' && end[1] == '=')
+			break;
+	if (end + 1 >= s + n)
+		return 0;
+	for (const char *p = s + 2; p < q1; p++)
+		if (*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return 0;
+	if (lc(q1[1]) == 'b') {
+		*bytes = b64_decode(q2 + 1, end - q2 - 1);
+		if (!*bytes)
+			*bytes = g_string_new(NULL);
+	} else if (lc(q1[1]) == 'q') {
+		*bytes = g_string_new(NULL);
+		for (const char *p = q2 + 1; p < end; p++) {
+			if (*p == '_')
+				g_string_append_c(*bytes, ' ');
+			else if (*p == '=' && p + 2 < end &&
+				 g_ascii_isxdigit(p[1]) && g_ascii_isxdigit(p[2])) {
+				g_string_append_c(*bytes, (char)(
+					g_ascii_xdigit_value(p[1]) * 16 +
+					g_ascii_xdigit_value(p[2])));
+				p += 2;
+			} else {
+				g_string_append_c(*bytes, *p);
+			}
+		}
+	} else {
+		return 0;
+	}
+	*cs = g_strndup(s + 2, q1 - s - 2);
+	if ((i = strcspn(*cs, "*")) < strlen(*cs))
+		(*cs)[i] = '\0';  /* RFC 2231 language suffix */
+	return (size_t)(end + 2 - s);
+}
+
+static void
+append_decoded(GString *out, const char *s, size_t n, const char *cs)
+{
+	GString *g = decode_text(s, n, cs, NULL);
+
+	g_string_append_len(out, g->str, g->len);
+	g_string_free(g, TRUE);
+}
+
+/* A header value as text: line breaks removed, encoded words decoded
+ * (each on its own, so GMime's loss of a word after '=' padding does not
+ * happen here; adjacent words of one charset are joined before decoding
+ * so a character split between them survives), raw 8-bit text decoded by
+ * guessing.  A new UTF-8 string. */
+static char *
+header_decode(const char *raw)
+{
+	GString *u = g_string_new(NULL), *out = g_string_new(NULL);
+	GString *pend = NULL;
+	char *pend_cs = NULL;
+	size_t i = 0, plain = 0;
+
+	for (const char *p = raw; *p; p++)
+		if (*p != '\r' && *p != '\n')
+			g_string_append_c(u, *p);
+	while (i < u->len) {
+		char *cs = NULL;
+		GString *bytes = NULL;
+		size_t w = 0;
+
+		if (u->str[i] == '=' && i + 1 < u->len && u->str[i + 1] == '?')
+			w = encoded_word(u->str + i, u->len - i, &cs, &bytes);
+		if (!w) {
+			i++;
+			continue;
+		}
+		if (i > plain) {
+			/* Whitespace alone between two words is dropped. */
+			gboolean ws = TRUE;
+
+			for (size_t k = plain; k < i; k++)
+				if (!g_ascii_isspace(u->str[k]))
+					ws = FALSE;
+			if (!ws || !pend) {
+				if (pend) {
+					append_decoded(out, pend->str, pend->len,
+						       pend_cs);
+					g_string_free(pend, TRUE);
+					pend = NULL;
+				}
+				append_decoded(out, u->str + plain, i - plain,
+					       NULL);
+			}
+		}
+		if (pend && g_ascii_strcasecmp(pend_cs, cs) == 0) {
+			g_string_append_len(pend, bytes->str, bytes->len);
+			g_string_free(bytes, TRUE);
+			g_free(cs);
+		} else {
+			if (pend) {
+				append_decoded(out, pend->str, pend->len,
+					       pend_cs);
+				g_string_free(pend, TRUE);
+			}
+			g_free(pend_cs);
+			pend = bytes;
+			pend_cs = cs;
+		}
+		i += w;
+		plain = i;
+	}
+	if (pend) {
+		append_decoded(out, pend->str, pend->len, pend_cs);
+		g_string_free(pend, TRUE);
+	}
+	if (plain < u->len)
+		append_decoded(out, u->str + plain, u->len - plain, NULL);
+	g_free(pend_cs);
+	g_string_free(u, TRUE);
+	return g_string_free(out, FALSE);
+}
+
+/* ---- the passes over one string -------------------------------------- */
+
+static void
+note_leak(anon *a, int kind)
+{
+	if (a->leak_kind >= 0)
+		return;
+	a->leak_kind = kind;
+	a->leak_where = where_label(a);
+}
+
+static ident *
+domain_ident(anon *a, size_t m, const char *s)
+{
+	char *d = g_ascii_strdown(s, m);
+	char *key = g_strdup_printf("%d:%s", K_DOMAIN, d);
+	ident *id = g_hash_table_lookup(a->by_key, key);
+
+	g_free(key);
+	g_free(d);
+	return id;
+}
+
+/* Replace (REWRITE into OUT) or find (CHECK) every pattern in S.
+ *
+ * Besides the patterns, an '@' followed by a provider domain is always an
+ * address of the provider, even when glued to what surrounds it (a
+ * tracking token "...X7taro@victim.example.jpQ9..."): the run of address
+ * characters before it goes with the domain, or, in a Message-ID, the
+ * domain alone. */
+static gboolean
+pass_literal(anon *a, const char *s, size_t n, GString *out)
+{
+	size_t i = 0, copied = 0;
+	gboolean hit = FALSE;
+
+	while (i < n) {
+		const pat *p;
+		size_t m, l, end;
+		ident *id = NULL;
+		const char *repl;
+
+		index_build(a);
+		p = match_at(a, s, n, i);
+		if (p) {
+			id = p->id;
+			repl = p->repl;
+			l = i;
+			end = i + p->len;
+		} else if (s[i] == '@' && a->domains->len &&
+			   (m = provider_prefix(a, s + i + 1, n - i - 1))) {
+			l = i;
+			while (l > copied && local_char((unsigned char)s[l - 1]))
+				l--;
+			end = i + 1 + m;
+			if (l < i && !a->no_addr && a->mode == M_REWRITE)
+				id = add_recipient(a, s + l, end - l, NULL);
+			if (id) {
+				repl = id->placeholder;
+			} else if (a->mode == M_CHECK && l < i && !a->no_addr) {
+				note_leak(a, K_ADDR);
+				return TRUE;
+			} else {
+				l = i + 1;
+				id = domain_ident(a, m, s + l);
+				if (!id) {
+					i++;
+					continue;
+				}
+				repl = id->placeholder;
+			}
+		} else {
+			i++;
+			continue;
+		}
+		hit = TRUE;
+		if (a->mode == M_CHECK) {
+			note_leak(a, id->kind);
+			return TRUE;
+		}
+		if (out) {
+			g_string_append_len(out, s + copied, l - copied);
+			g_string_append(out, repl);
+		}
+		record_where(a, id);
+		if (!a->quiet)
+			a->changes++;
+		i = copied = end;
+	}
+	if (out)
+		g_string_append_len(out, s + copied, n - copied);
+	return hit;
+}
+
+/* Add an internal IP address (TEXT as written) to the identities. */
+static void
+add_ip(anon *a, const char *text, size_t n, int family, const guint8 *addr)
+{
+	char canon[INET6_ADDRSTRLEN], *lit, *ph;
+	gboolean fresh;
+	ident *id;
+
+	if (!inet_ntop(family, addr, canon, sizeof canon))
+		return;
+	ph = g_strdup_printf("ip-%d.%s", a->n_ip + 1, REDACTED);
+	id = ident_get(a, K_IP, canon, ph, &fresh);
+	g_free(ph);
+	if (fresh)
+		a->n_ip++;
+	lit = g_strndup(text, n);
+	add_pattern(a, lit, id->placeholder,
+		    family == AF_INET ? R_IP4 : R_IP6, id);
+	add_pattern(a, canon, id->placeholder,
+		    family == AF_INET ? R_IP4 : R_IP6, id);
+	g_free(lit);
+}
+
+/* IP addresses in S.  With PRIVATE, private ranges count as internal too
+ * (Received headers).  DISCOVER adds them; CHECK reports the first one
+ * that is not a placeholder. */
+static gboolean
+scan_ips(anon *a, const char *s, size_t n, gboolean private)
+{
+	for (size_t i = 0; i < n; ) {
+		size_t b = i, e = i, first_colon = 0;
+		int colons = 0, fam;
+		gboolean alpha = FALSE;
+		guint8 addr[16];
+
+		if ((!g_ascii_isxdigit(s[i]) && s[i] != ':') ||
+		    (i > 0 && (g_ascii_isalnum(s[i - 1]) || s[i - 1] == ':' ||
+			       s[i - 1] == '.'))) {
+			i++;
+			continue;
+		}
+		while (e < n && (g_ascii_isxdigit(s[e]) || s[e] == ':' ||
+				 s[e] == '.')) {
+			if (s[e] == ':' && colons++ == 0)
+				first_colon = e;
+			if (g_ascii_isalpha(s[e]) && !colons)
+				alpha = TRUE;
+			e++;
+		}
+		i = e;
+		if (e < n && g_ascii_isalnum(s[e]))
+			continue;  /* glued to a word */
+		while (e > b && s[e - 1] == '.')
+			e--;
+		if (colons >= 2) {
+			if (!(a->nets6 || private) || e - b > 45 ||
+			    !ip_parse(s + b, e - b, &fam, addr))
+				continue;
+		} else {
+			if (colons == 1)
+				e = first_colon;  /* 10.1.2.3:25 */
+			if (alpha || e - b < 7 || e - b > 15 ||
+			    !ip_parse(s + b, e - b, &fam, addr))
+				continue;
+		}
+		if (!in_nets(a, fam, addr) &&
+		    !(private && ip_private(fam, addr)))
+			continue;
+		if (a->mode == M_CHECK) {
+			note_leak(a, K_IP);
+			return TRUE;
+		}
+		if (a->mode == M_DISCOVER)
+			add_ip(a, s + b, e - b, fam, addr);
+	}
+	return FALSE;
+}
+
+static gboolean
+pct_delim(int c)
+{
+	return c <= ' ' || c >= 0x7f || strchr("\"'<>()[]{}&=?/#;:,\\|^`",
+					       c) != NULL;
+}
+
+static void
+pct_encode(GString *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (g_ascii_isalnum(c) || c == '-' || c == '.' || c == '_' ||
+		    c == '~')
+			g_string_append_c(out, (char)c);
+		else
+			g_string_append_printf(out, "%%%02X", c);
+	}
+}
+
+/* Percent-encoded components (between URL delimiters): decoded, searched
+ * or rewritten, and encoded again when changed. */
+static gboolean
+pass_percent(anon *a, const char *s, size_t n, int depth, GString *out)
+{
+	size_t i = 0, copied = 0, lo = 0;
+	gboolean hit = FALSE;
+
+	while (i + 2 < n) {
+		const char *q = memchr(s + i, '%', n - i - 2);
+		size_t k, b, e;
+		GString *dec, *sub;
+		gboolean h;
+
+		if (!q)
+			break;
+		k = q - s;
+		if (!g_ascii_isxdigit(s[k + 1]) || !g_ascii_isxdigit(s[k + 2])) {
+			i = k + 1;
+			continue;
+		}
+		b = k;
+		e = k;
+		while (b > lo && !pct_delim((unsigned char)s[b - 1]))
+			b--;
+		while (e < n && !pct_delim((unsigned char)s[e]))
+			e++;
+		dec = g_string_sized_new(e - b);
+		for (size_t j = b; j < e; j++) {
+			if (s[j] == '%' && j + 2 < e && g_ascii_isxdigit(s[j + 1]) &&
+			    g_ascii_isxdigit(s[j + 2])) {
+				g_string_append_c(dec, (char)(
+					g_ascii_xdigit_value(s[j + 1]) * 16 +
+					g_ascii_xdigit_value(s[j + 2])));
+				j += 2;
+			} else {
+				g_string_append_c(dec, s[j]);
+			}
+		}
+		sub = out ? g_string_new(NULL) : NULL;
+		push_via(a, "percent-encoded");
+		h = engine(a, dec->str, dec->len, depth + 1, sub);
+		pop_via(a);
+		if (h) {
+			hit = TRUE;
+			if (out) {
+				g_string_append_len(out, s + copied, b - copied);
+				pct_encode(out, sub->str, sub->len);
+				copied = e;
+			}
+		}
+		g_string_free(dec, TRUE);
+		if (sub)
+			g_string_free(sub, TRUE);
+		if (h && a->mode == M_CHECK)
+			return TRUE;
+		i = lo = e;
+	}
+	if (out)
+		g_string_append_len(out, s + copied, n - copied);
+	return hit;
+}
+
+/* Length of the HTML character reference at S[0..N), its code point in
+ * *cp; 0 when there is none. */
+static size_t
+entity_at(const char *s, size_t n, gunichar *cp)
+{
+	static const struct { const char *name; gunichar cp; } named[] = {
+		{ "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' },
+		{ "quot;", '"' }, { "apos;", '\'' }, { "nbsp;", 0xa0 },
+		{ "commat;", '@' }, { "period;", '.' }, { "lowbar;", '_' },
+		{ "sol;", '/' }, { "colon;", ':' }, { "equals;", '=' },
+		{ "quest;", '?' }, { "num;", '#' }, { "percnt;", '%' },
+		{ "hyphen;", '-' }, { "dash;", '-' },
+	};
+	size_t i = 1;
+	gunichar v = 0;
+	int digits = 0;
+
+	if (n < 3 || s[0] != '&')
+		return 0;
+	if (s[1] != '#') {
+		for (size_t k = 0; k < G_N_ELEMENTS(named); k++) {
+			size_t m = strlen(named[k].name);
+
+			if (m < n && memcmp(s + 1, named[k].name, m) == 0) {
+				*cp = named[k].cp;
+				return m + 1;
+			}
+		}
+		return 0;
+	}
+	i = 2;
+	if (i < n && lc(s[i]) == 'x') {
+		for (i++; i < n && g_ascii_isxdigit(s[i]) && digits < 7; i++, digits++)
+			v = v * 16 + (gunichar)g_ascii_xdigit_value(s[i]);
+	} else {
+		for (; i < n && g_ascii_isdigit(s[i]) && digits < 8; i++, digits++)
+			v = v * 10 + (gunichar)(s[i] - '0');
+	}
+	if (!digits || v == 0 || !g_unichar_validate(v))
+		return 0;
+	if (i < n && s[i] == ';')
+		i++;
+	*cp = v;
+	return i;
+}
+
+static gboolean
+ent_delim(int c)
+{
+	return c <= ' ' || c == '<' || c == '>' || c == '"' || c == '\'';
+}
+
+static void
+html_escape(GString *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '&': g_string_append(out, "&amp;"); break;
+		case '<': g_string_append(out, "&lt;"); break;
+		case '>': g_string_append(out, "&gt;"); break;
+		case '"': g_string_append(out, "&quot;"); break;
+		case '\'': g_string_append(out, "&#39;"); break;
+		default: g_string_append_c(out, s[i]);
+		}
+	}
+}
+
+/* Runs holding HTML character references (taro&#64;example.jp). */
+static gboolean
+pass_entity(anon *a, const char *s, size_t n, int depth, GString *out)
+{
+	size_t i = 0, copied = 0, lo = 0;
+	gboolean hit = FALSE;
+
+	while (i < n) {
+		const char *q = memchr(s + i, '&', n - i);
+		size_t k, b, e;
+		gunichar cp;
+		GString *dec, *sub;
+		gboolean h;
+
+		if (!q)
+			break;
+		k = q - s;
+		if (!entity_at(s + k, n - k, &cp)) {
+			i = k + 1;
+			continue;
+		}
+		b = k;
+		e = k;
+		while (b > lo && !ent_delim((unsigned char)s[b - 1]))
+			b--;
+		while (e < n && !ent_delim((unsigned char)s[e]))
+			e++;
+		dec = g_string_sized_new(e - b);
+		for (size_t j = b; j < e; ) {
+			size_t m = entity_at(s + j, e - j, &cp);
+
+			if (m) {
+				g_string_append_unichar(dec, cp);
+				j += m;
+			} else {
+				g_string_append_c(dec, s[j++]);
+			}
+		}
+		sub = out ? g_string_new(NULL) : NULL;
+		push_via(a, "html-entities");
+		h = engine(a, dec->str, dec->len, depth + 1, sub);
+		pop_via(a);
+		if (h) {
+			hit = TRUE;
+			if (out) {
+				g_string_append_len(out, s + copied, b - copied);
+				html_escape(out, sub->str, sub->len);
+				copied = e;
+			}
+		}
+		g_string_free(dec, TRUE);
+		if (sub)
+			g_string_free(sub, TRUE);
+		if (h && a->mode == M_CHECK)
+			return TRUE;
+		i = lo = e;
+	}
+	if (out)
+		g_string_append_len(out, s + copied, n - copied);
+	return hit;
+}
+
+static gboolean
+b64_char(int c)
+{
+	return g_ascii_isalnum(c) || c == '+' || c == '/' || c == '-' ||
+	       c == '_';
+}
+
+/* Decoded base64 worth searching: text (valid UTF-8 with few controls)
+ * or mostly printable ASCII.  Random bytes pass neither. */
+static gboolean
+plausible_text(const GString *g)
+{
+	size_t ctl = 0, print = 0;
+
+	for (size_t i = 0; i < g->len; i++) {
+		unsigned char c = g->str[i];
+
+		if (c >= 0x20 && c < 0x7f)
+			print++;
+		else if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
+			ctl++;
+	}
+	if (print * 4 >= g->len * 3)
+		return TRUE;
+	return ctl * 20 <= g->len && g_utf8_validate(g->str, g->len, NULL);
+}
+
+/* Try S[b..e) as base64.  Returns TRUE on a hit; in REWRITE the encoded
+ * replacement is appended to REPL. */
+static gboolean
+try_b64(anon *a, const char *s, size_t b, size_t e, gboolean pad,
+	int depth, GString *repl)
+{
+	GString *dec, *sub;
+	gboolean h, url = FALSE;
+
+	if ((e - b) % 4 == 1)
+		return FALSE;
+	for (size_t i = b; i < e; i++)
+		if (s[i] == '-' || s[i] == '_')
+			url = TRUE;
+	dec = b64_decode(s + b, e - b);
+	if (!dec)
+		return FALSE;
+	if (!plausible_text(dec)) {
+		g_string_free(dec, TRUE);
+		return FALSE;
+	}
+	sub = repl ? g_string_new(NULL) : NULL;
+	push_via(a, "base64");
+	h = engine(a, dec->str, dec->len, depth + 1, sub);
+	pop_via(a);
+	if (h && repl)
+		b64_encode(repl, sub->str, sub->len, url, pad);
+	g_string_free(dec, TRUE);
+	if (sub)
+		g_string_free(sub, TRUE);
+	return h;
+}
+
+/* Base64-looking runs of MIN_B64 characters or more: the whole run, and,
+ * since a run in a URL path takes the path with it ("t/ZXhhbXBsZQ"),
+ * every stretch of its '/'-separated pieces. */
+static gboolean
+pass_b64(anon *a, const char *s, size_t n, int depth, GString *out)
+{
+	size_t i = 0, copied = 0;
+	gboolean hit = FALSE;
+
+	while (i < n) {
+		size_t b = i, e = i, pe, seg_b[MAX_B64_SEGS + 1],
+		       seg_e[MAX_B64_SEGS + 1];
+		int k = 0;
+		GString *repl;
+
+		if (!b64_char((unsigned char)s[i])) {
+			i++;
+			continue;
+		}
+		while (e < n && b64_char((unsigned char)s[e]))
+			e++;
+		pe = e;
+		while (pe < n && s[pe] == '=' && pe - e < 2)
+			pe++;
+		i = pe;
+		if (e - b < MIN_B64)
+			continue;
+		repl = out ? g_string_new(NULL) : NULL;
+		if (try_b64(a, s, b, e, pe > e, depth, repl)) {
+			hit = TRUE;
+			if (out) {
+				g_string_append_len(out, s + copied, b - copied);
+				g_string_append_len(out, repl->str, repl->len);
+				copied = pe;
+			}
+			if (repl)
+				g_string_free(repl, TRUE);
+			if (a->mode == M_CHECK)
+				return TRUE;
+			continue;
+		}
+		if (repl)
+			g_string_free(repl, TRUE);
+		if (!memchr(s + b, '/', e - b))
+			continue;
+		for (size_t j = b; j <= e && k <= MAX_B64_SEGS; ) {
+			size_t t = j;
+
+			while (t < e && s[t] != '/')
+				t++;
+			seg_b[k] = j;
+			seg_e[k++] = t;
+			j = t + 1;
+		}
+		for (int si = 0; si < k; si++) {
+			for (int sj = k - 1; sj >= si; sj--) {
+				size_t cb = seg_b[si], ce = seg_e[sj];
+				gboolean at_end = ce == e;
+
+				if ((si == 0 && at_end) || ce - cb < MIN_B64)
+					continue;
+				repl = out ? g_string_new(NULL) : NULL;
+				if (!try_b64(a, s, cb, ce, at_end && pe > e,
+					     depth, repl)) {
+					if (repl)
+						g_string_free(repl, TRUE);
+					continue;
+				}
+				hit = TRUE;
+				if (a->mode == M_CHECK) {
+					if (repl)
+						g_string_free(repl, TRUE);
+					return TRUE;
+				}
+				if (out) {
+					g_string_append_len(out, s + copied,
+							    cb - copied);
+					g_string_append_len(out, repl->str,
+							    repl->len);
+					copied = at_end ? pe : ce;
+				}
+				if (repl)
+					g_string_free(repl, TRUE);
+				si = sj;
+				break;
+			}
+		}
+	}
+	if (out)
+		g_string_append_len(out, s + copied, n - copied);
+	return hit;
+}
+
+/* ---- discovery -------------------------------------------------------- */
+
+static gboolean
+provider_domain(const anon *a, const char *h, size_t n)
+{
+	for (guint i = 0; i < a->domains->len; i++) {
+		const char *d = a->domains->pdata[i];
+		size_t m = strlen(d);
+
+		if (n == m && g_ascii_strncasecmp(h, d, m) == 0)
+			return TRUE;
+		if (n > m && h[n - m - 1] == '.' &&
+		    g_ascii_strncasecmp(h + n - m, d, m) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean
+is_placeholder_host(const char *h, size_t n)
+{
+	return (n == strlen(REDACTED) && g_ascii_strncasecmp(h, REDACTED,
+							     n) == 0) ||
+	       has_suffix_ci(h, n, "." REDACTED);
+}
+
+/* A host name of the provider (or of its inside, from a Received hop). */
+static void
+add_host(anon *a, const char *h, size_t n)
+{
+	char *lower, *ph;
+	gboolean fresh;
+	ident *id;
+
+	if (n < 3 || !memchr(h, '.', n) || is_placeholder_host(h, n))
+		return;
+	for (guint i = 0; i < a->domains->len; i++)
+		if (strlen(a->domains->pdata[i]) == n &&
+		    g_ascii_strncasecmp(h, a->domains->pdata[i], n) == 0)
+			return;  /* the domain itself has its pattern */
+	lower = g_ascii_strdown(h, n);
+	ph = g_strdup_printf("host-%d.%s", a->n_host + 1, REDACTED);
+	id = ident_get(a, K_HOST, lower, ph, &fresh);
+	if (fresh)
+		a->n_host++;
+	add_pattern(a, lower, id->placeholder, R_NONE, id);
+	g_free(ph);
+	g_free(lower);
+}
+
+static void
+add_name_lit(anon *a, int num, const char *lit)
+{
+	char *ph = g_strdup_printf("Recipient-%d", num);
+	gboolean fresh;
+	ident *id = ident_get(a, K_NAME, lit, ph, &fresh);
+
+	add_pattern(a, lit, ph, R_WORD, id);
+	g_free(ph);
+}
+
+static gboolean
+name_sep(gunichar c)
+{
+	return g_unichar_isspace(c) || c == 0x3000 || c == 0xa0 ||
+	       c == 0x30fb || c == 0xff0c || c == 0x3001 ||
+	       (c < 0x80 && strchr(",.-_()\"'/&+<>[]:;", (int)c));
+}
+
+static gboolean
+cjk_ideograph(gunichar c)
+{
+	return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) ||
+	       (c >= 0xf900 && c <= 0xfaff) || c == 0x3005;
+}
+
+/* A part of a name worth replacing alone: 3+ ASCII letters or 2+
+ * characters of another script, and not a common word. */
+static gboolean
+name_part_ok(const char *p)
+{
+	size_t n = strlen(p);
+	gboolean ascii = TRUE, letter = FALSE;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)p[i] >= 0x80)
+			ascii = FALSE;
+		else if (g_ascii_isalpha(p[i]))
+			letter = TRUE;
+	}
+	if (stop_word(p, n) || placeholder_word(p))
+		return FALSE;
+	if (ascii)
+		return n >= 3 && letter;
+	return g_utf8_strlen(p, -1) >= 2;
+}
+
+/* Strip honorifics that follow a name in display names and greetings. */
+static void
+strip_honorific(char *s)
+{
+	static const char *const hon[] = { "様", "さま", "さん", "殿", "御中",
+		"君", " san", " sama", "-san", "-sama", NULL };
+	gboolean again = TRUE;
+
+	while (again) {
+		size_t n;
+
+		again = FALSE;
+		g_strstrip(s);
+		n = strlen(s);
+		for (int i = 0; hon[i]; i++) {
+			size_t m = strlen(hon[i]);
+
+			if (n > m && g_ascii_strcasecmp(s + n - m, hon[i]) == 0) {
+				s[n - m] = '\0';
+				again = TRUE;
+				break;
+			}
+		}
+	}
+}
+
+/* A display name of recipient NUM: the name, its parts (the family name
+ * of "山田様"), the parts joined without or with another space, and the
+ * two orders of a two-part name. */
+static void
+add_name(anon *a, int num, const char *name_in)
+{
+	char *s = g_utf8_make_valid(name_in, -1);
+	GPtrArray *parts = g_ptr_array_new_with_free_func(g_free);
+	GString *cur = g_string_new(NULL);
+	size_t n;
+
+	g_strstrip(s);
+	while (*s == '"' || *s == '\'') {
+		memmove(s, s + 1, strlen(s));
+		g_strstrip(s);
+	}
+	n = strlen(s);
+	while (n && (s[n - 1] == '"' || s[n - 1] == '\'')) {
+		s[--n] = '\0';
+		g_strstrip(s);
+		n = strlen(s);
+	}
+	strip_honorific(s);
+	n = strlen(s);
+	if (memchr(s, '@', n)) {
+		/* An address as the name: that address is a recipient. */
+		for (const char *q = s; (q = strchr(q, '@')); q++) {
+			const char *l = q, *r = q + 1;
+
+			while (l > s && local_char((unsigned char)l[-1]))
+				l--;
+			while (host_char((unsigned char)*r))
+				r++;
+			if (l < q && r > q + 1)
+				add_recipient(a, l, r - l, NULL);
+		}
+		goto out;
+	}
+	if (g_utf8_strlen(s, -1) < 2 || placeholder_word(s) ||
+	    stop_word(s, n))
+		goto out;
+	for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (name_sep(c)) {
+			if (cur->len)
+				g_ptr_array_add(parts, g_strdup(cur->str));
+			g_string_truncate(cur, 0);
+		} else {
+			g_string_append_unichar(cur, c);
+		}
+	}
+	if (cur->len)
+		g_ptr_array_add(parts, g_strdup(cur->str));
+	if (parts->len == 0)
+		goto out;
+	{
+		gboolean all_stop = TRUE;
+
+		for (guint i = 0; i < parts->len; i++) {
+			const char *p = parts->pdata[i];
+
+			if (!stop_word(p, strlen(p)))
+				all_stop = FALSE;
+		}
+		if (all_stop)
+			goto out;
+	}
+	add_name_lit(a, num, s);
+	if (parts->len >= 2) {
+		GString *v1 = g_string_new(NULL), *v2 = g_string_new(NULL),
+			*v3 = g_string_new(NULL);
+
+		for (guint i = 0; i < parts->len; i++) {
+			g_string_append(v1, parts->pdata[i]);
+			if (i)
+				g_string_append_c(v2, ' ');
+			g_string_append(v2, parts->pdata[i]);
+			if (i)
+				g_string_append(v3, "\xe3\x80\x80");
+			g_string_append(v3, parts->pdata[i]);
+		}
+		add_name_lit(a, num, v1->str);
+		add_name_lit(a, num, v2->str);
+		add_name_lit(a, num, v3->str);
+		if (parts->len == 2) {
+			char *r1 = g_strconcat(parts->pdata[1], " ",
+					       parts->pdata[0], NULL);
+			char *r2 = g_strconcat(parts->pdata[1],
+					       parts->pdata[0], NULL);
+
+			add_name_lit(a, num, r1);
+			add_name_lit(a, num, r2);
+			g_free(r1);
+			g_free(r2);
+		}
+		g_string_free(v1, TRUE);
+		g_string_free(v2, TRUE);
+		g_string_free(v3, TRUE);
+	}
+	for (guint i = 0; i < parts->len; i++)
+		if (name_part_ok(parts->pdata[i]))
+			add_name_lit(a, num, parts->pdata[i]);
+	if (parts->len == 1) {
+		/* 山田太郎 written without a space: guess the family name
+		 * (and, for four characters, the given name). */
+		const char *p = parts->pdata[0];
+		glong len = g_utf8_strlen(p, -1);
+		gboolean cjk = len >= 3 && len <= 6;
+
+		for (const char *q = p; cjk && *q; q = g_utf8_next_char(q))
+			if (!cjk_ideograph(g_utf8_get_char(q)))
+				cjk = FALSE;
+		if (cjk) {
+			const char *two = g_utf8_offset_to_pointer(p, 2);
+			char *fam = g_strndup(p, two - p);
+
+			add_name_lit(a, num, fam);
+			if (len == 4)
+				add_name_lit(a, num, two);
+			g_free(fam);
+		}
+	}
+out:
+	g_string_free(cur, TRUE);
+	g_ptr_array_free(parts, TRUE);
+	g_free(s);
+}
+
+static int
+recipient_number(anon *a, const char *addr)
+{
+	gpointer v = g_hash_table_lookup(a->recips, addr);
+
+	if (v)
+		return GPOINTER_TO_INT(v);
+	g_hash_table_insert(a->recips, g_strdup(addr),
+			    GINT_TO_POINTER(++a->n_recip));
+	return a->n_recip;
+}
+
+/* A recipient identity: the address (also with '@' percent-encoded, as an
+ * HTML entity or full-width), its local part, the names it suggests.
+ * Returns the address's identity, NULL when ADDR is not an address. */
+static ident *
+add_recipient(anon *a, const char *addr_in, size_t n, const char *name)
+{
+	static const char *const at_forms[] = { "@", "%40", "&#64;", "&#x40;",
+		"\xef\xbc\xa0", NULL };
+	char *addr, *at, *local;
+	int num;
+	gboolean fresh;
+	ident *id;
+	size_t ln;
+
+	while (n && (*addr_in == '<' || *addr_in == ' ' || *addr_in == '.')) {
+		addr_in++;
+		n--;
+	}
+	while (n && strchr(">. \t", addr_in[n - 1]))
+		n--;
+	addr = g_ascii_strdown(addr_in, n);
+	at = strchr(addr, '@');
+	if (n < 3 || n > 254 || !at || at == addr || !at[1] ||
+	    strchr(at + 1, '@') || has_suffix_ci(addr, n, "@" REDACTED) ||
+	    !g_utf8_validate(addr, -1, NULL)) {
+		g_free(addr);
+		return NULL;
+	}
+	for (const char *p = addr; *p; p++)
+		if ((unsigned char)*p <= ' ' || strchr("<>,;\"()[]\\", *p)) {
+			g_free(addr);
+			return NULL;
+		}
+	num = recipient_number(a, addr);
+	{
+		char *ph = g_strdup_printf("recipient-%d@%s", num, REDACTED);
+
+		id = ident_get(a, K_ADDR, addr, ph, &fresh);
+		g_free(ph);
+	}
+	if (fresh) {
+		for (int i = 0; at_forms[i]; i++) {
+			char *lit = g_strdup_printf("%.*s%s%s",
+				(int)(at - addr), addr, at_forms[i], at + 1);
+			char *ph = g_strdup_printf("recipient-%d%s%s", num,
+				at_forms[i], REDACTED);
+
+			add_pattern(a, lit, ph, R_NONE, id);
+			g_free(lit);
+			g_free(ph);
+		}
+		local = g_strndup(addr, at - addr);
+		ln = strlen(local);
+		if (g_utf8_strlen(local, -1) >= 4 && !stop_word(local, ln) &&
+		    !placeholder_word(local)) {
+			char *ph = g_strdup_printf("recipient-%d", num);
+			ident *lid = ident_get(a, K_LOCAL, local, ph, &fresh);
+
+			add_pattern(a, local, ph, R_WORD, lid);
+			g_free(ph);
+		}
+		{
+			/* first.last: the two parts are names too. */
+			char **w = g_strsplit_set(local, "._-", -1);
+
+			if (g_strv_length(w) == 2) {
+				gboolean alpha = TRUE;
+
+				for (int i = 0; i < 2; i++) {
+					if (strlen(w[i]) < 3)
+						alpha = FALSE;
+					for (const char *p = w[i]; *p; p++)
+						if (!g_ascii_isalpha(*p))
+							alpha = FALSE;
+				}
+				for (int i = 0; alpha && i < 2; i++)
+					if (name_part_ok(w[i]))
+						add_name_lit(a, num, w[i]);
+			}
+			g_strfreev(w);
+		}
+		g_free(local);
+	}
+	if (name && *name)
+		add_name(a, num, name);
+	g_free(addr);
+	return id;
+}
+
+/* Scan S for addresses and hosts at provider domains and for IPs in
+ * provider networks. */
+static void
+scan_tokens(anon *a, const char *s, size_t n)
+{
+	if (a->domains->len) {
+		for (const char *q = s; q < s + n &&
+		     (q = memchr(q, '@', s + n - q)); q++) {
+			size_t at = q - s, l = at, r = at + 1;
+
+			while (l > 0 && local_char((unsigned char)s[l - 1]))
+				l--;
+			while (r < n && host_char((unsigned char)s[r]))
+				r++;
+			while (r > at + 1 && (s[r - 1] == '.' || s[r - 1] == '-'))
+				r--;
+			while (l < at && s[l] == '.')
+				l++;
+			if (r == at + 1)
+				continue;
+			if (provider_domain(a, s + at + 1, r - at - 1)) {
+				add_host(a, s + at + 1, r - at - 1);
+				if (l < at && !a->no_addr)
+					add_recipient(a, s + l, r - l, NULL);
+				continue;
+			}
+			/* Glued to what follows ("taro@victim.example.jpX7"):
+			 * left to the '@' rule of pass_literal. */
+		}
+		for (size_t i = 0; i < n; ) {
+			size_t b = i, e = i;
+
+			if (!host_char((unsigned char)s[i])) {
+				i++;
+				continue;
+			}
+			while (e < n && host_char((unsigned char)s[e]))
+				e++;
+			i = e;
+			if (b >= 1 && s[b - 1] == '%' && e - b > 2 &&
+			    g_ascii_isxdigit(s[b]) && g_ascii_isxdigit(s[b + 1]))
+				b += 2;  /* the tail of an escape: %2Fmx1... */
+			while (b < e && strchr(".-_", s[b]))
+				b++;
+			while (e > b && strchr(".-_", s[e - 1]))
+				e--;
+			if (e - b >= 3 && memchr(s + b, '.', e - b) &&
+			    provider_domain(a, s + b, e - b))
+				add_host(a, s + b, e - b);
+		}
+	}
+	if (a->nets->len)
+		scan_ips(a, s, n, FALSE);
+}
+
+/* ---- Received headers ------------------------------------------------- */
+
+enum { C_FROM, C_BY, C_VIA, C_WITH, C_ID, C_FOR, C__N };
+
+typedef struct span {
+	size_t b, e;
+	gboolean set;
+} span;
+
+/* Split a Received value into its clauses (outside comments, before the
+ * ';' of the date). */
+static void
+received_split(const char *s, size_t n, span sp[C__N])
+{
+	static const char *const kw[C__N] = { "from", "by", "via", "with",
+					      "id", "for" };
+	int depth = 0, cur = -1;
+	size_t i = 0;
+
+	memset(sp, 0, sizeof(span) * C__N);
+	while (i < n) {
+		unsigned char c = s[i];
+
+		if (c == '(') {
+			depth++;
+		} else if (c == ')') {
+			if (depth)
+				depth--;
+		} else if (depth == 0 && c == ';') {
+			break;
+		} else if (depth == 0 && g_ascii_isalpha(c) &&
+			   (i == 0 || g_ascii_isspace(s[i - 1]))) {
+			size_t e = i;
+
+			while (e < n && g_ascii_isalpha(s[e]))
+				e++;
+			for (int k = 0; k < C__N; k++) {
+				if (e - i != strlen(kw[k]) ||
+				    g_ascii_strncasecmp(s + i, kw[k], e - i) != 0 ||
+				    (e < n && !g_ascii_isspace(s[e]) &&
+				     !strchr("<([", s[e])))
+					continue;
+				if (cur >= 0)
+					sp[cur].e = i;
+				cur = -1;
+				if (!sp[k].set) {
+					sp[k].set = TRUE;
+					sp[k].b = sp[k].e = e;
+					cur = k;
+				}
+				break;
+			}
+			i = e;
+			continue;
+		}
+		i++;
+	}
+	if (cur >= 0)
+		sp[cur].e = i;
+}
+
+typedef struct rtok {
+	size_t b, e;
+	int depth;
+	gboolean ip, host, helo;
+	int fam;
+	guint8 addr[16];
+} rtok;
+
+typedef struct rpart {
+	gboolean present, internal, evidence;
+} rpart;
+
+static gboolean
+internal_name(const char *h, size_t n)
+{
+	static const char *const tlds[] = { ".local", ".localdomain", ".lan",
+		".internal", ".intranet", ".intra", ".corp", ".home",
+		".private", ".localhost", NULL };
+
+	if (!memchr(h, '.', n))
+		return TRUE;
+	for (int i = 0; tlds[i]; i++)
+		if (has_suffix_ci(h, n, tlds[i]))
+			return TRUE;
+	return FALSE;
+}
+
+static void
+received_tokens(const char *s, const span *sp, GArray *toks)
+{
+	int depth = 0;
+	size_t i = sp->b;
+
+	g_array_set_size(toks, 0);
+	while (i < sp->e) {
+		unsigned char c = s[i];
+		rtok t = { 0 };
+		size_t e;
+
+		if (c == '(') {
+			depth++;
+			i++;
+			continue;
+		}
+		if (c == ')') {
+			if (depth)
+				depth--;
+			i++;
+			continue;
+		}
+		if (!g_ascii_isalnum(c) && c != ':' && c != '.' && c != '_' &&
+		    c != '-') {
+			i++;
+			continue;
+		}
+		e = i;
+		while (e < sp->e && (g_ascii_isalnum(s[e]) || strchr(":._-",
+								      s[e])))
+			e++;
+		t.b = i;
+		t.e = e;
+		t.depth = depth;
+		/* "helo=name" (Exim), "(HELO name)" (qmail): the sender's
+		 * word, not what the receiver looked up. */
+		t.helo = i >= 5 && (s[i - 1] == '=' || s[i - 1] == ' ') &&
+			 (g_ascii_strncasecmp(s + i - 5, "helo", 4) == 0 ||
+			  g_ascii_strncasecmp(s + i - 5, "ehlo", 4) == 0);
+		i = e;
+		if (t.e - t.b > 5 && g_ascii_strncasecmp(s + t.b, "IPv6:", 5) == 0)
+			t.b += 5;
+		while (t.e > t.b && (s[t.e - 1] == '.' || s[t.e - 1] == '-' ||
+				     s[t.e - 1] == ':'))
+			t.e--;
+		if (t.e == t.b)
+			continue;
+		t.ip = ip_parse(s + t.b, t.e - t.b, &t.fam, t.addr);
+		if (!t.ip && !(t.e < sp->e && s[t.e] == '@')) {
+			t.host = TRUE;
+			for (size_t k = t.b; k < t.e; k++)
+				if (s[k] == ':')
+					t.host = FALSE;
+		}
+		g_array_append_val(toks, t);
+	}
+}
+
+static gboolean
+ip_internal(const anon *a, const rtok *t)
+{
+	return in_nets(a, t->fam, t->addr) || ip_private(t->fam, t->addr) ||
+	       ip_loopback(t->fam, t->addr);
+}
+
+static gboolean
+tok_provider(const anon *a, const char *s, const rtok *t)
+{
+	return t->host && provider_domain(a, s + t->b, t->e - t->b);
+}
+
+/* Is a from/by clause on the provider's side?  For "from", what the
+ * receiving MTA saw (the IP and reverse name in the comment) counts, not
+ * the HELO name the sender chose: an attacker saying "HELO
+ * mx.<provider>" from 203.0.113.9 stays outside. */
+static void
+received_part(const anon *a, const char *s, GArray *toks, gboolean from,
+	      rpart *rp)
+{
+	gboolean peer_ip = FALSE, peer_int = FALSE, peer_ev = FALSE;
+	gboolean helo_ip = FALSE, helo_int = FALSE, helo_ev = FALSE;
+	gboolean rdns_prov = FALSE;
+	const rtok *name = NULL;
+
+	for (guint i = 0; i < toks->len; i++) {
+		const rtok *t = &g_array_index(toks, rtok, i);
+
+		if (t->depth == 0 && !name)
+			name = t;
+		if (t->ip && (t->depth > 0 || !from)) {
+			peer_ip = TRUE;
+			peer_int |= ip_internal(a, t);
+			peer_ev |= in_nets(a, t->fam, t->addr);
+		} else if (t->ip) {
+			helo_ip = TRUE;
+			helo_int |= ip_internal(a, t);
+			helo_ev |= in_nets(a, t->fam, t->addr);
+		} else if (t->depth > 0 && !t->helo && tok_provider(a, s, t)) {
+			rdns_prov = TRUE;
+		}
+	}
+	rp->present = toks->len > 0;
+	if (!from) {
+		gboolean nm = name && !name->ip && (tok_provider(a, s, name) ||
+			internal_name(s + name->b, name->e - name->b));
+
+		rp->internal = peer_int || helo_int || nm;
+		rp->evidence = peer_ev || helo_ev ||
+			       (name && tok_provider(a, s, name));
+		return;
+	}
+	if (peer_ip) {
+		rp->internal = peer_int || rdns_prov;
+		rp->evidence = peer_ev || rdns_prov;
+	} else if (helo_ip) {
+		rp->internal = helo_int;
+		rp->evidence = helo_ev;
+	} else {
+		gboolean prov = name && tok_provider(a, s, name);
+
+		rp->internal = rdns_prov || prov || (name &&
+			internal_name(s + name->b, name->e - name->b));
+		rp->evidence = rdns_prov || prov;
+	}
+}
+
+/* The provider's side of a hop: its IPs and host names are identities. */
+static void
+received_collect(anon *a, const char *s, GArray *toks, const rpart *rp)
+{
+	for (guint i = 0; i < toks->len; i++) {
+		const rtok *t = &g_array_index(toks, rtok, i);
+
+		if (t->ip && !ip_loopback(t->fam, t->addr) &&
+		    (rp->evidence || ip_internal(a, t)))
+			add_ip(a, s + t->b, t->e - t->b, t->fam, t->addr);
+		else if (t->host && !t->helo && (rp->evidence ||
+			 tok_provider(a, s, t) ||
+			 internal_name(s + t->b, t->e - t->b)))
+			add_host(a, s + t->b, t->e - t->b);
+	}
+}
+
+/* Classify one Received value; with DISCOVER add its identities.
+ * Returns TRUE when the hop is inside the provider (both ends internal,
+ * or an internal hop without a "from"): the header is dropped. */
+static gboolean
+received_classify(anon *a, const char *s, gboolean discover)
+{
+	size_t n = strlen(s);
+	span sp[C__N];
+	GArray *toks = g_array_new(FALSE, TRUE, sizeof(rtok));
+	rpart from = { 0 }, by = { 0 };
+	gboolean drop;
+
+	received_split(s, n, sp);
+	if (sp[C_FROM].set) {
+		received_tokens(s, &sp[C_FROM], toks);
+		received_part(a, s, toks, TRUE, &from);
+		if (discover && from.internal)
+			received_collect(a, s, toks, &from);
+	}
+	if (sp[C_BY].set) {
+		received_tokens(s, &sp[C_BY], toks);
+		received_part(a, s, toks, FALSE, &by);
+		if (discover && by.internal)
+			received_collect(a, s, toks, &by);
+	}
+	drop = by.present && by.internal && (!from.present || from.internal);
+	if (discover) {
+		if (sp[C_FOR].set) {
+			const char *f = s + sp[C_FOR].b;
+			size_t fn = sp[C_FOR].e - sp[C_FOR].b;
+
+			for (const char *q = f; q < f + fn &&
+			     (q = memchr(q, '@', f + fn - q)); q++) {
+				const char *l = q, *r = q + 1;
+
+				while (l > f && local_char((unsigned char)l[-1]))
+					l--;
+				while (r < f + fn && host_char((unsigned char)*r))
+					r++;
+				add_recipient(a, l, r - l, NULL);
+			}
+		}
+		scan_ips(a, s, n, TRUE);
+	}
+	g_array_free(toks, TRUE);
+	return drop;
+}
+
+/* ---- headers ---------------------------------------------------------- */
+
+static gboolean
+name_in(const char *name, const char *const *list)
+{
+	for (int i = 0; list[i]; i++)
+		if (g_ascii_strcasecmp(name, list[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+static const char *const recipient_headers[] = {
+	"To", "Cc", "Bcc", "Delivered-To", "X-Original-To", "Envelope-To",
+	"X-Envelope-To", "Resent-To", "Resent-Cc", "Resent-Bcc",
+	"X-Original-Recipient", "Original-Recipient", "Final-Recipient",
+	"X-Actual-Recipient", "X-Rcpt-To", "X-Forwarded-To", "X-Apparently-To",
+	"Apparently-To", "X-Delivered-To", "X-Receiver", "X-Recipient",
+	"X-MS-Exchange-Organization-OriginalEnvelopeRecipients", NULL
+};
+
+static const char *const address_headers[] = {
+	"From", "Sender", "Reply-To", "Return-Path", "Resent-From",
+	"Resent-Sender", "Disposition-Notification-To", "Errors-To",
+	"Mail-Followup-To", "Mail-Reply-To", "X-Sender", NULL
+};
+
+static const char *const msgid_headers[] = {
+	"Message-ID", "References", "In-Reply-To", "Content-ID",
+	"Resent-Message-ID", NULL
+};
+
+static gboolean
+is_received(const char *name)
+{
+	return g_ascii_strcasecmp(name, "Received") == 0 ||
+	       g_ascii_strcasecmp(name, "X-Received") == 0;
+}
+
+/* Headers the recipient's own Exchange organisation adds: they name its
+ * tenant and its users, and say nothing about the attacker. */
+static gboolean
+provider_header(const char *name)
+{
+	return g_ascii_strncasecmp(name, "X-MS-Exchange-Organization-", 27) == 0 ||
+	       g_ascii_strncasecmp(name, "X-MS-Exchange-CrossTenant-", 26) == 0;
+}
+
+static void
+mailboxes(anon *a, InternetAddressList *l, gboolean all, int depth)
+{
+	for (int i = 0; l && i < internet_address_list_length(l); i++) {
+		InternetAddress *ia = internet_address_list_get_address(l, i);
+
+		if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 4) {
+			mailboxes(a, internet_address_group_get_members(
+				INTERNET_ADDRESS_GROUP(ia)), all, depth + 1);
+		} else if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+			const char *addr = internet_address_mailbox_get_addr(
+				INTERNET_ADDRESS_MAILBOX(ia));
+			const char *at = addr ? strrchr(addr, '@') : NULL;
+
+			if (!at)
+				continue;
+			if (all || provider_domain(a, at + 1, strlen(at + 1)))
+				add_recipient(a, addr, strlen(addr),
+					      internet_address_get_name(ia));
+		}
+	}
+}
+
+static void
+discover_header(anon *a, const char *name, const char *val)
+{
+	gboolean rcpt = name_in(name, recipient_headers);
+
+	if (is_received(name))
+		received_classify(a, val, TRUE);
+	if (rcpt || name_in(name, address_headers)) {
+		InternetAddressList *l = internet_address_list_parse(a->popts,
+								     val);
+
+		mailboxes(a, l, rcpt, 0);
+		if (l)
+			g_object_unref(l);
+	}
+	if (rcpt) {
+		/* Whatever GMime made of a broken list, every address-like
+		 * token of a recipient header is a recipient. */
+		size_t n = strlen(val);
+
+		for (const char *q = val; (q = strchr(q, '@')); q++) {
+			const char *l = q, *r = q + 1;
+
+			while (l > val && local_char((unsigned char)l[-1]))
+				l--;
+			while (r < val + n && host_char((unsigned char)*r))
+				r++;
+			if (l < q && r > q + 1)
+				add_recipient(a, l, r - l, NULL);
+		}
+	}
+	a->no_addr = name_in(name, msgid_headers);
+	engine(a, val, strlen(val), 0, NULL);
+	a->no_addr = FALSE;
+}
+
+static char *
+header_label(const char *path, const char *name)
+{
+	return *path ? g_strdup_printf("%s header:%s", path, name) :
+		       g_strdup_printf("header:%s", name);
+}
+
+static void
+record_drop(anon *a, int kind, const char *value)
+{
+	char *key = g_strdup_printf("%s #%u", value, a->idents->len);
+	gboolean fresh;
+	ident *id = ident_get(a, kind, key, NULL, &fresh);
+
+	g_free(id->value);
+	id->value = g_utf8_make_valid(value, -1);
+	record_where(a, id);
+	a->changes++;
+	g_free(key);
+}
+
+/* One header list, in the current mode.  Returns FALSE on a leak (CHECK). */
+static gboolean
+do_headers(anon *a, GMimeObject *obj, const char *path)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+
+	for (int i = 0; hl && i < g_mime_header_list_get_count(hl); ) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *name = g_mime_header_get_name(h);
+		const char *raw = g_mime_header_get_raw_value(h);
+		char *val;
+
+		if (!name || !raw) {
+			i++;
+			continue;
+		}
+		val = header_decode(raw);
+		g_strstrip(val);
+		set_where(a, header_label(path, name));
+		a->no_addr = name_in(name, msgid_headers);
+		if (a->mode == M_DISCOVER) {
+			discover_header(a, name, val);
+		} else if (a->mode == M_CHECK) {
+			const char *gv = g_mime_header_get_value(h);
+
+			if (engine(a, val, strlen(val), 0, NULL) ||
+			    engine(a, raw, strlen(raw), 0, NULL) ||
+			    (gv && engine(a, gv, strlen(gv), 0, NULL))) {
+				g_free(val);
+				a->no_addr = FALSE;
+				return FALSE;
+			}
+		} else if ((is_received(name) && received_classify(a, val,
+								   FALSE)) ||
+			   provider_header(name)) {
+			char *v = g_strdup_printf("%s: %s", name, val);
+
+			record_drop(a, is_received(name) ? K_RECEIVED : K_HEADER,
+				    v);
+			g_free(v);
+			g_mime_header_list_remove_at(hl, i);
+			g_free(val);
+			a->no_addr = FALSE;
+			continue;
+		} else {
+			GString *o = g_string_new(NULL);
+
+			if (engine(a, val, strlen(val), 0, o))
+				g_mime_header_set_value(h, NULL, o->str, "utf-8");
+			g_string_free(o, TRUE);
+		}
+		g_free(val);
+		a->no_addr = FALSE;
+		i++;
+	}
+	return TRUE;
+}
+
+/* Parameters (file names and the like, RFC 2231 continuations joined by
+ * GMime) of a part's Content-Type and Content-Disposition. */
+static gboolean
+do_params(anon *a, GMimeObject *obj, const char *path)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+
+	for (int w = 0; w < 2; w++) {
+		GMimeParamList *pl = w == 0 ?
+			(ct ? g_mime_content_type_get_parameters(ct) : NULL) :
+			(cd ? g_mime_content_disposition_get_parameters(cd) : NULL);
+		GPtrArray *set = g_ptr_array_new_with_free_func(g_free);
+
+		for (int i = 0; pl && i < g_mime_param_list_length(pl); i++) {
+			GMimeParam *p = g_mime_param_list_get_parameter_at(pl, i);
+			const char *name = g_mime_param_get_name(p);
+			const char *v = g_mime_param_get_value(p);
+			GString *o;
+
+			if (!name || !v)
+				continue;
+			set_where(a, g_strdup_printf("%s%sparameter:%s", path,
+						     *path ? " " : "", name));
+			if (a->mode != M_REWRITE) {
+				if (engine(a, v, strlen(v), 0, NULL) &&
+				    a->mode == M_CHECK) {
+					g_ptr_array_free(set, TRUE);
+					return FALSE;
+				}
+				continue;
+			}
+			o = g_string_new(NULL);
+			if (engine(a, v, strlen(v), 0, o)) {
+				g_ptr_array_add(set, g_strdup(name));
+				g_ptr_array_add(set, g_string_free(o, FALSE));
+			} else {
+				g_string_free(o, TRUE);
+			}
+		}
+		/* Set after the loop: setting rebuilds the list. */
+		for (guint i = 0; i + 1 < set->len; i += 2) {
+			if (w == 0)
+				g_mime_content_type_set_parameter(ct,
+					set->pdata[i], set->pdata[i + 1]);
+			else
+				g_mime_content_disposition_set_parameter(cd,
+					set->pdata[i], set->pdata[i + 1]);
+		}
+		g_ptr_array_free(set, TRUE);
+	}
+	return TRUE;
+}
+
+/* ---- parts ------------------------------------------------------------ */
+
+enum { P_BINARY, P_TEXT, P_TEXTISH, P_HEADERS, P_MESSAGE };
+
+static gboolean
+ext_in(const char *fn, const char *const *exts)
+{
+	const char *dot = fn ? strrchr(fn, '.') : NULL;
+
+	return dot && name_in(dot + 1, exts);
+}
+
+/* Bytes that read as text: no NUL, few control characters, and no magic
+ * number of a binary format. */
+static gboolean
+looks_text(const GByteArray *b)
+{
+	static const char *const magic[] = { "%PDF", "PK\x03\x04",
+		"\xd0\xcf\x11\xe0", "Rar!", "7z\xbc\xaf", "\x1f\x8b", "MZ",
+		"\x89PNG", "GIF8", "\xff\xd8\xff", NULL };
+	size_t n = MIN(b->len, SNIFF_BYTES), ctl = 0;
+
+	if (n == 0)
+		return FALSE;
+	for (int i = 0; magic[i]; i++)
+		if (b->len >= strlen(magic[i]) &&
+		    memcmp(b->data, magic[i], strlen(magic[i])) == 0)
+			return FALSE;
+	for (size_t i = 0; i < n; i++) {
+		guint8 c = b->data[i];
+
+		if (c == 0)
+			return FALSE;
+		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' &&
+		     c != '\f' && c != 0x1b) || c == 0x7f)
+			ctl++;
+	}
+	return ctl * 200 <= n;
+}
+
+static int
+part_kind(GMimeObject *obj, const GByteArray *bytes)
+{
+	static const char *const text_ext[] = { "txt", "text", "htm", "html",
+		"shtml", "xhtml", "xml", "svg", "csv", "json", "js", "vbs",
+		"hta", "ics", "vcf", "log", "md", "rtf", "ps1", "bat", "cmd",
+		"url", "sh", "php", "asp", "aspx", NULL };
+	static const char *const msg_ext[] = { "eml", "mht", "mhtml", NULL };
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	const char *type = ct ? g_mime_content_type_get_media_type(ct) : NULL;
+	const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
+	const char *fn = g_mime_part_get_filename(GMIME_PART(obj));
+
+	type = type ? type : "";
+	sub = sub ? sub : "";
+	if ((g_ascii_strcasecmp(type, "text") == 0 &&
+	     g_ascii_strcasecmp(sub, "rfc822-headers") == 0) ||
+	    (g_ascii_strcasecmp(type, "message") == 0 &&
+	     (g_ascii_strcasecmp(sub, "delivery-status") == 0 ||
+	      g_ascii_strcasecmp(sub, "global-delivery-status") == 0 ||
+	      g_ascii_strcasecmp(sub, "disposition-notification") == 0 ||
+	      g_ascii_strcasecmp(sub, "global-disposition-notification") == 0 ||
+	      g_ascii_strcasecmp(sub, "global-headers") == 0)))
+		return P_HEADERS;
+	if ((g_ascii_strcasecmp(type, "message") == 0 &&
+	     (g_ascii_strcasecmp(sub, "rfc822") == 0 ||
+	      g_ascii_strcasecmp(sub, "global") == 0 ||
+	      g_ascii_strcasecmp(sub, "news") == 0)) || ext_in(fn, msg_ext))
+		return P_MESSAGE;
+	if (GMIME_IS_TEXT_PART(obj))
+		return P_TEXT;
+	if (ext_in(fn, text_ext) || g_ascii_strcasecmp(sub, "xml") == 0 ||
+	    g_ascii_strcasecmp(sub, "xhtml+xml") == 0 ||
+	    g_ascii_strcasecmp(sub, "svg+xml") == 0 ||
+	    g_ascii_strcasecmp(sub, "json") == 0 ||
+	    g_ascii_strcasecmp(sub, "javascript") == 0 ||
+	    g_ascii_strcasecmp(sub, "x-javascript") == 0)
+		return P_TEXTISH;
+	return bytes && looks_text(bytes) ? P_TEXTISH : P_BINARY;
+}
+
+static GByteArray *
+part_bytes(GMimePart *p)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(p);
+	GMimeStream *ms;
+	GByteArray *ba;
+
+	if (!w)
+		return g_byte_array_new();
+	ms = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(w, ms);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(ms), FALSE);
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+	g_object_unref(ms);
+	return ba;
+}
+
+/* An object written out (may hold NUL bytes), or NULL on failure. */
+static GByteArray *
+object_bytes(GMimeObject *obj)
+{
+	GMimeStream *ms = g_mime_stream_mem_new();
+	GByteArray *ba = NULL;
+
+	if (g_mime_object_write_to_stream(obj, NULL, ms) >= 0) {
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(ms), FALSE);
+		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+	}
+	g_object_unref(ms);
+	return ba;
+}
+
+/* The part's content as it is encoded in the message. */
+static GByteArray *
+part_raw(GMimePart *p)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(p);
+	GMimeStream *st = w ? g_mime_data_wrapper_get_stream(w) : NULL;
+	GMimeStream *ms;
+	GByteArray *ba;
+
+	if (!st)
+		return NULL;
+	ms = g_mime_stream_mem_new();
+	g_mime_stream_reset(st);
+	g_mime_stream_write_to_stream(st, ms);
+	g_mime_stream_reset(st);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(ms), FALSE);
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+	g_object_unref(ms);
+	return ba;
+}
+
+/* After new content: keep base64 or quoted-printable, else pick one that
+ * travels in 7 bits. */
+static void
+fix_encoding(GMimePart *p, GMimeContentEncoding was)
+{
+	if (was != GMIME_CONTENT_ENCODING_BASE64 &&
+	    was != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
+		was = g_mime_part_get_best_content_encoding(p,
+			GMIME_ENCODING_CONSTRAINT_7BIT);
+	g_mime_part_set_content_encoding(p, was);
+}
+
+static void
+part_set_bytes(GMimePart *p, const char *data, size_t len)
+{
+	GMimeContentEncoding was = g_mime_part_get_content_encoding(p);
+	GMimeStream *ms = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(ms,
+		GMIME_CONTENT_ENCODING_DEFAULT);
+
+	g_mime_part_set_content(p, w);
+	g_object_unref(w);
+	g_object_unref(ms);
+	fix_encoding(p, was);
+}
+
+/* A header block (text/rfc822-headers, delivery status): each field is
+ * read like a header for discovery, then the block is rewritten as text
+ * with its encoded words decoded. */
+static GString *
+header_block_decode(anon *a, const char *s, size_t n)
+{
+	GString *out = g_string_sized_new(n);
+	GString *field = g_string_new(NULL);
+	gchar **lines = NULL;
+	char *copy = g_strndup(s, n);
+
+	lines = g_strsplit(copy, "\n", -1);
+	for (int i = 0; lines[i]; i++) {
+		char *line = lines[i], *d;
+		size_t m = strlen(line);
+
+		if (m && line[m - 1] == '\r')
+			line[--m] = '\0';
+		d = header_decode(line);
+		g_string_append(out, d);
+		if (lines[i + 1])
+			g_string_append_c(out, '\n');
+		if (a->mode == M_DISCOVER) {
+			if (line[0] == ' ' || line[0] == '\t') {
+				g_string_append(field, d);
+			} else {
+				char *colon = strchr(field->str, ':');
+
+				if (colon) {
+					*colon = '\0';
+					g_strstrip(field->str);
+					discover_header(a, field->str,
+							g_strstrip(colon + 1));
+				}
+				g_string_assign(field, d);
+			}
+		}
+		g_free(d);
+	}
+	if (a->mode == M_DISCOVER) {
+		char *colon = strchr(field->str, ':');
+
+		if (colon) {
+			*colon = '\0';
+			g_strstrip(field->str);
+			discover_header(a, field->str, g_strstrip(colon + 1));
+		}
+	}
+	g_strfreev(lines);
+	g_free(copy);
+	g_string_free(field, TRUE);
+	return out;
+}
+
+static int walk(anon *a, GMimeObject *obj, const char *path, int depth);
+
+static GMimeMessage *
+parse_bytes(anon *a, const char *data, size_t len)
+{
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeParser *ps = g_mime_parser_new_with_stream(st);
+	GMimeMessage *m = g_mime_parser_construct_message(ps, a->popts);
+
+	g_object_unref(ps);
+	g_object_unref(st);
+	if (m && g_mime_header_list_get_count(g_mime_object_get_header_list(
+		    GMIME_OBJECT(m))) == 0) {
+		g_object_unref(m);
+		m = NULL;
+	}
+	return m;
+}
+
+static char *
+part_label(GMimeObject *obj, const char *path)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	char *mt = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
+	char *label;
+
+	/* The type is the attacker's text: keep it short and plain. */
+	if (mt) {
+		for (char *p = mt; *p; p++)
+			if (!g_ascii_isalnum(*p) && !strchr("/.+-", *p))
+				*p = '_';
+		if (strlen(mt) > 40)
+			mt[40] = '\0';
+	}
+	if (*path)
+		label = g_strdup_printf("part %s (%s)", path, mt ? mt : "?");
+	else
+		label = g_strdup_printf("body (%s)", mt ? mt : "?");
+	g_free(mt);
+	return label;
+}
+
+/* Content is kept byte for byte, but its encoded form can hold what its
+ * decoded form does not (an address written into a base64 body, where a
+ * decoder skips the '@'): then the same bytes are encoded afresh. */
+static void
+reencode_if_dirty(anon *a, GMimePart *part, const GByteArray *bytes)
+{
+	GByteArray *raw = part_raw(part);
+	int mode = a->mode;
+	gboolean dirty;
+
+	if (!raw)
+		return;
+	a->mode = M_CHECK;
+	a->raw = TRUE;
+	dirty = pass_literal(a, (const char *)raw->data, raw->len, NULL);
+	a->raw = FALSE;
+	a->mode = mode;
+	if (dirty) {
+		a->leak_kind = -1;
+		g_clear_pointer(&a->leak_where, g_free);
+		part_set_bytes(part, (const char *)bytes->data, bytes->len);
+		if (GMIME_IS_TEXT_PART(part) || g_mime_part_get_content_encoding(
+			part) != GMIME_CONTENT_ENCODING_BASE64)
+			g_mime_part_set_content_encoding(part,
+				GMIME_CONTENT_ENCODING_BASE64);
+		a->changes++;
+	}
+	g_byte_array_unref(raw);
+}
+
+/* A leaf part.  Returns CSIP_OK, or CSIP_ERR on a leak (CHECK). */
+static int
+do_leaf(anon *a, GMimePart *part, const char *path, int depth)
+{
+	GMimeObject *obj = GMIME_OBJECT(part);
+	GByteArray *bytes = part_bytes(part);
+	int kind = part_kind(obj, bytes), rc = CSIP_OK;
+	const char *cs = g_mime_object_get_content_type_parameter(obj,
+								  "charset");
+	const char *used = NULL;
+	GString *text = NULL, *o = NULL;
+
+	set_where(a, part_label(obj, path));
+	if (kind == P_MESSAGE) {
+		GMimeMessage *m = parse_bytes(a, (const char *)bytes->data,
+					      bytes->len);
+		char *sub;
+
+		if (!m) {
+			kind = looks_text(bytes) ? P_TEXTISH : P_BINARY;
+		} else {
+			size_t before = a->changes;
+			gboolean changed;
+
+			sub = g_strdup_printf("%s>", path);
+			rc = walk(a, GMIME_OBJECT(m), sub, depth + 1);
+			g_free(sub);
+			changed = a->changes != before;
+			if (rc == CSIP_OK && a->mode == M_REWRITE && changed) {
+				GByteArray *ba = object_bytes(GMIME_OBJECT(m));
+
+				if (ba) {
+					part_set_bytes(part, (const char *)
+						       ba->data, ba->len);
+					g_byte_array_unref(ba);
+				}
+			}
+			g_object_unref(m);
+			goto out;
+		}
+	}
+	if (kind == P_BINARY) {
+		/* Kept byte for byte; but an address or a provider name in
+		 * the bytes themselves is not shared unseen: the check
+		 * fails the message instead. */
+		if (a->mode == M_REWRITE)
+			reencode_if_dirty(a, part, bytes);
+		if (a->mode == M_CHECK) {
+			a->raw = TRUE;
+			if (pass_literal(a, (const char *)bytes->data,
+					 bytes->len, NULL))
+				rc = CSIP_ERR;
+			a->raw = FALSE;
+		}
+		goto out;
+	}
+	if (kind == P_HEADERS) {
+		GString *raw = decode_text((const char *)bytes->data,
+					   bytes->len, cs, &used);
+
+		text = header_block_decode(a, raw->str, raw->len);
+		g_string_free(raw, TRUE);
+	} else {
+		text = decode_text((const char *)bytes->data, bytes->len, cs,
+				   &used);
+	}
+	if (a->mode == M_DISCOVER) {
+		engine(a, text->str, text->len, 0, NULL);
+		goto out;
+	}
+	if (a->mode == M_CHECK) {
+		if (engine(a, text->str, text->len, 0, NULL))
+			rc = CSIP_ERR;
+		goto out;
+	}
+	o = g_string_sized_new(text->len);
+	if (!engine(a, text->str, text->len, 0, o)) {
+		reencode_if_dirty(a, part, bytes);
+		goto out;
+	}
+	if (GMIME_IS_TEXT_PART(obj)) {
+		GMimeContentEncoding was = g_mime_part_get_content_encoding(part);
+
+		g_mime_text_part_set_text(GMIME_TEXT_PART(obj), o->str);
+		fix_encoding(part, was);
+	} else if (used && strcmp(used, "UTF-8") != 0 &&
+		   strcmp(used, "US-ASCII") != 0 &&
+		   strcmp(used, "ISO-2022-JP") != 0) {
+		/* A text attachment keeps its charset where it can. */
+		gsize wlen = 0;
+		gchar *back = g_convert(o->str, o->len, used, "UTF-8", NULL,
+					&wlen, NULL);
+
+		if (back)
+			part_set_bytes(part, back, wlen);
+		else
+			part_set_bytes(part, o->str, o->len);
+		g_free(back);
+	} else {
+		part_set_bytes(part, o->str, o->len);
+	}
+out:
+	if (text)
+		g_string_free(text, TRUE);
+	if (o)
+		g_string_free(o, TRUE);
+	g_byte_array_unref(bytes);
+	return rc;
+}
+
+/* Multipart prologue and epilogue: free text an attacker (or a
+ * forwarder) can fill. */
+static int
+do_multipart_text(anon *a, GMimeMultipart *mp, const char *path)
+{
+	for (int w = 0; w < 2; w++) {
+		const char *t = w == 0 ? g_mime_multipart_get_prologue(mp) :
+					 g_mime_multipart_get_epilogue(mp);
+		GString *g, *o;
+
+		if (!t || !*t)
+			continue;
+		set_where(a, g_strdup_printf("%s%s%s", path, *path ? " " : "",
+					     w == 0 ? "prologue" : "epilogue"));
+		g = decode_text(t, strlen(t), NULL, NULL);
+		if (a->mode != M_REWRITE) {
+			gboolean h = engine(a, g->str, g->len, 0, NULL);
+
+			g_string_free(g, TRUE);
+			if (h && a->mode == M_CHECK)
+				return CSIP_ERR;
+			continue;
+		}
+		o = g_string_new(NULL);
+		if (engine(a, g->str, g->len, 0, o)) {
+			if (w == 0)
+				g_mime_multipart_set_prologue(mp, o->str);
+			else
+				g_mime_multipart_set_epilogue(mp, o->str);
+		}
+		g_string_free(o, TRUE);
+		g_string_free(g, TRUE);
+	}
+	return CSIP_OK;
+}
+
+/* Walk a MIME object in the current mode.  PATH names the part for the
+ * report ("" for the top, "2.1", "3>" inside the message of part 3). */
+static int
+walk(anon *a, GMimeObject *obj, const char *path, int depth)
+{
+	int rc = CSIP_OK;
+
+	if (depth > MAX_MIME_DEPTH)
+		return csip_error_set(CSIP_EINVAL, "the message nests parts "
+			"more than %d levels deep; it cannot be anonymised "
+			"(flatten it or report it to the hub unshared)",
+			MAX_MIME_DEPTH);
+	if (!do_headers(a, obj, path))
+		return CSIP_ERR;
+	if (GMIME_IS_MESSAGE(obj)) {
+		GMimeObject *body = g_mime_message_get_mime_part(
+			GMIME_MESSAGE(obj));
+
+		return body ? walk(a, body, path, depth + 1) : CSIP_OK;
+	}
+	if (!GMIME_IS_MESSAGE(obj) && !do_params(a, obj, path))
+		return CSIP_ERR;
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message(
+			GMIME_MESSAGE_PART(obj));
+		char *sub = g_strdup_printf("%s>", path);
+
+		if (m)
+			rc = walk(a, GMIME_OBJECT(m), sub, depth + 1);
+		g_free(sub);
+		return rc;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+
+		if ((rc = do_multipart_text(a, mp, path)) < 0)
+			return rc;
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
+			char *sub = *path && path[strlen(path) - 1] != '>' ?
+				g_strdup_printf("%s.%d", path, i + 1) :
+				g_strdup_printf("%s%d", path, i + 1);
+
+			rc = walk(a, g_mime_multipart_get_part(mp, i), sub,
+				  depth + 1);
+			g_free(sub);
+			if (rc < 0)
+				return rc;
+		}
+		return CSIP_OK;
+	}
+	if (GMIME_IS_PART(obj))
+		return do_leaf(a, GMIME_PART(obj), path, depth);
+	return CSIP_OK;
+}
+
+/* ---- the engine ------------------------------------------------------- */
+
+/* One string in the current mode.  DISCOVER collects identities; CHECK
+ * returns TRUE when an identity is found; REWRITE appends the rewritten
+ * string to OUT and returns TRUE when it differs.  Percent, entity and
+ * base64 runs are decoded and handed back here, DEPTH levels deep. */
+static gboolean
+engine(anon *a, const char *s, size_t n, int depth, GString *out)
+{
+	GString *t1, *t2, *t3;
+	gboolean hit = FALSE;
+
+	if (a->mode == M_DISCOVER) {
+		scan_tokens(a, s, n);
+		if (depth < MAX_CODEC_DEPTH) {
+			pass_percent(a, s, n, depth, NULL);
+			pass_entity(a, s, n, depth, NULL);
+			pass_b64(a, s, n, depth, NULL);
+		}
+		return FALSE;
+	}
+	if (a->mode == M_CHECK) {
+		if (pass_literal(a, s, n, NULL) ||
+		    (a->nets->len && scan_ips(a, s, n, FALSE)))
+			return TRUE;
+		return depth < MAX_CODEC_DEPTH &&
+		       (pass_percent(a, s, n, depth, NULL) ||
+			pass_entity(a, s, n, depth, NULL) ||
+			pass_b64(a, s, n, depth, NULL));
+	}
+	if (depth >= MAX_CODEC_DEPTH)
+		return pass_literal(a, s, n, out);
+	t1 = g_string_sized_new(n + 16);
+	t2 = g_string_sized_new(n + 16);
+	t3 = g_string_sized_new(n + 16);
+	hit |= pass_literal(a, s, n, t1);
+	hit |= pass_percent(a, t1->str, t1->len, depth, t2);
+	hit |= pass_entity(a, t2->str, t2->len, depth, t3);
+	hit |= pass_b64(a, t3->str, t3->len, depth, out);
+	g_string_free(t1, TRUE);
+	g_string_free(t2, TRUE);
+	g_string_free(t3, TRUE);
+	return hit;
+}
+
+/* ---- the whole message ------------------------------------------------ */
+
+static gpointer
+init_gmime(gpointer unused)
+{
+	(void)unused;
+	g_mime_init();
+	return NULL;
+}
+
+static void
+anon_init(anon *a)
+{
+	static const char *fallback[] = { "UTF-8", "CP932", "EUC-JP", NULL };
+
+	memset(a, 0, sizeof *a);
+	a->domains = g_ptr_array_new_with_free_func(g_free);
+	a->nets = g_array_new(FALSE, TRUE, sizeof(net));
+	a->idents = g_ptr_array_new_with_free_func(ident_free);
+	a->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					  NULL);
+	a->recips = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					  NULL);
+	a->lits = g_hash_table_new(g_str_hash, g_str_equal);
+	a->pats = g_ptr_array_new_with_free_func(pat_free);
+	a->via = g_string_new(NULL);
+	a->popts = g_mime_parser_options_new();
+	g_mime_parser_options_set_fallback_charsets(a->popts, fallback);
+	a->leak_kind = -1;
+}
+
+static void
+anon_clear(anon *a)
+{
+	for (int i = 0; i < 256; i++)
+		if (a->bucket[i])
+			g_ptr_array_free(a->bucket[i], TRUE);
+	g_hash_table_destroy(a->lits);
+	g_ptr_array_free(a->pats, TRUE);
+	g_hash_table_destroy(a->by_key);
+	g_hash_table_destroy(a->recips);
+	g_ptr_array_free(a->idents, TRUE);
+	g_ptr_array_free(a->domains, TRUE);
+	g_array_free(a->nets, TRUE);
+	g_string_free(a->via, TRUE);
+	g_mime_parser_options_free(a->popts);
+	g_free(a->where);
+	g_free(a->leak_where);
+}
+
+static int
+load_policy(anon *a, const csip_anon_policy *pol)
+{
+	for (char **d = pol ? pol->domains : NULL; d && *d; d++) {
+		char *s = g_ascii_strdown(*d, -1);
+		size_t n = strlen(s);
+		gboolean fresh, ok = n > 0;
+		ident *id;
+
+		while (n && s[n - 1] == '.')
+			s[--n] = '\0';
+		for (size_t i = 0; i < n; i++)
+			if (!g_ascii_isalnum(s[i]) && s[i] != '.' && s[i] != '-')
+				ok = FALSE;
+		if (!ok || n < 2 || s[0] == '.' || is_placeholder_host(s, n)) {
+			int rc = csip_error_set(CSIP_EINVAL, "provider domain "
+				"\"%s\" is not a canonical host name; give it "
+				"in lower case, punycode, without a trailing "
+				"dot (e.g. \"victim.example.jp\")", *d);
+
+			g_free(s);
+			return rc;
+		}
+		id = ident_get(a, K_DOMAIN, s, REDACTED, &fresh);
+		add_pattern(a, s, REDACTED, strchr(s, '.') ? R_NONE : R_DOMAIN1,
+			    id);
+		g_ptr_array_add(a->domains, s);
+	}
+	for (char **c = pol ? pol->networks : NULL; c && *c; c++) {
+		net nt;
+
+		if (!net_parse(*c, &nt))
+			return csip_error_set(CSIP_EINVAL, "provider network "
+				"\"%s\" is not an address or a CIDR network "
+				"(e.g. \"10.20.0.0/16\" or \"2001:db8::/32\")",
+				*c);
+		g_array_append_val(a->nets, nt);
+		if (nt.family == AF_INET6)
+			a->nets6 = TRUE;
+	}
+	return CSIP_OK;
+}
+
+static json_t *
+removed_json(const anon *a)
+{
+	json_t *arr = json_array();
+
+	for (guint i = 0; i < a->idents->len; i++) {
+		const ident *id = a->idents->pdata[i];
+		json_t *where;
+
+		if (id->where->len == 0)
+			continue;
+		where = json_array();
+		for (guint k = 0; k < id->where->len; k++) {
+			char *w = g_utf8_make_valid(id->where->pdata[k], -1);
+
+			json_array_append_new(where, json_string(w));
+			g_free(w);
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:o}",
+			"kind", kind_names[id->kind], "value", id->value,
+			"placeholder", id->placeholder, "where", where));
+	}
+	return arr;
+}
+
+/* A location for an error message, with any identity in it (a header
+ * name can carry one) replaced. */
+static char *
+scrub(anon *a, const char *s)
+{
+	int mode = a->mode;
+	GString *o = g_string_new(NULL);
+
+	a->mode = M_REWRITE;
+	a->quiet = TRUE;
+	engine(a, s, strlen(s), 0, o);
+	a->quiet = FALSE;
+	a->mode = mode;
+	return g_string_free(o, FALSE);
+}
+
+static int
+fail_closed(anon *a)
+{
+	char *where = scrub(a, a->leak_where ? a->leak_where : "the message");
+	int rc = csip_error_set(CSIP_ERR, "anonymisation incomplete: a %s "
+		"is still in %s of the result; the message must not be "
+		"shared (the hub keeps the original for its analysts)",
+		a->leak_kind >= 0 ? kind_names[a->leak_kind] : "identity",
+		where);
+
+	g_free(where);
+	return rc;
+}
+
+/* Fail closed: the raw result, and the result parsed again, must not hold
+ * any identity. */
+static int
+final_check(anon *a, const char *buf, size_t len)
+{
+	GMimeMessage *m;
+	int rc;
+
+	a->mode = M_CHECK;
+	set_where(a, g_strdup("the raw message"));
+	a->raw = TRUE;
+	if (pass_literal(a, buf, len, NULL)) {
+		a->raw = FALSE;
+		return fail_closed(a);
+	}
+	a->raw = FALSE;
+	if (!(m = parse_bytes(a, buf, len))) {
+		a->leak_kind = -1;
+		set_where(a, NULL);
+		return csip_error_set(CSIP_ERR, "anonymisation incomplete: "
+			"the result does not parse as a mail again; the "
+			"message must not be shared");
+	}
+	rc = walk(a, GMIME_OBJECT(m), "", 0);
+	g_object_unref(m);
+	if (rc == CSIP_ERR && a->leak_kind >= 0)
+		return fail_closed(a);
+	return rc;
+}
+
+int
+csip_anon_message(const char *data, size_t len, const csip_anon_policy *pol,
+		  char **out, size_t *out_len, json_t **removed)
+{
+	static GOnce once = G_ONCE_INIT;
+	anon a;
+	GMimeMessage *msg = NULL;
+	GByteArray *ba = NULL;
+	int rc;
+
+	if (!out || !out_len || !removed)
+		return csip_error_set(CSIP_EINVAL, "csip_anon_message: out, "
+			"out_len and removed must not be NULL");
+	*out = NULL;
+	*out_len = 0;
+	*removed = NULL;
+	if (!data && len)
+		return csip_error_set(CSIP_EINVAL, "csip_anon_message: no "
+			"data but a length of %zu", len);
+	if (len > CSIP_ANON_MAX_MESSAGE)
+		return csip_error_set(CSIP_ETOOBIG, "the message is %zu bytes, "
+			"above the anonymiser's limit of %u; report it "
+			"without its largest attachments", len,
+			CSIP_ANON_MAX_MESSAGE);
+	g_once(&once, init_gmime, NULL);
+	anon_init(&a);
+	if ((rc = load_policy(&a, pol)) < 0)
+		goto out;
+	if (!(msg = parse_bytes(&a, data ? data : "", len))) {
+		rc = csip_error_set(CSIP_EINVAL, "the input is not a mail: "
+			"no header fields were found; give one RFC 5322 "
+			"message (an .eml file)");
+		goto out;
+	}
+
+	a.mode = M_DISCOVER;
+	if ((rc = walk(&a, GMIME_OBJECT(msg), "", 0)) < 0)
+		goto out;
+	a.mode = M_REWRITE;
+	if ((rc = walk(&a, GMIME_OBJECT(msg), "", 0)) < 0)
+		goto out;
+
+	if (!(ba = object_bytes(GMIME_OBJECT(msg)))) {
+		rc = csip_error_set(CSIP_ERR, "anonymisation failed: the "
+			"rewritten message could not be written");
+		goto out;
+	}
+	if ((rc = final_check(&a, (const char *)ba->data, ba->len)) < 0)
+		goto out;
+
+	*removed = removed_json(&a);
+	*out_len = ba->len;
+	g_byte_array_append(ba, (const guint8 *)"", 1);
+	*out = (char *)g_byte_array_free(ba, FALSE);
+	ba = NULL;
+	rc = CSIP_OK;
+out:
+	if (ba)
+		g_byte_array_unref(ba);
+	if (msg)
+		g_object_unref(msg);
+	anon_clear(&a);
+	return rc;
+}

@@ -1,0 +1,1205 @@
+/*
+ * match.c - the log matcher: indicator set and line tokenizer.
+ *
+ * The hot path is csip_match_line().  It walks a line once with a byte-class
+ * table, cuts it into runs of token characters, and classifies each run
+ * without allocating: an IPv4/IPv6 address goes to an interval table
+ * (longest prefix), a host name has one hash per label suffix computed
+ * right to left in a single pass, a hex run of hash length and an e-mail
+ * address are hashed whole.  Hashes are checked first against a small bit
+ * filter that stays in cache, so the large open-addressing table (64-bit
+ * slots: a 32-bit tag and an entry index; strings in one arena) is touched
+ * only for tokens that are probably in the set.  URLs are rare and their
+ * canonical form is subtle, so a URL is canonicalised with the full
+ * csip_indicator_parse() only when its host is the host of some URL
+ * indicator.
+ */
+#include "lib/match.h"
+#include "util/error.h"
+
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What a hashed key is: the same bytes mean different things per kind. */
+enum { K_NET = 0, K_HOST, K_EMAIL, K_URL, K_HASH, K_URLHOST };
+
+typedef struct entry {
+	uint32_t off;      /* canonical value in the arena, NUL-terminated */
+	uint32_t len;
+	uint8_t kind;
+	uint8_t type;      /* csip_ind_type */
+} entry;
+
+__extension__ typedef unsigned __int128 u128;
+
+typedef struct prefix {
+	u128 lo, hi;       /* inclusive range */
+	uint32_t ind;
+	uint32_t plen;
+} prefix;
+
+/* A flattened prefix table: disjoint segments, each with the most specific
+ * indicator covering it (UINT32_MAX for none). */
+typedef struct seg4 {
+	uint32_t *start, *ind;
+	size_t n;
+	uint32_t *index;   /* 65537 entries: first segment of each /16 */
+} seg4;
+
+typedef struct seg6 {
+	u128 *start;
+	uint32_t *ind;
+	size_t n;
+} seg6;
+
+struct csip_match_set {
+	GByteArray *arena;
+	GArray *entries;   /* entry */
+	uint64_t *slots;   /* tag << 32 | (entry index + 1); 0 is empty */
+	size_t mask;       /* slots - 1 */
+	size_t used;
+	uint64_t *filter;  /* bit filter over the hashes, after build */
+	size_t fmask;      /* bits - 1 */
+	GArray *p4, *p6;   /* prefix, before build */
+	seg4 t4;
+	seg6 t6;
+	size_t count;      /* distinct hashed indicators */
+	size_t nets;       /* distinct networks, after build */
+	int built;
+	unsigned kinds;    /* 1 << kind for each kind present */
+};
+
+/* ------------------------------------------------------------------ */
+/* Byte classes */
+
+enum {
+	C_RUN = 1,     /* part of a token run */
+	C_ALNUM = 2,
+	C_HEX = 4,
+	C_DIGIT = 8,
+	C_HOST = 16,   /* [A-Za-z0-9._-] */
+	C_URLEND = 32, /* ends a URL */
+	C_WIDE = 64,   /* lead byte of U+3000 and above: a delimiter */
+	C_DOT = 128,
+	C_SPLIT = 256  /* ':', '@', '+': the run needs splitting */
+};
+
+static uint16_t cls[256];
+
+static void
+init_classes(void)
+{
+	for (int c = 0; c < 256; c++) {
+		uint16_t v = 0;
+
+		if (g_ascii_isalnum(c))
+			v |= C_RUN | C_ALNUM | C_HOST;
+		if (g_ascii_isxdigit(c))
+			v |= C_HEX;
+		if (g_ascii_isdigit(c))
+			v |= C_DIGIT;
+		if (c == '.' || c == '-' || c == '_')
+			v |= C_RUN | C_HOST;
+		if (c == '.')
+			v |= C_DOT;
+		if (c == ':' || c == '@' || c == '+')
+			v |= C_RUN | C_SPLIT;
+		/* Latin, Greek, Cyrillic... letters can be part of an IDN
+		 * label; CJK text (U+3000 and above) has no spaces, so its
+		 * characters separate tokens. */
+		if (c >= 0x80 && c < 0xE3)
+			v |= C_RUN;
+		if (c >= 0xE3)
+			v |= C_WIDE;
+		if (c <= 0x20 || c == 0x7F || strchr("\"'<>`\\{}|^", c))
+			v |= C_URLEND;
+		cls[c] = v;
+	}
+}
+
+static GOnce classes_once = G_ONCE_INIT;
+
+static gpointer
+classes_init(gpointer unused)
+{
+	init_classes();
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hashing: word at a time, case-folded by setting bit 5 of every byte,
+ * which lower-cases letters and leaves the other token characters distinct.
+ * Equality is checked on the real bytes afterwards. */
+
+#define FOLD 0x2020202020202020ull
+
+static inline uint64_t
+fmix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+static inline uint64_t
+hash_bytes(const char *p, size_t n)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ n, w;
+
+	while (n >= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ (w | FOLD)) * 0x100000001b3ull;
+		h ^= h >> 29;
+		p += 8;
+		n -= 8;
+	}
+	if (n) {
+		/* Byte by byte: a variable memcpy() would be a call. */
+		w = 0;
+		for (size_t i = 0; i < n; i++)
+			w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+		h = (h ^ (w | FOLD)) * 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static inline uint64_t
+step(uint64_t s, uint64_t label)
+{
+	return fmix(s * 0x9E3779B97F4A7C15ull + label);
+}
+
+/* A host name hashes label by label from the right, so that one pass over
+ * a token yields the hash of every suffix. */
+static uint64_t
+hash_host(const char *p, size_t n)
+{
+	uint64_t s = K_HOST;
+	size_t end = n;
+
+	for (size_t i = n; i-- > 0;) {
+		if (p[i] == '.') {
+			s = step(s, hash_bytes(p + i + 1, end - i - 1));
+			end = i;
+		}
+	}
+	return step(s, hash_bytes(p, end));
+}
+
+static uint64_t
+hash_key(int kind, const char *p, size_t n)
+{
+	if (kind == K_HOST)
+		return hash_host(p, n);
+	return step(kind, hash_bytes(p, n));
+}
+
+static inline int
+eq_fold(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (g_ascii_tolower(a[i]) != g_ascii_tolower(b[i]))
+			return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The set */
+
+csip_match_set *
+csip_match_set_new(void)
+{
+	csip_match_set *s = g_new0(csip_match_set, 1);
+
+	g_once(&classes_once, classes_init, NULL);
+	s->arena = g_byte_array_new();
+	s->entries = g_array_new(FALSE, FALSE, sizeof(entry));
+	s->p4 = g_array_new(FALSE, FALSE, sizeof(prefix));
+	s->p6 = g_array_new(FALSE, FALSE, sizeof(prefix));
+	s->mask = 1023;
+	s->slots = g_new0(uint64_t, s->mask + 1);
+	return s;
+}
+
+static void
+free_tables(csip_match_set *s)
+{
+	g_free(s->filter);
+	s->filter = NULL;
+	g_free(s->t4.start);
+	g_free(s->t4.ind);
+	g_free(s->t4.index);
+	g_free(s->t6.start);
+	g_free(s->t6.ind);
+	memset(&s->t4, 0, sizeof(s->t4));
+	memset(&s->t6, 0, sizeof(s->t6));
+}
+
+void
+csip_match_set_free(csip_match_set *s)
+{
+	if (s == NULL)
+		return;
+	free_tables(s);
+	g_byte_array_free(s->arena, TRUE);
+	g_array_free(s->entries, TRUE);
+	g_array_free(s->p4, TRUE);
+	g_array_free(s->p6, TRUE);
+	g_free(s->slots);
+	g_free(s);
+}
+
+static inline const entry *
+entry_at(const csip_match_set *s, uint32_t i)
+{
+	return &g_array_index(s->entries, entry, i);
+}
+
+/* Find KIND:P[0..N) with hash H in the table, without the filter; the
+ * index of the entry or -1. */
+static inline int64_t
+probe(const csip_match_set *s, int kind, uint64_t h, const char *p, size_t n)
+{
+	uint32_t tag = (uint32_t)(h >> 32);
+
+	for (size_t i = h & s->mask;; i = (i + 1) & s->mask) {
+		uint64_t v = s->slots[i];
+		const entry *e;
+
+		if (v == 0)
+			return -1;
+		if ((uint32_t)(v >> 32) != tag)
+			continue;
+		e = entry_at(s, (uint32_t)v - 1);
+		if (e->kind == kind && e->len == n &&
+		    eq_fold((const char *)s->arena->data + e->off, p, n))
+			return (uint32_t)v - 1;
+	}
+}
+
+static inline int
+filter_has(const csip_match_set *s, uint64_t h)
+{
+	uint64_t b = (h >> 7) & s->fmask;
+
+	return (s->filter[b >> 6] >> (b & 63)) & 1;
+}
+
+static inline int64_t
+lookup(const csip_match_set *s, int kind, uint64_t h, const char *p,
+       size_t n)
+{
+	if (!filter_has(s, h))
+		return -1;
+	return probe(s, kind, h, p, n);
+}
+
+static void
+grow(csip_match_set *s)
+{
+	size_t nmask = s->mask * 2 + 1;
+	uint64_t *ns = g_new0(uint64_t, nmask + 1);
+
+	for (size_t i = 0; i <= s->mask; i++) {
+		uint64_t v = s->slots[i];
+		const entry *e;
+		uint64_t h;
+		size_t j;
+
+		if (v == 0)
+			continue;
+		e = entry_at(s, (uint32_t)v - 1);
+		h = hash_key(e->kind, (const char *)s->arena->data + e->off,
+			     e->len);
+		for (j = h & nmask; ns[j]; j = (j + 1) & nmask)
+			;
+		ns[j] = v;
+	}
+	g_free(s->slots);
+	s->slots = ns;
+	s->mask = nmask;
+}
+
+static uint32_t
+new_entry(csip_match_set *s, int kind, csip_ind_type type, const char *p,
+	  size_t n)
+{
+	entry e = { (uint32_t)s->arena->len, (uint32_t)n, (uint8_t)kind,
+		(uint8_t)type };
+
+	g_byte_array_append(s->arena, (const guint8 *)p, (guint)n);
+	g_byte_array_append(s->arena, (const guint8 *)"", 1);
+	g_array_append_val(s->entries, e);
+	return s->entries->len - 1;
+}
+
+/* Insert a hashed key; returns 0 when it was there already. */
+static int
+insert(csip_match_set *s, int kind, csip_ind_type type, const char *p,
+       size_t n)
+{
+	uint64_t h = hash_key(kind, p, n);
+	uint32_t idx;
+	size_t i;
+
+	if (probe(s, kind, h, p, n) >= 0)
+		return 0;
+	/* Up to 3/4 full: the bit filter keeps most misses off the table,
+	 * so longer probe chains cost little and the memory matters. */
+	if ((s->used + 1) * 4 > (s->mask + 1) * 3)
+		grow(s);
+	idx = new_entry(s, kind, type, p, n);
+	for (i = h & s->mask; s->slots[i]; i = (i + 1) & s->mask)
+		;
+	s->slots[i] = (h >> 32) << 32 | (uint64_t)(idx + 1);
+	s->used++;
+	s->kinds |= 1u << kind;
+	return 1;
+}
+
+/* Parse an address of FAMILY (4 or 6) in canonical form into *a. */
+static int parse_v6(const char *p, size_t n, uint8_t out[16]);
+static int parse_v4(const char *p, size_t n, uint32_t *out);
+
+static int
+add_net(csip_match_set *s, const csip_indicator *ind)
+{
+	const char *v = ind->value, *slash = strchr(v, '/');
+	size_t alen = slash ? (size_t)(slash - v) : strlen(v);
+	int v6 = ind->type == CSIP_IND_IPV6 || ind->type == CSIP_IND_CIDR6;
+	unsigned plen = slash ? (unsigned)atoi(slash + 1) : (v6 ? 128 : 32);
+	prefix p = { 0 };
+	GArray *arr = v6 ? s->p6 : s->p4;
+
+	if (v6) {
+		uint8_t a[16];
+
+		if (!parse_v6(v, alen, a) || plen > 128)
+			return csip_error_set(CSIP_EINVAL, "%s: not an IPv6 "
+					      "network", v);
+		for (int i = 0; i < 16; i++)
+			p.lo = p.lo << 8 | a[i];
+		if (plen == 0)
+			p.hi = ~(u128)0;
+		else if (plen == 128)
+			p.hi = p.lo;
+		else
+			p.hi = p.lo | ((((u128)1) << (128 - plen)) - 1);
+	} else {
+		uint32_t a;
+
+		if (!parse_v4(v, alen, &a) || plen > 32)
+			return csip_error_set(CSIP_EINVAL, "%s: not an IPv4 "
+					      "network", v);
+		p.lo = a;
+		p.hi = a | (plen == 0 ? 0xffffffffu :
+			    (uint32_t)((1ull << (32 - plen)) - 1));
+	}
+	p.plen = plen;
+	/* Duplicates are dropped (and uncounted) by flatten(). */
+	p.ind = new_entry(s, K_NET, ind->type, v, strlen(v));
+	g_array_append_val(arr, p);
+	s->built = 0;
+	return CSIP_OK;
+}
+
+int
+csip_match_set_add_parsed(csip_match_set *s, const csip_indicator *ind)
+{
+	const char *v = ind->value;
+	size_t n = strlen(v);
+
+	switch (ind->type) {
+	case CSIP_IND_IPV4:
+	case CSIP_IND_IPV6:
+	case CSIP_IND_CIDR4:
+	case CSIP_IND_CIDR6:
+		return add_net(s, ind);
+	case CSIP_IND_DOMAIN:
+	case CSIP_IND_HOSTNAME:
+		s->count += insert(s, K_HOST, ind->type, v, n);
+		return CSIP_OK;
+	case CSIP_IND_EMAIL:
+		s->count += insert(s, K_EMAIL, ind->type, v, n);
+		return CSIP_OK;
+	case CSIP_IND_MD5:
+	case CSIP_IND_SHA1:
+	case CSIP_IND_SHA256:
+	case CSIP_IND_SHA512:
+		s->count += insert(s, K_HASH, ind->type, v, n);
+		return CSIP_OK;
+	case CSIP_IND_URL: {
+		/* The host as it appears in the canonical form, so that the
+		 * scanner can tell cheaply whether a URL may be one of ours. */
+		const char *h = strstr(v, "://"), *e;
+
+		if (h == NULL)
+			break;
+		h += 3;
+		e = h + strcspn(h, "/?#");
+		for (const char *q = h; q < e; q++)
+			if (*q == '@')
+				h = q + 1;
+		if (*h == '[') {
+			const char *rb = memchr(h, ']', e - h);
+
+			if (rb)
+				e = rb + 1;
+		} else {
+			const char *col = memchr(h, ':', e - h);
+
+			if (col)
+				e = col;
+		}
+		insert(s, K_URLHOST, ind->type, h, e - h);
+		s->count += insert(s, K_URL, ind->type, v, n);
+		return CSIP_OK;
+	}
+	default:
+		break;
+	}
+	return csip_error_set(CSIP_EINVAL, "%s: the matcher does not look "
+			      "for %s indicators in logs; remove it from the "
+			      "list", v, csip_ind_type_name(ind->type));
+}
+
+int
+csip_match_set_add(csip_match_set *s, const char *text, size_t len,
+		   csip_ind_type hint)
+{
+	csip_indicator *ind = NULL;
+	uint32_t a;
+	int rc;
+
+	/* Hashes and dotted quads in their canonical form are common in
+	 * large lists and unambiguous: they skip the full parser. */
+	if (hint == CSIP_IND_UNKNOWN && (len == 32 || len == 40 ||
+	    len == 64 || len == 128)) {
+		char buf[129];
+		size_t i;
+
+		for (i = 0; i < len && g_ascii_isxdigit(text[i]); i++)
+			buf[i] = g_ascii_tolower(text[i]);
+		if (i == len) {
+			s->count += insert(s, K_HASH, len == 32 ? CSIP_IND_MD5 :
+				len == 40 ? CSIP_IND_SHA1 : len == 64 ?
+				CSIP_IND_SHA256 : CSIP_IND_SHA512, buf, len);
+			return CSIP_OK;
+		}
+	}
+	if ((hint == CSIP_IND_UNKNOWN || hint == CSIP_IND_IPV4) && len >= 7 &&
+	    len <= 15 && parse_v4(text, len, &a)) {
+		csip_indicator fast = { CSIP_IND_IPV4, g_strndup(text, len),
+			NULL, NULL, 0 };
+
+		rc = add_net(s, &fast);
+		g_free(fast.value);
+		return rc;
+	}
+	if ((rc = csip_indicator_parse(text, len, hint, &ind)) < 0)
+		goto out;
+	rc = csip_match_set_add_parsed(s, ind);
+out:
+	csip_indicator_free(ind);
+	return rc;
+}
+
+static int
+cmp_prefix(const void *a, const void *b)
+{
+	const prefix *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->plen < y->plen ? -1 : x->plen > y->plen;
+}
+
+typedef struct segs {
+	GArray *start;  /* u128 */
+	GArray *ind;    /* uint32_t */
+} segs;
+
+static void
+emit(segs *o, u128 at, uint32_t ind)
+{
+	guint n = o->start->len;
+
+	if (n && g_array_index(o->start, u128, n - 1) == at) {
+		g_array_index(o->ind, uint32_t, n - 1) = ind;
+		return;
+	}
+	if (n && g_array_index(o->ind, uint32_t, n - 1) == ind)
+		return;
+	g_array_append_val(o->start, at);
+	g_array_append_val(o->ind, ind);
+}
+
+/* Turn nested prefixes into disjoint segments carrying the most specific
+ * prefix, so a lookup is one binary search.  Prefixes nest or are
+ * disjoint, so a stack of the open ones is enough. */
+static size_t
+flatten(GArray *prefixes, u128 max, segs *o)
+{
+	size_t dups = 0;
+
+	GArray *stack = g_array_new(FALSE, FALSE, sizeof(prefix));
+
+	o->start = g_array_new(FALSE, FALSE, sizeof(u128));
+	o->ind = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	g_array_sort(prefixes, cmp_prefix);
+	for (guint i = 0; i <= prefixes->len; i++) {
+		const prefix *p = i < prefixes->len
+			? &g_array_index(prefixes, prefix, i) : NULL;
+
+		while (stack->len) {
+			prefix t = g_array_index(stack, prefix,
+						 stack->len - 1);
+
+			if (p && t.hi >= p->lo)
+				break;
+			g_array_set_size(stack, stack->len - 1);
+			if (t.hi != max)
+				emit(o, t.hi + 1, stack->len ? g_array_index(
+					stack, prefix, stack->len - 1).ind
+					: UINT32_MAX);
+		}
+		if (p == NULL)
+			break;
+		if (stack->len && g_array_index(stack, prefix,
+			stack->len - 1).lo == p->lo && g_array_index(stack,
+			prefix, stack->len - 1).plen == p->plen) {
+			dups++;
+			continue;
+		}
+		emit(o, p->lo, p->ind);
+		g_array_append_val(stack, *p);
+	}
+	g_array_free(stack, TRUE);
+	return dups;
+}
+
+void
+csip_match_set_build(csip_match_set *s)
+{
+	size_t bits = 1u << 12;
+	segs o;
+
+	free_tables(s);
+	/* About 16 bits per key: a false positive rate near 6%, in a table
+	 * small enough to stay in the cache. */
+	while (bits < s->used * 16)
+		bits <<= 1;
+	s->fmask = bits - 1;
+	s->filter = g_new0(uint64_t, bits / 64);
+	for (size_t i = 0; i <= s->mask; i++) {
+		uint64_t v = s->slots[i], h, b;
+		const entry *e;
+
+		if (v == 0)
+			continue;
+		e = entry_at(s, (uint32_t)v - 1);
+		h = hash_key(e->kind, (const char *)s->arena->data + e->off,
+			     e->len);
+		b = (h >> 7) & s->fmask;
+		s->filter[b >> 6] |= 1ull << (b & 63);
+	}
+
+	s->nets = s->p4->len + s->p6->len;
+	s->nets -= flatten(s->p4, 0xffffffffu, &o);
+	s->t4.n = o.start->len;
+	s->t4.start = g_new(uint32_t, s->t4.n + 1);
+	s->t4.ind = (uint32_t *)g_array_free(o.ind, FALSE);
+	for (size_t i = 0; i < s->t4.n; i++)
+		s->t4.start[i] = (uint32_t)g_array_index(o.start, u128, i);
+	g_array_free(o.start, TRUE);
+	s->t4.index = g_new(uint32_t, 65537);
+	for (size_t k = 0, i = 0; k <= 65536; k++) {
+		while (i < s->t4.n && (s->t4.start[i] >> 16) < k)
+			i++;
+		s->t4.index[k] = (uint32_t)i;
+	}
+
+	s->nets -= flatten(s->p6, ~(u128)0, &o);
+	s->t6.n = o.start->len;
+	s->t6.start = (u128 *)g_array_free(o.start, FALSE);
+	s->t6.ind = (uint32_t *)g_array_free(o.ind, FALSE);
+	s->built = 1;
+}
+
+size_t
+csip_match_set_count(const csip_match_set *s)
+{
+	return s->count + (s->built ? s->nets : s->p4->len + s->p6->len);
+}
+
+size_t
+csip_match_set_memory(const csip_match_set *s)
+{
+	return s->arena->len + s->entries->len * sizeof(entry) +
+		(s->mask + 1) * 8 + (s->fmask + 1) / 8 +
+		s->t4.n * 8 + (s->t4.index ? 65537 * 4 : 0) + s->t6.n * 20;
+}
+
+const char *
+csip_match_indicator(const csip_match_set *s, uint32_t ind,
+		     csip_ind_type *type)
+{
+	const entry *e = entry_at(s, ind);
+
+	if (type)
+		*type = (csip_ind_type)e->type;
+	return (const char *)s->arena->data + e->off;
+}
+
+/* ------------------------------------------------------------------ */
+/* Addresses */
+
+/* Dotted quad, decimal, no leading zeros (so that 010.1.1.1 is not
+ * silently read as something else). */
+static int
+parse_v4(const char *p, size_t n, uint32_t *out)
+{
+	uint32_t a = 0, part = 0;
+	int parts = 0, digits = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || p[i] == '.') {
+			if (digits == 0 || part > 255 ||
+			    (digits > 1 && p[i - digits] == '0'))
+				return 0;
+			a = a << 8 | part;
+			parts++;
+			part = 0;
+			digits = 0;
+		} else if (p[i] >= '0' && p[i] <= '9' && digits < 3) {
+			part = part * 10 + (uint32_t)(p[i] - '0');
+			digits++;
+		} else {
+			return 0;
+		}
+	}
+	if (parts != 4)
+		return 0;
+	*out = a;
+	return 1;
+}
+
+static int
+parse_v6(const char *p, size_t n, uint8_t out[16])
+{
+	uint16_t g[8];
+	int ng = 0, gap = -1;
+	size_t i = 0;
+
+	if (n < 2 || n > 45)
+		return 0;
+	if (p[0] == ':') {
+		if (p[1] != ':')
+			return 0;
+		gap = 0;
+		i = 2;
+		if (n == 2)
+			goto done;
+	}
+	for (;;) {
+		size_t st = i;
+		unsigned v = 0;
+
+		while (i < n && i - st < 5 && g_ascii_isxdigit(p[i]))
+			v = v << 4 | (unsigned)g_ascii_xdigit_value(p[i++]);
+		if (i < n && p[i] == '.') {
+			uint32_t a;
+
+			if (ng > 6 || !parse_v4(p + st, n - st, &a))
+				return 0;
+			g[ng++] = (uint16_t)(a >> 16);
+			g[ng++] = (uint16_t)a;
+			break;
+		}
+		if (i == st || i - st > 4 || ng == 8)
+			return 0;
+		g[ng++] = (uint16_t)v;
+		if (i == n)
+			break;
+		if (p[i] != ':')
+			return 0;
+		i++;
+		if (i < n && p[i] == ':') {
+			if (gap >= 0)
+				return 0;
+			gap = ng;
+			i++;
+			if (i == n)
+				break;
+		} else if (i == n) {
+			return 0;
+		}
+	}
+done:
+	if (gap < 0 ? ng != 8 : ng > 7)
+		return 0;
+	memset(out, 0, 16);
+	for (int k = 0; k < ng; k++) {
+		int pos = gap < 0 || k < gap ? k : 8 - (ng - k);
+
+		out[2 * pos] = (uint8_t)(g[k] >> 8);
+		out[2 * pos + 1] = (uint8_t)g[k];
+	}
+	return 1;
+}
+
+static uint32_t
+find4(const csip_match_set *s, uint32_t a)
+{
+	const seg4 *t = &s->t4;
+	size_t lo, hi;
+
+	if (t->n == 0)
+		return UINT32_MAX;
+	/* The last segment starting at or before A: within A's /16 bucket,
+	 * or the one just before it. */
+	lo = t->index[a >> 16];
+	hi = t->index[(a >> 16) + 1];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (t->start[mid] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == 0 ? UINT32_MAX : t->ind[lo - 1];
+}
+
+static uint32_t
+find6(const csip_match_set *s, u128 a)
+{
+	size_t lo = 0, hi = s->t6.n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->t6.start[mid] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == 0 ? UINT32_MAX : s->t6.ind[lo - 1];
+}
+
+/* ------------------------------------------------------------------ */
+/* The scanner */
+
+typedef struct scan {
+	const csip_match_set *s;
+	const char *line;
+	csip_match_fn fn;
+	void *ud;
+	size_t hits;
+} scan;
+
+static inline void
+hit(scan *sc, uint32_t ind, const char *p, size_t n)
+{
+	csip_match_hit h = { ind, (size_t)(p - sc->line), n };
+
+	sc->fn(sc->ud, &h);
+	sc->hits++;
+}
+
+#define MAX_LABELS 128
+
+/* A host name of ASCII host characters: look up every suffix of two labels
+ * or more, most specific first.  The ASCII name for lookup may differ from
+ * the text (IDN), so AT and ATLEN give where the hit is reported. */
+static void
+match_host_ascii(scan *sc, const char *p, size_t n, const char *at,
+		 size_t atlen)
+{
+	uint64_t h[MAX_LABELS];
+	size_t st[MAX_LABELS];
+	int nl = 0, k;
+	uint64_t s = K_HOST;
+	size_t end = n;
+
+	if (n > 253)
+		return;
+	/* Hash every suffix, right to left. */
+	for (size_t i = n; i-- > 0;) {
+		if (p[i] == '.') {
+			s = step(s, hash_bytes(p + i + 1, end - i - 1));
+			h[nl] = s;
+			st[nl++] = i + 1;
+			end = i;
+			if (nl == MAX_LABELS - 1)
+				return;
+		}
+	}
+	h[nl] = step(s, hash_bytes(p, end));
+	st[nl++] = 0;
+	/* h[k] is the suffix of k + 1 labels; the whole name is h[nl - 1]. */
+	for (k = nl - 1; k >= 1; k--) {
+		int64_t e = lookup(sc->s, K_HOST, h[k], p + st[k], n - st[k]);
+
+		if (e >= 0) {
+			hit(sc, (uint32_t)e, at, atlen);
+			return;
+		}
+	}
+}
+
+static void
+match_host(scan *sc, const char *p, size_t n)
+{
+	int ascii = 1;
+	char *a = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80) {
+			ascii = 0;
+			break;
+		}
+	if (ascii) {
+		match_host_ascii(sc, p, n, p, n);
+		return;
+	}
+	/* A Unicode name (rare): the full IDNA conversion. */
+	if (n <= 253 && g_utf8_validate(p, (gssize)n, NULL)) {
+		char *u = g_strndup(p, n);
+
+		if (csip_domain_canonical(u, &a) == CSIP_OK)
+			match_host_ascii(sc, a, strlen(a), p, n);
+		else
+			csip_error_clear();
+		g_free(u);
+		g_free(a);
+	}
+}
+
+/* Hex runs of a hash length bounded by non-alphanumerics inside P. */
+static void
+match_hashes(scan *sc, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t st = i;
+		int hex = 1;
+
+		while (i < n && (cls[(unsigned char)p[i]] & C_ALNUM)) {
+			hex &= (cls[(unsigned char)p[i]] & C_HEX) != 0;
+			i++;
+		}
+		if (hex && (i - st == 32 || i - st == 40 || i - st == 64 ||
+			    i - st == 128)) {
+			int64_t e = lookup(sc->s, K_HASH,
+					   hash_key(K_HASH, p + st, i - st),
+					   p + st, i - st);
+
+			if (e >= 0)
+				hit(sc, (uint32_t)e, p + st, i - st);
+		}
+		if (i == st)
+			i++;
+	}
+}
+
+static void
+match_ip4(scan *sc, const char *p, size_t n)
+{
+	uint32_t a, e;
+
+	if (sc->s->t4.n && parse_v4(p, n, &a) &&
+	    (e = find4(sc->s, a)) != UINT32_MAX)
+		hit(sc, e, p, n);
+}
+
+/* A piece without ':', '@' or '+': an IPv4 address, a host name,
+ * hashes. */
+static void
+match_piece(scan *sc, const char *p, size_t n)
+{
+	const char *e = p + n;
+	int dots = 0, alpha_last = 0;
+
+	while (p < e && (*p == '.' || *p == '-'))
+		p++;
+	while (e > p && (e[-1] == '.' || e[-1] == '-'))
+		e--;
+	n = (size_t)(e - p);
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '.') {
+			if (p[i + 1] == '.') {
+				/* Two dots end a name: split (rare). */
+				match_piece(sc, p, i);
+				match_piece(sc, p + i + 1, n - i - 1);
+				return;
+			}
+			dots++;
+			alpha_last = 0;
+		} else if (!(cls[c] & C_DIGIT)) {
+			alpha_last = 1;
+		}
+	}
+	if (n >= 32 && (sc->s->kinds & 1u << K_HASH))
+		match_hashes(sc, p, n);
+	if (dots == 0)
+		return;
+	if (!alpha_last) {
+		if (dots == 3)
+			match_ip4(sc, p, n);
+		return;
+	}
+	if (sc->s->kinds & 1u << K_HOST)
+		match_host(sc, p, n);
+}
+
+/* Split at '+', which host names cannot contain ("..", neither, is left
+ * to match_piece). */
+static void
+match_pieces(scan *sc, const char *p, size_t n)
+{
+	size_t st = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || p[i] == '+') {
+			if (i > st)
+				match_piece(sc, p + st, i - st);
+			st = i + 1;
+		}
+	}
+}
+
+static void
+match_email(scan *sc, const char *p, size_t n, size_t at)
+{
+	const char *dom = p + at + 1;
+	size_t dn = n - at - 1;
+	const char *lp = p;
+	char buf[320];
+
+	while (lp < p + at && *lp == '.')
+		lp++;
+	while (dn > 0 && (dom[dn - 1] == '.' || dom[dn - 1] == '-'))
+		dn--;
+	if (lp < p + at && dn > 0 && (sc->s->kinds & 1u << K_EMAIL) &&
+	    (size_t)(dom + dn - lp) < sizeof(buf) &&
+	    memchr(dom, '.', dn) != NULL) {
+		size_t len = (size_t)(dom + dn - lp);
+		int64_t e;
+
+		for (size_t i = 0; i < len; i++)
+			buf[i] = g_ascii_tolower(lp[i]);
+		e = lookup(sc->s, K_EMAIL, hash_key(K_EMAIL, buf, len), buf,
+			   len);
+		if (e >= 0)
+			hit(sc, (uint32_t)e, lp, len);
+	}
+	match_pieces(sc, dom, n - at - 1);
+}
+
+/* A run of token characters with no URL in it. */
+static void
+match_run(scan *sc, const char *p, size_t n)
+{
+	size_t colons = 0, st;
+	int v6chars = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == ':')
+			colons++;
+		else if (!(cls[c] & C_HEX) && c != '.')
+			v6chars = 0;
+	}
+	if (colons >= 2 && v6chars) {
+		uint8_t a[16];
+		u128 v = 0;
+		uint32_t e;
+
+		if (parse_v6(p, n, a)) {
+			for (int i = 0; i < 16; i++)
+				v = v << 8 | a[i];
+			if (sc->s->t6.n && (e = find6(sc->s, v)) != UINT32_MAX)
+				hit(sc, e, p, n);
+			return;
+		}
+	}
+	/* host:port, key:value, user@host: each part on its own. */
+	st = 0;
+	for (size_t i = 0; i <= n; i++) {
+		const char *q, *at, *last;
+		size_t m;
+
+		if (i < n && p[i] != ':')
+			continue;
+		q = p + st;
+		m = i - st;
+		st = i + 1;
+		/* The last '@' of the part, if any. */
+		last = q + m;
+		while (last > q && last[-1] != '@')
+			last--;
+		if (last == q) {
+			if (m)
+				match_pieces(sc, q, m);
+			continue;
+		}
+		/* The address is between the last two '@'. */
+		at = last - 1;
+		while (at > q && at[-1] != '@')
+			at--;
+		if (at < last - 1)
+			match_email(sc, at, (size_t)(q + m - at),
+				    (size_t)(last - 1 - at));
+		else
+			match_pieces(sc, last, (size_t)(q + m - last));
+	}
+}
+
+/* A URL from its scheme to its end.  Its host is a token of its own. */
+static void
+match_url(scan *sc, const char *p, size_t n)
+{
+	const char *auth = memchr(p, ':', n) + 3, *end = p + n;
+	const char *aend = auth, *host, *hend;
+
+	while (aend < end && *aend != '/' && *aend != '?' && *aend != '#')
+		aend++;
+	host = auth;
+	for (const char *q = auth; q < aend; q++)
+		if (*q == '@')
+			host = q + 1;
+	if (host < aend && *host == '[') {
+		hend = memchr(host, ']', aend - host);
+		if (hend == NULL)
+			return;
+		host++;
+	} else {
+		hend = memchr(host, ':', aend - host);
+		if (hend == NULL)
+			hend = aend;
+	}
+	if (hend == host)
+		return;
+	if (sc->s->kinds & 1u << K_URL) {
+		size_t hl = (size_t)(hend - host);
+		const char *hh = host - (host[-1] == '[');
+		size_t hhl = hl + 2 * (host[-1] == '[');
+		int64_t e;
+
+		/* Only a URL whose host is that of a URL indicator is worth
+		 * its canonical form. */
+		if (hl > 0 && hh[hhl - 1] == '.')
+			hhl--;
+		if (lookup(sc->s, K_URLHOST, hash_key(K_URLHOST, hh, hhl), hh,
+			   hhl) >= 0) {
+			csip_indicator *ind = NULL;
+
+			if (csip_indicator_parse(p, n, CSIP_IND_URL, &ind) ==
+			    CSIP_OK) {
+				size_t vl = strlen(ind->value);
+
+				e = lookup(sc->s, K_URL, hash_key(K_URL,
+					ind->value, vl), ind->value, vl);
+				if (e >= 0 && strcmp(ind->value,
+				    csip_match_indicator(sc->s, (uint32_t)e,
+				    NULL)) == 0)
+					hit(sc, (uint32_t)e, p, n);
+			} else {
+				csip_error_clear();
+			}
+			csip_indicator_free(ind);
+		}
+	}
+	if (host[-1] == '[')
+		match_run(sc, host, (size_t)(hend - host));
+	else
+		match_pieces(sc, host, (size_t)(hend - host));
+}
+
+static int
+scheme_char(unsigned char c)
+{
+	return g_ascii_isalnum(c) || c == '+' || c == '-' || c == '.';
+}
+
+size_t
+csip_match_line(const csip_match_set *s, const char *line, size_t len,
+		csip_match_fn fn, void *ud)
+{
+	scan sc = { s, line, fn, ud, 0 };
+	size_t i = 0;
+
+	if (len > CSIP_MATCH_MAX_LINE)
+		len = CSIP_MATCH_MAX_LINE;
+	while (i < len) {
+		size_t st, end;
+		unsigned acc, c;
+
+		/* Skip separators; a wide character is skipped whole, so
+		 * its continuation bytes cannot start a token. */
+		while (i < len && !(cls[(unsigned char)line[i]] & C_RUN)) {
+			if (cls[(unsigned char)line[i]] & C_WIDE) {
+				i++;
+				while (i < len && ((unsigned char)line[i] &
+						   0xC0) == 0x80)
+					i++;
+			} else {
+				i++;
+			}
+		}
+		st = i;
+		acc = 0;
+		while (i < len && ((c = cls[(unsigned char)line[i]]) & C_RUN)) {
+			acc |= c;
+			i++;
+		}
+		end = i;
+		if (end == st)
+			continue;
+		if (end > st + 1 && line[end - 1] == ':' && end + 1 < len &&
+		    line[end] == '/' && line[end + 1] == '/') {
+			/* scheme://: the scheme is the tail of the run. */
+			size_t sch = end - 1, u;
+
+			while (sch > st && scheme_char(line[sch - 1]))
+				sch--;
+			while (sch < end - 1 && !g_ascii_isalpha(line[sch]))
+				sch++;
+			if (sch < end - 1) {
+				if (sch > st)
+					match_run(&sc, line + st, sch - st);
+				u = end + 2;
+				while (u < len && !(cls[(unsigned char)line[u]] &
+						    C_URLEND))
+					u++;
+				while (u > end + 2 && strchr(".,;:!?)]}",
+							     line[u - 1]))
+					u--;
+				match_url(&sc, line + sch, u - sch);
+				i = u;
+				continue;
+			}
+		}
+		/* Most runs are words and numbers: no dot, no colon, too
+		 * short for a hash. */
+		if (!(acc & (C_DOT | C_SPLIT)) && end - st < 32)
+			continue;
+		if (acc & C_SPLIT)
+			match_run(&sc, line + st, end - st);
+		else
+			match_piece(&sc, line + st, end - st);
+	}
+	return sc.hits;
+}

@@ -1,0 +1,79 @@
+/*
+ * match.h - the log matcher: a set of indicators compiled into data
+ * structures built for scanning logs at memory speed, and a tokenizer that
+ * finds every indicator in a log line on exact token boundaries.
+ *
+ * Semantics (the bench/match/ref.py reference implements the same rules):
+ * - host names and domains match themselves and every sub-domain, on label
+ *   boundaries only: evil.example matches a.b.EVIL.example., never
+ *   notevil.example or evil.example.net; the most specific indicator wins;
+ * - IPv4/IPv6 addresses and CIDR ranges: longest-prefix match (an address
+ *   indicator is a /32 or /128);
+ * - URLs match on their canonical form (csip_indicator_parse), exactly;
+ * - e-mail addresses and MD5/SHA-1/SHA-256/SHA-512 hashes match whole
+ *   tokens, case-insensitively.
+ * Other indicator types (ssdeep, file names, ...) are refused by
+ * csip_match_set_add() with CSIP_EINVAL.
+ *
+ * A built set is read-only, so any number of threads may match with it.
+ */
+#ifndef CSIP_MATCH_H
+#define CSIP_MATCH_H
+
+#include "lib/indicator.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct csip_match_set csip_match_set;
+
+/* One sighting in a line: IND names the indicator (csip_match_indicator),
+ * OFFSET and LEN the token in the line. */
+typedef struct csip_match_hit {
+	uint32_t ind;
+	size_t offset;
+	size_t len;
+} csip_match_hit;
+
+/* Called for each sighting, in order of OFFSET (a URL before its host, an
+ * e-mail address before its domain). */
+typedef void (*csip_match_fn)(void *ud, const csip_match_hit *hit);
+
+/* A new empty set; free with csip_match_set_free(). */
+csip_match_set *csip_match_set_new(void);
+
+/* NULL is accepted. */
+void csip_match_set_free(csip_match_set *s);
+
+/* Parse TEXT (type detected unless HINT) and add it.  A value already in
+ * the set is accepted and ignored.  Returns CSIP_OK or CSIP_EINVAL (invalid,
+ * or a type the matcher does not look for) with a message naming TEXT.
+ * Adding after csip_match_set_build() needs another build. */
+int csip_match_set_add(csip_match_set *s, const char *text, size_t len,
+		       csip_ind_type hint);
+
+/* Add a parsed indicator; as above. */
+int csip_match_set_add_parsed(csip_match_set *s, const csip_indicator *ind);
+
+/* Compile the set for matching; call after the last add. */
+void csip_match_set_build(csip_match_set *s);
+
+/* The number of distinct indicators in the set. */
+size_t csip_match_set_count(const csip_match_set *s);
+
+/* Bytes held by the set (tables and strings), for the benchmark. */
+size_t csip_match_set_memory(const csip_match_set *s);
+
+/* The canonical value of indicator IND (owned by the set) and its type in
+ * *TYPE when TYPE is not NULL. */
+const char *csip_match_indicator(const csip_match_set *s, uint32_t ind,
+				 csip_ind_type *type);
+
+/* Scan LINE[0..LEN) (no newline needed; any bytes) and call FN for each
+ * sighting.  Returns the number of sightings.  Lines longer than
+ * CSIP_MATCH_MAX_LINE are scanned only up to that length. */
+#define CSIP_MATCH_MAX_LINE (1u << 20)
+size_t csip_match_line(const csip_match_set *s, const char *line,
+		       size_t len, csip_match_fn fn, void *ud);
+
+#endif

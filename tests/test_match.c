@@ -1,0 +1,591 @@
+/*
+ * test_match.c - the log matcher: every indicator kind and its traps, the
+ * format parsers, bad input, and threads that must not change the output.
+ */
+#include "lib/match.h"
+#include "lib/match_log.h"
+#include "util/error.h"
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static csip_match_set *
+make_set(const char *const *values)
+{
+	csip_match_set *s = csip_match_set_new();
+
+	for (; *values; values++)
+		if (csip_match_set_add(s, *values, strlen(*values),
+				       CSIP_IND_UNKNOWN) < 0)
+			g_error("%s: %s", *values, csip_error_last());
+	csip_match_set_build(s);
+	return s;
+}
+
+typedef struct collect {
+	const csip_match_set *s;
+	GString *out;
+} collect;
+
+static void
+on_hit(void *ud, const csip_match_hit *h)
+{
+	collect *c = ud;
+
+	g_string_append_printf(c->out, "%s%s@%zu", c->out->len ? " " : "",
+			       csip_match_indicator(c->s, h->ind, NULL),
+			       h->offset);
+}
+
+/* The sightings of LINE as "value@offset value@offset". */
+static char *
+scan(const csip_match_set *s, const char *line)
+{
+	collect c = { s, g_string_new(NULL) };
+
+	csip_match_line(s, line, strlen(line), on_hit, &c);
+	return g_string_free(c.out, FALSE);
+}
+
+#define assert_scan(s, line, want) do { \
+	char *got_ = scan(s, line); \
+	g_assert_cmpstr(got_, ==, want); \
+	g_free(got_); \
+} while (0)
+
+static void
+test_domains(void)
+{
+	static const char *const v[] = { "iovaj.online", "evil.example",
+		"login.bad.example", "EVIL.CO.JP", NULL };
+	csip_match_set *s = make_set(v);
+
+	assert_scan(s, "iovaj.online", "iovaj.online@0");
+	assert_scan(s, "x ur68x4ziovaj.online y", "");
+	assert_scan(s, "get a.b.EVIL.Example. now", "evil.example@4");
+	assert_scan(s, "notevil.example evil.example.net evil-example.com "
+		    "evil.examples xevil.example", "");
+	assert_scan(s, "(evil.example),evil.example;\"evil.example\"",
+		    "evil.example@1 evil.example@15 evil.example@29");
+	assert_scan(s, "host=www.evil.co.jp:443", "evil.co.jp@5");
+	assert_scan(s, "login.bad.example bad.example x.login.bad.example",
+		    "login.bad.example@0 login.bad.example@30");
+	assert_scan(s, "a..evil.example -evil.example- .evil.example.",
+		    "evil.example@3 evil.example@17 evil.example@32");
+	/* A file name or a key that only starts like one. */
+	assert_scan(s, "evil.example_x evil.exampleX", "");
+	/* Not a host name inside a URL path. */
+	assert_scan(s, "http://ok.example/evil.example", "");
+	/* The host of a URL is. */
+	assert_scan(s, "http://WWW.evil.example/x", "evil.example@7");
+	assert_scan(s, "mail to bob@evil.example", "evil.example@12");
+	csip_match_set_free(s);
+}
+
+static void
+test_punycode(void)
+{
+	static const char *const v[] = { "xn--bcher-kva.example",
+		"cher.example", NULL };
+	csip_match_set *s = make_set(v);
+
+	assert_scan(s, "q XN--BCHER-KVA.example", "xn--bcher-kva.example@2");
+	assert_scan(s, "q b\xc3\xbc" "cher.example!", "xn--bcher-kva.example@2");
+	assert_scan(s, "q bcher.example", "");
+	/* CJK text glues tokens together; its characters separate them. */
+	assert_scan(s, "\xe6\x8e\xa5\xe7\xb6\x9a" "cher.example\xe3\x80\x82",
+		    "cher.example@6");
+	csip_match_set_free(s);
+}
+
+static void
+test_ipv4(void)
+{
+	static const char *const v[] = { "10.0.0.0/8", "10.1.0.0/16",
+		"10.1.2.3", "192.0.2.0/24", "203.0.113.255", NULL };
+	csip_match_set *s = make_set(v);
+
+	assert_scan(s, "10.9.9.9 10.1.9.9 10.1.2.3 10.1.2.4",
+		    "10.0.0.0/8@0 10.1.0.0/16@9 10.1.2.3@18 10.1.0.0/16@27");
+	assert_scan(s, "11.0.0.0 9.255.255.255 192.0.3.0 203.0.113.254", "");
+	assert_scan(s, "192.0.2.0 192.0.2.255 [203.0.113.255]:80",
+		    "192.0.2.0/24@0 192.0.2.0/24@10 203.0.113.255@23");
+	assert_scan(s, "src=10.1.2.3:443 1.10.1.2.3 10.1.2.3.4 010.1.2.3 "
+		    "10.1.2.300", "10.1.2.3@4");
+	assert_scan(s, "from 10.1.2.3.", "10.1.2.3@5");
+	csip_match_set_free(s);
+}
+
+static void
+test_ipv6(void)
+{
+	static const char *const v[] = { "2001:db8::1", "2001:db8::/32",
+		"2001:db8:1::/48", "::ffff:192.0.2.1", NULL };
+	csip_match_set *s = make_set(v);
+
+	assert_scan(s, "2001:DB8:0:0:0:0:0:1", "2001:db8::1@0");
+	assert_scan(s, "[2001:db8:0::1]:443", "2001:db8::1@1");
+	assert_scan(s, "2001:db8::2 2001:db8:1:2::3 2001:db9::1",
+		    "2001:db8::/32@0 2001:db8:1::/48@12");
+	assert_scan(s, "fe80::1%eth0 2001:db8::1%eth0", "2001:db8::1@13");
+	assert_scan(s, "::ffff:192.0.2.1", "::ffff:192.0.2.1@0");
+	/* Times and MAC addresses are not addresses. */
+	assert_scan(s, "10:11:12 00:11:22:33:44:55 2001:db8::1::2", "");
+	assert_scan(s, "http://[2001:db8::1]:8080/", "2001:db8::1@8");
+	csip_match_set_free(s);
+}
+
+static void
+test_urls(void)
+{
+	static const char *const v[] = { "http://evil.example/a/B?c=1",
+		"https://x.example", "hxxp://pay[.]example:8080/", NULL };
+	csip_match_set *s = make_set(v);
+
+	assert_scan(s, "GET HTTP://EVIL.example:80/a/B?c=1#top 200",
+		    "http://evil.example/a/B?c=1@4");
+	assert_scan(s, "GET http://evil.example/a/b?c=1", "");
+	assert_scan(s, "GET http://evil.example/a/B?c=12", "");
+	assert_scan(s, "see https://x.example.", "https://x.example/@4");
+	assert_scan(s, "(https://x.example/)", "https://x.example/@1");
+	assert_scan(s, "url=http://pay.example:8080/",
+		    "http://pay.example:8080/@4");
+	assert_scan(s, "http://pay.example/", "");
+	csip_match_set_free(s);
+}
+
+static void
+test_emails(void)
+{
+	static const char *const v[] = { "Bob.Smith@Phish.example",
+		"phish2.example", NULL };
+	csip_match_set *s = make_set(v);
+
+	assert_scan(s, "to=<BOB.smith@phish.EXAMPLE>",
+		    "bob.smith@phish.example@4");
+	assert_scan(s, "xbob.smith@phish.example bob.smith@phish.example.org "
+		    "bob.smith@xphish.example", "");
+	assert_scan(s, "from=a+b@phish2.example", "phish2.example@9");
+	csip_match_set_free(s);
+}
+
+static void
+test_hashes(void)
+{
+	static const char *const v[] = { "d41d8cd98f00b204e9800998ecf8427e",
+		"DA39A3EE5E6B4B0D3255BFEF95601890AFD80709",
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		NULL };
+	csip_match_set *s = make_set(v);
+
+	assert_scan(s, "md5=D41D8CD98F00B204E9800998ECF8427E",
+		    "d41d8cd98f00b204e9800998ecf8427e@4");
+	assert_scan(s, "sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709 "
+		    "file-d41d8cd98f00b204e9800998ecf8427e.exe",
+		    "da39a3ee5e6b4b0d3255bfef95601890afd80709@5 "
+		    "d41d8cd98f00b204e9800998ecf8427e@51");
+	/* Inside longer hex or words: no. */
+	assert_scan(s, "0d41d8cd98f00b204e9800998ecf8427e "
+		    "d41d8cd98f00b204e9800998ecf8427e0 "
+		    "xd41d8cd98f00b204e9800998ecf8427e", "");
+	assert_scan(s, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca4959"
+		    "91b7852b855", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4"
+		    "649b934ca495991b7852b855@0");
+	csip_match_set_free(s);
+}
+
+static void
+test_set(void)
+{
+	csip_match_set *s = csip_match_set_new();
+
+	g_assert_cmpint(csip_match_set_add(s, "evil.example", 12, 0), ==, 0);
+	g_assert_cmpint(csip_match_set_add(s, "EVIL.example.", 13, 0), ==, 0);
+	g_assert_cmpint(csip_match_set_add(s, "10.0.0.0/8", 10, 0), ==, 0);
+	g_assert_cmpint(csip_match_set_add(s, "10.1.2.3/8", 10, 0), ==, 0);
+	g_assert_cmpint(csip_match_set_add(s, "D41D8CD98F00B204E9800998ECF8427E",
+					   32, 0), ==, 0);
+	g_assert_cmpint(csip_match_set_add(s, "192.0.2.1", 9, 0), ==, 0);
+	g_assert_cmpint(csip_match_set_add(s, "192.0.2.1", 9, 0), ==, 0);
+	csip_match_set_build(s);
+	g_assert_cmpint(csip_match_set_count(s), ==, 4);
+	assert_scan(s, "d41d8cd98f00b204e9800998ecf8427e 192.0.2.1",
+		    "d41d8cd98f00b204e9800998ecf8427e@0 192.0.2.1@33");
+	g_assert_cmpint(csip_match_set_add(s, "not a thing", 11, 0), ==,
+			CSIP_EINVAL);
+	g_assert_cmpint(csip_match_set_add(s, "AS64496", 7, 0), ==,
+			CSIP_EINVAL);
+	g_assert_nonnull(strstr(csip_error_last(), "does not look for asn"));
+	/* Many indicators: the table grows, all are found. */
+	for (int i = 0; i < 5000; i++) {
+		char *d = g_strdup_printf("h%d.example", i);
+
+		csip_assert_ok(csip_match_set_add(s, d, strlen(d), 0));
+		g_free(d);
+	}
+	csip_match_set_build(s);
+	assert_scan(s, "a.h4999.example h5000.example h0.example",
+		    "h4999.example@0 h0.example@30");
+	csip_match_set_free(s);
+}
+
+static void
+test_formats(void)
+{
+	static const struct {
+		const char *line;
+		csip_log_format fmt;
+		const char *ts;
+	} cases[] = {
+		{ "1705313472.123    120 10.1.2.3 TCP_MISS/200 1234 GET "
+		  "http://evil.example/ - HIER_DIRECT/192.0.2.1 text/html",
+		  CSIP_LOG_SQUID, "2024-01-15T10:11:12.123Z" },
+		{ "15-Jan-2024 10:11:12.123 client @0x7f 10.0.0.5#53211 "
+		  "(evil.example): query: evil.example IN A +E(0)K (10.0.0.53)",
+		  CSIP_LOG_BIND, "2024-01-15T10:11:12.123" },
+		{ "1705313472.123456\tCx1\t10.1.0.5\t53211\t10.0.0.53\t53\tudp"
+		  "\t1\t-\tevil.example\t1\tC_INTERNET",
+		  CSIP_LOG_ZEEK_DNS, "2024-01-15T10:11:12.123456Z" },
+		{ "{\"timestamp\":\"2024-01-15T10:11:12.123456+0000\","
+		  "\"event_type\":\"dns\",\"dns\":{\"rrname\":\"evil.example\"}}",
+		  CSIP_LOG_EVE, "2024-01-15T10:11:12.123456+0000" },
+		{ "Jan 15 10:11:12 mx1 postfix/smtpd[123]: NOQUEUE: reject: "
+		  "RCPT from evil.example[192.0.2.1]", CSIP_LOG_POSTFIX,
+		  "Jan 15 10:11:12" },
+		{ "2024-01-15 10:11:12,5 INFO fetched evil.example",
+		  CSIP_LOG_TEXT, "2024-01-15T10:11:12.5" },
+		{ "just evil.example", CSIP_LOG_TEXT, "" },
+	};
+	char ts[64];
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const char *l = cases[i].line;
+
+		g_assert_cmpint(csip_log_detect(l, strlen(l)), ==,
+				cases[i].fmt);
+		csip_log_timestamp(cases[i].fmt, l, strlen(l), ts, sizeof(ts));
+		g_assert_cmpstr(ts, ==, cases[i].ts);
+	}
+	csip_log_timestamp(CSIP_LOG_CSV, "\"2024-01-15T10:11:12Z\",x", 24, ts,
+			   sizeof(ts));
+	g_assert_cmpstr(ts, ==, "2024-01-15T10:11:12Z");
+	csip_log_timestamp(CSIP_LOG_CSV, "1705313472,x", 12, ts, sizeof(ts));
+	g_assert_cmpstr(ts, ==, "2024-01-15T10:11:12Z");
+	g_assert_true(csip_log_detect("#separator \\x09", 15) ==
+		      CSIP_LOG_ZEEK_DNS);
+	g_assert_true(csip_log_skip(CSIP_LOG_ZEEK_DNS, "#fields\tts", 10));
+	g_assert_cmpint(csip_log_format_from_name("zeek-dns"), ==,
+			CSIP_LOG_ZEEK_DNS);
+	g_assert_cmpint(csip_log_format_from_name("nope"), ==, -1);
+}
+
+/* Sightings as text lines "line offset value ts". */
+static void
+on_sighting(void *ud, const csip_sighting *sg)
+{
+	collect *c = ud;
+
+	g_string_append_printf(c->out, "%" G_GUINT64_FORMAT " %"
+		G_GUINT64_FORMAT " %s %s\n", sg->line, sg->offset,
+		csip_match_indicator(c->s, sg->ind, NULL), sg->ts);
+}
+
+static char *
+write_temp(const void *data, size_t len)
+{
+	char *path = NULL;
+	int fd = g_file_open_tmp("csip-match-XXXXXX", &path, NULL);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(write(fd, data, len), ==, (gssize)len);
+	close(fd);
+	return path;
+}
+
+static char *
+scan_file(const csip_match_set *s, const char *path, int threads,
+	  csip_scan_stats *st, int *rc)
+{
+	collect c = { s, g_string_new(NULL) };
+	int fd = open(path, O_RDONLY);
+
+	g_assert_cmpint(fd, >=, 0);
+	*rc = csip_match_fd(s, CSIP_LOG_AUTO, fd, path, threads, on_sighting,
+			    &c, st);
+	close(fd);
+	return g_string_free(c.out, FALSE);
+}
+
+static GString *
+make_log(size_t bytes)
+{
+	GString *g = g_string_new(NULL);
+	GRand *r = g_rand_new_with_seed(7);
+
+	for (unsigned i = 0; g->len < bytes; i++) {
+		unsigned k = (unsigned)g_rand_int_range(r, 0, 1000);
+
+		g_string_append_printf(g, "2024-01-15T10:%02u:%02uZ host%u."
+			"ok.example %s 10.%u.0.1 GET /x\n", (i / 60) % 60,
+			i % 60, k, k == 7 ? "a.evil.example" :
+			k == 8 ? "notevil.example" : "-", k % 3);
+	}
+	g_rand_free(r);
+	return g;
+}
+
+static void
+test_threads(void)
+{
+	static const char *const v[] = { "evil.example", "10.2.0.0/16",
+		NULL };
+	csip_match_set *s = make_set(v);
+	GString *log = make_log(6u << 20);
+	char *one, *four, *path = write_temp(log->str, log->len);
+	csip_scan_stats st;
+	int rc;
+	collect c = { s, g_string_new(NULL) };
+
+	one = scan_file(s, path, 1, &st, &rc);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_cmpint(st.bytes, ==, log->len);
+	g_assert_cmpint(st.format, ==, CSIP_LOG_TEXT);
+	g_assert_cmpint(st.sightings, >, 1000);
+	four = scan_file(s, path, 4, &st, &rc);
+	g_assert_cmpstr(one, ==, four);
+	/* And the same for the buffer interface. */
+	csip_match_buffer(s, CSIP_LOG_TEXT, log->str, log->len, 1, 0, 3,
+			  on_sighting, &c);
+	g_assert_cmpstr(c.out->str, ==, one);
+	/* Offsets point at the token. */
+	{
+		char **lines = g_strsplit(one, "\n", 3);
+		guint64 off = g_ascii_strtoull(strchr(lines[0], ' ') + 1,
+					       NULL, 10);
+
+		g_assert_true(strncmp(log->str + off, "a.evil.example", 14) ==
+			      0 || strncmp(log->str + off, "10.2.0.1", 8) == 0);
+		g_strfreev(lines);
+	}
+	g_string_free(c.out, TRUE);
+	g_unlink(path);
+	g_free(path);
+	g_free(one);
+	g_free(four);
+	g_string_free(log, TRUE);
+	csip_match_set_free(s);
+}
+
+static GBytes *
+gzip_bytes(const char *data, size_t len)
+{
+	GConverter *z = G_CONVERTER(g_zlib_compressor_new(
+		G_ZLIB_COMPRESSOR_FORMAT_GZIP, 6));
+	GInputStream *mem = g_memory_input_stream_new_from_data(data,
+		(gssize)len, NULL);
+	GInputStream *in = g_converter_input_stream_new(mem, z);
+	GOutputStream *out = g_memory_output_stream_new_resizable();
+	GBytes *b;
+
+	g_assert_cmpint(g_output_stream_splice(out, in,
+		G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, NULL), >, 0);
+	b = g_memory_output_stream_steal_as_bytes(
+		G_MEMORY_OUTPUT_STREAM(out));
+	g_object_unref(out);
+	g_object_unref(in);
+	g_object_unref(mem);
+	g_object_unref(z);
+	return b;
+}
+
+static guint
+count_lines(const char *s)
+{
+	guint n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void
+test_gzip(void)
+{
+	static const char *const v[] = { "evil.example", NULL };
+	csip_match_set *s = make_set(v);
+	GString *log = make_log(1u << 20);
+	GBytes *gz = gzip_bytes(log->str, log->len);
+	gsize gl;
+	const char *gd = g_bytes_get_data(gz, &gl);
+	char *plain_path = write_temp(log->str, log->len);
+	char *gz_path = write_temp(gd, gl);
+	char *cut_path = write_temp(gd, gl / 2);
+	GString *two = g_string_new_len(gd, (gssize)gl);
+	char *two_path, *a, *b, *cut;
+	csip_scan_stats st;
+	int rc;
+
+	g_string_append_len(two, gd, (gssize)gl);
+	two_path = write_temp(two->str, two->len);
+	a = scan_file(s, plain_path, 2, &st, &rc);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_false(st.gzip);
+	b = scan_file(s, gz_path, 2, &st, &rc);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_true(st.gzip);
+	g_assert_cmpstr(a, ==, b);
+	g_free(b);
+	/* Cut short: what was read is reported, then an error. */
+	cut = scan_file(s, cut_path, 1, &st, &rc);
+	g_assert_cmpint(rc, ==, CSIP_EIO);
+	g_assert_nonnull(strstr(csip_error_last(), "cut short"));
+	g_assert_true(g_str_has_prefix(a, cut));
+	g_assert_cmpint(strlen(cut), >, 0);
+	/* Two members, as `cat a.gz b.gz` makes. */
+	b = scan_file(s, two_path, 1, &st, &rc);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_cmpint(st.bytes, ==, 2 * log->len);
+	g_assert_cmpint(st.sightings, ==, 2 * count_lines(a));
+	g_free(b);
+	for (char **p = (char *[]){ plain_path, gz_path, cut_path, two_path,
+	     NULL }; *p; p++) {
+		g_unlink(*p);
+		g_free(*p);
+	}
+	g_free(a);
+	g_free(cut);
+	g_string_free(two, TRUE);
+	g_bytes_unref(gz);
+	g_string_free(log, TRUE);
+	csip_match_set_free(s);
+}
+
+static void
+test_bad_input(void)
+{
+	static const char *const v[] = { "evil.example", "10.0.0.0/8",
+		"2001:db8::/32", "d41d8cd98f00b204e9800998ecf8427e",
+		"http://evil.example/x", "a@evil.example", NULL };
+	csip_match_set *s = make_set(v);
+	GRand *r = g_rand_new_with_seed(1);
+	GString *junk = g_string_new(NULL), *big = g_string_new(NULL);
+	char *path, *out;
+	csip_scan_stats st;
+	int rc;
+
+	/* Binary junk: no crash, whatever it finds is within bounds (the
+	 * fuzzer checks the rest). */
+	for (int i = 0; i < 1 << 20; i++)
+		g_string_append_c(junk, (char)g_rand_int_range(r, 0, 256));
+	g_string_append(junk, "\nevil.example\n");
+	path = write_temp(junk->str, junk->len);
+	out = scan_file(s, path, 2, &st, &rc);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_nonnull(strstr(out, "evil.example"));
+	g_free(out);
+	g_unlink(path);
+	g_free(path);
+
+	/* Overlong lines: one of 2 MiB inside a window, one of 20 MiB
+	 * longer than it; matching goes on after them. */
+	g_string_append(big, "evil.example ");
+	for (int i = 0; i < 2 << 20; i++)
+		g_string_append_c(big, 'a' + i % 26);
+	g_string_append(big, " evil.example\nline2 evil.example\n");
+	for (int i = 0; i < 20 << 20; i++)
+		g_string_append_c(big, i % 64 ? 'x' : ' ');
+	g_string_append(big, "\nline4 evil.example\n");
+	path = write_temp(big->str, big->len);
+	out = scan_file(s, path, 1, &st, &rc);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_cmpint(st.long_lines, ==, 2);
+	g_assert_cmpint(st.lines, ==, 4);
+	g_assert_true(g_str_has_prefix(out, "1 0 evil.example"));
+	g_assert_nonnull(strstr(out, "\n2 "));
+	g_assert_nonnull(strstr(out, "\n4 "));
+	g_free(out);
+	g_unlink(path);
+	g_free(path);
+
+	g_rand_free(r);
+	g_string_free(junk, TRUE);
+	g_string_free(big, TRUE);
+	csip_match_set_free(s);
+}
+
+static void
+count_bad(void *ud, const char *name, uint64_t line, const char *msg)
+{
+	GString *g = ud;
+
+	g_string_append_printf(g, "%" G_GUINT64_FORMAT ": %s\n", line, msg);
+}
+
+static void
+test_load(void)
+{
+	static const char list[] = "# a comment\n\nevil.example\n"
+		"not an indicator\n10.0.0.0/8\nAS64496\n  EVIL.example  \n"
+		"http://x.example/a\n";
+	static const char csv[] = "type,value,comment\n"
+		"domain,evil.example,\"a, b\"\nipv4,\"192.0.2.1\",x\n"
+		"md5,zz,bad\nshort\n";
+	csip_match_set *s = csip_match_set_new();
+	GString *bad = g_string_new(NULL);
+	char *p1 = write_temp(list, strlen(list));
+	char *p2 = write_temp(csv, strlen(csv));
+	size_t added, skipped;
+
+	csip_assert_ok(csip_match_set_load(s, p1, count_bad, bad, &added,
+					    &skipped));
+	g_assert_cmpint(added, ==, 4);
+	g_assert_cmpint(skipped, ==, 2);
+	g_assert_nonnull(strstr(bad->str, "4: "));
+	g_assert_nonnull(strstr(bad->str, "6: "));
+	g_assert_cmpint(csip_match_set_count(s), ==, 3);
+	csip_match_set_free(s);
+
+	s = csip_match_set_new();
+	g_string_truncate(bad, 0);
+	csip_assert_ok(csip_match_set_load(s, p2, count_bad, bad, &added,
+					    &skipped));
+	g_assert_cmpint(added, ==, 2);
+	g_assert_cmpint(skipped, ==, 2);
+	csip_match_set_build(s);
+	assert_scan(s, "192.0.2.1 x.evil.example",
+		    "192.0.2.1@0 evil.example@10");
+	g_assert_cmpint(csip_match_set_load(s, "/nonexistent/list", NULL,
+					    NULL, &added, &skipped), ==,
+			CSIP_EIO);
+	csip_match_set_free(s);
+	g_unlink(p1);
+	g_unlink(p2);
+	g_free(p1);
+	g_free(p2);
+	g_string_free(bad, TRUE);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/match/domains", test_domains);
+	g_test_add_func("/match/punycode", test_punycode);
+	g_test_add_func("/match/ipv4", test_ipv4);
+	g_test_add_func("/match/ipv6", test_ipv6);
+	g_test_add_func("/match/urls", test_urls);
+	g_test_add_func("/match/emails", test_emails);
+	g_test_add_func("/match/hashes", test_hashes);
+	g_test_add_func("/match/set", test_set);
+	g_test_add_func("/match/formats", test_formats);
+	g_test_add_func("/match/threads", test_threads);
+	g_test_add_func("/match/gzip", test_gzip);
+	g_test_add_func("/match/bad-input", test_bad_input);
+	g_test_add_func("/match/load", test_load);
+	return g_test_run();
+}
