@@ -98,10 +98,12 @@ collect(GMimeObject *obj, GPtrArray *out, int depth)
 				g_mime_utils_header_decode_text(NULL, raw));
 		}
 		if (g_mime_header_get_value(h))
-			g_ptr_array_add(out, g_strdup(g_mime_header_get_value(h)));
+			g_ptr_array_add(out,
+					g_strdup(g_mime_header_get_value(h)));
 	}
 	if (GMIME_IS_MESSAGE(obj)) {
-		GMimeObject *b = g_mime_message_get_mime_part(GMIME_MESSAGE(obj));
+		GMimeObject *b =
+			g_mime_message_get_mime_part(GMIME_MESSAGE(obj));
 
 		if (b)
 			collect(b, out, depth + 1);
@@ -137,7 +139,8 @@ collect(GMimeObject *obj, GPtrArray *out, int depth)
 			g_ptr_array_add(out,
 				g_strdup(g_mime_part_get_filename(part)));
 		if (GMIME_IS_TEXT_PART(obj)) {
-			char *t = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+			char *t = g_mime_text_part_get_text(
+				GMIME_TEXT_PART(obj));
 
 			if (t)
 				g_ptr_array_add(out, t);
@@ -147,7 +150,8 @@ collect(GMimeObject *obj, GPtrArray *out, int depth)
 		/* An attached .eml read as a message too. */
 		if (g_mime_part_get_filename(part) &&
 		    g_str_has_suffix(g_mime_part_get_filename(part), ".eml")) {
-			GMimeMessage *m = parse((const char *)b->data, b->len - 1);
+			GMimeMessage *m = parse((const char *)b->data,
+						b->len - 1);
 
 			collect(GMIME_OBJECT(m), out, depth + 1);
 			g_object_unref(m);
@@ -164,8 +168,9 @@ pct_decode(const char *s)
 	for (; *s; s++) {
 		if (s[0] == '%' && g_ascii_isxdigit(s[1]) &&
 		    g_ascii_isxdigit(s[2])) {
-			g_string_append_c(o, (char)(g_ascii_xdigit_value(s[1]) * 16
-						    + g_ascii_xdigit_value(s[2])));
+			g_string_append_c(o, (char)(
+				g_ascii_xdigit_value(s[1]) * 16 +
+				g_ascii_xdigit_value(s[2])));
 			s += 2;
 		} else {
 			g_string_append_c(o, *s);
@@ -180,8 +185,9 @@ entity_decode(const char *s)
 	GString *o = g_string_new(NULL);
 
 	for (; *s; s++) {
-		if (g_str_has_prefix(s, "&#64;") || g_str_has_prefix(s, "&#x40;")
-		    || g_str_has_prefix(s, "&commat;")) {
+		if (g_str_has_prefix(s, "&#64;") ||
+		    g_str_has_prefix(s, "&#x40;") ||
+		    g_str_has_prefix(s, "&commat;")) {
 			g_string_append_c(o, '@');
 			s = strchr(s, ';');
 		} else {
@@ -244,7 +250,8 @@ b64_tokens(const char *s, GPtrArray *out)
 				while (q < e && *q != '/')
 					q++;
 				for (const char *r = q; r <= e; r++) {
-					if ((r == e || *r == '/') && r - p >= 16)
+					if ((r == e || *r == '/') &&
+					    r - p >= 16)
 						add_b64(out, p, r - p);
 					if (slashes > 8)
 						break;
@@ -327,7 +334,8 @@ assert_gone_legacy(const char *raw, size_t len, const char *needle)
 
 	for (int i = 0; cs[i]; i++) {
 		gsize n = 0;
-		char *enc = g_convert(needle, -1, cs[i], "UTF-8", NULL, &n, NULL);
+		char *enc = g_convert(needle, -1, cs[i], "UTF-8", NULL, &n,
+				      NULL);
 		const char *core = enc;
 
 		g_assert_nonnull(enc);
@@ -393,9 +401,14 @@ headers_named(const char *out, size_t len, const char *name)
 	for (int i = 0; i < g_mime_header_list_get_count(hl); i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
 
-		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) == 0)
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) == 0) {
+			char *u = g_mime_utils_header_unfold(
+				g_mime_header_get_raw_value(h));
+
 			g_ptr_array_add(v, g_mime_utils_header_decode_text(NULL,
-				g_mime_header_get_raw_value(h)));
+									   u));
+			g_free(u);
+		}
 	}
 	g_object_unref(m);
 	return v;
@@ -437,7 +450,8 @@ test_planted(void)
 	g_assert_nonnull(strstr(rcv->pdata[0], "203.0.113.9"));
 	g_assert_nonnull(strstr(rcv->pdata[0], "from mail.attacker.example"));
 	g_assert_nonnull(strstr(rcv->pdata[0], "by host-"));
-	g_assert_nonnull(strstr(rcv->pdata[0], "for <recipient-1@redacted.invalid>"));
+	g_assert_nonnull(strstr(rcv->pdata[0],
+				"for <recipient-1@redacted.invalid>"));
 	g_assert_nonnull(strstr(rcv->pdata[1], "198.51.100.23"));
 	g_ptr_array_free(rcv, TRUE);
 
@@ -448,7 +462,8 @@ test_planted(void)
 		GMimeObject *o = g_mime_part_iter_get_current(it);
 
 		if (o && GMIME_IS_PART(o) && g_mime_content_type_is_type(
-			g_mime_object_get_content_type(o), "application", "pdf"))
+			g_mime_object_get_content_type(o), "application",
+			"pdf"))
 			pdf = o;
 	} while (g_mime_part_iter_next(it));
 	g_assert_nonnull(pdf);
@@ -465,6 +480,13 @@ test_planted(void)
 	g_object_unref(m);
 
 	/* One placeholder per value, whatever its case or encoding. */
+	rcv = headers_named(out, out_len, "Cc");
+	g_assert_cmpuint(rcv->len, ==, 1);
+	g_assert_nonnull(strstr(rcv->pdata[0],
+				"<recipient-1@redacted.invalid>"));
+	g_assert_nonnull(strstr(rcv->pdata[0],
+				"<recipient-2@redacted.invalid>"));
+	g_ptr_array_free(rcv, TRUE);
 	e = removed_entry(removed, "recipient-address", TARO);
 	g_assert_nonnull(e);
 	g_assert_cmpstr(json_string_value(json_object_get(e, "placeholder")),
@@ -606,6 +628,62 @@ test_fail_closed(void)
 	g_free(in);
 }
 
+/* Smaller shapes, one rule each. */
+static void
+test_shapes(void)
+{
+	static const struct {
+		const char *mail, *gone[4], *kept;
+	} cases[] = {
+		/* Glued into a tracking token: the provider's address is
+		 * still an address. */
+		{ "From: a@attacker.example\nTo: x@y.example\n\n"
+		  "https://evil.example/#X7taro.yamada@victim.example.jpQ9\n",
+		  { "victim.example.jp", "taro.yamada@", NULL },
+		  "https://evil.example/#" },
+		/* A name written as HTML character references. */
+		{ "From: a@attacker.example\nTo: =?UTF-8?B?5bGx55SwIOWkqumDjg==?="
+		  " <t@y.example>\nContent-Type: text/html; charset=utf-8\n\n"
+		  "<p>&#x5c71;&#x7530;&#27096;</p>\n",
+		  { "&#x5c71;&#x7530;", "山田", NULL }, "<p>" },
+		/* The family name alone in a greeting, full-width at sign. */
+		{ "From: a@attacker.example\nTo: \"Yamada, Taro\" <t@y.example>\n"
+		  "Content-Type: text/plain; charset=utf-8\n\n"
+		  "Dear Mr. YAMADA, write to t\xef\xbc\xa0y.example\n",
+		  { "yamada", "t\xef\xbc\xa0y.example", NULL }, "Dear Mr." },
+		/* An IP of the provider's network outside Received. */
+		{ "From: a@attacker.example\nTo: t@y.example\n"
+		  "X-Originating-IP: [10.20.9.9]\n\nserver 10.20.9.9:8080\n",
+		  { "10.20.9.9", NULL }, "server ip-1.redacted.invalid:8080" },
+		/* A provider host in a Message-ID keeps its local part. */
+		{ "From: a@attacker.example\nTo: t@y.example\n"
+		  "Message-ID: <abc@mail.victim.example.jp>\n\nx\n",
+		  { "victim", NULL }, "<abc@host-1.redacted.invalid>" },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *out = NULL;
+		size_t out_len;
+		json_t *removed = NULL;
+		GPtrArray *texts;
+
+		if (anon(cases[i].mail, strlen(cases[i].mail), &victim, &out,
+			 &out_len, &removed) < 0)
+			g_error("case %zu: %s", i, csip_error_last());
+		texts = decodings(out, out_len);
+		for (int k = 0; cases[i].gone[k]; k++) {
+			assert_gone(texts, cases[i].gone[k]);
+			g_assert_null(strstr(out, cases[i].gone[k]));
+		}
+		if (!find_anywhere(texts, cases[i].kept))
+			g_error("case %zu: \"%s\" not kept in:\n%s", i,
+				cases[i].kept, out);
+		g_ptr_array_free(texts, TRUE);
+		json_decref(removed);
+		g_free(out);
+	}
+}
+
 /* Running the anonymiser on its own result finds nothing more. */
 static void
 test_idempotent(void)
@@ -726,8 +804,10 @@ test_phishing_pot(void)
 		rc = anon(in, len, &pol, &out, &out_len, &removed);
 		if (rc < 0) {
 			if (rc != CSIP_ERR)
-				g_error("%s: %d %s", path, rc, csip_error_last());
-			g_assert_null(strstr(csip_error_last(), "phishing@pot"));
+				g_error("%s: %d %s", path, rc,
+					csip_error_last());
+			g_assert_null(strstr(csip_error_last(),
+					     "phishing@pot"));
 			g_test_message("fail closed: %s: %s", path,
 				       csip_error_last());
 			failed++;
@@ -764,6 +844,7 @@ main(int argc, char **argv)
 	g_test_add_func("/anon/planted-no-policy", test_planted_no_policy);
 	g_test_add_func("/anon/spoofed-from", test_spoofed_from);
 	g_test_add_func("/anon/received", test_received);
+	g_test_add_func("/anon/shapes", test_shapes);
 	g_test_add_func("/anon/fail-closed", test_fail_closed);
 	g_test_add_func("/anon/idempotent", test_idempotent);
 	g_test_add_func("/anon/bad-input", test_bad_input);

@@ -9,8 +9,10 @@
  *  2. rewrite: replace every pattern in every header and text, also inside
  *     percent-encoded, HTML-entity and base64 runs (decoded, rewritten and
  *     encoded again), and drop the internal Received hops;
- *  3. check: serialise, parse the result again and search it the same way,
- *     plus the raw bytes; anything left fails the call (fail closed).
+ *  3. check: serialise, parse the result again and search it the same way;
+ *     the raw bytes and the bytes of binary attachments (kept as they
+ *     were) are searched for addresses, hosts and IPs too.  Anything left
+ *     fails the call (fail closed).
  *
  * Discovery finishes before any rewriting, so an identity first seen late
  * (an address at a provider domain in the last part) is also replaced where
@@ -178,8 +180,9 @@ static const char *const stop_words[] = {
 	"document", "documents", "file", "files", "shared", "meeting",
 	"voicemail", "fax", "scan", "scanner", "online", "web", "portal",
 	"login", "secure",
-	"株式会社", "有限会社", "会社", "部長", "課長", "様", "御中",
-	"担当", "担当者", "事務局", "総務部", "営業部", "お客様", "各位",
+	"株式会社", "有限会社", "会社", "部長", "課長", "様",
+	"御中", "担当", "担当者", "事務局", "総務部", "営業部",
+	"お客様", "各位",
 	NULL
 };
 
@@ -499,7 +502,8 @@ match_at(const anon *a, const char *s, size_t n, size_t i)
 						  p->id->kind == K_LOCAL)))
 			continue;
 		for (j = 1; j < p->len; j++)
-			if (lc((unsigned char)s[i + j]) != (unsigned char)p->lit[j])
+			if (lc((unsigned char)s[i + j]) !=
+			    (unsigned char)p->lit[j])
 				break;
 		if (j == p->len && bounds_ok(a, p, s, n, i))
 			return p;
@@ -585,7 +589,8 @@ conv_iso2022jp(const char *s, size_t n, GString *out)
 			} else if (e[0] == '(' && e[1] == 'I') {
 				mode = KANA;
 				i += 2;
-			} else if (e[0] == '$' && (e[1] == '@' || e[1] == 'B')) {
+			} else if (e[0] == '$' &&
+				   (e[1] == '@' || e[1] == 'B')) {
 				mode = JIS;
 				i += 2;
 			} else if (e[0] == '$' && e[1] == '(' && i + 3 < n) {
@@ -645,7 +650,8 @@ map_charset(const char *cs)
 		{ "windows-31j", "CP932" }, { "cp932", "CP932" },
 		{ "ms932", "CP932" }, { "x-ms-cp932", "CP932" },
 		{ "euc-jp", "EUC-JP-MS" }, { "x-euc-jp", "EUC-JP-MS" },
-		{ "eucjp", "EUC-JP-MS" }, { "cseucpkdfmtjapanese", "EUC-JP-MS" },
+		{ "eucjp", "EUC-JP-MS" },
+		{ "cseucpkdfmtjapanese", "EUC-JP-MS" },
 		{ "iso-2022-jp", "ISO-2022-JP" },
 		{ "iso-2022-jp-1", "ISO-2022-JP" },
 		{ "iso-2022-jp-2", "ISO-2022-JP" },
@@ -817,9 +823,11 @@ static void
 b64_encode(GString *out, const char *s, size_t n, gboolean url,
 	   gboolean pad)
 {
-	const char *al = url ?
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-		: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"abcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"abcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *al = url ? safe : std;
 	size_t i;
 
 	for (i = 0; i + 2 < n; i += 3) {
@@ -877,7 +885,8 @@ encoded_word(const char *s, size_t n, char **cs, GString **bytes)
 			if (*p == '_')
 				g_string_append_c(*bytes, ' ');
 			else if (*p == '=' && p + 2 < end &&
-				 g_ascii_isxdigit(p[1]) && g_ascii_isxdigit(p[2])) {
+				 g_ascii_isxdigit(p[1]) &&
+				 g_ascii_isxdigit(p[2])) {
 				g_string_append_c(*bytes, (char)(
 					g_ascii_xdigit_value(p[1]) * 16 +
 					g_ascii_xdigit_value(p[2])));
@@ -940,8 +949,8 @@ header_decode(const char *raw)
 					ws = FALSE;
 			if (!ws || !pend) {
 				if (pend) {
-					append_decoded(out, pend->str, pend->len,
-						       pend_cs);
+					append_decoded(out, pend->str,
+						       pend->len, pend_cs);
 					g_string_free(pend, TRUE);
 					pend = NULL;
 				}
@@ -1029,10 +1038,12 @@ pass_literal(anon *a, const char *s, size_t n, GString *out)
 		} else if (s[i] == '@' && a->domains->len &&
 			   (m = provider_prefix(a, s + i + 1, n - i - 1))) {
 			l = i;
-			while (l > copied && local_char((unsigned char)s[l - 1]))
+			while (l > copied &&
+			       local_char((unsigned char)s[l - 1]))
 				l--;
 			end = i + 1 + m;
-			if (l < i && !a->no_addr && a->mode == M_REWRITE)
+			if (l < i && !a->no_addr && a->mode == M_REWRITE &&
+			    !a->quiet)
 				id = add_recipient(a, s + l, end - l, NULL);
 			if (id) {
 				repl = id->placeholder;
@@ -1187,7 +1198,8 @@ pass_percent(anon *a, const char *s, size_t n, int depth, GString *out)
 		if (!q)
 			break;
 		k = q - s;
-		if (!g_ascii_isxdigit(s[k + 1]) || !g_ascii_isxdigit(s[k + 2])) {
+		if (!g_ascii_isxdigit(s[k + 1]) ||
+		    !g_ascii_isxdigit(s[k + 2])) {
 			i = k + 1;
 			continue;
 		}
@@ -1199,7 +1211,8 @@ pass_percent(anon *a, const char *s, size_t n, int depth, GString *out)
 			e++;
 		dec = g_string_sized_new(e - b);
 		for (size_t j = b; j < e; j++) {
-			if (s[j] == '%' && j + 2 < e && g_ascii_isxdigit(s[j + 1]) &&
+			if (s[j] == '%' && j + 2 < e &&
+			    g_ascii_isxdigit(s[j + 1]) &&
 			    g_ascii_isxdigit(s[j + 2])) {
 				g_string_append_c(dec, (char)(
 					g_ascii_xdigit_value(s[j + 1]) * 16 +
@@ -1216,7 +1229,8 @@ pass_percent(anon *a, const char *s, size_t n, int depth, GString *out)
 		if (h) {
 			hit = TRUE;
 			if (out) {
-				g_string_append_len(out, s + copied, b - copied);
+				g_string_append_len(out, s + copied,
+						    b - copied);
 				pct_encode(out, sub->str, sub->len);
 				copied = e;
 			}
@@ -1265,10 +1279,12 @@ entity_at(const char *s, size_t n, gunichar *cp)
 	}
 	i = 2;
 	if (i < n && lc(s[i]) == 'x') {
-		for (i++; i < n && g_ascii_isxdigit(s[i]) && digits < 7; i++, digits++)
+		for (i++; i < n && g_ascii_isxdigit(s[i]) && digits < 7;
+		     i++, digits++)
 			v = v * 16 + (gunichar)g_ascii_xdigit_value(s[i]);
 	} else {
-		for (; i < n && g_ascii_isdigit(s[i]) && digits < 8; i++, digits++)
+		for (; i < n && g_ascii_isdigit(s[i]) && digits < 8;
+		     i++, digits++)
 			v = v * 10 + (gunichar)(s[i] - '0');
 	}
 	if (!digits || v == 0 || !g_unichar_validate(v))
@@ -1345,7 +1361,8 @@ pass_entity(anon *a, const char *s, size_t n, int depth, GString *out)
 		if (h) {
 			hit = TRUE;
 			if (out) {
-				g_string_append_len(out, s + copied, b - copied);
+				g_string_append_len(out, s + copied,
+						    b - copied);
 				html_escape(out, sub->str, sub->len);
 				copied = e;
 			}
@@ -1422,6 +1439,67 @@ try_b64(anon *a, const char *s, size_t b, size_t e, gboolean pad,
 	return h;
 }
 
+/* The '/'-separated pieces of the run S[b..e) (padding up to PE): every
+ * stretch of them when there are few, each piece alone when there are
+ * many.  Rewritten stretches go to OUT, *copied follows. */
+static gboolean
+pass_b64_pieces(anon *a, const char *s, size_t b, size_t e, size_t pe,
+		int depth, GString *out, size_t *copied)
+{
+	GArray *sb = g_array_new(FALSE, FALSE, sizeof(size_t));
+	GArray *se = g_array_new(FALSE, FALSE, sizeof(size_t));
+	gboolean hit = FALSE;
+	int k;
+
+	for (size_t j = b; j <= e; ) {
+		size_t t = j;
+
+		while (t < e && s[t] != '/')
+			t++;
+		g_array_append_val(sb, j);
+		g_array_append_val(se, t);
+		j = t + 1;
+	}
+	k = (int)sb->len;
+	for (int si = 0; si < k; si++) {
+		int last = k <= MAX_B64_SEGS ? k - 1 : si;
+
+		for (int sj = last; sj >= si; sj--) {
+			size_t cb = g_array_index(sb, size_t, si);
+			size_t ce = g_array_index(se, size_t, sj);
+			gboolean at_end = ce == e;
+			GString *repl;
+
+			if ((si == 0 && at_end) || ce - cb < MIN_B64)
+				continue;
+			repl = out ? g_string_new(NULL) : NULL;
+			if (!try_b64(a, s, cb, ce, at_end && pe > e, depth,
+				     repl)) {
+				if (repl)
+					g_string_free(repl, TRUE);
+				continue;
+			}
+			hit = TRUE;
+			if (out) {
+				g_string_append_len(out, s + *copied,
+						    cb - *copied);
+				g_string_append_len(out, repl->str, repl->len);
+				*copied = at_end ? pe : ce;
+			}
+			if (repl)
+				g_string_free(repl, TRUE);
+			if (a->mode == M_CHECK)
+				goto out;
+			si = sj;
+			break;
+		}
+	}
+out:
+	g_array_free(sb, TRUE);
+	g_array_free(se, TRUE);
+	return hit;
+}
+
 /* Base64-looking runs of MIN_B64 characters or more: the whole run, and,
  * since a run in a URL path takes the path with it ("t/ZXhhbXBsZQ"),
  * every stretch of its '/'-separated pieces. */
@@ -1432,9 +1510,7 @@ pass_b64(anon *a, const char *s, size_t n, int depth, GString *out)
 	gboolean hit = FALSE;
 
 	while (i < n) {
-		size_t b = i, e = i, pe, seg_b[MAX_B64_SEGS + 1],
-		       seg_e[MAX_B64_SEGS + 1];
-		int k = 0;
+		size_t b = i, e = i, pe;
 		GString *repl;
 
 		if (!b64_char((unsigned char)s[i])) {
@@ -1453,7 +1529,8 @@ pass_b64(anon *a, const char *s, size_t n, int depth, GString *out)
 		if (try_b64(a, s, b, e, pe > e, depth, repl)) {
 			hit = TRUE;
 			if (out) {
-				g_string_append_len(out, s + copied, b - copied);
+				g_string_append_len(out, s + copied,
+						    b - copied);
 				g_string_append_len(out, repl->str, repl->len);
 				copied = pe;
 			}
@@ -1467,47 +1544,10 @@ pass_b64(anon *a, const char *s, size_t n, int depth, GString *out)
 			g_string_free(repl, TRUE);
 		if (!memchr(s + b, '/', e - b))
 			continue;
-		for (size_t j = b; j <= e && k <= MAX_B64_SEGS; ) {
-			size_t t = j;
-
-			while (t < e && s[t] != '/')
-				t++;
-			seg_b[k] = j;
-			seg_e[k++] = t;
-			j = t + 1;
-		}
-		for (int si = 0; si < k; si++) {
-			for (int sj = k - 1; sj >= si; sj--) {
-				size_t cb = seg_b[si], ce = seg_e[sj];
-				gboolean at_end = ce == e;
-
-				if ((si == 0 && at_end) || ce - cb < MIN_B64)
-					continue;
-				repl = out ? g_string_new(NULL) : NULL;
-				if (!try_b64(a, s, cb, ce, at_end && pe > e,
-					     depth, repl)) {
-					if (repl)
-						g_string_free(repl, TRUE);
-					continue;
-				}
-				hit = TRUE;
-				if (a->mode == M_CHECK) {
-					if (repl)
-						g_string_free(repl, TRUE);
-					return TRUE;
-				}
-				if (out) {
-					g_string_append_len(out, s + copied,
-							    cb - copied);
-					g_string_append_len(out, repl->str,
-							    repl->len);
-					copied = at_end ? pe : ce;
-				}
-				if (repl)
-					g_string_free(repl, TRUE);
-				si = sj;
-				break;
-			}
+		if (pass_b64_pieces(a, s, b, e, pe, depth, out, &copied)) {
+			hit = TRUE;
+			if (a->mode == M_CHECK)
+				return TRUE;
 		}
 	}
 	if (out)
@@ -1616,8 +1656,8 @@ name_part_ok(const char *p)
 static void
 strip_honorific(char *s)
 {
-	static const char *const hon[] = { "様", "さま", "さん", "殿", "御中",
-		"君", " san", " sama", "-san", "-sama", NULL };
+	static const char *const hon[] = { "様", "さま", "さん", "殿",
+		"御中", "君", " san", " sama", "-san", "-sama", NULL };
 	gboolean again = TRUE;
 
 	while (again) {
@@ -1629,7 +1669,8 @@ strip_honorific(char *s)
 		for (int i = 0; hon[i]; i++) {
 			size_t m = strlen(hon[i]);
 
-			if (n > m && g_ascii_strcasecmp(s + n - m, hon[i]) == 0) {
+			if (n > m &&
+			    g_ascii_strcasecmp(s + n - m, hon[i]) == 0) {
 				s[n - m] = '\0';
 				again = TRUE;
 				break;
@@ -1882,7 +1923,8 @@ scan_tokens(anon *a, const char *s, size_t n)
 				l--;
 			while (r < n && host_char((unsigned char)s[r]))
 				r++;
-			while (r > at + 1 && (s[r - 1] == '.' || s[r - 1] == '-'))
+			while (r > at + 1 &&
+			       (s[r - 1] == '.' || s[r - 1] == '-'))
 				r--;
 			while (l < at && s[l] == '.')
 				l++;
@@ -1908,7 +1950,8 @@ scan_tokens(anon *a, const char *s, size_t n)
 				e++;
 			i = e;
 			if (b >= 1 && s[b - 1] == '%' && e - b > 2 &&
-			    g_ascii_isxdigit(s[b]) && g_ascii_isxdigit(s[b + 1]))
+			    g_ascii_isxdigit(s[b]) &&
+			    g_ascii_isxdigit(s[b + 1]))
 				b += 2;  /* the tail of an escape: %2Fmx1... */
 			while (b < e && strchr(".-_", s[b]))
 				b++;
@@ -1961,7 +2004,8 @@ received_split(const char *s, size_t n, span sp[C__N])
 				e++;
 			for (int k = 0; k < C__N; k++) {
 				if (e - i != strlen(kw[k]) ||
-				    g_ascii_strncasecmp(s + i, kw[k], e - i) != 0 ||
+				    g_ascii_strncasecmp(s + i, kw[k],
+							e - i) != 0 ||
 				    (e < n && !g_ascii_isspace(s[e]) &&
 				     !strchr("<([", s[e])))
 					continue;
@@ -2052,7 +2096,8 @@ received_tokens(const char *s, const span *sp, GArray *toks)
 			 (g_ascii_strncasecmp(s + i - 5, "helo", 4) == 0 ||
 			  g_ascii_strncasecmp(s + i - 5, "ehlo", 4) == 0);
 		i = e;
-		if (t.e - t.b > 5 && g_ascii_strncasecmp(s + t.b, "IPv6:", 5) == 0)
+		if (t.e - t.b > 5 &&
+		    g_ascii_strncasecmp(s + t.b, "IPv6:", 5) == 0)
 			t.b += 5;
 		while (t.e > t.b && (s[t.e - 1] == '.' || s[t.e - 1] == '-' ||
 				     s[t.e - 1] == ':'))
@@ -2190,9 +2235,11 @@ received_classify(anon *a, const char *s, gboolean discover)
 			     (q = memchr(q, '@', f + fn - q)); q++) {
 				const char *l = q, *r = q + 1;
 
-				while (l > f && local_char((unsigned char)l[-1]))
+				while (l > f &&
+				       local_char((unsigned char)l[-1]))
 					l--;
-				while (r < f + fn && host_char((unsigned char)*r))
+				while (r < f + fn &&
+				       host_char((unsigned char)*r))
 					r++;
 				add_recipient(a, l, r - l, NULL);
 			}
@@ -2246,8 +2293,10 @@ is_received(const char *name)
 static gboolean
 provider_header(const char *name)
 {
-	return g_ascii_strncasecmp(name, "X-MS-Exchange-Organization-", 27) == 0 ||
-	       g_ascii_strncasecmp(name, "X-MS-Exchange-CrossTenant-", 26) == 0;
+	return g_ascii_strncasecmp(name, "X-MS-Exchange-Organization-",
+				   27) == 0 ||
+	       g_ascii_strncasecmp(name, "X-MS-Exchange-CrossTenant-",
+				   26) == 0;
 }
 
 static void
@@ -2330,6 +2379,38 @@ record_drop(anon *a, int kind, const char *value)
 	g_free(key);
 }
 
+/* Set a rewritten header value.  GMime's structured formatters re-parse
+ * the value, and the one for Received never returns on some malformed
+ * values (an unclosed '[' before a '(' in 3.2.13, found by fuzzing): trace
+ * and message-id fields are folded as plain text and set raw instead.
+ * Address and Content-* fields go through GMime so the objects behind
+ * them (address lists, content type) follow. */
+static void
+header_set(GMimeHeader *h, const char *name, const char *value)
+{
+	char *enc, *line, *folded;
+	gboolean ascii = TRUE;
+
+	if (!is_received(name) && !name_in(name, msgid_headers)) {
+		g_mime_header_set_value(h, NULL, value, "utf-8");
+		return;
+	}
+	for (const char *p = value; *p; p++)
+		if ((unsigned char)*p >= 0x80 || *p == '\r' || *p == '\n')
+			ascii = FALSE;
+	enc = ascii ? g_strdup(value) :
+		g_mime_utils_header_encode_text(NULL, value, "utf-8");
+	for (char *p = enc; *p; p++)
+		if (*p == '\t')
+			*p = ' ';  /* the unfolded tabs of the old folds */
+	line = g_strdup_printf("%s: %s", name, enc);
+	folded = g_mime_utils_unstructured_header_fold(NULL, NULL, line);
+	g_mime_header_set_raw_value(h, folded + strlen(name) + 1);
+	g_free(folded);
+	g_free(line);
+	g_free(enc);
+}
+
 /* One header list, in the current mode.  Returns FALSE on a leak (CHECK). */
 static gboolean
 do_headers(anon *a, GMimeObject *obj, const char *path)
@@ -2367,8 +2448,8 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 			   provider_header(name)) {
 			char *v = g_strdup_printf("%s: %s", name, val);
 
-			record_drop(a, is_received(name) ? K_RECEIVED : K_HEADER,
-				    v);
+			record_drop(a, is_received(name) ? K_RECEIVED :
+				    K_HEADER, v);
 			g_free(v);
 			g_mime_header_list_remove_at(hl, i);
 			g_free(val);
@@ -2378,7 +2459,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 			GString *o = g_string_new(NULL);
 
 			if (engine(a, val, strlen(val), 0, o))
-				g_mime_header_set_value(h, NULL, o->str, "utf-8");
+				header_set(h, name, o->str);
 			g_string_free(o, TRUE);
 		}
 		g_free(val);
@@ -2394,16 +2475,21 @@ static gboolean
 do_params(anon *a, GMimeObject *obj, const char *path)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
-	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+	GMimeContentDisposition *cd =
+		g_mime_object_get_content_disposition(obj);
 
 	for (int w = 0; w < 2; w++) {
-		GMimeParamList *pl = w == 0 ?
-			(ct ? g_mime_content_type_get_parameters(ct) : NULL) :
-			(cd ? g_mime_content_disposition_get_parameters(cd) : NULL);
+		GMimeParamList *pl = NULL;
+
+		if (w == 0 && ct)
+			pl = g_mime_content_type_get_parameters(ct);
+		else if (w == 1 && cd)
+			pl = g_mime_content_disposition_get_parameters(cd);
 		GPtrArray *set = g_ptr_array_new_with_free_func(g_free);
 
 		for (int i = 0; pl && i < g_mime_param_list_length(pl); i++) {
-			GMimeParam *p = g_mime_param_list_get_parameter_at(pl, i);
+			GMimeParam *p =
+				g_mime_param_list_get_parameter_at(pl, i);
 			const char *name = g_mime_param_get_name(p);
 			const char *v = g_mime_param_get_value(p);
 			GString *o;
@@ -2664,11 +2750,16 @@ parse_bytes(anon *a, const char *data, size_t len)
 	GMimeStream *st = g_mime_stream_mem_new_with_buffer(data, len);
 	GMimeParser *ps = g_mime_parser_new_with_stream(st);
 	GMimeMessage *m = g_mime_parser_construct_message(ps, a->popts);
+	GMimeObject *body = m ? g_mime_message_get_mime_part(m) : NULL;
 
 	g_object_unref(ps);
 	g_object_unref(st);
+	/* A mail has a header; GMime keeps Content-* ones with the body, so
+	 * a message of nothing but "Content-Type: ..." counts too. */
 	if (m && g_mime_header_list_get_count(g_mime_object_get_header_list(
-		    GMIME_OBJECT(m))) == 0) {
+		    GMIME_OBJECT(m))) == 0 && (!body ||
+		    g_mime_header_list_get_count(
+			    g_mime_object_get_header_list(body)) == 0)) {
 		g_object_unref(m);
 		m = NULL;
 	}
@@ -2719,10 +2810,8 @@ reencode_if_dirty(anon *a, GMimePart *part, const GByteArray *bytes)
 		a->leak_kind = -1;
 		g_clear_pointer(&a->leak_where, g_free);
 		part_set_bytes(part, (const char *)bytes->data, bytes->len);
-		if (GMIME_IS_TEXT_PART(part) || g_mime_part_get_content_encoding(
-			part) != GMIME_CONTENT_ENCODING_BASE64)
-			g_mime_part_set_content_encoding(part,
-				GMIME_CONTENT_ENCODING_BASE64);
+		g_mime_part_set_content_encoding(part,
+			GMIME_CONTENT_ENCODING_BASE64);
 		a->changes++;
 	}
 	g_byte_array_unref(raw);
@@ -2809,7 +2898,8 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 		goto out;
 	}
 	if (GMIME_IS_TEXT_PART(obj)) {
-		GMimeContentEncoding was = g_mime_part_get_content_encoding(part);
+		GMimeContentEncoding was =
+			g_mime_part_get_content_encoding(part);
 
 		g_mime_text_part_set_text(GMIME_TEXT_PART(obj), o->str);
 		fix_encoding(part, was);
@@ -3036,7 +3126,8 @@ load_policy(anon *a, const csip_anon_policy *pol)
 		while (n && s[n - 1] == '.')
 			s[--n] = '\0';
 		for (size_t i = 0; i < n; i++)
-			if (!g_ascii_isalnum(s[i]) && s[i] != '.' && s[i] != '-')
+			if (!g_ascii_isalnum(s[i]) && s[i] != '.' &&
+			    s[i] != '-')
 				ok = FALSE;
 		if (!ok || n < 2 || s[0] == '.' || is_placeholder_host(s, n)) {
 			int rc = csip_error_set(CSIP_EINVAL, "provider domain "
@@ -3152,6 +3243,118 @@ final_check(anon *a, const char *buf, size_t len)
 	return rc;
 }
 
+/* A last, independent safety net: the recipient addresses that a plain
+ * reading of the original finds (GMime's own address lists of To, Cc and
+ * Bcc, and every address-like token on the raw recipient header lines,
+ * encoded words and broken charsets included) must not be in the result.
+ * It shares no code with discovery, so a header discovery could not decode
+ * cannot let an address through unseen.  TRUE when one survived. */
+static void
+add_lower(GPtrArray *v, const char *s, size_t n)
+{
+	static const char ph[] = "redacted.invalid";
+
+	/* Placeholders are what a second pass over a result finds. */
+	if (n >= sizeof ph - 1 &&
+	    g_ascii_strncasecmp(s + n - (sizeof ph - 1), ph, sizeof ph - 1)
+	    == 0)
+		return;
+	if (n >= 3 && n < 512)
+		g_ptr_array_add(v, g_ascii_strdown(s, (gssize)n));
+}
+
+static gboolean
+recipients_survive(const char *data, size_t len, const char *res,
+		   size_t res_len)
+{
+	static const char *const hdrs[] = { "to", "cc", "bcc", "delivered-to",
+		"x-original-to", "envelope-to", "x-envelope-to", NULL };
+	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeParser *p = g_mime_parser_new_with_stream(st);
+	GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+	const char *q = data, *end = data + len;
+	char *lower = NULL;
+	gboolean found = FALSE;
+
+	if (m) {
+		static const GMimeAddressType types[] = { GMIME_ADDRESS_TYPE_TO,
+			GMIME_ADDRESS_TYPE_CC, GMIME_ADDRESS_TYPE_BCC };
+
+		for (size_t t = 0; t < G_N_ELEMENTS(types); t++) {
+			InternetAddressList *l = g_mime_message_get_addresses(m,
+				types[t]);
+			int n = l ? internet_address_list_length(l) : 0;
+
+			for (int i = 0; i < n; i++) {
+				InternetAddress *ia =
+					internet_address_list_get_address(l, i);
+				const char *ad;
+
+				if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+					continue;
+				ad = internet_address_mailbox_get_addr(
+					INTERNET_ADDRESS_MAILBOX(ia));
+				if (ad && strchr(ad, '@'))
+					add_lower(v, ad, strlen(ad));
+			}
+		}
+		g_object_unref(m);
+	}
+	g_object_unref(p);
+	g_object_unref(st);
+
+	/* The raw header block, line by line (continuations belong to the
+	 * field above them). */
+	{
+		gboolean in_rcpt = FALSE;
+
+		while (q < end) {
+			const char *nl = memchr(q, '\n', (size_t)(end - q));
+			const char *le = nl ? nl : end;
+
+			if (le == q || (le == q + 1 && *q == '\r'))
+				break;
+			if (*q != ' ' && *q != '\t') {
+				const char *colon = memchr(q, ':',
+							   (size_t)(le - q));
+
+				in_rcpt = FALSE;
+				for (size_t i = 0; colon && hdrs[i]; i++)
+					if ((size_t)(colon - q) ==
+					    strlen(hdrs[i]) &&
+					    g_ascii_strncasecmp(q, hdrs[i],
+						strlen(hdrs[i])) == 0)
+						in_rcpt = TRUE;
+			}
+			for (const char *at = q; in_rcpt && at < le &&
+			     (at = memchr(at, '@', (size_t)(le - at))); at++) {
+				const char *l = at, *r = at + 1;
+
+				while (l > q && (g_ascii_isalnum(l[-1]) ||
+				       strchr(".!#$%&'*+/=?^_`{|}~-", l[-1])))
+					l--;
+				while (r < le && (g_ascii_isalnum(*r) ||
+						  *r == '.' || *r == '-'))
+					r++;
+				if (l < at && r > at + 1)
+					add_lower(v, l, (size_t)(r - l));
+			}
+			q = nl ? nl + 1 : end;
+		}
+	}
+	if (v->len) {
+		lower = g_ascii_strdown(res, (gssize)res_len);
+		for (guint i = 0; i < v->len && !found; i++)
+			if (memmem(lower, res_len, v->pdata[i],
+				   strlen(v->pdata[i])))
+				found = TRUE;
+	}
+	g_free(lower);
+	g_ptr_array_free(v, TRUE);
+	return found;
+}
+
 int
 csip_anon_message(const char *data, size_t len, const csip_anon_policy *pol,
 		  char **out, size_t *out_len, json_t **removed)
@@ -3201,6 +3404,14 @@ csip_anon_message(const char *data, size_t len, const csip_anon_policy *pol,
 	}
 	if ((rc = final_check(&a, (const char *)ba->data, ba->len)) < 0)
 		goto out;
+	if (recipients_survive(data ? data : "", len, (const char *)ba->data,
+			       ba->len)) {
+		rc = csip_error_set(CSIP_ERR, "anonymisation incomplete: a "
+			"recipient address of the original is still in the "
+			"result; the report is kept for the hub but cannot be "
+			"shared");
+		goto out;
+	}
 
 	*removed = removed_json(&a);
 	*out_len = ba->len;

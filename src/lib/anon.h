@@ -31,7 +31,8 @@
  *
  * The attacker's side is kept: the sender, its IP and host, links (with the
  * recipient identity inside them replaced), and binary attachments byte for
- * byte.  Text parts (and text attachments: .txt, .html, .eml, scripts) are
+ * byte (when those bytes themselves hold a recipient address or a provider
+ * name, the message fails closed instead).  Text parts (and text attachments: .txt, .html, .eml, scripts) are
  * decoded from their charset, rewritten, and written back as UTF-8;
  * message/rfc822 parts are anonymised recursively.
  *
@@ -42,8 +43,8 @@
  *
  * Before returning, the result is parsed again and every header, every
  * text part and every percent-, entity- or base64-encoded run in them is
- * searched for every identity found; if one is left the function fails
- * closed.
+ * searched for every identity found (and the raw bytes for addresses,
+ * hosts and IPs); if one is left the function fails closed.
  */
 #ifndef CSIP_ANON_H
 #define CSIP_ANON_H
