@@ -642,12 +642,14 @@ test_shapes(void)
 		  { "victim.example.jp", "taro.yamada@", NULL },
 		  "https://evil.example/#" },
 		/* A name written as HTML character references. */
-		{ "From: a@attacker.example\nTo: =?UTF-8?B?5bGx55SwIOWkqumDjg==?="
-		  " <t@y.example>\nContent-Type: text/html; charset=utf-8\n\n"
+		{ "From: a@attacker.example\n"
+		  "To: =?UTF-8?B?5bGx55SwIOWkqumDjg==?= <t@y.example>\n"
+		  "Content-Type: text/html; charset=utf-8\n\n"
 		  "<p>&#x5c71;&#x7530;&#27096;</p>\n",
 		  { "&#x5c71;&#x7530;", "山田", NULL }, "<p>" },
 		/* The family name alone in a greeting, full-width at sign. */
-		{ "From: a@attacker.example\nTo: \"Yamada, Taro\" <t@y.example>\n"
+		{ "From: a@attacker.example\n"
+		  "To: \"Yamada, Taro\" <t@y.example>\n"
 		  "Content-Type: text/plain; charset=utf-8\n\n"
 		  "Dear Mr. YAMADA, write to t\xef\xbc\xa0y.example\n",
 		  { "yamada", "t\xef\xbc\xa0y.example", NULL }, "Dear Mr." },

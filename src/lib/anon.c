@@ -875,6 +875,15 @@ encoded_word(const char *s, size_t n, char **cs, GString **bytes)
 	for (const char *p = s + 2; p < q1; p++)
 		if (*p <= ' ' || (unsigned char)*p >= 0x7f)
 			return 0;
+	/* Encoded text holds no space and, in B, only base64: what GMime
+	 * does not take as a word is left as text here too (else an
+	 * address after a stray "=?cs?B?" would vanish from our reading
+	 * and stay in GMime's). */
+	for (const char *p = q2 + 1; p < end; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+		    *p == '?' || (lc(q1[1]) == 'b' && b64_val(*p) < 0 &&
+				  *p != '='))
+			return 0;
 	if (lc(q1[1]) == 'b') {
 		*bytes = b64_decode(q2 + 1, end - q2 - 1);
 		if (!*bytes)
@@ -2322,36 +2331,48 @@ mailboxes(anon *a, InternetAddressList *l, gboolean all, int depth)
 	}
 }
 
+/* The addresses in one reading of an address header: as GMime parses
+ * them, and, in a recipient header, every address-like token (whatever
+ * GMime made of a broken list). */
 static void
-discover_header(anon *a, const char *name, const char *val)
+discover_addresses(anon *a, const char *val, gboolean rcpt)
+{
+	InternetAddressList *l = internet_address_list_parse(a->popts, val);
+	size_t n = strlen(val);
+
+	mailboxes(a, l, rcpt, 0);
+	if (l)
+		g_object_unref(l);
+	for (const char *q = val; rcpt && (q = strchr(q, '@')); q++) {
+		const char *b = q, *r = q + 1;
+
+		while (b > val && local_char((unsigned char)b[-1]))
+			b--;
+		while (r < val + n && host_char((unsigned char)*r))
+			r++;
+		if (b < q && r > q + 1)
+			add_recipient(a, b, r - b, NULL);
+	}
+}
+
+/* One header for discovery.  VAL is our reading of it; RAW and GVAL (may
+ * be NULL) are the raw value and GMime's reading, searched for addresses
+ * too, so that a header the two decoders read differently still gives up
+ * all its recipients. */
+static void
+discover_header(anon *a, const char *name, const char *val, const char *raw,
+		const char *gval)
 {
 	gboolean rcpt = name_in(name, recipient_headers);
 
 	if (is_received(name))
 		received_classify(a, val, TRUE);
 	if (rcpt || name_in(name, address_headers)) {
-		InternetAddressList *l = internet_address_list_parse(a->popts,
-								     val);
-
-		mailboxes(a, l, rcpt, 0);
-		if (l)
-			g_object_unref(l);
-	}
-	if (rcpt) {
-		/* Whatever GMime made of a broken list, every address-like
-		 * token of a recipient header is a recipient. */
-		size_t n = strlen(val);
-
-		for (const char *q = val; (q = strchr(q, '@')); q++) {
-			const char *l = q, *r = q + 1;
-
-			while (l > val && local_char((unsigned char)l[-1]))
-				l--;
-			while (r < val + n && host_char((unsigned char)*r))
-				r++;
-			if (l < q && r > q + 1)
-				add_recipient(a, l, r - l, NULL);
-		}
+		discover_addresses(a, val, rcpt);
+		if (raw)
+			discover_addresses(a, raw, rcpt);
+		if (gval)
+			discover_addresses(a, gval, rcpt);
 	}
 	a->no_addr = name_in(name, msgid_headers);
 	engine(a, val, strlen(val), 0, NULL);
@@ -2432,7 +2453,8 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 		set_where(a, header_label(path, name));
 		a->no_addr = name_in(name, msgid_headers);
 		if (a->mode == M_DISCOVER) {
-			discover_header(a, name, val);
+			discover_header(a, name, val, raw,
+					g_mime_header_get_value(h));
 		} else if (a->mode == M_CHECK) {
 			const char *gv = g_mime_header_get_value(h);
 
@@ -2720,7 +2742,8 @@ header_block_decode(anon *a, const char *s, size_t n)
 					*colon = '\0';
 					g_strstrip(field->str);
 					discover_header(a, field->str,
-							g_strstrip(colon + 1));
+							g_strstrip(colon + 1),
+							NULL, NULL);
 				}
 				g_string_assign(field, d);
 			}
@@ -2733,7 +2756,8 @@ header_block_decode(anon *a, const char *s, size_t n)
 		if (colon) {
 			*colon = '\0';
 			g_strstrip(field->str);
-			discover_header(a, field->str, g_strstrip(colon + 1));
+			discover_header(a, field->str, g_strstrip(colon + 1),
+					NULL, NULL);
 		}
 	}
 	g_strfreev(lines);

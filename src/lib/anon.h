@@ -32,9 +32,10 @@
  * The attacker's side is kept: the sender, its IP and host, links (with the
  * recipient identity inside them replaced), and binary attachments byte for
  * byte (when those bytes themselves hold a recipient address or a provider
- * name, the message fails closed instead).  Text parts (and text attachments: .txt, .html, .eml, scripts) are
- * decoded from their charset, rewritten, and written back as UTF-8;
- * message/rfc822 parts are anonymised recursively.
+ * name, the message fails closed instead).  Text parts (and text
+ * attachments: .txt, .html, .eml, scripts) are decoded from their charset,
+ * rewritten, and written back as UTF-8; message/rfc822 parts are
+ * anonymised recursively.
  *
  * Received hops: a hop whose receiving side ("by") and sending side
  * ("from") are both internal (a provider host or an IP in a provider
