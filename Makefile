@@ -21,8 +21,11 @@ all: deps
 deps:
 	@sh scripts/install-deps
 
+# Seeds the demo hub (once; later runs keep the data and print fresh
+# tokens), then serves it until Ctrl-C.
 run: all
 	$(BUILD)/csip demo
+	$(BUILD)/csip serve
 
 check: deps
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) >/dev/null

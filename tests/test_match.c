@@ -4,6 +4,7 @@
  */
 #include "lib/match.h"
 #include "lib/match_log.h"
+#include "lib/match_src.h"
 #include "util/error.h"
 #include "testutil.h"
 
@@ -11,6 +12,8 @@
 #include <gio/gio.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -547,6 +550,7 @@ test_load(void)
 	g_assert_cmpint(skipped, ==, 2);
 	g_assert_nonnull(strstr(bad->str, "4: "));
 	g_assert_nonnull(strstr(bad->str, "6: "));
+	csip_match_set_build(s);
 	g_assert_cmpint(csip_match_set_count(s), ==, 3);
 	csip_match_set_free(s);
 
@@ -570,6 +574,280 @@ test_load(void)
 	g_string_free(bad, TRUE);
 }
 
+/* The fixtures of tests/data/match/. */
+static char *
+fixture(const char *name)
+{
+	const char *src = g_getenv("G_TEST_SRCDIR");
+
+	return g_build_filename(src ? src : ".", "data", "match", name, NULL);
+}
+
+static csip_match_set *
+load_src(const char *where, csip_match_src_format f, GString *bad,
+	 csip_match_src_stats *st)
+{
+	csip_match_set *s = csip_match_set_new();
+
+	csip_assert_ok(csip_match_src_load(s, where, f, count_bad, bad, st));
+	csip_match_set_build(s);
+	return s;
+}
+
+static void
+test_stix(void)
+{
+	char *path = fixture("stix-bundle.json");
+	GString *bad = g_string_new(NULL);
+	csip_match_src_stats st;
+	csip_match_set *s = load_src(path, CSIP_MSRC_AUTO, bad, &st);
+
+	g_assert_cmpint(st.format, ==, CSIP_MSRC_STIX);
+	g_assert_cmpint(st.added, ==, 12);
+	g_assert_cmpint(st.skipped, ==, 7);
+	g_assert_cmpint(csip_match_set_count(s), ==, 12);
+	/* OR, AND, FOLLOWEDBY and IN: every value on its own. */
+	assert_scan(s, "a.evil.example 198.51.100.9 203.0.113.6 "
+		    "2001:db8:1::5", "evil.example@0 198.51.100.0/24@15 "
+		    "203.0.113.6@28 2001:db8:1::/48@40");
+	assert_scan(s, "GET http://pay.example/login?id=1 bob@phish.example",
+		    "http://pay.example/login?id=1@4 "
+		    "bob@phish.example@34");
+	assert_scan(s, "79054025255fb1a26e4bc422aef54eb4 "
+		    "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+		    "79054025255fb1a26e4bc422aef54eb4@0 "
+		    "da39a3ee5e6b4b0d3255bfef95601890afd80709@33");
+	/* SCOs; not the revoked one, not the '!=' one. */
+	assert_scan(s, "sco.example 192.0.2.77 revoked.example 192.0.2.2",
+		    "sco.example@0 192.0.2.77@12");
+	g_assert_nonnull(strstr(bad->str, "file:mime_type"));
+	g_assert_nonnull(strstr(bad->str, "snort"));
+	g_assert_nonnull(strstr(bad->str, "not a valid STIX pattern"));
+	g_assert_nonnull(strstr(bad->str, "which domain-name:value does not "
+				"hold"));
+	csip_match_set_free(s);
+	/* Stated as MISP: refused whole. */
+	s = csip_match_set_new();
+	g_assert_cmpint(csip_match_src_load(s, path, CSIP_MSRC_MISP, NULL,
+					    NULL, &st), ==, CSIP_EINVAL);
+	g_assert_nonnull(strstr(csip_error_last(), "not a MISP event"));
+	csip_match_set_free(s);
+	g_string_free(bad, TRUE);
+	g_free(path);
+}
+
+static void
+test_stix_patterns(void)
+{
+	static const struct {
+		const char *pattern;
+		size_t added, skipped;
+	} cases[] = {
+		{ "[ ipv4-addr:value = '10.0.0.0' ]", 1, 0 },
+		{ "[file:hashes.\"SHA-256\" = 'x']", 0, 1 },
+		{ "[file:hashes.sha256 = 'aec070645fe53ee3b3763059376134f058cc"
+		  "337247c978add178b6ccdfb0019f']", 1, 0 },
+		{ "[url:value = 'http://x.example/a\\'b']", 1, 0 },
+		{ "[domain-name:value NOT = 'x.example']", 0, 1 },
+		{ "EXISTS [domain-name:value]", 0, 1 },
+		{ "[network-traffic:dst_ref.value = '192.0.2.1' AND "
+		  "network-traffic:dst_port = 443] START t'2024-01-01T00:00:00Z'"
+		  " STOP t'2024-02-01T00:00:00Z'", 1, 1 },
+		{ "[domain-name:value = 'a.example'] REPEATS 5 TIMES", 1, 0 },
+		{ "[[domain-name:value = 'a.example']]", 0, 1 },
+		{ "[domain-name:value = 'a.example'", 0, 1 },
+		{ "", 0, 1 },
+		{ "[x:y = h'ff' OR z:w = b'AA==']", 0, 2 },
+		{ "[ipv6-addr:value IN ('2001:db8::1', 'nope', 3)]", 1, 1 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		json_t *b = json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "type",
+			"bundle", "objects", "type", "indicator", "id",
+			"indicator--x", "pattern", cases[i].pattern);
+		char *text = json_dumps(b, 0);
+		csip_match_set *s = csip_match_set_new();
+		csip_match_src_stats st;
+
+		csip_assert_ok(csip_match_src_add_buffer(s, CSIP_MSRC_AUTO,
+			text, strlen(text), "t", NULL, NULL, &st));
+		if (st.added != cases[i].added ||
+		    st.skipped != cases[i].skipped)
+			g_error("%s: added %zu skipped %zu", cases[i].pattern,
+				st.added, st.skipped);
+		csip_match_set_free(s);
+		free(text);
+		json_decref(b);
+	}
+}
+
+static void
+test_misp(void)
+{
+	char *path = fixture("misp-event.json");
+	char *feed = fixture("misp-feed");
+	char *manifest = fixture("misp-feed/manifest.json");
+	GString *bad = g_string_new(NULL);
+	csip_match_src_stats st;
+	csip_match_set *s = load_src(path, CSIP_MSRC_AUTO, bad, &st);
+	gchar *text;
+	gsize len;
+
+	g_assert_cmpint(st.format, ==, CSIP_MSRC_MISP);
+	g_assert_cmpint(st.added, ==, 10);
+	g_assert_cmpint(st.skipped, ==, 4);
+	assert_scan(s, "x.evil.example 198.51.100.7 c2.example 203.0.113.9",
+		    "evil.example@0 198.51.100.7@15 c2.example@28 "
+		    "203.0.113.9@39");
+	assert_scan(s, "http://pay.example/login deleted.example 2001:db8::5",
+		    "http://pay.example/login@0 2001:db8::/32@41");
+	assert_scan(s, "aec070645fe53ee3b3763059376134f058cc337247c978add178b6"
+		    "ccdfb0019f 79054025255fb1a26e4bc422aef54eb4",
+		    "aec070645fe53ee3b3763059376134f058cc337247c978add178b6cc"
+		    "dfb0019f@0 79054025255fb1a26e4bc422aef54eb4@65");
+	g_assert_nonnull(strstr(bad->str, "MISP comment attributes"));
+	g_assert_nonnull(strstr(bad->str, "a0000000-0000-4000-8000-"
+				"000000000009"));
+	csip_match_set_free(s);
+
+	/* A restSearch answer and a bare list of events. */
+	g_assert_true(g_file_get_contents(path, &text, &len, NULL));
+	for (int k = 0; k < 2; k++) {
+		char *doc = g_strdup_printf(k ? "[%s]" : "{\"response\":[%s]}",
+					    text);
+
+		s = csip_match_set_new();
+		csip_assert_ok(csip_match_src_add_buffer(s, CSIP_MSRC_AUTO,
+			doc, strlen(doc), "t", NULL, NULL, &st));
+		g_assert_cmpint(st.added, ==, 10);
+		csip_match_set_free(s);
+		g_free(doc);
+	}
+	g_free(text);
+
+	/* A feed: the folder, or its manifest (events next to it). */
+	for (int k = 0; k < 2; k++) {
+		g_string_truncate(bad, 0);
+		s = load_src(k ? manifest : feed, CSIP_MSRC_AUTO, bad, &st);
+		g_assert_cmpint(st.added, ==, 3);
+		g_assert_cmpint(st.skipped, ==, 1);
+		g_assert_nonnull(strstr(bad->str, "AS attributes"));
+		assert_scan(s, "feed-one.example 192.0.2.44 "
+			    "victim-box@feed-two.example", "feed-one.example@0 "
+			    "192.0.2.44@17 victim-box@feed-two.example@28");
+		csip_match_set_free(s);
+	}
+	/* A manifest given as a buffer has nowhere to read events from. */
+	g_assert_true(g_file_get_contents(manifest, &text, &len, NULL));
+	s = csip_match_set_new();
+	g_assert_cmpint(csip_match_src_add_buffer(s, CSIP_MSRC_AUTO, text, len,
+		"m", NULL, NULL, &st), ==, CSIP_EINVAL);
+	g_assert_nonnull(strstr(csip_error_last(), "feed manifest"));
+	csip_match_set_free(s);
+	g_free(text);
+	g_string_free(bad, TRUE);
+	g_free(path);
+	g_free(feed);
+	g_free(manifest);
+}
+
+static void
+test_src_bad(void)
+{
+	static const struct {
+		const char *doc;
+		csip_match_src_format f;
+		int rc;
+		const char *msg;
+	} cases[] = {
+		{ "{\"type\": \"bundle\", \"objects\": [", CSIP_MSRC_AUTO,
+		  CSIP_EINVAL, "not valid JSON" },
+		{ "{\"a\": 1}", CSIP_MSRC_AUTO, CSIP_EINVAL, "is JSON but" },
+		{ "{\"Event\": {}}", CSIP_MSRC_STIX, CSIP_EINVAL,
+		  "not a STIX 2.1 bundle" },
+		{ "evil.example\n", CSIP_MSRC_STIX, CSIP_EINVAL,
+		  "not valid JSON" },
+		{ "{\"Event\": {\"Attribute\": [1, {\"type\": \"domain\"}, "
+		  "{\"type\": \"domain\", \"value\": 5}]}}", CSIP_MSRC_AUTO,
+		  CSIP_OK, NULL },
+		{ "{\"type\": \"bundle\", \"objects\": [1, {}, {\"type\": "
+		  "\"indicator\"}, {\"type\": \"ipv4-addr\"}, {\"type\": "
+		  "\"file\", \"hashes\": 3}]}", CSIP_MSRC_AUTO, CSIP_OK, NULL },
+		{ "\xef\xbb\xbf  [ ]", CSIP_MSRC_AUTO, CSIP_OK, NULL },
+		{ "\xef\xbb\xbf" "evil.example\r\n10.0.0.1", CSIP_MSRC_AUTO,
+		  CSIP_OK, NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		csip_match_set *s = csip_match_set_new();
+		csip_match_src_stats st;
+		int rc = csip_match_src_add_buffer(s, cases[i].f,
+			cases[i].doc, strlen(cases[i].doc), "doc", NULL, NULL,
+			&st);
+
+		g_assert_cmpint(rc, ==, cases[i].rc);
+		if (cases[i].msg)
+			g_assert_nonnull(strstr(csip_error_last(),
+						cases[i].msg));
+		csip_match_set_free(s);
+	}
+	g_assert_cmpint(csip_match_src_detect("  {\"type\":\"bundle\"}", 19),
+			==, CSIP_MSRC_STIX);
+	g_assert_cmpint(csip_match_src_detect("{\"Event\":{}}", 12), ==,
+			CSIP_MSRC_MISP);
+	g_assert_cmpint(csip_match_src_detect("evil.example", 12), ==,
+			CSIP_MSRC_LIST);
+	g_assert_cmpint(csip_match_src_format_from_name("stix"), ==,
+			CSIP_MSRC_STIX);
+	g_assert_cmpint(csip_match_src_format_from_name("xml"), ==, -1);
+}
+
+/* The STIX examples of the shared test data (../shared/testdata/stix2.1
+ * next to the source tree): what each gives. */
+static void
+test_stix_shared(void)
+{
+	static const struct {
+		const char *file;
+		int rc;
+		size_t added;
+	} cases[] = {
+		{ "indicator-for-c2-ip-address.json", CSIP_OK, 1 },
+		{ "indicators-for-C2-with-COA.json", CSIP_OK, 2 },
+		{ "malicious-email-indicator-with-attachment.json", CSIP_OK,
+		  0 },
+		{ "interop-objectmarking-test.json", CSIP_OK, 0 },
+		{ "threat-reports/apt1.json", CSIP_OK, 10 },
+		{ "threat-reports/poisonivy.json", CSIP_OK, 64 },
+	};
+	const char *src = g_getenv("G_TEST_SRCDIR");
+	char *dir = g_build_filename(src ? src : ".", "..", "..", "shared",
+				     "testdata", "stix2.1", "examples", NULL);
+
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		g_test_skip("the shared STIX examples are not next to the "
+			    "source tree (../shared/testdata/stix2.1); nothing "
+			    "to run");
+		g_free(dir);
+		return;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *p = g_build_filename(dir, cases[i].file, NULL);
+		csip_match_set *s = csip_match_set_new();
+		csip_match_src_stats st;
+
+		g_assert_cmpint(csip_match_src_load(s, p, CSIP_MSRC_AUTO,
+			NULL, NULL, &st), ==, cases[i].rc);
+		if (st.added != cases[i].added)
+			g_error("%s: %zu added, %zu skipped", cases[i].file,
+				st.added, st.skipped);
+		g_assert_cmpint(st.format, ==, CSIP_MSRC_STIX);
+		csip_match_set_free(s);
+		g_free(p);
+	}
+	g_free(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -587,5 +865,10 @@ main(int argc, char **argv)
 	g_test_add_func("/match/gzip", test_gzip);
 	g_test_add_func("/match/bad-input", test_bad_input);
 	g_test_add_func("/match/load", test_load);
+	g_test_add_func("/match/stix", test_stix);
+	g_test_add_func("/match/stix-patterns", test_stix_patterns);
+	g_test_add_func("/match/stix-shared", test_stix_shared);
+	g_test_add_func("/match/misp", test_misp);
+	g_test_add_func("/match/src-bad", test_src_bad);
 	return g_test_run();
 }

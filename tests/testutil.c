@@ -57,6 +57,28 @@ csip_test_hub_reopen(csip_test_hub *t)
 }
 
 void
+csip_test_hub_set(csip_test_hub *t, const char *group, const char *key,
+		  const char *value)
+{
+	GKeyFile *kf = g_key_file_new();
+	GError *err = NULL;
+
+	g_key_file_load_from_file(kf, t->conf_path, G_KEY_FILE_NONE, &err);
+	g_assert_no_error(err);
+	g_key_file_set_string(kf, group, key, value);
+	g_key_file_save_to_file(kf, t->conf_path, &err);
+	g_assert_no_error(err);
+	g_key_file_free(kf);
+	/* The hub borrows the configuration: close it before the swap. */
+	csip_hub_free(t->hub);
+	t->hub = NULL;
+	csip_config_free(t->cfg);
+	t->cfg = NULL;
+	csip_assert_ok(csip_config_load(t->conf_path, &t->cfg));
+	csip_assert_ok(csip_hub_open(t->cfg, 0, &t->hub));
+}
+
+void
 csip_test_hub_free(csip_test_hub *t)
 {
 	if (t == NULL)
@@ -67,4 +89,46 @@ csip_test_hub_free(csip_test_hub *t)
 	g_free(t->dir);
 	g_free(t->conf_path);
 	g_free(t);
+}
+
+int64_t
+csip_test_report_add(csip_test_hub *t, const char *org,
+		     const char *permission, const char *attribution,
+		     const char *removed)
+{
+	static unsigned serial;
+	csip_store *s = csip_hub_store(t->hub);
+	char oid[24], rid[24], now[21], *sha;
+	int64_t org_id = 0, id = 0;
+
+	csip_assert_ok(csip_store_query_int64(s, &org_id, "SELECT id FROM org "
+		"WHERE name = ?", org, NULL));
+	g_snprintf(oid, sizeof oid, "%" G_GINT64_FORMAT, org_id);
+	csip_store_now(now);
+	sha = g_strdup_printf("%064u", ++serial);
+	csip_assert_ok(csip_store_query_int64(s, &id, "INSERT INTO report "
+		"(org_id, kind, permission, attribution, tlp, source, "
+		"received_at, raw_sha256) VALUES (?, 'indicators', ?, ?, "
+		"'amber', 'test', ?, ?) RETURNING id", oid,
+		permission ? permission : "sig",
+		attribution ? attribution : "none", now, sha, NULL));
+	g_snprintf(rid, sizeof rid, "%" G_GINT64_FORMAT, id);
+	csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO report_content "
+		"(report_id, raw, removed, extraction) VALUES (?, 'raw', ?, "
+		"'{}')", rid, removed ? removed : CSIP_SQL_NULL, NULL));
+	g_free(sha);
+	return id;
+}
+
+void
+csip_test_observation_add(csip_test_hub *t, int64_t report_id,
+			  const char *type, const char *value, int shareable)
+{
+	char rid[24];
+
+	g_snprintf(rid, sizeof rid, "%" G_GINT64_FORMAT, report_id);
+	csip_assert_ok(csip_store_run(csip_hub_store(t->hub), NULL, "INSERT "
+		"INTO observation (report_id, type, value, found_in, "
+		"shareable) VALUES (?, ?, ?, 'body', ?)", rid, type, value,
+		shareable < 0 ? CSIP_SQL_NULL : shareable ? "1" : "0", NULL));
 }

@@ -23,6 +23,11 @@ void csip_test_hub_free(csip_test_hub *t);
 /* Close and reopen the hub (as a new process would). */
 void csip_test_hub_reopen(csip_test_hub *t);
 
+/* Set [GROUP] KEY = VALUE in the hub's configuration file, then reload
+ * the configuration and reopen the hub with it. */
+void csip_test_hub_set(csip_test_hub *t, const char *group, const char *key,
+		       const char *value);
+
 /* Delete a folder and everything in it. */
 void csip_test_rmtree(const char *dir);
 
@@ -33,5 +38,19 @@ void csip_test_rmtree(const char *dir);
 		g_error("%s failed: %d %s", #expr, csip_assert_rc_, \
 			csip_error_last()); \
 } while (0)
+
+/* A report of organisation ORG (by name) stored directly, as intake
+ * would have stored it, with the sharing settings given (NULL: "sig",
+ * "none") and REMOVED (may be NULL) as its report_content.removed JSON.
+ * Returns the report id; aborts the test on failure. */
+int64_t csip_test_report_add(csip_test_hub *t, const char *org,
+			     const char *permission, const char *attribution,
+			     const char *removed);
+
+/* Add an observation (canonical TYPE and VALUE) to report REPORT_ID;
+ * SHAREABLE is 1, 0 or -1 for not marked. */
+void csip_test_observation_add(csip_test_hub *t, int64_t report_id,
+			       const char *type, const char *value,
+			       int shareable);
 
 #endif

@@ -6,7 +6,11 @@
  * nothing else.  Files are read into memory first, so only the work is
  * timed.
  *
- * Usage: ingest_bench [--gmime-only] [--repeat N] FILE...
+ * --parse-only and --anon-only time one half of the work each, to see
+ * where the time goes.
+ *
+ * Usage: ingest_bench [--gmime-only | --parse-only | --anon-only]
+ *                     [--repeat N] FILE...
  */
 #include "lib/anon.h"
 #include "lib/mail.h"
@@ -53,8 +57,10 @@ gmime_only(const blob *b, gsize *bytes)
 	g_object_unref(st);
 }
 
+enum { DO_PARSE = 1, DO_ANON = 2 };
+
 static void
-full(const blob *b, gsize *indicators, gsize *failed)
+full(const blob *b, int what, gsize *indicators, gsize *failed)
 {
 	csip_mail *m = NULL;
 	char *anon = NULL;
@@ -62,12 +68,14 @@ full(const blob *b, gsize *indicators, gsize *failed)
 	json_t *removed = NULL;
 	csip_anon_policy pol = { 0 };
 
-	if (csip_mail_parse(b->data, b->len, NULL, &m) == CSIP_OK)
+	if (!(what & DO_PARSE))
+		;
+	else if (csip_mail_parse(b->data, b->len, NULL, &m) == CSIP_OK)
 		*indicators += csip_extract_set_count(csip_mail_indicators(m));
 	else
 		(*failed)++;
-	if (csip_anon_message(b->data, b->len, &pol, &anon, &alen, &removed)
-	    < 0)
+	if ((what & DO_ANON) && csip_anon_message(b->data, b->len, &pol, &anon,
+						  &alen, &removed) < 0)
 		(*failed)++;
 	g_free(anon);
 	json_decref(removed);
@@ -79,7 +87,8 @@ main(int argc, char **argv)
 {
 	GArray *blobs = g_array_new(FALSE, FALSE, sizeof(blob));
 	gsize bytes = 0, indicators = 0, failed = 0, decoded = 0;
-	int gm = 0, repeat = 1;
+	int gm = 0, repeat = 1, what = DO_PARSE | DO_ANON;
+	const char *tool = "csip";
 	gint64 t0, t1;
 
 	for (int i = 1; i < argc; i++) {
@@ -87,6 +96,16 @@ main(int argc, char **argv)
 
 		if (strcmp(argv[i], "--gmime-only") == 0) {
 			gm = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--parse-only") == 0) {
+			what = DO_PARSE;
+			tool = "csip-parse";
+			continue;
+		}
+		if (strcmp(argv[i], "--anon-only") == 0) {
+			what = DO_ANON;
+			tool = "csip-anon";
 			continue;
 		}
 		if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
@@ -110,13 +129,13 @@ main(int argc, char **argv)
 			if (gm)
 				gmime_only(b, &decoded);
 			else
-				full(b, &indicators, &failed);
+				full(b, what, &indicators, &failed);
 		}
 	}
 	t1 = g_get_monotonic_time();
 	printf("{\"tool\":\"%s\",\"messages\":%u,\"bytes\":%zu,"
 	       "\"seconds\":%.6f,\"indicators\":%zu,\"failed\":%zu}\n",
-	       gm ? "gmime" : "csip", blobs->len * (guint)repeat, bytes,
+	       gm ? "gmime" : tool, blobs->len * (guint)repeat, bytes,
 	       (double)(t1 - t0) / 1e6, indicators, failed);
 	for (guint i = 0; i < blobs->len; i++)
 		g_free(g_array_index(blobs, blob, i).data);

@@ -11,7 +11,8 @@
 # exactly ref.py's (the reference runs on at most REF_MAX bytes of each log
 # when the logs are larger, the same prefix for both).  grep and rg get
 # TOOL_TIMEOUT seconds per run; a tool that is cut is reported as "<".
-# Needs python3, grep, rg (Debian: apt-get install ripgrep), GNU time.
+# Needs python3, grep, GNU time; rg (Debian: apt-get install ripgrep) is
+# optional: without it its column says "n/a".
 set -eu
 
 SIZE=64M SETS=10000,100000,1000000 RUNS=3 CSIP="build/csip match" OUT=/tmp/csip-match-bench
@@ -79,6 +80,7 @@ csip_rate() {
 
 echo "logs: $BYTES bytes in 6 formats; medians of $RUNS runs ($BASE_RUNS for grep and rg); MB/s"
 echo "csip columns: wall/CPU MB/s of the scan, the indicator load excluded (shown apart)"
+command -v rg > /dev/null 2>&1 || echo "note: rg (ripgrep) is not installed; its column is skipped"
 cat $LOGS > /dev/null
 printf '%-9s %-8s %13s %13s %9s %9s %9s %9s  %s\n' indicators dd csip-1t csip-all grep-F rg-F ref.py csip/grep "load s (cpu), peak RSS MiB"
 for n in $(echo "$SETS" | tr ',' ' '); do
@@ -91,7 +93,11 @@ for n in $(echo "$SETS" | tr ',' ' '); do
 	c1=$(csip_rate 1 "$ind")
 	ca=$(csip_rate 0 "$ind")
 	gr=$(R=$BASE_RUNS rate grep -F -c -f "$ind" $LOGS)
-	rg=$(R=$BASE_RUNS rate rg -F -c -f "$ind" $LOGS)
+	if command -v rg > /dev/null 2>&1; then
+		rg=$(R=$BASE_RUNS rate rg -F -c -f "$ind" $LOGS)
+	else
+		rg=n/a
+	fi
 	load=$(cat "$OUT/.load-1")
 	# The reference on a prefix of each log (it runs at a few MB/s).
 	mkdir -p "$OUT/ref"

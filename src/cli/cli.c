@@ -36,7 +36,7 @@ cli_ctx_clear(cli_ctx *ctx)
 		cli_opts.nda, cli_opts.org, cli_opts.email, cli_opts.sig,
 		cli_opts.user, cli_opts.label, cli_opts.type,
 		cli_opts.permission, cli_opts.attribution, cli_opts.tlp,
-		cli_opts.sender };
+		cli_opts.sender, cli_opts.webhook, cli_opts.notify_email };
 
 	for (size_t i = 0; i < G_N_ELEMENTS(vecs); i++)
 		g_strfreev(vecs[i]);

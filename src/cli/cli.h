@@ -113,14 +113,18 @@ int cmd_report_list(cli_ctx *ctx, int argc, char **argv);
 int cmd_report_show(cli_ctx *ctx, int argc, char **argv);
 int cmd_match(cli_ctx *ctx, int argc, char **argv);
 
-/* Options of `csip match`, kept with its handler in cmd_match.c. */
+int cmd_serve(cli_ctx *ctx, int argc, char **argv);
+
+/* Options of `csip match` and `csip serve`, kept with their handlers. */
 extern GOptionEntry cmd_match_options[];
+extern GOptionEntry cmd_serve_options[];
 
 /* Option variables of the handlers, bound by the table in main.c. */
 extern struct cli_opts {
 	gchar *name, *display, *role, *nda, *org, *email, *sig, *user;
 	gchar *label, *type;
 	gchar *permission, *attribution, *tlp, *sender;
+	gchar *webhook, *notify_email;
 	gchar **sigs, **domains, **networks;
 	gchar **add_sigs, **remove_sigs, **add_domains, **remove_domains;
 	gchar **add_networks, **remove_networks;

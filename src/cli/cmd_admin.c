@@ -5,8 +5,10 @@
 #include "cli.h"
 #include "lib/audit.h"
 #include "lib/indicator.h"
+#include "lib/item.h"
 #include "lib/migrate.h"
 #include "lib/org.h"
+#include "lib/report.h"
 #include "lib/user.h"
 #include "util/error.h"
 
@@ -132,6 +134,110 @@ out:
 	return csip_store_commit(s);
 }
 
+/* A targeted-attack mail as a participant forwards it: the attack mail is
+ * attached, the forward comes from the provider's own domain. */
+static const char demo_mail[] =
+	"From: Alice Sato <alice@kanto-power.example>\r\n"
+	"To: report@hub.example\r\n"
+	"Subject: Fwd: suspicious invoice\r\n"
+	"Date: Mon, 16 Nov 2026 09:12:00 +0900\r\n"
+	"Message-ID: <fwd-1@kanto-power.example>\r\n"
+	"MIME-Version: 1.0\r\n"
+	"Content-Type: multipart/mixed; boundary=\"fw\"\r\n"
+	"\r\n"
+	"--fw\r\n"
+	"Content-Type: text/plain; charset=utf-8\r\n"
+	"\r\n"
+	"Received by our accounting team this morning.\r\n"
+	"--fw\r\n"
+	"Content-Type: message/rfc822\r\n"
+	"\r\n"
+	"Received: from mx1.kanto-power.example (mx1.kanto-power.example "
+	"[10.10.0.5])\r\n"
+	"\tby mail.kanto-power.example; Mon, 16 Nov 2026 08:59:01 +0900\r\n"
+	"Received: from sender.invoice-portal.example (unknown "
+	"[203.0.113.77])\r\n"
+	"\tby mx1.kanto-power.example; Mon, 16 Nov 2026 08:59:00 +0900\r\n"
+	"From: \"Billing\" <billing@invoice-portal.example>\r\n"
+	"Reply-To: pay@invoice-help.example\r\n"
+	"To: Taro Yamada <taro.yamada@kanto-power.example>\r\n"
+	"Subject: =?UTF-8?B?44CQ6KuL5rGC5pu444CR44GU56K66KqN44GP44Gg44GV44GE?=\r\n"
+	"Date: Mon, 16 Nov 2026 08:58:40 +0900\r\n"
+	"Message-ID: <a1b2c3@invoice-portal.example>\r\n"
+	"MIME-Version: 1.0\r\n"
+	"Content-Type: text/plain; charset=utf-8\r\n"
+	"\r\n"
+	"Dear Taro Yamada,\r\n"
+	"Please review the invoice at hxxps://invoice-portal[.]example/"
+	"view?id=8812&email=taro.yamada@kanto-power.example\r\n"
+	"or download it from http://198.51.100.23/inv/8812.zip\r\n"
+	"--fw--\r\n";
+
+/* A little history for the demo: three reports from two organisations,
+ * one item made from two of them, approved by both providers and
+ * published to the energy SIG. */
+static int
+demo_story(cli_ctx *ctx)
+{
+	csip_report_in mail_in = { .org = "kanto-power", .permission = "sig",
+		.attribution = "none", .tlp = "amber", .source = "demo" };
+	csip_report_in list_in = { .org = "nihon-gas", .permission =
+		"community", .attribution = "sig", .tlp = "green", .source =
+		"demo" };
+	csip_ingest_result r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
+	json_t *list = json_pack("[s s {ss ss}]", "invoice-help[.]example",
+		"198.51.100.23", "value", "invoice-portal.example", "role",
+		"sender");
+	static const char *const energy[] = { "energy", NULL };
+	static const char text[] = "Phone call pretending to be our IT desk, "
+		"asking staff to install a remote tool from "
+		"hxxp://it-support-desk[.]example/agent.exe";
+	int64_t reports[2], item = 0, kanto = 0, nihon = 0;
+	csip_item_spec spec = { 0 };
+	int rc;
+
+	/* All of the story or none of it. */
+	if ((rc = csip_store_begin(csip_hub_store(ctx->hub))) < 0)
+		return rc;
+	if ((rc = csip_report_ingest_mail(ctx->hub, ctx->actor, &mail_in,
+			demo_mail, sizeof demo_mail - 1, &r1)) < 0 ||
+	    (rc = csip_report_submit_indicators(ctx->hub, ctx->actor, &list_in,
+			list, &r2)) < 0 ||
+	    (rc = csip_report_submit_text(ctx->hub, ctx->actor, &list_in, text,
+			sizeof text - 1, &r3)) < 0)
+		goto out;
+	reports[0] = r1.report_id;
+	reports[1] = r2.report_id;
+	spec.title = "Invoice-themed spear phishing against the energy sector";
+	spec.analysis = "Two members received invoice lures from the same "
+		"infrastructure within a day.  Block the sender domain, the "
+		"reply-to domain and the download host.";
+	spec.tlp = "amber";
+	spec.audience = "sig";
+	spec.sigs = (char **)energy;
+	spec.attack_type = "targeted-mail";
+	spec.severity = "high";
+	spec.report_ids = reports;
+	spec.n_reports = 2;
+	if ((rc = csip_org_id(ctx->hub, "kanto-power", &kanto)) < 0 ||
+	    (rc = csip_org_id(ctx->hub, "nihon-gas", &nihon)) < 0 ||
+	    (rc = csip_item_create(ctx->hub, ctx->actor, &spec, &item)) < 0 ||
+	    (rc = csip_item_submit(ctx->hub, ctx->actor, item)) < 0 ||
+	    (rc = csip_item_decide(ctx->hub, ctx->actor, item, kanto,
+				   "approve", NULL)) < 0 ||
+	    (rc = csip_item_decide(ctx->hub, ctx->actor, item, nihon,
+				   "approve", NULL)) < 0)
+		goto out;
+	rc = csip_item_publish(ctx->hub, ctx->actor, item, NULL);
+out:
+	json_decref(list);
+	if (rc < 0) {
+		csip_store_rollback(csip_hub_store(ctx->hub));
+		return csip_error_prefix(rc, "demo data: ");
+	}
+	return csip_store_commit(csip_hub_store(ctx->hub));
+}
+
 int
 cmd_demo(cli_ctx *ctx, int argc, char **argv)
 {
@@ -148,7 +254,7 @@ cmd_demo(cli_ctx *ctx, int argc, char **argv)
 				   "SELECT COUNT(*) FROM org", NULL) < 0)
 		return cli_fail(ctx);
 	if (n == 0) {
-		if (demo_seed(ctx) < 0)
+		if (demo_seed(ctx) < 0 || demo_story(ctx) < 0)
 			return cli_fail(ctx);
 		seeded = 1;
 	}
@@ -183,8 +289,16 @@ cmd_demo(cli_ctx *ctx, int argc, char **argv)
 		printf("\nDemo tokens (valid 30 days, shown once):\n"
 		       "  analyst (hub analyst):      %s\n"
 		       "  alice (kanto-power member): %s\n\n"
-		       "Look around: build/csip org list, build/csip sig show "
-		       "energy, build/csip audit verify\n", analyst, member);
+		       "Look around: build/csip org list, build/csip report "
+		       "list, build/csip audit verify\n"
+		       "Over HTTP, once `build/csip serve` runs (make run "
+		       "starts it):\n"
+		       "  curl -H 'Authorization: Bearer %s' "
+		       "http://%s/api/v1/items\n"
+		       "  curl http://%s/api/v1/openapi.json\n", analyst,
+		       member, member, csip_config_get(ctx->cfg, "server",
+		       "listen"), csip_config_get(ctx->cfg, "server",
+		       "listen"));
 	}
 	rc = CLI_OK;
 out:

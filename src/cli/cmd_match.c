@@ -3,13 +3,15 @@
  * print one JSON line per sighting.
  *
  * The matching itself is in lib/match.c (tokenizer and tables) and
- * lib/match_log.c (formats, reading, threads); this file loads the list,
- * opens the logs and writes the sightings, escaping by hand because this is
+ * lib/match_log.c (formats, reading, threads), the indicator sources in
+ * lib/match_src.c (lists, STIX, MISP, URLs); this file loads them, opens the
+ * logs and writes the sightings, escaping by hand because this is
  * the one output of csip that can be large.
  */
 #include "cli.h"
 #include "lib/match.h"
 #include "lib/match_log.h"
+#include "lib/match_src.h"
 #include "util/error.h"
 
 #include <errno.h>
@@ -21,6 +23,7 @@
 /* The options of this command only, bound by cmd_match_options. */
 static struct {
 	gchar *indicators;
+	gchar *ind_format;
 	gchar *format;
 	gint threads;
 	gboolean quiet;
@@ -28,8 +31,13 @@ static struct {
 
 GOptionEntry cmd_match_options[] = {
 	{ "indicators", 'i', 0, G_OPTION_ARG_FILENAME, &opts.indicators,
-	  "The indicator list: one per line, or CSV with a \"value\" column",
-	  "FILE" },
+	  "The indicators: a file (one per line, CSV with a \"value\" column, "
+	  "a STIX 2.1 bundle, a MISP event), a MISP feed folder, or an "
+	  "http(s) URL (a URL ending in / is a MISP feed); sent with the "
+	  "bearer token in CSIP_TOKEN over https", "FILE|DIR|URL" },
+	{ "indicators-format", 0, 0, G_OPTION_ARG_STRING, &opts.ind_format,
+	  "auto (default: from the content), list (one per line or CSV), "
+	  "stix, misp", "FORMAT" },
 	{ "format", 'f', 0, G_OPTION_ARG_STRING, &opts.format,
 	  "auto (default), text, squid, bind, zeek-dns, eve, postfix, csv",
 	  "FORMAT" },
@@ -116,15 +124,22 @@ warn_bad(void *ud, const char *name, uint64_t line, const char *msg)
 {
 	size_t *n = ud;
 
-	if ((*n)++ < MAX_WARNINGS)
+	if ((*n)++ >= MAX_WARNINGS)
+		return;
+	/* JSON sources name the object in the message instead of a line. */
+	if (line)
 		fprintf(stderr, "csip match: warning: %s:%" G_GUINT64_FORMAT
 			": %s; skipped\n", name, line, msg);
+	else
+		fprintf(stderr, "csip match: warning: %s: %s; skipped\n",
+			name, msg);
 }
 
 static void
 clear_opts(void)
 {
 	g_free(opts.indicators);
+	g_free(opts.ind_format);
 	g_free(opts.format);
 	memset(&opts, 0, sizeof(opts));
 }
@@ -136,20 +151,21 @@ cmd_match(cli_ctx *ctx, int argc, char **argv)
 	csip_match_set *set = NULL;
 	out_ctx o = { 0 };
 	size_t added = 0, skipped = 0, warned = 0;
-	int fmt = CSIP_LOG_AUTO, threads = opts.threads, rc = CLI_OK;
+	csip_match_src_stats sst;
+	int ifmt = CSIP_MSRC_AUTO, fmt = CSIP_LOG_AUTO, threads = opts.threads, rc = CLI_OK;
 	char **logs = argv;
 	gint64 t0;
 
 	if (opts.indicators == NULL) {
-		rc = cli_usage(ctx, "give the indicator list with "
-			       "--indicators FILE");
+		rc = cli_usage(ctx, "give the indicators with --indicators "
+			       "FILE|DIR|URL");
 		goto out;
 	}
-	if (g_str_has_prefix(opts.indicators, "http://") ||
-	    g_str_has_prefix(opts.indicators, "https://")) {
-		rc = cli_usage(ctx, "reading indicators from the hub (%s) is "
-			       "not supported yet; export them to a file",
-			       opts.indicators);
+	if (opts.ind_format && (ifmt = csip_match_src_format_from_name(
+	    opts.ind_format)) < 0) {
+		rc = cli_usage(ctx, "unknown indicator format \"%s\"; the "
+			       "formats are auto, list, stix and misp",
+			       opts.ind_format);
 		goto out;
 	}
 	if (opts.format && (fmt = csip_log_format_from_name(opts.format)) <
@@ -172,19 +188,25 @@ cmd_match(cli_ctx *ctx, int argc, char **argv)
 
 	t0 = g_get_monotonic_time();
 	set = csip_match_set_new();
-	if (csip_match_set_load(set, opts.indicators, warn_bad, &warned,
-				&added, &skipped) < 0) {
+	if (csip_match_src_load(set, opts.indicators,
+				(csip_match_src_format)ifmt, warn_bad, &warned,
+				&sst) < 0) {
 		rc = cli_fail(ctx);
 		goto out;
 	}
+	added = sst.added;
+	skipped = sst.skipped;
 	if (skipped)
-		fprintf(stderr, "csip match: skipped %zu invalid indicator%s "
-			"of %zu in %s\n", skipped, skipped == 1 ? "" : "s",
-			added + skipped, opts.indicators);
+		fprintf(stderr, "csip match: skipped %zu invalid or unusable "
+			"indicator%s of %zu in %s (%s)\n", skipped,
+			skipped == 1 ? "" : "s", added + skipped,
+			opts.indicators, csip_match_src_format_name(
+			sst.format));
 	if (added == 0) {
-		csip_error_set(CSIP_EINVAL, "%s has no valid indicator; "
-			       "give one per line (or CSV with a \"value\" "
-			       "column)", opts.indicators);
+		csip_error_set(CSIP_EINVAL, "%s has no valid indicator the "
+			       "matcher can use; give one per line (or CSV "
+			       "with a \"value\" column), a STIX 2.1 bundle "
+			       "or a MISP event or feed", opts.indicators);
 		rc = cli_fail(ctx);
 		goto out;
 	}

@@ -2,6 +2,7 @@
  * cmd_org.c - `csip sig ...` and `csip org ...`.
  */
 #include "cli.h"
+#include "lib/notify.h"
 #include "lib/org.h"
 #include "util/error.h"
 
@@ -129,6 +130,13 @@ cmd_org_show(cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (csip_org_get(ctx->hub, argv[0], &obj) < 0)
 		return cli_fail(ctx);
+	/* The organisation needs its key to check the hub's webhooks. */
+	if (json_is_string(json_object_get(obj, "webhook_url"))) {
+		char key[65];
+
+		csip_notify_webhook_key(ctx->hub, argv[0], key);
+		json_object_set_new(obj, "webhook_key", json_string(key));
+	}
 	return cli_print_one(ctx, obj);
 }
 
@@ -155,6 +163,8 @@ cmd_org_update(cli_ctx *ctx, int argc, char **argv)
 	c.remove_domains = cli_opts.remove_domains;
 	c.add_networks = cli_opts.add_networks;
 	c.remove_networks = cli_opts.remove_networks;
+	c.webhook_url = cli_opts.webhook;
+	c.notify_email = cli_opts.notify_email;
 	if (csip_org_update(ctx->hub, ctx->actor, argv[0], &c) < 0)
 		return cli_fail(ctx);
 	if (ctx->json) {

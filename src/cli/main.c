@@ -64,6 +64,12 @@ static GOptionEntry org_update_options[] = {
 	  "Add an internal network", "CIDR"),
 	O("remove-network", 0, SV, &cli_opts.remove_networks,
 	  "Remove an internal network", "CIDR"),
+	O("webhook", 0, S, &cli_opts.webhook,
+	  "URL notified (POST) of each new item it receives; \"\" clears",
+	  "URL"),
+	O("notify-email", 0, S, &cli_opts.notify_email,
+	  "Address mailed of each new item it receives; \"\" clears",
+	  "ADDRESS"),
 	END
 };
 
@@ -194,6 +200,12 @@ static const cli_cmd commands[] = {
 	  "prefix, every value as a whole token.  Large inputs are split over "
 	  "threads; the output stays in input order.", cmd_match_options, 0,
 	  cmd_match },
+	{ NULL, "serve", "", "Run the hub's HTTP server (REST API)",
+	  "Serves the JSON API under /api/v1/ (described at "
+	  "/api/v1/openapi.json), /healthz and /metrics, until SIGTERM or "
+	  "SIGINT; then stops accepting, lets requests in flight finish and "
+	  "exits.  HTTPS with --tls-cert and --tls-key.  Prints the address "
+	  "once listening.", cmd_serve_options, 0, cmd_serve },
 	{ "report", "list", "", "List reports", NULL, report_list_options, 1,
 	  cmd_report_list },
 	{ "report", "show", "ID", "Show a report and its indicators", NULL,

@@ -24,6 +24,7 @@
  * the MIME structure and writes it back.
  */
 #include "lib/anon.h"
+#include "lib/mail_charset.h"
 #include "util/error.h"
 
 #include <arpa/inet.h>
@@ -95,6 +96,11 @@ typedef struct anon {
 	GHashTable *lits;        /* literal -> pat *, one pattern each */
 	GPtrArray *pats;
 	GPtrArray *bucket[256];  /* by first byte, longest first */
+	guint8 first[256];       /* 1: some pattern starts with this byte
+	                            (either case); 2: the '@' rule */
+	guint8 pair[65536 / 8];  /* bit (first << 8 | second byte) is set
+	                            when some pattern starts with those two
+	                            (folded) bytes: every pattern has two */
 	gboolean dirty;
 	int n_recip, n_host, n_ip;
 	int mode;
@@ -107,6 +113,8 @@ typedef struct anon {
 	char *where;             /* what is being read, for the report */
 	GString *via;            /* encodings peeled off on the way */
 	GMimeParserOptions *popts;
+	GHashTable *decoded;     /* raw header value -> header_decode() */
+	GHashTable *texts;       /* charset and bytes -> memo_text */
 	int leak_kind;           /* CHECK: what was found, -1: nothing */
 	char *leak_where;
 } anon;
@@ -440,16 +448,36 @@ index_build(anon *a)
 	for (int i = 0; i < 256; i++)
 		if (a->bucket[i])
 			g_ptr_array_set_size(a->bucket[i], 0);
+	memset(a->pair, 0, sizeof a->pair);
+	memset(a->first, 0, sizeof a->first);
+	if (a->domains->len)
+		a->first['@'] = 2;
 	g_ptr_array_sort(a->pats, pat_longer);
 	for (guint i = 0; i < a->pats->len; i++) {
 		pat *p = a->pats->pdata[i];
 		unsigned char c = (unsigned char)p->lit[0];
+		unsigned k = (unsigned)c << 8 | (unsigned char)p->lit[1];
 
 		if (!a->bucket[c])
 			a->bucket[c] = g_ptr_array_new();
 		g_ptr_array_add(a->bucket[c], p);
+		a->pair[k >> 3] |= (guint8)(1u << (k & 7));
+		a->first[c] |= 1;
+		a->first[(unsigned char)g_ascii_toupper((gchar)c)] |= 1;
 	}
 	a->dirty = FALSE;
+}
+
+/* Can a pattern start at S[i] (i + 1 < n)?  A necessary condition only,
+ * from the first two bytes, so the scan skips most bytes without looking
+ * at a bucket; match_at() decides. */
+static inline gboolean
+pair_at(const anon *a, const char *s, size_t i)
+{
+	unsigned k = (unsigned)lc((unsigned char)s[i]) << 8 |
+		     (unsigned)lc((unsigned char)s[i + 1]);
+
+	return (a->pair[k >> 3] >> (k & 7)) & 1;
 }
 
 static gboolean
@@ -533,7 +561,7 @@ provider_prefix(const anon *a, const char *s, size_t n)
 static size_t
 conv_lossy(const char *s, size_t n, const char *from, GString *out)
 {
-	GIConv cd = g_iconv_open("UTF-8", from);
+	GIConv cd = csip_mail_charset_open(from);
 	char buf[4096];
 	gchar *in = (gchar *)s, *op;
 	gsize inleft = n, outleft;
@@ -935,15 +963,23 @@ header_decode(const char *raw)
 	char *pend_cs = NULL;
 	size_t i = 0, plain = 0;
 
-	for (const char *p = raw; *p; p++)
-		if (*p != '\r' && *p != '\n')
-			g_string_append_c(u, *p);
+	for (const char *p = raw; *p; ) {
+		size_t k = strcspn(p, "\r\n");
+
+		g_string_append_len(u, p, k);
+		for (p += k; *p == '\r' || *p == '\n'; p++)
+			;
+	}
 	while (i < u->len) {
 		char *cs = NULL;
 		GString *bytes = NULL;
 		size_t w = 0;
+		const char *eq = memchr(u->str + i, '=', u->len - i);
 
-		if (u->str[i] == '=' && i + 1 < u->len && u->str[i + 1] == '?')
+		if (!eq)
+			break;  /* the rest is plain text, taken below */
+		i = (size_t)(eq - u->str);
+		if (i + 1 < u->len && u->str[i + 1] == '?')
 			w = encoded_word(u->str + i, u->len - i, &cs, &bytes);
 		if (!w) {
 			i++;
@@ -995,6 +1031,25 @@ header_decode(const char *raw)
 	return g_string_free(out, FALSE);
 }
 
+/* header_decode() of RAW, remembered: the three walks read the same
+ * headers (the check's copy of the message has most of them unchanged),
+ * and decoding is a pure function of the raw value.  The check may use
+ * what the other walks put here: an entry is keyed by the exact bytes
+ * and holds only what the decoder makes of them, nothing the rewrite
+ * decided, so the check reads each header as it would alone.  A new
+ * string. */
+static char *
+header_text(anon *a, const char *raw)
+{
+	char *v = g_hash_table_lookup(a->decoded, raw);
+
+	if (!v) {
+		v = header_decode(raw);
+		g_hash_table_insert(a->decoded, g_strdup(raw), v);
+	}
+	return g_strdup(v);
+}
+
 /* ---- the passes over one string -------------------------------------- */
 
 static void
@@ -1037,7 +1092,21 @@ pass_literal(anon *a, const char *s, size_t n, GString *out)
 		ident *id = NULL;
 		const char *repl;
 
+		/* The index only changes when add_recipient() below adds a
+		 * pattern, so it is rebuilt here, not per byte; the skip
+		 * stops at every byte where a pattern or the '@' rule could
+		 * apply. */
 		index_build(a);
+		for (;;) {
+			while (i + 1 < n && !a->first[(unsigned char)s[i]])
+				i++;
+			if (i + 1 >= n || (a->first[(unsigned char)s[i]] & 2) ||
+			    pair_at(a, s, i))
+				break;
+			i++;
+		}
+		if (i + 1 >= n)
+			break;  /* no pattern is 1 byte, no domain 0 */
 		p = match_at(a, s, n, i);
 		if (p) {
 			id = p->id;
@@ -1388,31 +1457,60 @@ pass_entity(anon *a, const char *s, size_t n, int depth, GString *out)
 	return hit;
 }
 
-static gboolean
+static inline gboolean
 b64_char(int c)
 {
-	return g_ascii_isalnum(c) || c == '+' || c == '/' || c == '-' ||
-	       c == '_';
+	/* b64_val() >= 0, by table: this runs over every byte. */
+	static const guint32 set[8] = {
+		0, 0x03ffa800, 0x87fffffe, 0x07fffffe, 0, 0, 0, 0
+	};
+
+	return (set[c >> 5] >> (c & 31)) & 1;
 }
 
 /* Decoded base64 worth searching: text (valid UTF-8 with few controls)
- * or mostly printable ASCII.  Random bytes pass neither. */
-static gboolean
-plausible_text(const GString *g)
+ * or mostly printable ASCII.  Random bytes pass neither.
+ *
+ * S[0..N) holds base64 characters only (b64_char()), N % 4 != 1.  The
+ * decoded bytes are counted as they come, and the decoding stops as soon
+ * as neither test can pass any more: every run of letters of 16 or more
+ * (tracking tokens, CSS, hashes) comes here in each of the three walks,
+ * and almost all of them decode to noise.  NULL when not plausible. */
+static GString *
+b64_plausible(const char *s, size_t n)
 {
-	size_t ctl = 0, print = 0;
+	size_t len = n * 6 / 8, o = 0, print = 0, ctl = 0;
+	GString *out = g_string_sized_new(len + 1);
+	guint32 acc = 0;
+	int bits = 0;
 
-	for (size_t i = 0; i < g->len; i++) {
-		unsigned char c = g->str[i];
+	g_string_set_size(out, len);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c;
 
+		acc = (acc << 6) | (guint32)b64_val((unsigned char)s[i]);
+		bits += 6;
+		if (bits < 8)
+			continue;
+		bits -= 8;
+		c = (unsigned char)(acc >> bits);
+		out->str[o++] = (char)c;
 		if (c >= 0x20 && c < 0x7f)
 			print++;
 		else if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
 			ctl++;
+		/* Mostly printable needs (o - print) * 4 <= len; few
+		 * controls needs ctl * 20 <= len.  Both counts only grow. */
+		if ((o - print) * 4 > len && ctl * 20 > len) {
+			g_string_free(out, TRUE);
+			return NULL;
+		}
 	}
-	if (print * 4 >= g->len * 3)
-		return TRUE;
-	return ctl * 20 <= g->len && g_utf8_validate(g->str, g->len, NULL);
+	if (print * 4 >= len * 3 ||
+	    (ctl * 20 <= len && g_utf8_validate(out->str, len, NULL)))
+		return out;
+	g_string_free(out, TRUE);
+	return NULL;
 }
 
 /* Try S[b..e) as base64.  Returns TRUE on a hit; in REWRITE the encoded
@@ -1422,26 +1520,23 @@ try_b64(anon *a, const char *s, size_t b, size_t e, gboolean pad,
 	int depth, GString *repl)
 {
 	GString *dec, *sub;
-	gboolean h, url = FALSE;
+	gboolean h;
 
 	if ((e - b) % 4 == 1)
 		return FALSE;
-	for (size_t i = b; i < e; i++)
-		if (s[i] == '-' || s[i] == '_')
-			url = TRUE;
-	dec = b64_decode(s + b, e - b);
+	dec = b64_plausible(s + b, e - b);
 	if (!dec)
 		return FALSE;
-	if (!plausible_text(dec)) {
-		g_string_free(dec, TRUE);
-		return FALSE;
-	}
 	sub = repl ? g_string_new(NULL) : NULL;
 	push_via(a, "base64");
 	h = engine(a, dec->str, dec->len, depth + 1, sub);
 	pop_via(a);
-	if (h && repl)
+	if (h && repl) {
+		gboolean url = memchr(s + b, '-', e - b) ||
+			       memchr(s + b, '_', e - b);
+
 		b64_encode(repl, sub->str, sub->len, url, pad);
+	}
 	g_string_free(dec, TRUE);
 	if (sub)
 		g_string_free(sub, TRUE);
@@ -2355,19 +2450,22 @@ discover_addresses(anon *a, const char *val, gboolean rcpt)
 	}
 }
 
-/* One header for discovery.  VAL is our reading of it; RAW and GVAL (may
- * be NULL) are the raw value and GMime's reading, searched for addresses
+/* One header for discovery.  VAL is our reading of it; RAW and H (may be
+ * NULL) give the raw value and GMime's reading, searched for addresses
  * too, so that a header the two decoders read differently still gives up
  * all its recipients. */
 static void
 discover_header(anon *a, const char *name, const char *val, const char *raw,
-		const char *gval)
+		GMimeHeader *h)
 {
 	gboolean rcpt = name_in(name, recipient_headers);
 
 	if (is_received(name))
 		received_classify(a, val, TRUE);
 	if (rcpt || name_in(name, address_headers)) {
+		/* GMime decodes a value when asked: only here. */
+		const char *gval = h ? g_mime_header_get_value(h) : NULL;
+
 		discover_addresses(a, val, rcpt);
 		if (raw)
 			discover_addresses(a, raw, rcpt);
@@ -2448,19 +2546,24 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 			i++;
 			continue;
 		}
-		val = header_decode(raw);
+		val = header_text(a, raw);
 		g_strstrip(val);
 		set_where(a, header_label(path, name));
 		a->no_addr = name_in(name, msgid_headers);
 		if (a->mode == M_DISCOVER) {
-			discover_header(a, name, val, raw,
-					g_mime_header_get_value(h));
+			discover_header(a, name, val, raw, h);
 		} else if (a->mode == M_CHECK) {
 			const char *gv = g_mime_header_get_value(h);
 
+			/* The search is a function of the text: a reading
+			 * equal to one already searched is not searched
+			 * twice. */
 			if (engine(a, val, strlen(val), 0, NULL) ||
-			    engine(a, raw, strlen(raw), 0, NULL) ||
-			    (gv && engine(a, gv, strlen(gv), 0, NULL))) {
+			    (strcmp(raw, val) != 0 &&
+			     engine(a, raw, strlen(raw), 0, NULL)) ||
+			    (gv && strcmp(gv, val) != 0 &&
+			     strcmp(gv, raw) != 0 &&
+			     engine(a, gv, strlen(gv), 0, NULL))) {
 				g_free(val);
 				a->no_addr = FALSE;
 				return FALSE;
@@ -2728,7 +2831,7 @@ header_block_decode(anon *a, const char *s, size_t n)
 
 		if (m && line[m - 1] == '\r')
 			line[--m] = '\0';
-		d = header_decode(line);
+		d = header_text(a, line);
 		g_string_append(out, d);
 		if (lines[i + 1])
 			g_string_append_c(out, '\n');
@@ -2767,6 +2870,70 @@ header_block_decode(anon *a, const char *s, size_t n)
 }
 
 static int walk(anon *a, GMimeObject *obj, const char *path, int depth);
+
+typedef struct memo_text {
+	GString *text;
+	const char *used;    /* static */
+} memo_text;
+
+static void
+memo_text_free(gpointer p)
+{
+	memo_text *t = p;
+
+	g_string_free(t->text, TRUE);
+	g_free(t);
+}
+
+/* A hash of a memo key that reads at most about 256 bytes of it: the
+ * keys are whole parts, and equality (g_bytes_equal) compares them all. */
+static guint
+memo_hash(gconstpointer key)
+{
+	gsize n = 0;
+	const guint8 *p = g_bytes_get_data((GBytes *)key, &n);
+	gsize step = n / 128 + 1;
+	guint h = (guint)n;
+
+	for (gsize i = 0; i < n; i += step)
+		h = h * 31 + p[i];
+	for (gsize i = n > 128 ? n - 128 : 0; i < n; i++)
+		h = h * 31 + p[i];
+	return h;
+}
+
+/* decode_text() of a part's bytes in charset CS (may be NULL), remembered
+ * for the next walk: discovery and rewriting decode the same parts, and
+ * the charset guessing runs iconv up to six times.  Keyed by the charset
+ * and the whole content, so a part that changed is decoded afresh.  A new
+ * GString; *used as for decode_text(). */
+static GString *
+part_text(anon *a, const GByteArray *bytes, const char *cs,
+	  const char **used)
+{
+	size_t cl = cs ? strlen(cs) : 0;
+	GByteArray *k = g_byte_array_sized_new((guint)(cl + 2 + bytes->len));
+	GBytes *key;
+	memo_text *t;
+
+	g_byte_array_append(k, (const guint8 *)(cs ? "1" : "0"), 1);
+	g_byte_array_append(k, (const guint8 *)(cs ? cs : ""), (guint)cl);
+	g_byte_array_append(k, (const guint8 *)"", 1);
+	g_byte_array_append(k, bytes->data, bytes->len);
+	key = g_byte_array_free_to_bytes(k);
+	t = g_hash_table_lookup(a->texts, key);
+	if (t) {
+		g_bytes_unref(key);
+	} else {
+		t = g_new0(memo_text, 1);
+		t->text = decode_text((const char *)bytes->data, bytes->len,
+				      cs, &t->used);
+		g_hash_table_insert(a->texts, key, t);
+	}
+	if (used)
+		*used = t->used;
+	return g_string_new_len(t->text->str, (gssize)t->text->len);
+}
 
 static GMimeMessage *
 parse_bytes(anon *a, const char *data, size_t len)
@@ -2898,14 +3065,12 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 		goto out;
 	}
 	if (kind == P_HEADERS) {
-		GString *raw = decode_text((const char *)bytes->data,
-					   bytes->len, cs, &used);
+		GString *raw = part_text(a, bytes, cs, &used);
 
 		text = header_block_decode(a, raw->str, raw->len);
 		g_string_free(raw, TRUE);
 	} else {
-		text = decode_text((const char *)bytes->data, bytes->len, cs,
-				   &used);
+		text = part_text(a, bytes, cs, &used);
 	}
 	if (a->mode == M_DISCOVER) {
 		engine(a, text->str, text->len, 0, NULL);
@@ -3056,6 +3221,12 @@ engine(anon *a, const char *s, size_t n, int depth, GString *out)
 	gboolean hit = FALSE;
 
 	if (a->mode == M_DISCOVER) {
+		/* Inside a string, discovery only looks for names at the
+		 * provider's domains and addresses in its networks
+		 * (scan_tokens()): without a policy there is nothing to
+		 * find in it or in what it encodes. */
+		if (!a->domains->len && !a->nets->len)
+			return FALSE;
 		scan_tokens(a, s, n);
 		if (depth < MAX_CODEC_DEPTH) {
 			pass_percent(a, s, n, depth, NULL);
@@ -3114,9 +3285,14 @@ anon_init(anon *a)
 	a->lits = g_hash_table_new(g_str_hash, g_str_equal);
 	a->pats = g_ptr_array_new_with_free_func(pat_free);
 	a->via = g_string_new(NULL);
+	a->decoded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					   g_free);
+	a->texts = g_hash_table_new_full(memo_hash, g_bytes_equal,
+		(GDestroyNotify)g_bytes_unref, memo_text_free);
 	a->popts = g_mime_parser_options_new();
 	g_mime_parser_options_set_fallback_charsets(a->popts, fallback);
 	a->leak_kind = -1;
+	a->dirty = TRUE;  /* index_build() also sets the '@' rule */
 }
 
 static void
@@ -3133,6 +3309,8 @@ anon_clear(anon *a)
 	g_ptr_array_free(a->domains, TRUE);
 	g_array_free(a->nets, TRUE);
 	g_string_free(a->via, TRUE);
+	g_hash_table_destroy(a->decoded);
+	g_hash_table_destroy(a->texts);
 	g_mime_parser_options_free(a->popts);
 	g_free(a->where);
 	g_free(a->leak_where);
@@ -3287,6 +3465,26 @@ add_lower(GPtrArray *v, const char *s, size_t n)
 		g_ptr_array_add(v, g_ascii_strdown(s, (gssize)n));
 }
 
+/* The length of the header block of DATA up to and with the empty line
+ * that ends it (all of DATA when there is none): where GMime's header
+ * parser stops too. */
+static size_t
+header_block_len(const char *data, size_t len)
+{
+	const char *q = data, *end = data + len;
+
+	while (q < end) {
+		const char *nl = memchr(q, '\n', (size_t)(end - q));
+
+		if (!nl)
+			break;
+		if (nl == q || (nl == q + 1 && *q == '\r'))
+			return (size_t)(nl + 1 - data);
+		q = nl + 1;
+	}
+	return len;
+}
+
 static gboolean
 recipients_survive(const char *data, size_t len, const char *res,
 		   size_t res_len)
@@ -3294,12 +3492,23 @@ recipients_survive(const char *data, size_t len, const char *res,
 	static const char *const hdrs[] = { "to", "cc", "bcc", "delivered-to",
 		"x-original-to", "envelope-to", "x-envelope-to", NULL };
 	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
-	GMimeStream *st = g_mime_stream_mem_new_with_buffer(data, len);
-	GMimeParser *p = g_mime_parser_new_with_stream(st);
-	GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
 	const char *q = data, *end = data + len;
+	size_t hlen = header_block_len(data, len);
+	GMimeStream *st;
+	GMimeParser *p;
+	GMimeMessage *m;
 	char *lower = NULL;
 	gboolean found = FALSE;
+
+	/* Its own parse, not the tree the other walks used: that tree is
+	 * the one the rewrite changed in place, so a rewrite that lost an
+	 * address would have lost it from there too.  GMime is given the
+	 * header block alone (with the blank line that ends it): To, Cc and
+	 * Bcc are read from there, and parsing the body, its parts and
+	 * attachments was most of this check's cost. */
+	st = g_mime_stream_mem_new_with_buffer(data, hlen);
+	p = g_mime_parser_new_with_stream(st);
+	m = g_mime_parser_construct_message(p, NULL);
 
 	if (m) {
 		static const GMimeAddressType types[] = { GMIME_ADDRESS_TYPE_TO,

@@ -19,6 +19,35 @@ static const csip_config_option options[] = {
 	  "default validity of new API tokens, in days (0: no expiry)" },
 	{ "server", "listen", "127.0.0.1:8470",
 	  "address and port the server listens on" },
+	{ "server", "url", "",
+	  "the hub's public base URL, for links in notifications "
+	  "(empty: http://LISTEN)" },
+	{ "server", "threads", "4",
+	  "worker threads answering requests" },
+	{ "server", "tls_cert", "",
+	  "PEM certificate: serve HTTPS (TLS 1.2 and later) when set" },
+	{ "server", "tls_key", "", "PEM private key of tls_cert" },
+	{ "server", "max_body_mb", "60",
+	  "largest request body accepted, in MiB (a 50 MB mail fits)" },
+	{ "server", "timeout", "30",
+	  "seconds an idle connection is kept open" },
+	{ "server", "max_connections", "512",
+	  "simultaneous connections accepted" },
+	{ "server", "rate_limit", "50",
+	  "requests per second allowed to one token (burst: 4 times as many)" },
+	{ "export", "false_positive_threshold", "2",
+	  "organisations reporting an indicator as a false positive before "
+	  "it leaves the blocklists" },
+	{ "export", "validity_days", "180",
+	  "days after publication an item's indicators stay in the "
+	  "blocklists (0: no limit)" },
+	{ "notify", "smtp_url", "",
+	  "SMTP relay for notification mail, e.g. smtp://127.0.0.1:25 "
+	  "(empty: no mail)" },
+	{ "notify", "from", "csip@localhost",
+	  "sender address of notification mail" },
+	{ "notify", "max_attempts", "8",
+	  "attempts before a notification is given up" },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -30,9 +30,16 @@ typedef struct entry {
 	unsigned count;
 } entry;
 
+/* Candidates remembered per set: words recur all through a mail ("the",
+ * "your", a zero-width joiner), and the parser's answer to them, a
+ * formatted error, costs far more than a look-up. */
+#define MAX_REJECTS 65536
+
 struct csip_extract_set {
 	GPtrArray *entries;   /* entry *, in the order first seen */
 	GHashTable *index;    /* "type\0value" key -> entry * */
+	GHashTable *rejects;  /* candidates offer() took nothing from, keyed
+	                         "hint defanged text" */
 	int full;
 };
 
@@ -54,6 +61,8 @@ csip_extract_set_new(void)
 	s->entries = g_ptr_array_new_with_free_func(entry_free);
 	s->index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					 NULL);
+	s->rejects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					   NULL);
 	return s;
 }
 
@@ -63,6 +72,7 @@ csip_extract_set_free(csip_extract_set *s)
 	if (s == NULL)
 		return;
 	g_hash_table_destroy(s->index);
+	g_hash_table_destroy(s->rejects);
 	g_ptr_array_free(s->entries, TRUE);
 	g_free(s);
 }
@@ -189,20 +199,58 @@ wanted_type(csip_ind_type t)
 	}
 }
 
-/* Try one refanged candidate; returns 1 when something was added. */
+/* A candidate the parser can only refuse: letters and digits alone (no
+ * defanged form, so refanging leaves it as it is), not all hex (a hash),
+ * and not starting like an AS number ("AS64500") or a registry hive
+ * ("HKLM"), which parse but are not kept.  What is left goes to
+ * parse_name(), which refuses a single label without a type.  Most
+ * words of a mail's prose end here, and the parser's refusal (IDNA, a
+ * formatted message) costs far more than this look. */
+static int
+plain_word(const char *c, size_t n, csip_ind_type hint)
+{
+	int hex = 1;
+
+	if (hint != CSIP_IND_UNKNOWN || strchr("aAhH", c[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!g_ascii_isalnum(c[i]))
+			return 0;
+		if (!g_ascii_isxdigit(c[i]))
+			hex = 0;
+	}
+	return !hex;
+}
+
+/* Try one refanged candidate; returns 1 when something was added.
+ *
+ * Whether a candidate gives nothing depends on the candidate, the hint
+ * and DEFANGED alone (the parser and the public suffix list are fixed),
+ * so such an answer is remembered; one that gives an indicator is not,
+ * since adding it counts and may add its host too. */
 static int
 offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
       int defanged, const char *where)
 {
 	csip_indicator *ind = NULL;
-	char *host;
+	char *host, *key;
 	int is_name;
 
 	if (n == 0 || n > MAX_TOKEN)
 		return 0;
+	if (plain_word(c, n, hint)) {
+		csip_error_clear();  /* as the parse that fails does */
+		return 0;
+	}
+	key = g_strdup_printf("%d %d %.*s", (int)hint, defanged, (int)n, c);
+	if (g_hash_table_contains(s->rejects, key)) {
+		g_free(key);
+		csip_error_clear();  /* as the parse that failed did */
+		return 0;
+	}
 	if (csip_indicator_parse(c, n, hint, &ind) < 0) {
 		csip_error_clear();
-		return 0;
+		goto reject;
 	}
 	if (!wanted_type(ind->type))
 		goto drop;
@@ -251,10 +299,16 @@ offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
 			g_free(host);
 		}
 	}
+	g_free(key);
 	csip_extract_set_add(s, ind, where);
 	return 1;
 drop:
 	csip_indicator_free(ind);
+reject:
+	if (g_hash_table_size(s->rejects) < MAX_REJECTS)
+		g_hash_table_add(s->rejects, key);
+	else
+		g_free(key);
 	return 0;
 }
 

@@ -161,12 +161,48 @@ append_fffd(GString *out)
 	g_string_append(out, "\xef\xbf\xbd");
 }
 
+/* iconv loads a charset's module when a descriptor is opened and unloads
+ * it (dlclose, munmap) soon after the last one is closed: opened and
+ * closed per text, that was a dlopen per text.  The first descriptor of
+ * each charset is kept open for the life of the process, which keeps its
+ * module loaded.  The names come from mails, so at most PINNED_MAX are
+ * kept; past that a charset is only slower. */
+#define PINNED_MAX 64
+
+GIConv
+csip_mail_charset_open(const char *from)
+{
+	static GMutex lock;
+	static GHashTable *pinned;  /* lower-case name -> GIConv, reachable */
+	GIConv cd = g_iconv_open("UTF-8", from);
+	char *key;
+
+	if (cd == (GIConv)-1)
+		return cd;
+	key = g_ascii_strdown(from, -1);
+	g_mutex_lock(&lock);
+	if (!pinned)
+		pinned = g_hash_table_new(g_str_hash, g_str_equal);
+	if (g_hash_table_size(pinned) < PINNED_MAX &&
+	    !g_hash_table_contains(pinned, key)) {
+		GIConv keep = g_iconv_open("UTF-8", from);
+
+		if (keep != (GIConv)-1) {
+			g_hash_table_insert(pinned, key, keep);
+			key = NULL;
+		}
+	}
+	g_mutex_unlock(&lock);
+	g_free(key);
+	return cd;
+}
+
 /* Convert with FROM into OUT; invalid bytes become U+FFFD.  Returns the
  * number of replacements, or -1 when iconv does not know FROM. */
 static long
 conv(const char *from, const char *in, size_t len, GString *out)
 {
-	GIConv cd = g_iconv_open("UTF-8", from);
+	GIConv cd = csip_mail_charset_open(from);
 	char buf[4096];
 	gchar *ip = (gchar *)in;
 	gsize il = len;

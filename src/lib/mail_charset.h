@@ -33,6 +33,12 @@ typedef struct csip_mail_charset_damage {
 /* Decode base64 (any line length, any garbage) and append to OUT.  Unlike
  * GMime 3.2.13, data after '=' padding is decoded too: "chunked" base64 is
  * an evasion trick whose hashes must be those of the whole file. */
+/* A converter from charset FROM to UTF-8 (g_iconv_close() it), or
+ * (GIConv)-1 when iconv does not know FROM.  The first converter of each
+ * charset stays open for the process's life, so iconv keeps the charset's
+ * module loaded instead of loading it again for every text. */
+GIConv csip_mail_charset_open(const char *from);
+
 void csip_mail_charset_base64(const char *in, size_t len, GByteArray *out,
 			      csip_mail_charset_damage *dmg);
 

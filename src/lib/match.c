@@ -57,14 +57,15 @@ struct csip_match_set {
 	GByteArray *arena;
 	GArray *entries;   /* entry */
 	uint64_t *slots;   /* tag << 32 | (entry index + 1); 0 is empty */
-	size_t mask;       /* slots - 1 */
-	size_t used;
+	size_t mask;       /* slots - 1, after build */
+	size_t hashed;     /* entries of hashed kinds, duplicates included */
+	size_t urlhosts;   /* of which the hosts of URL indicators */
 	uint64_t *filter;  /* bit filter over the hashes, after build */
 	size_t fmask;      /* bits - 1 */
 	GArray *p4, *p6;   /* prefix, before build */
 	seg4 t4;
 	seg6 t6;
-	size_t count;      /* distinct hashed indicators */
+	size_t count;      /* distinct hashed indicators, after build */
 	size_t nets;       /* distinct networks, after build */
 	int built;
 	unsigned kinds;    /* 1 << kind for each kind present */
@@ -221,8 +222,6 @@ csip_match_set_new(void)
 	s->entries = g_array_new(FALSE, FALSE, sizeof(entry));
 	s->p4 = g_array_new(FALSE, FALSE, sizeof(prefix));
 	s->p6 = g_array_new(FALSE, FALSE, sizeof(prefix));
-	s->mask = 1023;
-	s->slots = g_new0(uint64_t, s->mask + 1);
 	return s;
 }
 
@@ -231,6 +230,9 @@ free_tables(csip_match_set *s)
 {
 	g_free(s->filter);
 	s->filter = NULL;
+	g_free(s->slots);
+	s->slots = NULL;
+	s->mask = 0;
 	g_free(s->t4.start);
 	g_free(s->t4.ind);
 	g_free(s->t4.index);
@@ -250,7 +252,6 @@ csip_match_set_free(csip_match_set *s)
 	g_array_free(s->entries, TRUE);
 	g_array_free(s->p4, TRUE);
 	g_array_free(s->p6, TRUE);
-	g_free(s->slots);
 	g_free(s);
 }
 
@@ -299,32 +300,6 @@ lookup(const csip_match_set *s, int kind, uint64_t h, const char *p,
 	return probe(s, kind, h, p, n);
 }
 
-static void
-grow(csip_match_set *s)
-{
-	size_t nmask = s->mask * 2 + 1;
-	uint64_t *ns = g_new0(uint64_t, nmask + 1);
-
-	for (size_t i = 0; i <= s->mask; i++) {
-		uint64_t v = s->slots[i];
-		const entry *e;
-		uint64_t h;
-		size_t j;
-
-		if (v == 0)
-			continue;
-		e = entry_at(s, (uint32_t)v - 1);
-		h = hash_key(e->kind, (const char *)s->arena->data + e->off,
-			     e->len);
-		for (j = h & nmask; ns[j]; j = (j + 1) & nmask)
-			;
-		ns[j] = v;
-	}
-	g_free(s->slots);
-	s->slots = ns;
-	s->mask = nmask;
-}
-
 static uint32_t
 new_entry(csip_match_set *s, int kind, csip_ind_type type, const char *p,
 	  size_t n)
@@ -338,28 +313,18 @@ new_entry(csip_match_set *s, int kind, csip_ind_type type, const char *p,
 	return s->entries->len - 1;
 }
 
-/* Insert a hashed key; returns 0 when it was there already. */
-static int
+/* Add a hashed key.  The table is made by csip_match_set_build(), in one
+ * pass at its final size: growing it while loading rehashed every key
+ * about twice, and duplicates cost only their bytes in the arena. */
+static void
 insert(csip_match_set *s, int kind, csip_ind_type type, const char *p,
        size_t n)
 {
-	uint64_t h = hash_key(kind, p, n);
-	uint32_t idx;
-	size_t i;
-
-	if (probe(s, kind, h, p, n) >= 0)
-		return 0;
-	/* Up to 3/4 full: the bit filter keeps most misses off the table,
-	 * so longer probe chains cost little and the memory matters. */
-	if ((s->used + 1) * 4 > (s->mask + 1) * 3)
-		grow(s);
-	idx = new_entry(s, kind, type, p, n);
-	for (i = h & s->mask; s->slots[i]; i = (i + 1) & s->mask)
-		;
-	s->slots[i] = (h >> 32) << 32 | (uint64_t)(idx + 1);
-	s->used++;
+	new_entry(s, kind, type, p, n);
+	s->hashed++;
+	s->urlhosts += kind == K_URLHOST;
 	s->kinds |= 1u << kind;
-	return 1;
+	s->built = 0;
 }
 
 /* Parse an address of FAMILY (4 or 6) in canonical form into *a. */
@@ -422,16 +387,16 @@ csip_match_set_add_parsed(csip_match_set *s, const csip_indicator *ind)
 		return add_net(s, ind);
 	case CSIP_IND_DOMAIN:
 	case CSIP_IND_HOSTNAME:
-		s->count += insert(s, K_HOST, ind->type, v, n);
+		insert(s, K_HOST, ind->type, v, n);
 		return CSIP_OK;
 	case CSIP_IND_EMAIL:
-		s->count += insert(s, K_EMAIL, ind->type, v, n);
+		insert(s, K_EMAIL, ind->type, v, n);
 		return CSIP_OK;
 	case CSIP_IND_MD5:
 	case CSIP_IND_SHA1:
 	case CSIP_IND_SHA256:
 	case CSIP_IND_SHA512:
-		s->count += insert(s, K_HASH, ind->type, v, n);
+		insert(s, K_HASH, ind->type, v, n);
 		return CSIP_OK;
 	case CSIP_IND_URL: {
 		/* The host as it appears in the canonical form, so that the
@@ -457,7 +422,7 @@ csip_match_set_add_parsed(csip_match_set *s, const csip_indicator *ind)
 				e = col;
 		}
 		insert(s, K_URLHOST, ind->type, h, e - h);
-		s->count += insert(s, K_URL, ind->type, v, n);
+		insert(s, K_URL, ind->type, v, n);
 		return CSIP_OK;
 	}
 	default:
@@ -486,7 +451,7 @@ csip_match_set_add(csip_match_set *s, const char *text, size_t len,
 		for (i = 0; i < len && g_ascii_isxdigit(text[i]); i++)
 			buf[i] = g_ascii_tolower(text[i]);
 		if (i == len) {
-			s->count += insert(s, K_HASH, len == 32 ? CSIP_IND_MD5 :
+			insert(s, K_HASH, len == 32 ? CSIP_IND_MD5 :
 				len == 40 ? CSIP_IND_SHA1 : len == 64 ?
 				CSIP_IND_SHA256 : CSIP_IND_SHA512, buf, len);
 			return CSIP_OK;
@@ -592,19 +557,31 @@ csip_match_set_build(csip_match_set *s)
 	free_tables(s);
 	/* About 16 bits per key: a false positive rate near 6%, in a table
 	 * small enough to stay in the cache. */
-	while (bits < s->used * 16)
+	while (bits < s->hashed * 16)
 		bits <<= 1;
 	s->fmask = bits - 1;
 	s->filter = g_new0(uint64_t, bits / 64);
-	for (size_t i = 0; i <= s->mask; i++) {
-		uint64_t v = s->slots[i], h, b;
-		const entry *e;
+	/* Up to 3/4 full: the bit filter keeps most misses off the table,
+	 * so longer probe chains cost little and the memory matters. */
+	for (s->mask = 1023; (s->mask + 1) * 3 < s->hashed * 4; )
+		s->mask = s->mask * 2 + 1;
+	s->slots = g_new0(uint64_t, s->mask + 1);
+	s->count = 0;
+	for (guint k = 0; k < s->entries->len; k++) {
+		const entry *e = entry_at(s, k);
+		const char *p = (const char *)s->arena->data + e->off;
+		uint64_t h, b;
+		size_t i;
 
-		if (v == 0)
+		if (e->kind == K_NET)
 			continue;
-		e = entry_at(s, (uint32_t)v - 1);
-		h = hash_key(e->kind, (const char *)s->arena->data + e->off,
-			     e->len);
+		h = hash_key(e->kind, p, e->len);
+		if (probe(s, e->kind, h, p, e->len) >= 0)
+			continue;
+		for (i = h & s->mask; s->slots[i]; i = (i + 1) & s->mask)
+			;
+		s->slots[i] = (h >> 32) << 32 | (uint64_t)(k + 1);
+		s->count += e->kind != K_URLHOST;
 		b = (h >> 7) & s->fmask;
 		s->filter[b >> 6] |= 1ull << (b & 63);
 	}
@@ -634,14 +611,15 @@ csip_match_set_build(csip_match_set *s)
 size_t
 csip_match_set_count(const csip_match_set *s)
 {
-	return s->count + (s->built ? s->nets : s->p4->len + s->p6->len);
+	return s->built ? s->count + s->nets : s->hashed - s->urlhosts +
+		s->p4->len + s->p6->len;
 }
 
 size_t
 csip_match_set_memory(const csip_match_set *s)
 {
 	return s->arena->len + s->entries->len * sizeof(entry) +
-		(s->mask + 1) * 8 + (s->fmask + 1) / 8 +
+		(s->slots ? (s->mask + 1) * 8 : 0) + (s->fmask + 1) / 8 +
 		s->t4.n * 8 + (s->t4.index ? 65537 * 4 : 0) + s->t6.n * 20;
 }
 

@@ -58,7 +58,9 @@ int csip_match_set_add_parsed(csip_match_set *s, const csip_indicator *ind);
 /* Compile the set for matching; call after the last add. */
 void csip_match_set_build(csip_match_set *s);
 
-/* The number of distinct indicators in the set. */
+/* The number of distinct indicators in the set after
+ * csip_match_set_build(); before it, of the values added (duplicates
+ * included). */
 size_t csip_match_set_count(const csip_match_set *s);
 
 /* Bytes held by the set (tables and strings), for the benchmark. */

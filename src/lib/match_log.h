@@ -89,17 +89,4 @@ int csip_match_fd(const csip_match_set *s, csip_log_format f, int fd,
 		  const char *name, int threads, csip_sighting_fn fn,
 		  void *ud, csip_scan_stats *stats);
 
-/* Called for each invalid indicator of a list: where, and why. */
-typedef void (*csip_bad_indicator_fn)(void *ud, const char *name,
-				      uint64_t line, const char *message);
-
-/* Add the indicators of the list in file PATH: one per line (blank lines
- * and # comments ignored), or CSV with a header naming a "value" column
- * (and optionally "type").  Invalid ones are skipped, reported to BAD and
- * counted in *skipped.  Returns CSIP_OK, CSIP_EIO when the file cannot be
- * read, or CSIP_ETOOBIG above 1 GiB.  Build the set afterwards. */
-int csip_match_set_load(csip_match_set *s, const char *path,
-			csip_bad_indicator_fn bad, void *ud, size_t *added,
-			size_t *skipped);
-
 #endif

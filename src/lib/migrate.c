@@ -149,6 +149,110 @@ static const migration migrations[] = {
 "  PRIMARY KEY (report_id, type, value));"
 "CREATE INDEX observation_value ON observation(type, value);",
 NULL, NULL },
+{ 3, "analyst review, shared items, approvals, feedback, notifications",
+/* Where an organisation wants to hear about new items. */
+"ALTER TABLE org ADD COLUMN webhook_url TEXT;"
+"ALTER TABLE org ADD COLUMN notify_email TEXT;"
+/* The analyst's review of a report.  shared_at is set when the first item
+ * built on the report is published: from then on its provider can no longer
+ * change the permission it gave. */
+"ALTER TABLE report ADD COLUMN analysis TEXT;"
+"ALTER TABLE report ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';"
+"ALTER TABLE report ADD COLUMN attack_type TEXT;"
+"ALTER TABLE report ADD COLUMN severity TEXT;"
+"ALTER TABLE report ADD COLUMN reviewed_at TEXT;"
+"ALTER TABLE report ADD COLUMN shared_at TEXT;"
+"CREATE INDEX report_status ON report(status, id);"
+/* A shared item: what the hub makes from one or more reports.  audience is
+ * the widest scope it goes to; for 'sig' the SIGs are in item_sig.  Every
+ * edit bumps revision, and approvals are for one revision. */
+"CREATE TABLE item ("
+"  id @ID@,"
+"  title TEXT NOT NULL,"
+"  analysis TEXT NOT NULL DEFAULT '',"
+"  tlp TEXT NOT NULL CHECK (tlp IN "
+"    ('clear','green','amber','amber+strict','red')),"
+"  audience TEXT NOT NULL CHECK (audience IN "
+"    ('sig','community','partners','public')),"
+"  attack_type TEXT,"
+"  severity TEXT CHECK (severity IN ('low','medium','high','critical')),"
+"  tags TEXT NOT NULL DEFAULT '[]',"
+"  status TEXT NOT NULL CHECK (status IN ('draft','pending',"
+"    'changes_requested','approved','published','withdrawn')),"
+"  revision INTEGER NOT NULL DEFAULT 1,"
+"  created_by TEXT NOT NULL,"
+"  created_at TEXT NOT NULL,"
+"  updated_at TEXT NOT NULL,"
+"  published_at TEXT);"
+"CREATE INDEX item_status ON item(status, id);"
+"CREATE TABLE item_sig ("
+"  item_id BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,"
+"  sig_id BIGINT NOT NULL REFERENCES sig(id),"
+"  PRIMARY KEY (item_id, sig_id));"
+"CREATE TABLE item_source ("
+"  item_id BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,"
+"  report_id BIGINT NOT NULL REFERENCES report(id),"
+"  PRIMARY KEY (item_id, report_id));"
+"CREATE INDEX item_source_report ON item_source(report_id);"
+/* The indicators chosen for an item, copied from the observations so that
+ * what recipients see does not change when a report is reviewed again. */
+"CREATE TABLE item_indicator ("
+"  item_id BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,"
+"  type TEXT NOT NULL,"
+"  value TEXT NOT NULL,"
+"  role TEXT,"
+"  PRIMARY KEY (item_id, type, value));"
+"CREATE INDEX item_indicator_value ON item_indicator(type, value);"
+/* One row per providing organisation of an item: its consent. */
+"CREATE TABLE item_approval ("
+"  item_id BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,"
+"  org_id BIGINT NOT NULL REFERENCES org(id),"
+"  revision INTEGER NOT NULL,"
+"  decision TEXT NOT NULL CHECK (decision IN "
+"    ('pending','approved','changes_requested')),"
+"  comment TEXT,"
+"  decided_by TEXT,"
+"  decided_at TEXT,"
+"  PRIMARY KEY (item_id, org_id));"
+/* Sharing instances: the organisations an item went to, as the policy
+ * decided when it was published (and again when memberships change). */
+"CREATE TABLE item_recipient ("
+"  item_id BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,"
+"  org_id BIGINT NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+"  shared_at TEXT NOT NULL,"
+"  PRIMARY KEY (item_id, org_id));"
+"CREATE INDEX item_recipient_org ON item_recipient(org_id, item_id);"
+"CREATE TABLE feedback ("
+"  id @ID@,"
+"  item_id BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,"
+"  org_id BIGINT NOT NULL REFERENCES org(id),"
+"  user_id BIGINT REFERENCES app_user(id),"
+"  kind TEXT NOT NULL CHECK (kind IN "
+"    ('sighting','false_positive','blocked','comment')),"
+"  indicator_type TEXT,"
+"  indicator_value TEXT,"
+"  count INTEGER NOT NULL DEFAULT 1,"
+"  seen_at TEXT,"
+"  comment TEXT,"
+"  created_at TEXT NOT NULL);"
+"CREATE INDEX feedback_item ON feedback(item_id, id);"
+/* Notifications to send, written in the transaction that publishes, so a
+ * crash can delay a notification but never lose it. */
+"CREATE TABLE outbox ("
+"  id @ID@,"
+"  kind TEXT NOT NULL CHECK (kind IN ('webhook','mail')),"
+"  org_id BIGINT NOT NULL REFERENCES org(id),"
+"  item_id BIGINT REFERENCES item(id),"
+"  target TEXT NOT NULL,"
+"  payload TEXT NOT NULL,"
+"  attempts INTEGER NOT NULL DEFAULT 0,"
+"  next_at TEXT NOT NULL,"
+"  sent_at TEXT,"
+"  failed_at TEXT,"
+"  last_error TEXT,"
+"  created_at TEXT NOT NULL);"
+"CREATE INDEX outbox_due ON outbox(sent_at, failed_at, next_at);",
+NULL, NULL },
 };
 
 #define N_MIGRATIONS ((int)G_N_ELEMENTS(migrations))

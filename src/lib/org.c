@@ -7,6 +7,7 @@
  */
 #include "lib/org.h"
 #include "lib/audit.h"
+#include "lib/policy.h"
 #include "lib/indicator.h"
 #include "util/error.h"
 
@@ -399,7 +400,8 @@ csip_org_update(csip_hub *h, const char *actor, const char *name,
 
 	if (!c->display_name && !c->role && !c->nda_date && !c->add_sigs &&
 	    !c->remove_sigs && !c->add_domains && !c->remove_domains &&
-	    !c->add_networks && !c->remove_networks) {
+	    !c->add_networks && !c->remove_networks && !c->webhook_url &&
+	    !c->notify_email) {
 		rc = csip_error_set(CSIP_EINVAL, "nothing to change: give at "
 			"least one option (see `csip org update --help`)");
 		goto out;
@@ -407,6 +409,21 @@ csip_org_update(csip_hub *h, const char *actor, const char *name,
 	if ((c->role && (rc = check_role(c->role)) < 0) ||
 	    (c->nda_date && *c->nda_date && (rc = check_date(c->nda_date)) < 0))
 		goto out;
+	if (c->webhook_url && *c->webhook_url &&
+	    !g_str_has_prefix(c->webhook_url, "https://") &&
+	    !g_str_has_prefix(c->webhook_url, "http://")) {
+		rc = csip_error_set(CSIP_EINVAL, "webhook \"%s\": give an "
+			"http:// or https:// URL", c->webhook_url);
+		goto out;
+	}
+	if (c->notify_email && *c->notify_email &&
+	    (strchr(c->notify_email, '@') == NULL ||
+	     strpbrk(c->notify_email, " \t\r\n<>,;") != NULL)) {
+		rc = csip_error_set(CSIP_EINVAL, "notification address \"%s\":"
+			" give one address such as soc@example.jp",
+			c->notify_email);
+		goto out;
+	}
 	if (c->display_name && (*c->display_name == '\0' ||
 	    !g_utf8_validate(c->display_name, -1, NULL))) {
 		rc = csip_error_set(CSIP_EINVAL, "the display name must be "
@@ -447,6 +464,20 @@ csip_org_update(csip_hub *h, const char *actor, const char *name,
 		json_object_set_new(detail, "nda_date", *c->nda_date
 			? json_string(c->nda_date) : json_null());
 	}
+	if (rc == CSIP_OK && c->webhook_url) {
+		rc = csip_store_run(s, NULL, "UPDATE org SET webhook_url = ? "
+			"WHERE id = ?", *c->webhook_url ? c->webhook_url
+			: CSIP_SQL_NULL, idbuf, NULL);
+		json_object_set_new(detail, "webhook_url", *c->webhook_url
+			? json_string(c->webhook_url) : json_null());
+	}
+	if (rc == CSIP_OK && c->notify_email) {
+		rc = csip_store_run(s, NULL, "UPDATE org SET notify_email = ? "
+			"WHERE id = ?", *c->notify_email ? c->notify_email
+			: CSIP_SQL_NULL, idbuf, NULL);
+		json_object_set_new(detail, "notify_email", *c->notify_email
+			? json_string(c->notify_email) : json_null());
+	}
 	if (rc < 0)
 		goto out;
 	if ((rc = remove_each(s, idbuf, c->remove_sigs, "DELETE FROM org_sig "
@@ -478,6 +509,12 @@ csip_org_update(csip_hub *h, const char *actor, const char *name,
 	if (rm_net)
 		json_object_set_new(detail, "remove_networks",
 				    strv_json(rm_net));
+	/* Who receives which published items depends on the role, the NDA
+	 * date and the SIGs: the sharing instances follow in this same
+	 * transaction. */
+	if ((c->role || c->nda_date || c->add_sigs || c->remove_sigs) &&
+	    (rc = csip_policy_refresh_org(s, id)) < 0)
+		goto out;
 	target = g_strconcat("org:", name, NULL);
 	rc = csip_audit_append(h, actor, "org.update", target, detail);
 	detail = NULL;
@@ -553,8 +590,8 @@ csip_org_get(csip_hub *h, const char *name, json_t **out)
 
 	*out = NULL;
 	rc = csip_store_prepare_bind(s, &st, "SELECT id, name, display_name, "
-		"role, nda_date, created_at, updated_at FROM org WHERE name = ?",
-		name, NULL);
+		"role, nda_date, created_at, updated_at, webhook_url, "
+		"notify_email FROM org WHERE name = ?", name, NULL);
 	if (rc < 0)
 		goto out;
 	if ((rc = csip_stmt_step(st)) < 0)
@@ -565,14 +602,18 @@ csip_org_get(csip_hub *h, const char *name, json_t **out)
 		goto out;
 	}
 	g_snprintf(idbuf, sizeof idbuf, "%" PRId64, csip_stmt_int64(st, 0));
-	obj = json_pack("{ss ss ss so? ss ss}",
+	obj = json_pack("{ss ss ss so? ss ss so? so?}",
 		"name", csip_stmt_text(st, 1),
 		"display_name", csip_stmt_text(st, 2),
 		"role", csip_stmt_text(st, 3),
 		"nda_date", csip_stmt_is_null(st, 4) ? NULL
 			: json_string(csip_stmt_text(st, 4)),
 		"created_at", csip_stmt_text(st, 5),
-		"updated_at", csip_stmt_text(st, 6));
+		"updated_at", csip_stmt_text(st, 6),
+		"webhook_url", csip_stmt_is_null(st, 7) ? NULL
+			: json_string(csip_stmt_text(st, 7)),
+		"notify_email", csip_stmt_is_null(st, 8) ? NULL
+			: json_string(csip_stmt_text(st, 8)));
 	if ((rc = collect(s, &v, "SELECT g.code FROM sig g JOIN org_sig m ON "
 		"m.sig_id = g.id WHERE m.org_id = ? ORDER BY g.code", idbuf)) < 0)
 		goto out;

@@ -54,6 +54,9 @@ typedef struct csip_org_change {
 	char **add_sigs, **remove_sigs;
 	char **add_domains, **remove_domains;
 	char **add_networks, **remove_networks;
+	const char *webhook_url;   /* http(s) URL notified of new items; ""
+				    * clears */
+	const char *notify_email;  /* address mailed of new items; "" clears */
 } csip_org_change;
 
 int csip_org_update(csip_hub *h, const char *actor, const char *name,

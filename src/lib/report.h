@@ -65,4 +65,69 @@ int csip_report_get(csip_hub *h, int64_t id, json_t **out);
  * report has none (anonymisation failed closed). */
 int csip_report_anonymised(csip_hub *h, int64_t id, char **out, size_t *len);
 
+/* What the anonymiser removed from a mail report, as stored (a JSON
+ * array, new reference in *out; an empty array when nothing was removed
+ * or the report is not a mail).  For the hub's analysts only. */
+int csip_report_removed(csip_hub *h, int64_t id, json_t **out);
+
+/* ---- submissions other than mail, and the analyst's review ---------- */
+
+/* Store free text from IN->org (kind 'text'): indicators are extracted
+ * from it; the text itself is kept for the hub.  Same contract as
+ * csip_report_ingest_mail (one transaction, duplicates by SHA-256). */
+int csip_report_submit_text(csip_hub *h, const char *actor,
+			    const csip_report_in *in, const char *text,
+			    size_t len, csip_ingest_result *res);
+
+/* Store a list of indicators from IN->org (kind 'indicators').  LIST is a
+ * JSON array whose elements are strings ("evil.example", defanged forms
+ * accepted) or objects {"value": ..., "type": optional, "role": optional}.
+ * CSIP_EINVAL naming the first bad element (its index and why); nothing is
+ * stored then.  Borrowed. */
+int csip_report_submit_indicators(csip_hub *h, const char *actor,
+				  const csip_report_in *in, json_t *list,
+				  csip_ingest_result *res);
+
+/* The provider changes the sharing settings of its report (NULL fields are
+ * left alone).  CSIP_ENOTFOUND unless BY_ORG provided it; CSIP_EBUSY once
+ * an item built on it was published (shared_at set). */
+int csip_report_set_sharing(csip_hub *h, const char *actor, int64_t id,
+			    int64_t by_org, const char *permission,
+			    const char *attribution, const char *tlp);
+
+/* An analyst's review of a report.  NULL fields are left alone. */
+typedef struct csip_report_review {
+	const char *status;       /* new, reviewed, dismissed */
+	const char *analysis;
+	char **tags;              /* NULL-terminated; replaces the tags */
+	const char *attack_type;
+	const char *severity;     /* low, medium, high, critical */
+	/* Observations to mark: shareable 1 or 0 (type and value as stored,
+	 * or any form csip_ind_parse canonicalises to them). */
+	const char *const *mark_types;
+	const char *const *mark_values;
+	const int *mark_shareable;
+	size_t n_marks;
+} csip_report_review;
+
+/* Apply a review; CSIP_ENOTFOUND for an unknown report or observation,
+ * CSIP_EINVAL naming the bad field.  Sets reviewed_at. */
+int csip_report_review_apply(csip_hub *h, const char *actor, int64_t id,
+			     const csip_report_review *rv);
+
+typedef struct csip_report_query {
+	int64_t org_id;           /* 0: every organisation (the hub) */
+	const char *status;       /* NULL: any */
+	int64_t before_id;        /* cursor: reports with id < before_id */
+	int limit;                /* 1..1000; <= 0: 100 */
+} csip_report_query;
+
+/* Reports newest first, one JSON object per report (id, org, kind,
+ * permission, attribution, tlp, status, received_at, subject, sender,
+ * copies, shareable, indicators (count), shared_at, analysis, tags,
+ * attack_type, severity).  *next (may be NULL): the before_id of the next
+ * page, 0 at the end. */
+int csip_report_query_list(csip_hub *h, const csip_report_query *q,
+			   json_t **out, int64_t *next);
+
 #endif

@@ -17,7 +17,44 @@ struct csip_store {
 	void *conn;
 	int depth;      /* nesting of csip_store_begin() */
 	int failed;     /* a nested level rolled back */
+	int writer;     /* holds the process's writer turn */
 };
+
+/* The writer turn of this process (see one_writer in store_backend.h).
+ * Not owned by a thread: a thread waiting on itself (two stores in one
+ * thread) gives up after WRITER_WAIT_US and lets the database decide. */
+#define WRITER_WAIT_US (5 * G_USEC_PER_SEC)
+static GMutex writer_mutex;
+static GCond writer_cond;
+static int writer_held;
+
+static int
+writer_acquire(void)
+{
+	gint64 end = g_get_monotonic_time() + WRITER_WAIT_US;
+	int got = 0;
+
+	g_mutex_lock(&writer_mutex);
+	while (writer_held &&
+	       g_cond_wait_until(&writer_cond, &writer_mutex, end))
+		;
+	if (!writer_held)
+		got = writer_held = 1;
+	g_mutex_unlock(&writer_mutex);
+	return got;
+}
+
+static void
+writer_release(csip_store *s)
+{
+	if (!s->writer)
+		return;
+	s->writer = 0;
+	g_mutex_lock(&writer_mutex);
+	writer_held = 0;
+	g_cond_signal(&writer_cond);
+	g_mutex_unlock(&writer_mutex);
+}
 
 struct csip_stmt {
 	csip_store *store;
@@ -64,6 +101,7 @@ csip_store_close(csip_store *s)
 {
 	if (s == NULL)
 		return;
+	writer_release(s);
 	s->be->close(s->conn);
 	g_free(s);
 }
@@ -88,8 +126,12 @@ csip_store_begin(csip_store *s)
 	if (s->depth++ > 0)
 		return CSIP_OK;
 	s->failed = 0;
-	if ((rc = s->be->exec(s->conn, s->be->begin_sql)) < 0)
+	if (s->be->one_writer)
+		s->writer = writer_acquire();
+	if ((rc = s->be->exec(s->conn, s->be->begin_sql)) < 0) {
 		s->depth = 0;
+		writer_release(s);
+	}
 	return rc;
 }
 
@@ -104,6 +146,7 @@ csip_store_commit(csip_store *s)
 		return CSIP_OK;
 	if (s->failed) {
 		s->be->exec(s->conn, "ROLLBACK");
+		writer_release(s);
 		return csip_error_set(CSIP_ESTORE,
 			"transaction rolled back by an inner failure");
 	}
@@ -116,6 +159,7 @@ csip_store_commit(csip_store *s)
 		csip_error_set(rc, "%s", msg);
 		g_free(msg);
 	}
+	writer_release(s);
 	return rc;
 }
 
@@ -135,6 +179,7 @@ csip_store_rollback(csip_store *s)
 		int code = csip_error_last_code();
 
 		s->be->exec(s->conn, "ROLLBACK");
+		writer_release(s);
 		csip_error_set(code, "%s", msg);
 		g_free(msg);
 	}
@@ -347,4 +392,20 @@ csip_store_now(char buf[static 21])
 
 	gmtime_r(&t, &tm);
 	strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int64_t
+csip_store_size_bytes(csip_store *s)
+{
+	int64_t v = -1;
+	int pg = strcmp(csip_store_backend_name(s), "postgresql") == 0;
+
+	if (csip_store_query_int64(s, &v, pg
+	    ? "SELECT pg_database_size(current_database())"
+	    : "SELECT page_count * page_size FROM pragma_page_count(), "
+	      "pragma_page_size()", NULL) < 0) {
+		csip_error_clear();
+		return -1;
+	}
+	return v;
 }

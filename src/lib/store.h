@@ -97,6 +97,9 @@ int csip_store_each(csip_store *s, csip_row_fn fn, void *ud,
 int csip_store_query_int64(csip_store *s, int64_t *out, const char *sql, ...)
 	__attribute__((sentinel));
 
+/* Size of the database in bytes, or -1 when it cannot be read. */
+int64_t csip_store_size_bytes(csip_store *s);
+
 /* Rows changed by the last statement. */
 int csip_store_changes(csip_store *s);
 

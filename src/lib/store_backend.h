@@ -31,6 +31,10 @@ typedef struct csip_store_backend {
 	int (*changes)(void *conn);
 	/* Opening statement of a write transaction in this dialect. */
 	const char *begin_sql;
+	/* The database admits one writer at a time (SQLite): writers of
+	 * this process queue on a condition variable instead of polling in
+	 * the database's busy handler, whose sleeps grow to 100 ms. */
+	int one_writer;
 } csip_store_backend;
 
 extern const csip_store_backend csip_store_sqlite;

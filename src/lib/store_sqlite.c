@@ -488,4 +488,5 @@ const csip_store_backend csip_store_sqlite = {
 	/* IMMEDIATE takes the write lock up front, so two writers never
 	 * deadlock upgrading from a read lock. */
 	.begin_sql = "BEGIN IMMEDIATE",
+	.one_writer = 1,
 };

@@ -621,6 +621,137 @@ class TestMatch(CliTest):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("/nonexistent.txt", p.stderr)
 
+    DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "data", "match")
+
+    def write_log(self):
+        log = os.path.join(self.hub.dir, "mixed.log")
+        with open(log, "w") as f:
+            f.write("q a.evil.example\n"
+                    "conn 198.51.100.7:443\n"
+                    "mail from bob@phish.example\n"
+                    "feed-one.example 192.0.2.44\n")
+        return log
+
+    def match(self, *args):
+        return self.hub.run("match", *args, config=False)
+
+    def test_match_stix_misp(self):
+        log = self.write_log()
+        stix = os.path.join(self.DATA, "stix-bundle.json")
+        p = self.match("--indicators", stix, log)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([(r["line"], r["indicator"]) for r in rows],
+                         [(1, "evil.example"), (2, "198.51.100.0/24"),
+                          (3, "bob@phish.example")])
+        self.assertIn("skipped 7 invalid or unusable indicators of 19",
+                      p.stderr)
+        self.assertIn("indicator--1a2b3c4d-0000-4000-8000-000000000003",
+                      p.stderr)
+        p = self.match("--indicators", os.path.join(self.DATA,
+                       "misp-event.json"), log)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([r["line"] for r in rows], [1, 2, 3])
+        p = self.match("--indicators", os.path.join(self.DATA,
+                       "misp-feed"), log)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([r["indicator"] for r in rows],
+                         ["feed-one.example", "192.0.2.44"])
+        # An explicit format that does not fit, an unknown one.
+        p = self.match("--indicators", stix, "--indicators-format",
+                       "misp", log)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not a MISP event", p.stderr)
+        self.assertEqual(p.stdout, "")
+        p = self.match("--indicators", stix, "--indicators-format", "xml",
+                       log)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unknown indicator format", p.stderr)
+        p = self.match("--help")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("--indicators-format", p.stdout)
+        self.assertIn("STIX 2.1", p.stdout)
+
+    def test_match_url(self):
+        import http.server
+        import threading
+
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+
+        seen = []
+        misp = read(os.path.join(self.DATA, "misp-event.json"))
+        feed = os.path.join(self.DATA, "misp-feed")
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append((self.path, self.headers.get("Authorization")))
+                if self.path.startswith("/feed/"):
+                    name = os.path.basename(self.path)
+                    path = os.path.join(feed, name)
+                    body = read(path) if os.path.isfile(path) else None
+                elif self.path == "/list.txt":
+                    body = b"evil.example\n198.51.100.0/24\nnope\n"
+                elif self.path == "/private.json":
+                    if self.headers.get("Authorization") != "Bearer s3cret":
+                        self.send_response(401)
+                        self.end_headers()
+                        return
+                    body = misp
+                else:
+                    body = None
+                if body is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        try:
+            base = "http://127.0.0.1:%d" % srv.server_address[1]
+            log = self.write_log()
+            p = self.match("--indicators", base + "/list.txt", log)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(len(p.stdout.splitlines()), 2)
+            self.assertIn("nope", p.stderr)
+            p = self.match("--indicators", base + "/feed/", log)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(len(p.stdout.splitlines()), 2)
+            self.assertIn(("/feed/manifest.json", None), seen)
+            # Without the token, with a wrong one, with the right one.
+            p = self.match("--indicators", base + "/private.json", log)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("HTTP 401", p.stderr)
+            self.assertIn("set CSIP_TOKEN", p.stderr)
+            p = self.hub.run("match", "--indicators", base + "/private.json",
+                             log, config=False, env={"CSIP_TOKEN": "bad"})
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("check that CSIP_TOKEN", p.stderr)
+            p = self.hub.run("match", "--indicators", base + "/private.json",
+                             log, config=False,
+                             env={"CSIP_TOKEN": "s3cret"})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(len(p.stdout.splitlines()), 3)
+            self.assertIn(("/private.json", "Bearer s3cret"), seen)
+            p = self.match("--indicators", base + "/missing.json", log)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("HTTP 404", p.stderr)
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
 if __name__ == "__main__":
     CSIP = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

@@ -1,0 +1,69 @@
+#!/bin/sh
+# run.sh - the API benchmark: wrk on loopback at 64 connections, item
+# reads and report submissions, with 1,000 and 1,000,000 stored items in
+# one run, so the two can be compared.
+#
+#   bench/api/run.sh [-n "1000 1000000"] [-d SECONDS] [-r RUNS] [-b BUILD]
+#
+# For each store size: a fresh hub seeded by bench/api/seed (straight
+# into the tables), `csip serve` on a free port with the rate limit off,
+# then RUNS runs of each load (median requests/s, p50 and p99 reported).
+# Needs wrk (Debian: apt-get install wrk).
+set -eu
+SIZES="1000 1000000" DUR=10 RUNS=3 BUILD=build
+while getopts n:d:r:b: o; do
+	case $o in
+	n) SIZES=$OPTARG ;; d) DUR=$OPTARG ;; r) RUNS=$OPTARG ;;
+	b) BUILD=$OPTARG ;;
+	*) echo "usage: $0 [-n SIZES] [-d SECONDS] [-r RUNS] [-b BUILD]" >&2
+	   exit 2 ;;
+	esac
+done
+here=$(cd "$(dirname "$0")" && pwd)
+command -v wrk >/dev/null || { echo "run.sh: needs wrk (apt-get install wrk)" >&2; exit 1; }
+work=$(mktemp -d)
+srv=
+trap '[ -n "$srv" ] && kill $srv 2>/dev/null; rm -rf "$work"' EXIT
+
+# median of numbers on stdin
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# wrk --latency output -> "rps p50_ms p99_ms"
+parse() {
+	awk '/Requests\/sec/ {rps=$2}
+	     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+	     $1=="50.000%" || $1=="50%" {p50=ms($2)} $1=="99.000%" || $1=="99%" {p99=ms($2)}
+	     END {print rps, p50, p99}'
+}
+
+printf "%-10s %-8s %12s %10s %10s\n" items load "req/s" "p50 ms" "p99 ms"
+for n in $SIZES; do
+	d="$work/hub-$n"; mkdir -p "$d"
+	cat > "$d/csip.ini" <<INI
+[data]
+dir = $d
+[server]
+listen = 127.0.0.1:0
+rate_limit = 0
+threads = 4
+INI
+	tokens=$("$BUILD/bench/api_seed" "$d/csip.ini" "$n")
+	reader=$(echo "$tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["reader"])')
+	provider=$(echo "$tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["provider"])')
+	"$BUILD/csip" --config "$d/csip.ini" serve --quiet > "$d/out" 2> "$d/err" &
+	srv=$!
+	for _ in $(seq 50); do grep -q serving "$d/out" 2>/dev/null && break; sleep 0.1; done
+	url=$(sed -n 's/.*serving on \(http:[^ ]*\)\/ .*/\1/p' "$d/out")
+	for load in read submit; do
+		tok=$reader; [ $load = submit ] && tok=$provider
+		: > "$d/$load.txt"
+		for _ in $(seq "$RUNS"); do
+			ITEMS=$n TOKEN=$tok wrk -t2 -c64 -d"${DUR}s" --latency \
+				-s "$here/$load.lua" "$url" | parse >> "$d/$load.txt"
+		done
+		rps=$(cut -d' ' -f1 "$d/$load.txt" | median)
+		p50=$(cut -d' ' -f2 "$d/$load.txt" | median)
+		p99=$(cut -d' ' -f3 "$d/$load.txt" | median)
+		printf "%-10s %-8s %12.0f %10.2f %10.2f\n" "$n" "$load" "$rps" "$p50" "$p99"
+	done
+	kill -TERM $srv; wait $srv || true; srv=
+done

@@ -1,0 +1,4 @@
+/*
+ * export.c - (being written; see export.h).
+ */
+#include "lib/export.h"

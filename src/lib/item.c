@@ -1,0 +1,1919 @@
+/*
+ * item.c - shared items: their life from draft to publication, the
+ * providers' consent, the leak check, and the views each reader gets (see
+ * item.h).
+ *
+ * Who may read an item is never decided here: every read asks
+ * csip_policy_item_access()/csip_policy_decide(), and the provider's name
+ * goes out only when csip_policy_provider_visible() says so.  This file
+ * only decides what the hub may *write*: the leak check before submission
+ * and publication refuses an item that would name a source's provider, its
+ * domains, its internal networks or anything the anonymiser removed.
+ */
+#include "lib/item.h"
+#include "lib/audit.h"
+#include "lib/feedback.h"
+#include "lib/indicator.h"
+#include "lib/notify.h"
+#include "util/error.h"
+
+#include <arpa/inet.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Size caps: an item is read by people and sent in notifications. */
+#define TITLE_MAX     300
+#define ANALYSIS_MAX  (64 * 1024)
+#define ATTACK_MAX    100
+#define TAG_MAX       64
+#define TAGS_MAX      50
+#define ROLE_MAX      64
+#define SOURCES_MAX   100
+#define SIGS_MAX      100
+#define INDS_MAX      10000
+#define LIST_MAX      1000
+#define LIST_DEFAULT  100
+
+static const char *const tlps[] = { "clear", "green", "amber",
+	"amber+strict", "red", NULL };
+static const char *const audiences[] = { "sig", "community", "partners",
+	"public", NULL };
+static const char *const severities[] = { "low", "medium", "high",
+	"critical", NULL };
+static const char *const statuses[] = { "draft", "pending",
+	"changes_requested", "approved", "published", "withdrawn", NULL };
+
+static int
+one_of(const char *v, const char *const *set)
+{
+	for (; v && *set; set++)
+		if (strcmp(v, *set) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+i64s(char buf[24], int64_t v)
+{
+	g_snprintf(buf, 24, "%" PRId64, v);
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+add_i64_row(csip_stmt *st, void *arr)
+{
+	int64_t v = csip_stmt_int64(st, 0);
+
+	g_array_append_val((GArray *)arr, v);
+	return CSIP_OK;
+}
+
+/* The first column of a query with one id parameter, as int64s. */
+static int
+ids_of(csip_store *s, const char *sql, int64_t id, GArray **out)
+{
+	char buf[24];
+	int rc;
+
+	*out = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	i64s(buf, id);
+	rc = csip_store_each(s, add_i64_row, *out, sql, buf, NULL);
+	if (rc < 0)
+		g_clear_pointer(out, g_array_unref);
+	return rc;
+}
+
+static int
+check_text(const char *field, const char *v, size_t max, int required)
+{
+	if (v == NULL || *v == '\0') {
+		if (required)
+			return csip_error_set(CSIP_EINVAL, "%s is required: "
+				"give a non-empty %s", field, field);
+		return CSIP_OK;
+	}
+	if (!g_utf8_validate(v, -1, NULL))
+		return csip_error_set(CSIP_EINVAL, "%s is not valid UTF-8: "
+			"send it as UTF-8", field);
+	if (strlen(v) > max)
+		return csip_error_set(CSIP_ETOOBIG, "%s is %zu bytes: shorten "
+			"it to at most %zu", field, strlen(v), max);
+	return CSIP_OK;
+}
+
+/* ---- validation ------------------------------------------------------ */
+
+/* A spec after validation: canonical, deduplicated, with ids resolved.
+ * A NULL member means "not given". */
+typedef struct vspec {
+	GArray *sigs;          /* int64 SIG ids, sorted */
+	GArray *reports;       /* int64 report ids, sorted, unique */
+	char *tags;            /* JSON text */
+	GPtrArray *ind_type;   /* parallel: canonical type, value, role */
+	GPtrArray *ind_value;
+	GPtrArray *ind_role;   /* "" for none */
+} vspec;
+
+static void
+vspec_clear(vspec *v)
+{
+	if (v->sigs)
+		g_array_unref(v->sigs);
+	if (v->reports)
+		g_array_unref(v->reports);
+	g_free(v->tags);
+	if (v->ind_type)
+		g_ptr_array_unref(v->ind_type);
+	if (v->ind_value)
+		g_ptr_array_unref(v->ind_value);
+	if (v->ind_role)
+		g_ptr_array_unref(v->ind_role);
+	memset(v, 0, sizeof *v);
+}
+
+static void
+ind_arrays(vspec *v)
+{
+	v->ind_type = g_ptr_array_new_with_free_func(g_free);
+	v->ind_value = g_ptr_array_new_with_free_func(g_free);
+	v->ind_role = g_ptr_array_new_with_free_func(g_free);
+}
+
+/* Add an indicator unless the same (type, value) is there already. */
+static void
+ind_push(vspec *v, GHashTable *seen, const char *type, const char *value,
+	 const char *role)
+{
+	char *key = g_strconcat(type, "\t", value, NULL);
+
+	if (g_hash_table_contains(seen, key)) {
+		g_free(key);
+		return;
+	}
+	g_hash_table_add(seen, key);
+	g_ptr_array_add(v->ind_type, g_strdup(type));
+	g_ptr_array_add(v->ind_value, g_strdup(value));
+	g_ptr_array_add(v->ind_role, g_strdup(role ? role : ""));
+}
+
+static int
+check_indicators(const csip_item_ind *inds, size_t n, vspec *v)
+{
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, NULL);
+	int rc = CSIP_OK;
+
+	if (n > INDS_MAX) {
+		rc = csip_error_set(CSIP_ETOOBIG, "%zu indicators: an item "
+			"carries at most %d; split it", n, INDS_MAX);
+		goto out;
+	}
+	if (n > 0 && inds == NULL) {
+		rc = csip_error_set(CSIP_EINVAL, "n_indicators is %zu but no "
+			"indicators were given", n);
+		goto out;
+	}
+	ind_arrays(v);
+	for (size_t i = 0; i < n; i++) {
+		csip_ind_type hint = CSIP_IND_UNKNOWN;
+		csip_indicator *ind = NULL;
+
+		if (inds[i].type && *inds[i].type) {
+			hint = csip_ind_type_from_name(inds[i].type);
+			if (hint == CSIP_IND_UNKNOWN) {
+				rc = csip_error_set(CSIP_EINVAL, "indicator "
+					"%zu: type \"%s\" is unknown; use "
+					"domain, hostname, url, email, ipv4, "
+					"ipv6, md5, sha1, sha256, ...", i,
+					inds[i].type);
+				goto out;
+			}
+		}
+		if (inds[i].value == NULL || *inds[i].value == '\0') {
+			rc = csip_error_set(CSIP_EINVAL, "indicator %zu has no "
+				"value: give one", i);
+			goto out;
+		}
+		if ((rc = check_text("indicator role", inds[i].role, ROLE_MAX,
+				     0)) < 0)
+			goto out;
+		rc = csip_indicator_parse(inds[i].value, strlen(inds[i].value),
+					  hint, &ind);
+		if (rc < 0) {
+			csip_error_prefix(rc, "indicator %zu: ", i);
+			goto out;
+		}
+		ind_push(v, seen, csip_ind_type_name(ind->type), ind->value,
+			 inds[i].role);
+		csip_indicator_free(ind);
+	}
+out:
+	g_hash_table_unref(seen);
+	return rc;
+}
+
+/* Validate everything in SP that does not depend on the stored item. */
+static int
+check_spec(csip_store *s, const csip_item_spec *sp, int create, vspec *v)
+{
+	int rc;
+
+	memset(v, 0, sizeof *v);
+	if ((rc = check_text("title", sp->title, TITLE_MAX, create)) < 0 ||
+	    (rc = check_text("analysis", sp->analysis, ANALYSIS_MAX, 0)) < 0 ||
+	    (rc = check_text("attack_type", sp->attack_type, ATTACK_MAX,
+			     0)) < 0)
+		return rc;
+	if (!create && sp->title && *sp->title == '\0')
+		return csip_error_set(CSIP_EINVAL, "title must not be empty: "
+			"give a title or leave it unchanged");
+	if (sp->tlp && !one_of(sp->tlp, tlps))
+		return csip_error_set(CSIP_EINVAL, "tlp \"%s\": use clear, "
+			"green, amber, amber+strict or red", sp->tlp);
+	if (create && sp->audience == NULL)
+		return csip_error_set(CSIP_EINVAL, "audience is required: give "
+			"sig, community, partners or public");
+	if (sp->audience && !one_of(sp->audience, audiences))
+		return csip_error_set(CSIP_EINVAL, "audience \"%s\": use sig, "
+			"community, partners or public", sp->audience);
+	/* "" clears the severity on update. */
+	if (sp->severity && *sp->severity && !one_of(sp->severity, severities))
+		return csip_error_set(CSIP_EINVAL, "severity \"%s\": use low, "
+			"medium, high or critical", sp->severity);
+	if (sp->tags) {
+		json_t *arr = json_array();
+		size_t n = 0;
+
+		for (char **t = sp->tags; *t; t++, n++) {
+			int dup = 0;
+
+			if (n >= TAGS_MAX) {
+				json_decref(arr);
+				return csip_error_set(CSIP_ETOOBIG, "more than "
+					"%d tags: keep the most useful",
+					TAGS_MAX);
+			}
+			if ((rc = check_text("tag", *t, TAG_MAX, 1)) < 0) {
+				json_decref(arr);
+				return rc;
+			}
+			for (size_t k = 0; k < json_array_size(arr); k++)
+				if (strcmp(json_string_value(json_array_get(
+					arr, k)), *t) == 0)
+					dup = 1;
+			if (!dup)
+				json_array_append_new(arr, json_string(*t));
+		}
+		v->tags = json_dumps(arr, JSON_COMPACT);
+		json_decref(arr);
+	}
+	if (sp->sigs) {
+		csip_stmt *st = NULL;
+		size_t n = 0;
+
+		v->sigs = g_array_new(FALSE, FALSE, sizeof(int64_t));
+		if ((rc = csip_store_prepare(s, "SELECT id FROM sig WHERE code "
+					     "= ?", &st)) < 0)
+			return rc;
+		for (char **c = sp->sigs; rc == CSIP_OK && *c; c++, n++) {
+			int64_t id;
+
+			if (n >= SIGS_MAX) {
+				rc = csip_error_set(CSIP_ETOOBIG, "more than "
+					"%d "
+					"SIGs: use audience community instead",
+					SIGS_MAX);
+				break;
+			}
+			csip_stmt_reset(st);
+			if ((rc = csip_stmt_bind_text(st, 1, *c)) < 0)
+				break;
+			rc = csip_stmt_step(st);
+			if (rc == CSIP_DONE) {
+				rc = csip_error_set(CSIP_ENOTFOUND, "SIG %s "
+					"does "
+					"not exist; see `csip sig list`", *c);
+				break;
+			}
+			if (rc < 0)
+				break;
+			rc = CSIP_OK;
+			id = csip_stmt_int64(st, 0);
+			if (v->sigs->len == 0 || bsearch(&id, v->sigs->data,
+			    v->sigs->len, sizeof id, cmp_i64) == NULL) {
+				g_array_append_val(v->sigs, id);
+				g_array_sort(v->sigs, cmp_i64);
+			}
+		}
+		csip_stmt_free(st);
+		if (rc < 0)
+			return rc;
+	}
+	if (sp->n_reports > 0 || create) {
+		if (sp->n_reports == 0 || sp->report_ids == NULL)
+			return csip_error_set(CSIP_EINVAL, "an item needs at "
+				"least one source report: give report_ids");
+		if (sp->n_reports > SOURCES_MAX)
+			return csip_error_set(CSIP_ETOOBIG, "%zu source "
+				"reports:"
+				" an item has at most %d", sp->n_reports,
+				SOURCES_MAX);
+		v->reports = g_array_new(FALSE, FALSE, sizeof(int64_t));
+		g_array_append_vals(v->reports, sp->report_ids, sp->n_reports);
+		g_array_sort(v->reports, cmp_i64);
+		for (guint i = 1; i < v->reports->len; )
+			if (g_array_index(v->reports, int64_t, i) ==
+			    g_array_index(v->reports, int64_t, i - 1))
+				g_array_remove_index(v->reports, i);
+			else
+				i++;
+	}
+	if ((create && sp->indicators) || (!create && sp->set_indicators))
+		if ((rc = check_indicators(sp->indicators, sp->n_indicators,
+					   v)) < 0)
+			return rc;
+	return CSIP_OK;
+}
+
+/* The audience after a change, with its SIGs, checked against the
+ * sources.  AUDIENCE is the resulting audience; SIGS the resulting SIG ids
+ * (v->sigs when given, else CUR_SIGS). */
+static int
+check_scope(csip_store *s, const char *audience, const vspec *v,
+	    GArray *cur_sigs, GArray *reports)
+{
+	GArray *sigs = v->sigs ? v->sigs : cur_sigs;
+	int is_sig = strcmp(audience, "sig") == 0;
+
+	if (!is_sig && v->sigs && v->sigs->len > 0)
+		return csip_error_set(CSIP_EINVAL, "sigs apply only to "
+			"audience "
+			"sig, not \"%s\": drop the SIGs or choose audience sig",
+			audience);
+	if (is_sig && (sigs == NULL || sigs->len == 0))
+		return csip_error_set(CSIP_EINVAL, "audience sig names no SIG: "
+			"give at least one in sigs");
+	return csip_policy_check_audience(s, audience,
+		is_sig ? (const int64_t *)(void *)sigs->data : NULL,
+		is_sig ? sigs->len : 0,
+		(const int64_t *)(void *)reports->data, reports->len);
+}
+
+/* ---- writes ---------------------------------------------------------- */
+
+static int
+insert_ids(csip_store *s, const char *sql, int64_t item, GArray *ids)
+{
+	char ib[24], vb[24];
+	int rc = CSIP_OK;
+
+	i64s(ib, item);
+	for (guint i = 0; rc == CSIP_OK && i < ids->len; i++) {
+		i64s(vb, g_array_index(ids, int64_t, i));
+		rc = csip_store_run(s, NULL, sql, ib, vb, NULL);
+	}
+	return rc;
+}
+
+static int
+insert_indicators(csip_store *s, int64_t item, const vspec *v)
+{
+	char ib[24];
+	int rc = CSIP_OK;
+
+	i64s(ib, item);
+	for (guint i = 0; rc == CSIP_OK && i < v->ind_type->len; i++) {
+		const char *role = v->ind_role->pdata[i];
+
+		rc = csip_store_run(s, NULL, "INSERT INTO item_indicator "
+			"(item_id, type, value, role) VALUES (?, ?, ?, ?)", ib,
+			(const char *)v->ind_type->pdata[i],
+			(const char *)v->ind_value->pdata[i],
+			*role ? role : CSIP_SQL_NULL, NULL);
+	}
+	return rc;
+}
+
+/* A short role from where extraction found an observation; NULL when
+ * the place says nothing a recipient needs (it may name an attachment). */
+static const char *
+role_of(const char *found_in)
+{
+	if (found_in == NULL)
+		return NULL;
+	if (g_str_has_prefix(found_in, "header:from") ||
+	    g_str_has_prefix(found_in, "header:reply-to") ||
+	    g_str_has_prefix(found_in, "header:return-path") ||
+	    g_str_has_prefix(found_in, "header:sender"))
+		return "sender";
+	if (g_str_has_prefix(found_in, "header:received") ||
+	    strstr(found_in, "originating-ip"))
+		return "relay";
+	if (g_str_has_prefix(found_in, "header:subject"))
+		return "subject";
+	if (g_str_has_prefix(found_in, "header:x-mailer") ||
+	    g_str_has_prefix(found_in, "header:user-agent"))
+		return "mailer";
+	if (strstr(found_in, "html-href") || strstr(found_in, "html-src"))
+		return "link";
+	if (g_str_has_prefix(found_in, "attachment"))
+		return "attachment";
+	return NULL;
+}
+
+typedef struct default_ctx {
+	vspec *v;
+	GHashTable *seen;
+} default_ctx;
+
+static int
+default_row(csip_stmt *st, void *ud)
+{
+	default_ctx *c = ud;
+
+	ind_push(c->v, c->seen, csip_stmt_text(st, 0), csip_stmt_text(st, 1),
+		 role_of(csip_stmt_text(st, 2)));
+	return CSIP_OK;
+}
+
+/* The observations of the sources the analyst marked shareable, or left
+ * unmarked in a report whose anonymisation succeeded. */
+static int
+default_indicators(csip_store *s, vspec *v)
+{
+	default_ctx c = { v, g_hash_table_new_full(g_str_hash, g_str_equal,
+						   g_free, NULL) };
+	int rc = CSIP_OK;
+
+	ind_arrays(v);
+	for (guint i = 0; rc == CSIP_OK && i < v->reports->len; i++) {
+		char rb[24];
+
+		i64s(rb, g_array_index(v->reports, int64_t, i));
+		rc = csip_store_each(s, default_row, &c, "SELECT o.type, "
+			"o.value, o.found_in FROM observation o JOIN report r "
+			"ON r.id = o.report_id WHERE o.report_id = ? AND "
+			"(o.shareable = 1 OR (o.shareable IS NULL AND "
+			"r.shareable = 1)) ORDER BY o.type, o.value", rb, NULL);
+	}
+	g_hash_table_unref(c.seen);
+	return rc;
+}
+
+static json_t *
+ids_json(GArray *ids)
+{
+	json_t *a = json_array();
+
+	for (guint i = 0; ids && i < ids->len; i++)
+		json_array_append_new(a, json_integer(g_array_index(ids,
+			int64_t, i)));
+	return a;
+}
+
+static char *
+target_of(int64_t id)
+{
+	return g_strdup_printf("item:%" PRId64, id);
+}
+
+/* Finish a write: commit on success, roll back on failure. */
+static int
+finish(csip_store *s, int rc)
+{
+	if (rc < 0) {
+		csip_store_rollback(s);
+		return rc;
+	}
+	return csip_store_commit(s);
+}
+
+int
+csip_item_create(csip_hub *h, const char *actor, const csip_item_spec *spec,
+		 int64_t *id)
+{
+	csip_store *s = csip_hub_store(h);
+	vspec v;
+	char now[21], ib[24], *target = NULL;
+	int rc;
+
+	*id = 0;
+	if ((rc = check_spec(s, spec, 1, &v)) < 0)
+		goto out;
+	if ((rc = csip_store_begin(s)) < 0)
+		goto out;
+	if ((rc = check_scope(s, spec->audience, &v, NULL, v.reports)) < 0)
+		goto done;
+	if (v.ind_type == NULL && (rc = default_indicators(s, &v)) < 0)
+		goto done;
+	csip_store_now(now);
+	rc = csip_store_query_int64(s, id, "INSERT INTO item (title, analysis,"
+		" tlp, audience, attack_type, severity, tags, status, revision,"
+		" created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?,"
+		" ?, 'draft', 1, ?, ?, ?) RETURNING id", spec->title,
+		spec->analysis ? spec->analysis : "",
+		spec->tlp ? spec->tlp : "amber", spec->audience,
+		spec->attack_type && *spec->attack_type ? spec->attack_type
+			: CSIP_SQL_NULL,
+		spec->severity && *spec->severity ? spec->severity
+			: CSIP_SQL_NULL,
+		v.tags ? v.tags : "[]", actor, now, now, NULL);
+	if (rc < 0)
+		goto done;
+	i64s(ib, *id);
+	if (strcmp(spec->audience, "sig") == 0 &&
+	    (rc = insert_ids(s, "INSERT INTO item_sig (item_id, sig_id) VALUES "
+			     "(?, ?)", *id, v.sigs)) < 0)
+		goto done;
+	if ((rc = insert_ids(s, "INSERT INTO item_source (item_id, report_id) "
+			     "VALUES (?, ?)", *id, v.reports)) < 0 ||
+	    (rc = insert_indicators(s, *id, &v)) < 0)
+		goto done;
+	target = target_of(*id);
+	rc = csip_audit_append(h, actor, "item.create", target, json_pack(
+		"{ss ss so sI}", "title", spec->title, "audience",
+		spec->audience, "sources", ids_json(v.reports), "indicators",
+		(json_int_t)v.ind_type->len));
+done:
+	rc = finish(s, rc);
+	if (rc < 0)
+		*id = 0;
+out:
+	vspec_clear(&v);
+	g_free(target);
+	return rc;
+}
+
+/* Status and revision of an item; CSIP_ENOTFOUND with the usual message. */
+static int
+load_state(csip_store *s, int64_t id, char status[20], int64_t *revision,
+	   char audience[12])
+{
+	csip_stmt *st = NULL;
+	char ib[24];
+	int rc;
+
+	i64s(ib, id);
+	rc = csip_store_prepare_bind(s, &st, "SELECT status, revision, "
+		"audience FROM item WHERE id = ?", ib, NULL);
+	if (rc < 0)
+		goto out;
+	rc = csip_stmt_step(st);
+	if (rc == CSIP_DONE) {
+		rc = csip_error_set(CSIP_ENOTFOUND, "item %" PRId64 " does not "
+			"exist", id);
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	rc = CSIP_OK;
+	g_strlcpy(status, csip_stmt_text(st, 0), 20);
+	if (revision)
+		*revision = csip_stmt_int64(st, 1);
+	if (audience)
+		g_strlcpy(audience, csip_stmt_text(st, 2), 12);
+out:
+	csip_stmt_free(st);
+	return rc;
+}
+
+int
+csip_item_update(csip_hub *h, const char *actor, int64_t id,
+		 const csip_item_spec *c)
+{
+	csip_store *s = csip_hub_store(h);
+	GArray *cur_sigs = NULL, *cur_reports = NULL;
+	json_t *fields = NULL;
+	vspec v;
+	char now[21], ib[24], status[20], audience[12], *target = NULL;
+	const char *aud;
+	int64_t rev = 0;
+	int rc;
+
+	if ((rc = check_spec(s, c, 0, &v)) < 0)
+		goto out;
+	if (!c->title && !c->analysis && !c->tlp && !c->audience && !c->sigs &&
+	    !c->attack_type && !c->severity && !c->tags && c->n_reports == 0 &&
+	    !c->set_indicators) {
+		rc = csip_error_set(CSIP_EINVAL, "nothing to change for item %"
+			PRId64 ": give at least one field", id);
+		goto out;
+	}
+	if ((rc = csip_store_begin(s)) < 0)
+		goto out;
+	if ((rc = load_state(s, id, status, &rev, audience)) < 0)
+		goto done;
+	if (strcmp(status, "published") == 0 ||
+	    strcmp(status, "withdrawn") == 0) {
+		rc = csip_error_set(CSIP_EBUSY, "item %" PRId64 " is %s and "
+			"can "
+			"no longer change; make a new item instead", id,
+			status);
+		goto done;
+	}
+	aud = c->audience ? c->audience : audience;
+	if ((rc = ids_of(s, "SELECT sig_id FROM item_sig WHERE item_id = ? "
+			 "ORDER BY sig_id", id, &cur_sigs)) < 0 ||
+	    (rc = ids_of(s, "SELECT report_id FROM item_source WHERE item_id "
+			 "= ? ORDER BY report_id", id, &cur_reports)) < 0)
+		goto done;
+	/* SIGs kept from before only while the audience stays 'sig'. */
+	if (strcmp(aud, "sig") != 0)
+		g_array_set_size(cur_sigs, 0);
+	if ((rc = check_scope(s, aud, &v, cur_sigs,
+			      v.reports ? v.reports : cur_reports)) < 0)
+		goto done;
+	csip_store_now(now);
+	i64s(ib, id);
+	rc = csip_store_run(s, NULL, "UPDATE item SET title = COALESCE(?, "
+		"title), analysis = COALESCE(?, analysis), tlp = COALESCE(?, "
+		"tlp), audience = ?, attack_type = NULLIF(COALESCE(?, "
+		"attack_type), ''), severity = NULLIF(COALESCE(?, severity), "
+		"''), tags = COALESCE(?, tags), revision = revision + 1, "
+		"status = 'draft', updated_at = ? WHERE id = ?",
+		c->title ? c->title : CSIP_SQL_NULL,
+		c->analysis ? c->analysis : CSIP_SQL_NULL,
+		c->tlp ? c->tlp : CSIP_SQL_NULL, aud,
+		c->attack_type ? c->attack_type : CSIP_SQL_NULL,
+		c->severity ? c->severity : CSIP_SQL_NULL,
+		v.tags ? v.tags : CSIP_SQL_NULL, now, ib, NULL);
+	if (rc < 0)
+		goto done;
+	/* Consent is for one revision: every approval starts again. */
+	if ((rc = csip_store_run(s, NULL, "DELETE FROM item_approval WHERE "
+				 "item_id = ?", ib, NULL)) < 0)
+		goto done;
+	if (c->audience || v.sigs) {
+		if ((rc = csip_store_run(s, NULL, "DELETE FROM item_sig WHERE "
+					 "item_id = ?", ib, NULL)) < 0)
+			goto done;
+		if (strcmp(aud, "sig") == 0 &&
+		    (rc = insert_ids(s, "INSERT INTO item_sig (item_id, "
+				     "sig_id) VALUES (?, ?)", id,
+				     v.sigs ? v.sigs : cur_sigs)) < 0)
+			goto done;
+	}
+	if (v.reports &&
+	    ((rc = csip_store_run(s, NULL, "DELETE FROM item_source WHERE "
+				  "item_id = ?", ib, NULL)) < 0 ||
+	     (rc = insert_ids(s, "INSERT INTO item_source (item_id, report_id)"
+			      " VALUES (?, ?)", id, v.reports)) < 0))
+		goto done;
+	if (v.ind_type &&
+	    ((rc = csip_store_run(s, NULL, "DELETE FROM item_indicator WHERE "
+				  "item_id = ?", ib, NULL)) < 0 ||
+	     (rc = insert_indicators(s, id, &v)) < 0))
+		goto done;
+	fields = json_array();
+#define FIELD(cond, name) if (cond) json_array_append_new(fields, \
+	json_string(name))
+	FIELD(c->title, "title");
+	FIELD(c->analysis, "analysis");
+	FIELD(c->tlp, "tlp");
+	FIELD(c->audience, "audience");
+	FIELD(c->sigs, "sigs");
+	FIELD(c->attack_type, "attack_type");
+	FIELD(c->severity, "severity");
+	FIELD(c->tags, "tags");
+	FIELD(v.reports, "sources");
+	FIELD(v.ind_type, "indicators");
+#undef FIELD
+	target = target_of(id);
+	rc = csip_audit_append(h, actor, "item.update", target, json_pack(
+		"{sI so}", "revision", (json_int_t)(rev + 1), "fields",
+		fields));
+	fields = NULL;
+done:
+	rc = finish(s, rc);
+out:
+	json_decref(fields);
+	if (cur_sigs)
+		g_array_unref(cur_sigs);
+	if (cur_reports)
+		g_array_unref(cur_reports);
+	vspec_clear(&v);
+	g_free(target);
+	return rc;
+}
+
+/* ---- the leak check -------------------------------------------------- */
+
+/* One place of an item that recipients will read. */
+typedef struct spot {
+	char *where;     /* "title", "tags[1]", "indicator domain x.example" */
+	char *folded;    /* its text, case-folded */
+	char *raw;
+} spot;
+
+static void
+spot_free(gpointer p)
+{
+	spot *sp = p;
+
+	g_free(sp->where);
+	g_free(sp->folded);
+	g_free(sp->raw);
+	g_free(sp);
+}
+
+static void
+spot_add(GPtrArray *spots, char *where, const char *text)
+{
+	spot *sp;
+
+	if (text == NULL || *text == '\0' || !g_utf8_validate(text, -1, NULL)) {
+		g_free(where);
+		return;
+	}
+	sp = g_new0(spot, 1);
+	sp->where = where;
+	sp->raw = g_strdup(text);
+	sp->folded = g_utf8_casefold(text, -1);
+	g_ptr_array_add(spots, sp);
+}
+
+static int
+spot_ind_row(csip_stmt *st, void *ud)
+{
+	const char *type = csip_stmt_text(st, 0), *value = csip_stmt_text(st,
+		1), *role = csip_stmt_text(st, 2);
+
+	spot_add(ud, g_strdup_printf("indicator %s %s", type, value), value);
+	if (role)
+		spot_add(ud, g_strdup_printf("the role of indicator %s %s",
+					     type, value), role);
+	return CSIP_OK;
+}
+
+/* Everything of item ID that a recipient would read. */
+static int
+load_spots(csip_store *s, int64_t id, GPtrArray *spots)
+{
+	csip_stmt *st = NULL;
+	json_t *tags = NULL;
+	char ib[24];
+	int rc;
+
+	i64s(ib, id);
+	rc = csip_store_prepare_bind(s, &st, "SELECT title, analysis, "
+		"attack_type, tags FROM item WHERE id = ?", ib, NULL);
+	if (rc < 0)
+		goto out;
+	if ((rc = csip_stmt_step(st)) != CSIP_ROW) {
+		if (rc == CSIP_DONE)
+			rc = csip_error_set(CSIP_ENOTFOUND, "item %" PRId64
+				" does not exist", id);
+		goto out;
+	}
+	spot_add(spots, g_strdup("title"), csip_stmt_text(st, 0));
+	spot_add(spots, g_strdup("analysis"), csip_stmt_text(st, 1));
+	spot_add(spots, g_strdup("attack_type"), csip_stmt_text(st, 2));
+	tags = json_loads(csip_stmt_text(st, 3), 0, NULL);
+	for (size_t i = 0; i < json_array_size(tags); i++)
+		spot_add(spots, g_strdup_printf("tags[%zu]", i),
+			 json_string_value(json_array_get(tags, i)));
+	rc = csip_store_each(s, spot_ind_row, spots, "SELECT type, value, role "
+		"FROM item_indicator WHERE item_id = ? ORDER BY type, value",
+		ib, NULL);
+out:
+	json_decref(tags);
+	csip_stmt_free(st);
+	return rc < 0 ? rc : CSIP_OK;
+}
+
+static int
+ascii_word(char c)
+{
+	return g_ascii_isalnum(c) || c == '_';
+}
+
+/* Whether NEEDLE (case-folded) occurs in HAY (case-folded).  Where the
+ * needle begins or ends with an ASCII letter or digit, the match must not
+ * continue a word there, so the name "ai" does not match "email"; a
+ * domain still matches inside a longer host name ("mail.x.example",
+ * "x.example.evil.test"), since a look-alike host names its target too. */
+static int
+occurs(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	const char *p = hay;
+
+	if (n == 0)
+		return 0;
+	while ((p = strstr(p, needle)) != NULL) {
+		int left_ok = !ascii_word(needle[0]) || p == hay ||
+			!ascii_word(p[-1]);
+		int right_ok = !ascii_word(needle[n - 1]) ||
+			!ascii_word(p[n]);
+
+		if (left_ok && right_ok)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+/* Something that must not appear, and how to say so. */
+typedef struct needle {
+	char *folded;
+	char *shown;     /* the value as stored */
+	char *what;      /* "the name of provider kanto-power" */
+} needle;
+
+static void
+needle_free(gpointer p)
+{
+	needle *nd = p;
+
+	g_free(nd->folded);
+	g_free(nd->shown);
+	g_free(nd->what);
+	g_free(nd);
+}
+
+static void
+needle_add(GPtrArray *needles, const char *value, const char *what)
+{
+	needle *nd;
+
+	if (value == NULL || *value == '\0' ||
+	    !g_utf8_validate(value, -1, NULL))
+		return;
+	nd = g_new0(needle, 1);
+	nd->folded = g_utf8_casefold(value, -1);
+	nd->shown = g_strdup(value);
+	nd->what = g_strdup(what);
+	g_ptr_array_add(needles, nd);
+}
+
+/* An IP network: FAMILY AF_INET or AF_INET6, address bytes, prefix. */
+typedef struct net {
+	int family;
+	unsigned char a[16];
+	int prefix;
+	char *text;
+	char *org;
+} net;
+
+static void
+net_free(gpointer p)
+{
+	net *nt = p;
+
+	g_free(nt->text);
+	g_free(nt->org);
+	g_free(nt);
+}
+
+/* Parse "ADDR" or "ADDR/LEN". */
+static int
+net_parse(const char *text, net *out)
+{
+	char buf[64];
+	const char *slash = strchr(text, '/');
+	size_t n = slash ? (size_t)(slash - text) : strlen(text);
+	char *end;
+	long len;
+
+	if (n == 0 || n >= sizeof buf)
+		return 0;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, out->a) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, out->a) == 1)
+		out->family = AF_INET6;
+	else
+		return 0;
+	out->prefix = out->family == AF_INET ? 32 : 128;
+	if (slash) {
+		len = strtol(slash + 1, &end, 10);
+		if (end == slash + 1 || *end || len < 0 || len > out->prefix)
+			return 0;
+		out->prefix = (int)len;
+	}
+	return 1;
+}
+
+/* Whether two networks share an address: they agree on the shorter of
+ * their prefixes.  An IPv4-mapped IPv6 address is compared as IPv4. */
+static int
+net_overlap(const net *x, const net *y)
+{
+	unsigned char m[16];
+	const unsigned char *ya = y->a;
+	int yfam = y->family, yp = y->prefix, p;
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0xff, 0xff };
+
+	if (yfam == AF_INET6 && x->family == AF_INET && yp >= 96 &&
+	    memcmp(ya, mapped, 12) == 0) {
+		memcpy(m, ya + 12, 4);
+		ya = m;
+		yfam = AF_INET;
+		yp -= 96;
+	}
+	if (yfam != x->family)
+		return 0;
+	p = MIN(x->prefix, yp);
+	for (int i = 0; i < p / 8; i++)
+		if (x->a[i] != ya[i])
+			return 0;
+	if (p % 8) {
+		unsigned char mask = (unsigned char)(0xff << (8 - p % 8));
+
+		if ((x->a[p / 8] & mask) != (ya[p / 8] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+/* The first internal network that an address in TEXT (with an optional
+ * "/len") falls into, or NULL.  Addresses are found as maximal runs of
+ * the characters they are written with. */
+static const net *
+find_internal(const char *text, GPtrArray *nets)
+{
+	static const char *const sets[] = { "0123456789.",
+		"0123456789abcdefABCDEF:." };
+
+	for (int k = 0; k < 2; k++) {
+		const char *p = text;
+
+		while (*p) {
+			size_t n = strspn(p, sets[k]);
+			char tok[80];
+			net cand;
+
+			if (n == 0) {
+				p++;
+				continue;
+			}
+			if (n < 48) {
+				size_t m = n;
+
+				memcpy(tok, p, n);
+				/* Keep a prefix length written after it. */
+				if (p[n] == '/' && g_ascii_isdigit(p[n + 1])) {
+					size_t d = strspn(p + n + 1,
+							  "0123456789");
+
+					if (d <= 3) {
+						memcpy(tok + n, p + n, d + 1);
+						m = n + d + 1;
+					}
+				}
+				tok[m] = '\0';
+				/* Sentences end with dots. */
+				while (m > 0 && tok[m - 1] == '.')
+					tok[--m] = '\0';
+				if (net_parse(tok, &cand))
+					for (guint i = 0; i < nets->len; i++)
+						if (net_overlap(nets->pdata[i],
+								&cand))
+							return nets->pdata[i];
+			}
+			p += n;
+		}
+	}
+	return NULL;
+}
+
+typedef struct prov {
+	int64_t org;
+	char *name;
+	char *display;
+	int named_ok;      /* every source of this provider allows naming it
+			    * to every reader the audience reaches */
+} prov;
+
+static void
+prov_free(gpointer p)
+{
+	prov *pv = p;
+
+	g_free(pv->name);
+	g_free(pv->display);
+	g_free(pv);
+}
+
+/* Whether every reader the published item could ever reach may learn
+ * that PROVIDER gave a report with ATTRIBUTION.  Asked of the policy with
+ * the least privileged readers of each kind (a partner; a participant
+ * with an NDA and no SIG; one in exactly one of the item's SIGs), since a
+ * reader with more SIGs sees at least as much. */
+static int
+named_ok(csip_store *s, const csip_item_facts *f, int64_t provider,
+	 const char *attribution, int *ok)
+{
+	csip_item_facts pub = *f;   /* shallow: the arrays stay F's */
+	int rc = CSIP_OK;
+
+	*ok = 1;
+	g_strlcpy(pub.status, "published", sizeof pub.status);
+	for (int partner = 0; partner < 2; partner++)
+		for (int nda = 0; nda < 2; nda++)
+			for (size_t k = 0; k <= f->n_sigs; k++) {
+				csip_reader probe = { .org_id = INT64_MAX,
+					.partner = partner, .nda = nda };
+				int vis = 0;
+
+				if (k < f->n_sigs) {
+					probe.sigs = &f->sigs[k];
+					probe.n_sigs = 1;
+				}
+				if (csip_policy_decide(&probe, &pub) ==
+				    CSIP_ACCESS_NONE)
+					continue;
+				rc = csip_policy_provider_visible(s, &probe,
+					provider, attribution, &vis);
+				if (rc < 0)
+					return rc;
+				if (!vis)
+					*ok = 0;
+			}
+	return CSIP_OK;
+}
+
+typedef struct leak_ctx {
+	csip_store *s;
+	const csip_item_facts *f;
+	GPtrArray *provs;
+	GPtrArray *needles;
+	GPtrArray *nets;
+	int rc;
+} leak_ctx;
+
+static prov *
+prov_get(leak_ctx *c, int64_t org)
+{
+	for (guint i = 0; i < c->provs->len; i++)
+		if (((prov *)c->provs->pdata[i])->org == org)
+			return c->provs->pdata[i];
+	return NULL;
+}
+
+static int
+source_row(csip_stmt *st, void *ud)
+{
+	leak_ctx *c = ud;
+	int64_t org = csip_stmt_int64(st, 0);
+	prov *pv = prov_get(c, org);
+	int ok = 0, rc;
+
+	if (pv == NULL) {
+		pv = g_new0(prov, 1);
+		pv->org = org;
+		pv->name = g_strdup(csip_stmt_text(st, 2));
+		pv->display = g_strdup(csip_stmt_text(st, 3));
+		pv->named_ok = 1;
+		g_ptr_array_add(c->provs, pv);
+	}
+	rc = named_ok(c->s, c->f, org, csip_stmt_text(st, 1), &ok);
+	if (rc < 0)
+		return rc;
+	if (!ok)
+		pv->named_ok = 0;
+	return CSIP_OK;
+}
+
+static int
+domain_row(csip_stmt *st, void *ud)
+{
+	leak_ctx *c = ud;
+	const char *dom = csip_stmt_text(st, 0);
+	char *uni = g_hostname_to_unicode(dom);
+	char *what = g_strdup_printf("a mail domain of provider %s",
+				     csip_stmt_text(st, 1));
+
+	needle_add(c->needles, dom, what);
+	if (uni && strcmp(uni, dom) != 0)
+		needle_add(c->needles, uni, what);
+	g_free(uni);
+	g_free(what);
+	return CSIP_OK;
+}
+
+static int
+network_row(csip_stmt *st, void *ud)
+{
+	leak_ctx *c = ud;
+	net *nt = g_new0(net, 1);
+
+	if (!net_parse(csip_stmt_text(st, 0), nt)) {
+		g_free(nt);
+		return CSIP_OK;
+	}
+	nt->text = g_strdup(csip_stmt_text(st, 0));
+	nt->org = g_strdup(csip_stmt_text(st, 1));
+	g_ptr_array_add(c->nets, nt);
+	return CSIP_OK;
+}
+
+static int
+removed_row(csip_stmt *st, void *ud)
+{
+	leak_ctx *c = ud;
+	json_t *arr = csip_stmt_text(st, 1)
+		? json_loads(csip_stmt_text(st, 1), 0, NULL) : NULL;
+	char *what;
+
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *e = json_array_get(arr, i);
+		const char *kind = json_string_value(json_object_get(e,
+			"kind"));
+
+		what = g_strdup_printf("the %s removed from report %s by the "
+			"anonymiser", kind ? kind : "identity",
+			csip_stmt_text(st, 0));
+		needle_add(c->needles, json_string_value(json_object_get(e,
+			"value")), what);
+		g_free(what);
+	}
+	json_decref(arr);
+	return CSIP_OK;
+}
+
+/* Refuse (CSIP_EPERM) when what recipients would read of item ID names a
+ * source's provider (unless its attribution lets every possible
+ * recipient know it), one of its mail domains or internal networks, or
+ * anything the anonymiser removed from a source. */
+static int
+leak_check(csip_store *s, int64_t id)
+{
+	leak_ctx c = { .s = s };
+	GPtrArray *spots = g_ptr_array_new_with_free_func(spot_free);
+	csip_item_facts f;
+	int have_facts = 0, rc;
+	char ib[24];
+
+	c.provs = g_ptr_array_new_with_free_func(prov_free);
+	c.needles = g_ptr_array_new_with_free_func(needle_free);
+	c.nets = g_ptr_array_new_with_free_func(net_free);
+	i64s(ib, id);
+	if ((rc = csip_item_facts_load(s, id, &f)) < 0)
+		goto out;
+	have_facts = 1;
+	c.f = &f;
+	if ((rc = load_spots(s, id, spots)) < 0)
+		goto out;
+	rc = csip_store_each(s, source_row, &c, "SELECT r.org_id, "
+		"r.attribution, o.name, o.display_name FROM item_source i "
+		"JOIN report r ON r.id = i.report_id JOIN org o ON o.id = "
+		"r.org_id WHERE i.item_id = ? ORDER BY r.id", ib, NULL);
+	if (rc < 0)
+		goto out;
+	for (guint i = 0; i < c.provs->len; i++) {
+		prov *pv = c.provs->pdata[i];
+		char ob[24], *what;
+
+		if (pv->named_ok)
+			continue;
+		/* Domains first: they hold the name, and say more. */
+		i64s(ob, pv->org);
+		rc = csip_store_each(s, domain_row, &c, "SELECT d.domain, "
+			"o.name "
+			"FROM org_domain d JOIN org o ON o.id = d.org_id WHERE "
+			"d.org_id = ?", ob, NULL);
+		if (rc < 0)
+			goto out;
+		what = g_strdup_printf("the name of provider %s (its "
+			"attribution does not reach every recipient)",
+			pv->name);
+		needle_add(c.needles, pv->name, what);
+		needle_add(c.needles, pv->display, what);
+		g_free(what);
+	}
+	/* Internal hosts and the recipients are never shared, whatever the
+	 * attribution allows. */
+	rc = csip_store_each(s, network_row, &c, "SELECT n.cidr, o.name FROM "
+		"org_network n JOIN org o ON o.id = n.org_id WHERE n.org_id IN "
+		"(SELECT r.org_id FROM item_source i JOIN report r ON r.id = "
+		"i.report_id WHERE i.item_id = ?)", ib, NULL);
+	if (rc < 0)
+		goto out;
+	rc = csip_store_each(s, removed_row, &c, "SELECT c.report_id, "
+		"c.removed FROM item_source i JOIN report_content c ON "
+		"c.report_id = i.report_id WHERE i.item_id = ? ORDER BY "
+		"c.report_id", ib, NULL);
+	if (rc < 0)
+		goto out;
+	for (guint i = 0; i < spots->len; i++) {
+		spot *sp = spots->pdata[i];
+		const net *nt;
+
+		for (guint k = 0; k < c.needles->len; k++) {
+			needle *nd = c.needles->pdata[k];
+
+			if (!occurs(sp->folded, nd->folded))
+				continue;
+			rc = csip_error_set(CSIP_EPERM, "item %" PRId64
+				" would leak %s (\"%s\") in its %s: remove "
+				"it there", id, nd->what, nd->shown,
+				sp->where);
+			goto out;
+		}
+		if ((nt = find_internal(sp->raw, c.nets)) != NULL) {
+			rc = csip_error_set(CSIP_EPERM, "item %" PRId64
+				" would leak an address in %s, an internal "
+				"network of provider %s, in its %s: remove it "
+				"there", id,
+				nt->text, nt->org, sp->where);
+			goto out;
+		}
+	}
+	rc = CSIP_OK;
+out:
+	if (have_facts)
+		csip_item_facts_clear(&f);
+	g_ptr_array_unref(spots);
+	g_ptr_array_unref(c.provs);
+	g_ptr_array_unref(c.needles);
+	g_ptr_array_unref(c.nets);
+	return rc;
+}
+
+/* The item's audience against its sources' permissions, as stored now
+ * (a provider may have narrowed a permission since the item was made). */
+static int
+recheck_scope(csip_store *s, int64_t id, const char *audience)
+{
+	GArray *sigs = NULL, *reports = NULL;
+	int rc;
+
+	if ((rc = ids_of(s, "SELECT sig_id FROM item_sig WHERE item_id = ? "
+			 "ORDER BY sig_id", id, &sigs)) < 0 ||
+	    (rc = ids_of(s, "SELECT report_id FROM item_source WHERE item_id "
+			 "= ? ORDER BY report_id", id, &reports)) < 0)
+		goto out;
+	rc = csip_policy_check_audience(s, audience,
+		(const int64_t *)(void *)sigs->data, sigs->len,
+		(const int64_t *)(void *)reports->data, reports->len);
+out:
+	if (sigs)
+		g_array_unref(sigs);
+	if (reports)
+		g_array_unref(reports);
+	return rc;
+}
+
+int
+csip_item_submit(csip_hub *h, const char *actor, int64_t id)
+{
+	csip_store *s = csip_hub_store(h);
+	char now[21], ib[24], rb[24], status[20], audience[12];
+	char *target = NULL;
+	int64_t rev = 0;
+	int rc, n = 0;
+
+	if ((rc = csip_store_begin(s)) < 0)
+		return rc;
+	if ((rc = load_state(s, id, status, &rev, audience)) < 0)
+		goto done;
+	if (strcmp(status, "draft") != 0 &&
+	    strcmp(status, "changes_requested") != 0) {
+		rc = csip_error_set(CSIP_EBUSY, "item %" PRId64 " is %s: only "
+			"a "
+			"draft or an item with changes requested is submitted;"
+			" update it first to make a new draft", id, status);
+		goto done;
+	}
+	/* Providers see the item from now on, so it must already be fit to
+	 * be seen: one provider must not read another one's name. */
+	if ((rc = recheck_scope(s, id, audience)) < 0 ||
+	    (rc = leak_check(s, id)) < 0)
+		goto done;
+	csip_store_now(now);
+	i64s(ib, id);
+	i64s(rb, rev);
+	if ((rc = csip_store_run(s, NULL, "DELETE FROM item_approval WHERE "
+				 "item_id = ?", ib, NULL)) < 0 ||
+	    (rc = csip_store_run(s, &n, "INSERT INTO item_approval (item_id, "
+		"org_id, revision, decision) SELECT DISTINCT i.item_id, "
+		"r.org_id, ?, 'pending' FROM item_source i JOIN report r ON "
+		"r.id = i.report_id WHERE i.item_id = ?", rb, ib, NULL)) < 0 ||
+	    (rc = csip_store_run(s, NULL, "UPDATE item SET status = 'pending', "
+		"updated_at = ? WHERE id = ?", now, ib, NULL)) < 0)
+		goto done;
+	target = target_of(id);
+	rc = csip_audit_append(h, actor, "item.submit", target, json_pack(
+		"{sI sI}", "revision", (json_int_t)rev, "providers",
+		(json_int_t)n));
+done:
+	g_free(target);
+	return finish(s, rc);
+}
+
+int
+csip_item_decide(csip_hub *h, const char *actor, int64_t id,
+		 int64_t provider_org, const char *decision,
+		 const char *comment)
+{
+	csip_store *s = csip_hub_store(h);
+	char now[21], ib[24], ob[24], rb[24], status[20], *target = NULL;
+	int64_t rev = 0, is_provider = 0, open = 0;
+	int approve, rc, n = 0;
+
+	if (decision == NULL || (strcmp(decision, "approve") != 0 &&
+				 strcmp(decision, "request_changes") != 0))
+		return csip_error_set(CSIP_EINVAL, "decision \"%s\": use "
+			"approve or request_changes", decision ? decision : "");
+	approve = strcmp(decision, "approve") == 0;
+	if ((rc = check_text("comment", comment, ANALYSIS_MAX, !approve)) < 0) {
+		if (!approve)
+			csip_error_prefix(rc, "request_changes: ");
+		return rc;
+	}
+	if ((rc = csip_store_begin(s)) < 0)
+		return rc;
+	if ((rc = load_state(s, id, status, &rev, NULL)) < 0)
+		goto done;
+	i64s(ib, id);
+	i64s(ob, provider_org);
+	i64s(rb, rev);
+	rc = csip_store_query_int64(s, &is_provider, "SELECT COUNT(*) FROM "
+		"item_source i JOIN report r ON r.id = i.report_id WHERE "
+		"i.item_id = ? AND r.org_id = ?", ib, ob, NULL);
+	if (rc < 0)
+		goto done;
+	/* Not a provider: the same answer as for no item at all. */
+	if (is_provider == 0) {
+		rc = csip_error_set(CSIP_ENOTFOUND, "item %" PRId64 " does not "
+			"exist", id);
+		goto done;
+	}
+	if (strcmp(status, "pending") != 0) {
+		rc = csip_error_set(CSIP_EBUSY, "item %" PRId64 " is %s, not "
+			"waiting for a decision; the hub submits it again "
+			"after a change", id, status);
+		goto done;
+	}
+	csip_store_now(now);
+	rc = csip_store_run(s, &n, "UPDATE item_approval SET decision = ?, "
+		"comment = ?, decided_by = ?, decided_at = ? WHERE item_id = ? "
+		"AND org_id = ? AND revision = ?",
+		approve ? "approved" : "changes_requested",
+		comment && *comment ? comment : CSIP_SQL_NULL, actor, now, ib,
+		ob, rb, NULL);
+	if (rc < 0)
+		goto done;
+	if (n != 1) {
+		rc = csip_error_set(CSIP_EBUSY, "item %" PRId64 " has no "
+			"pending approval of revision %" PRId64 " for this "
+			"organisation; submit it again", id, rev);
+		goto done;
+	}
+	if (!approve) {
+		rc = csip_store_run(s, NULL, "UPDATE item SET status = "
+			"'changes_requested', updated_at = ? WHERE id = ?", now,
+			ib, NULL);
+	} else {
+		rc = csip_store_query_int64(s, &open, "SELECT COUNT(*) FROM "
+			"item_approval WHERE item_id = ? AND (revision <> ? OR "
+			"decision <> 'approved')", ib, rb, NULL);
+		if (rc == CSIP_OK && open == 0)
+			rc = csip_store_run(s, NULL, "UPDATE item SET status = "
+				"'approved', updated_at = ? WHERE id = ?", now,
+				ib, NULL);
+	}
+	if (rc < 0)
+		goto done;
+	target = target_of(id);
+	rc = csip_audit_append(h, actor, "item.decide", target, json_pack(
+		"{sI ss sI ss?}", "org", (json_int_t)provider_org, "decision",
+		decision, "revision", (json_int_t)rev, "comment", comment));
+done:
+	g_free(target);
+	return finish(s, rc);
+}
+
+int
+csip_item_publish(csip_hub *h, const char *actor, int64_t id,
+		  size_t *recipients)
+{
+	csip_store *s = csip_hub_store(h);
+	char now[21], ib[24], rb[24], status[20], audience[12];
+	char *target = NULL;
+	int64_t *added = NULL, rev = 0, missing = 0, total = 0;
+	size_t n_added = 0;
+	int rc;
+
+	if (recipients)
+		*recipients = 0;
+	if ((rc = csip_store_begin(s)) < 0)
+		return rc;
+	if ((rc = load_state(s, id, status, &rev, audience)) < 0)
+		goto done;
+	if (strcmp(status, "approved") != 0) {
+		rc = csip_error_set(CSIP_EBUSY, "item %" PRId64 " is %s: only "
+			"an "
+			"item every provider approved is published; submit it "
+			"for approval first", id, status);
+		goto done;
+	}
+	i64s(ib, id);
+	i64s(rb, rev);
+	/* The status says approved; the consent rows must agree, for this
+	 * revision and every provider. */
+	rc = csip_store_query_int64(s, &missing, "SELECT COUNT(*) FROM (SELECT "
+		"DISTINCT r.org_id FROM item_source i JOIN report r ON r.id = "
+		"i.report_id WHERE i.item_id = ?) p WHERE NOT EXISTS (SELECT 1 "
+		"FROM item_approval a WHERE a.item_id = ? AND a.org_id = "
+		"p.org_id AND a.revision = ? AND a.decision = 'approved')", ib,
+		ib, rb, NULL);
+	if (rc < 0)
+		goto done;
+	if (missing > 0) {
+		rc = csip_error_set(CSIP_EBUSY, "item %" PRId64 ": %" PRId64
+			" provider(s) have not approved revision %" PRId64 "; "
+			"submit it again", id, missing, rev);
+		goto done;
+	}
+	if ((rc = recheck_scope(s, id, audience)) < 0 ||
+	    (rc = leak_check(s, id)) < 0)
+		goto done;
+	csip_store_now(now);
+	if ((rc = csip_store_run(s, NULL, "UPDATE item SET status = "
+		"'published', published_at = ?, updated_at = ? WHERE id = ?",
+		now, now, ib, NULL)) < 0)
+		goto done;
+	if ((rc = csip_policy_refresh_recipients(s, id, &added, &n_added)) < 0)
+		goto done;
+	/* From now on the providers can no longer change the permission
+	 * they gave: it was acted upon. */
+	if ((rc = csip_store_run(s, NULL, "UPDATE report SET shared_at = ? "
+		"WHERE shared_at IS NULL AND id IN (SELECT report_id FROM "
+		"item_source WHERE item_id = ?)", now, ib, NULL)) < 0)
+		goto done;
+	if (n_added > 0 &&
+	    (rc = csip_notify_queue_item(h, id, added, n_added)) < 0)
+		goto done;
+	if ((rc = csip_store_query_int64(s, &total, "SELECT COUNT(*) FROM "
+		"item_recipient WHERE item_id = ?", ib, NULL)) < 0)
+		goto done;
+	target = target_of(id);
+	rc = csip_audit_append(h, actor, "item.publish", target, json_pack(
+		"{sI ss sI}", "revision", (json_int_t)rev, "audience",
+		audience, "recipients", (json_int_t)total));
+done:
+	g_free(target);
+	g_free(added);
+	rc = finish(s, rc);
+	if (rc == CSIP_OK && recipients)
+		*recipients = (size_t)total;
+	return rc;
+}
+
+int
+csip_item_withdraw(csip_hub *h, const char *actor, int64_t id)
+{
+	csip_store *s = csip_hub_store(h);
+	char now[21], ib[24], status[20], *target = NULL;
+	int rc;
+
+	if ((rc = csip_store_begin(s)) < 0)
+		return rc;
+	if ((rc = load_state(s, id, status, NULL, NULL)) < 0)
+		goto done;
+	if (strcmp(status, "published") != 0) {
+		rc = csip_error_set(CSIP_EBUSY, "item %" PRId64 " is %s: only "
+			"a "
+			"published item is withdrawn", id, status);
+		goto done;
+	}
+	csip_store_now(now);
+	i64s(ib, id);
+	if ((rc = csip_store_run(s, NULL, "UPDATE item SET status = "
+		"'withdrawn', updated_at = ? WHERE id = ?", now, ib, NULL)) < 0)
+		goto done;
+	/* Not published any more: the policy leaves it no recipients. */
+	if ((rc = csip_policy_refresh_recipients(s, id, NULL, NULL)) < 0)
+		goto done;
+	target = target_of(id);
+	rc = csip_audit_append(h, actor, "item.withdraw", target, NULL);
+done:
+	g_free(target);
+	return finish(s, rc);
+}
+
+/* ---- reads ----------------------------------------------------------- */
+
+static int
+text_row(csip_stmt *st, void *arr)
+{
+	json_array_append_new(arr, json_string(csip_stmt_text(st, 0)));
+	return CSIP_OK;
+}
+
+static int
+ind_row(csip_stmt *st, void *arr)
+{
+	json_array_append_new(arr, json_pack("{ss ss s:s?}", "type",
+		csip_stmt_text(st, 0), "value", csip_stmt_text(st, 1), "role",
+		csip_stmt_text(st, 2)));
+	return CSIP_OK;
+}
+
+typedef struct view_ctx {
+	csip_store *s;
+	const csip_reader *r;
+	csip_access a;
+	json_t *providers;  /* name or null per source */
+	json_t *sources;    /* hub: every source */
+	json_t *own;        /* provider: its own report ids */
+	int rc;
+} view_ctx;
+
+static int
+view_source_row(csip_stmt *st, void *ud)
+{
+	view_ctx *c = ud;
+	int64_t rid = csip_stmt_int64(st, 0), org = csip_stmt_int64(st, 1);
+	const char *name = csip_stmt_text(st, 2);
+	int vis = 0, rc;
+
+	rc = csip_policy_provider_visible(c->s, c->r, org,
+					  csip_stmt_text(st, 3), &vis);
+	if (rc < 0)
+		return rc;
+	json_array_append_new(c->providers, vis ? json_string(name)
+						: json_null());
+	if (c->a == CSIP_ACCESS_HUB)
+		json_array_append_new(c->sources, json_pack("{sI ss ss ss}",
+			"report_id", (json_int_t)rid, "org", name,
+			"permission", csip_stmt_text(st, 4), "attribution",
+			csip_stmt_text(st, 3)));
+	else if (c->a == CSIP_ACCESS_PROVIDER && org == c->r->org_id)
+		json_array_append_new(c->own, json_integer(rid));
+	return CSIP_OK;
+}
+
+static int
+approval_row(csip_stmt *st, void *arr)
+{
+	json_array_append_new(arr, json_pack("{ss sI ss s:s? s:s? s:s?}",
+		"org", csip_stmt_text(st, 0), "revision",
+		(json_int_t)csip_stmt_int64(st, 1), "decision",
+		csip_stmt_text(st, 2), "comment", csip_stmt_text(st, 3),
+		"decided_by", csip_stmt_text(st, 4), "decided_at",
+		csip_stmt_text(st, 5)));
+	return CSIP_OK;
+}
+
+/* The view of item ID for reader R with access A (not NONE). */
+static int
+item_view(csip_hub *h, const csip_reader *r, csip_access a, int64_t id,
+	  json_t **out)
+{
+	csip_store *s = csip_hub_store(h);
+	csip_stmt *st = NULL;
+	view_ctx c = { .s = s, .r = r, .a = a };
+	json_t *o = NULL, *sigs = json_array(), *inds = json_array();
+	json_t *tags = NULL, *fb = NULL, *appr = NULL;
+	char ib[24];
+	int rc;
+
+	*out = NULL;
+	c.providers = json_array();
+	c.sources = json_array();
+	c.own = json_array();
+	i64s(ib, id);
+	rc = csip_store_prepare_bind(s, &st, "SELECT title, analysis, tlp, "
+		"audience, attack_type, severity, tags, status, revision, "
+		"created_by, created_at, updated_at, published_at FROM item "
+		"WHERE id = ?", ib, NULL);
+	if (rc < 0)
+		goto out;
+	if ((rc = csip_stmt_step(st)) != CSIP_ROW) {
+		if (rc == CSIP_DONE)
+			rc = csip_error_set(CSIP_ENOTFOUND, "item %" PRId64
+				" does not exist", id);
+		goto out;
+	}
+	tags = json_loads(csip_stmt_text(st, 6), 0, NULL);
+	if (!json_is_array(tags)) {
+		json_decref(tags);
+		tags = json_array();
+	}
+	if ((rc = csip_store_each(s, text_row, sigs, "SELECT g.code FROM "
+		"item_sig i JOIN sig g ON g.id = i.sig_id WHERE i.item_id = ? "
+		"ORDER BY g.code", ib, NULL)) < 0 ||
+	    (rc = csip_store_each(s, ind_row, inds, "SELECT type, value, role "
+		"FROM item_indicator WHERE item_id = ? ORDER BY type, value",
+		ib, NULL)) < 0 ||
+	    (rc = csip_store_each(s, view_source_row, &c, "SELECT r.id, "
+		"r.org_id, o.name, r.attribution, r.permission FROM "
+		"item_source i JOIN report r ON r.id = i.report_id JOIN org o "
+		"ON o.id = r.org_id WHERE i.item_id = ? ORDER BY r.id", ib,
+		NULL)) < 0 ||
+	    (rc = csip_feedback_counts(h, id, &fb)) < 0)
+		goto out;
+	o = json_pack("{sI ss ss ss ss so s:s? s:s? sO s:s? so so so}",
+		"id", (json_int_t)id,
+		"title", csip_stmt_text(st, 0),
+		"analysis", csip_stmt_text(st, 1),
+		"tlp", csip_stmt_text(st, 2),
+		"audience", csip_stmt_text(st, 3),
+		"sigs", sigs,
+		"attack_type", csip_stmt_text(st, 4),
+		"severity", csip_stmt_text(st, 5),
+		"tags", tags,
+		"published_at", csip_stmt_text(st, 12),
+		"indicators", inds,
+		"providers", c.providers,
+		"feedback", fb);
+	sigs = inds = fb = NULL;
+	c.providers = NULL;
+	if (o == NULL) {
+		rc = csip_error_set(CSIP_ERR, "item %" PRId64 " could not be "
+			"rendered as JSON", id);
+		goto out;
+	}
+	if (a == CSIP_ACCESS_PROVIDER || a == CSIP_ACCESS_HUB) {
+		json_object_set_new(o, "status", json_string(csip_stmt_text(st,
+			7)));
+		json_object_set_new(o, "revision", json_integer(
+			csip_stmt_int64(st, 8)));
+	}
+	if (a == CSIP_ACCESS_HUB) {
+		int64_t n = 0;
+
+		json_object_set_new(o, "created_by", json_string(
+			csip_stmt_text(st, 9)));
+		json_object_set_new(o, "created_at", json_string(
+			csip_stmt_text(st, 10)));
+		json_object_set_new(o, "updated_at", json_string(
+			csip_stmt_text(st, 11)));
+		json_object_set(o, "sources", c.sources);
+		appr = json_array();
+		if ((rc = csip_store_each(s, approval_row, appr, "SELECT "
+			"o.name,"
+			" a.revision, a.decision, a.comment, a.decided_by, "
+			"a.decided_at FROM item_approval a JOIN org o ON o.id "
+			"= "
+			"a.org_id WHERE a.item_id = ? ORDER BY o.name", ib,
+			NULL)) < 0)
+			goto out;
+		json_object_set(o, "approvals", appr);
+		if ((rc = csip_store_query_int64(s, &n, "SELECT COUNT(*) FROM "
+			"item_recipient WHERE item_id = ?", ib, NULL)) < 0)
+			goto out;
+		json_object_set_new(o, "recipients", json_integer(n));
+	} else if (a == CSIP_ACCESS_PROVIDER) {
+		char ob[24];
+
+		i64s(ob, r->org_id);
+		json_object_set(o, "report_ids", c.own);
+		appr = json_array();
+		if ((rc = csip_store_each(s, approval_row, appr, "SELECT "
+			"o.name,"
+			" a.revision, a.decision, a.comment, a.decided_by, "
+			"a.decided_at FROM item_approval a JOIN org o ON o.id "
+			"= "
+			"a.org_id WHERE a.item_id = ? AND a.org_id = ?", ib, ob,
+			NULL)) < 0)
+			goto out;
+		json_object_set(o, "approval", json_array_size(appr)
+			? json_array_get(appr, 0) : json_null());
+	}
+	rc = CSIP_OK;
+	*out = o;
+	o = NULL;
+out:
+	csip_stmt_free(st);
+	json_decref(o);
+	json_decref(sigs);
+	json_decref(inds);
+	json_decref(tags);
+	json_decref(fb);
+	json_decref(appr);
+	json_decref(c.providers);
+	json_decref(c.sources);
+	json_decref(c.own);
+	return rc;
+}
+
+int
+csip_item_get(csip_hub *h, const csip_reader *r, int64_t id, json_t **out)
+{
+	csip_access a = CSIP_ACCESS_NONE;
+	int rc;
+
+	*out = NULL;
+	if (r != NULL && (rc = csip_policy_item_access(csip_hub_store(h), r,
+						       id, &a)) < 0)
+		return rc;
+	if (a == CSIP_ACCESS_NONE)
+		return csip_error_set(CSIP_ENOTFOUND, "item %" PRId64 " does "
+			"not "
+			"exist", id);
+	return item_view(h, r, a, id, out);
+}
+
+/* A query parameter: text, or an integer when TEXT is NULL. */
+typedef struct param {
+	const char *text;
+	int64_t num;
+} param;
+
+static int
+list_ids(csip_store *s, const char *sql, const param *p, size_t n,
+	 GArray *ids)
+{
+	csip_stmt *st = NULL;
+	int rc;
+
+	if ((rc = csip_store_prepare(s, sql, &st)) < 0)
+		return rc;
+	for (size_t i = 0; rc == CSIP_OK && i < n; i++)
+		rc = p[i].text ? csip_stmt_bind_text(st, (int)i + 1, p[i].text)
+			       : csip_stmt_bind_int64(st, (int)i + 1, p[i].num);
+	while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
+		int64_t v = csip_stmt_int64(st, 0);
+
+		g_array_append_val(ids, v);
+		rc = CSIP_OK;
+	}
+	csip_stmt_free(st);
+	return rc == CSIP_DONE ? CSIP_OK : rc;
+}
+
+/* ISO 8601: a date, or a date and time in UTC as csip_store_now() writes
+ * it (a prefix compares correctly as text). */
+static int
+check_since(const char *v)
+{
+	size_t n = strlen(v);
+	char *full = n == 10 ? g_strconcat(v, "T00:00:00Z", NULL) : NULL;
+	GDateTime *dt = NULL;
+	int ok = 0;
+
+	if (n == 10 || (n == 20 && v[19] == 'Z' && v[10] == 'T'))
+		dt = g_date_time_new_from_iso8601(full ? full : v, NULL);
+	ok = dt != NULL && v[4] == '-' && v[7] == '-';
+	if (dt)
+		g_date_time_unref(dt);
+	g_free(full);
+	if (!ok)
+		return csip_error_set(CSIP_EINVAL, "since \"%s\": use a date "
+			"(2025-04-01) or a UTC time (2025-04-01T09:00:00Z)", v);
+	return CSIP_OK;
+}
+
+int
+csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
+	       json_t **out, int64_t *next)
+{
+	static const csip_item_query none = { 0 };
+	csip_store *s = csip_hub_store(h);
+	csip_indicator *ind = NULL;
+	GString *sql = NULL;
+	GArray *ids = NULL;
+	json_t *arr = NULL;
+	param p[8];
+	size_t np = 0, base;
+	int64_t cursor;
+	int limit, rc = CSIP_OK, full = 0;
+
+	*out = NULL;
+	if (next)
+		*next = 0;
+	if (q == NULL)
+		q = &none;
+	if (r == NULL || r->org_id <= 0)
+		return csip_error_set(CSIP_EINVAL, "no reader: the caller must "
+			"say who reads");
+	limit = q->limit <= 0 ? LIST_DEFAULT : q->limit;
+	if (limit > LIST_MAX)
+		return csip_error_set(CSIP_EINVAL, "limit %d: give 1 to %d and "
+			"page with the cursor", q->limit, LIST_MAX);
+	if (q->after_id < 0)
+		return csip_error_set(CSIP_EINVAL, "after_id %" PRId64 ": give "
+			"0 or the cursor of the previous page", q->after_id);
+	if (q->status && !one_of(q->status, statuses))
+		return csip_error_set(CSIP_EINVAL, "status \"%s\": use draft, "
+			"pending, changes_requested, approved, published or "
+			"withdrawn", q->status);
+	if (q->since && (rc = check_since(q->since)) < 0)
+		return rc;
+	if ((q->ind_type == NULL) != (q->ind_value == NULL))
+		return csip_error_set(CSIP_EINVAL, "an indicator filter needs "
+			"both ind_type and ind_value");
+	if (q->ind_type) {
+		csip_ind_type t = csip_ind_type_from_name(q->ind_type);
+
+		if (t == CSIP_IND_UNKNOWN)
+			return csip_error_set(CSIP_EINVAL, "ind_type \"%s\" is "
+				"unknown; use domain, url, ipv4, sha256, ...",
+				q->ind_type);
+		if ((rc = csip_indicator_parse(q->ind_value,
+			strlen(q->ind_value), t, &ind)) < 0)
+			return rc;
+	}
+
+	sql = g_string_new("SELECT i.id FROM item i WHERE i.id > ?");
+	p[np++] = (param){ NULL, 0 };   /* the cursor, set per batch */
+	if (r->hub) {
+		if (q->status) {
+			g_string_append(sql, " AND i.status = ?");
+			p[np++] = (param){ q->status, 0 };
+		}
+	} else if (q->status) {
+		/* A provider's items by status ("pending": waiting for its
+		 * consent).  Candidates only, as below. */
+		g_string_append(sql, " AND i.status = ? AND i.id IN (SELECT "
+			"s.item_id FROM item_source s JOIN report r ON r.id = "
+			"s.report_id WHERE r.org_id = ?)");
+		p[np++] = (param){ q->status, 0 };
+		p[np++] = (param){ NULL, r->org_id };
+	} else {
+		/* Candidates only: the policy decides for each one below. */
+		g_string_append(sql, " AND i.status = 'published' AND i.id IN "
+			"(SELECT item_id FROM item_recipient WHERE org_id = ? "
+			"UNION SELECT s.item_id FROM item_source s JOIN report "
+			"r ON r.id = s.report_id WHERE r.org_id = ?)");
+		p[np++] = (param){ NULL, r->org_id };
+		p[np++] = (param){ NULL, r->org_id };
+	}
+	if (q->since) {
+		g_string_append(sql, " AND i.published_at >= ?");
+		p[np++] = (param){ q->since, 0 };
+	}
+	if (ind && (ind->type == CSIP_IND_DOMAIN ||
+		    ind->type == CSIP_IND_HOSTNAME)) {
+		/* Whether a name is a domain or a host name depends on who
+		 * typed it (an analyst may file a host as a domain): the
+		 * name is what is searched. */
+		g_string_append(sql, " AND EXISTS (SELECT 1 FROM "
+			"item_indicator x WHERE x.item_id = i.id AND x.type "
+			"IN ('domain', 'hostname') AND x.value = ?)");
+		p[np++] = (param){ ind->value, 0 };
+	} else if (ind) {
+		g_string_append(sql, " AND EXISTS (SELECT 1 FROM "
+			"item_indicator "
+			"x WHERE x.item_id = i.id AND x.type = ? AND x.value = "
+			"?)");
+		p[np++] = (param){ csip_ind_type_name(ind->type), 0 };
+		p[np++] = (param){ ind->value, 0 };
+	}
+	g_string_append(sql, " ORDER BY i.id LIMIT ?");
+	base = np;
+	p[np++] = (param){ NULL, limit + 1 };
+
+	arr = json_array();
+	ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	cursor = q->after_id;
+	/* Batches until the page is full and one more item is known to
+	 * exist (then there is a next page), or the candidates run out. */
+	for (;;) {
+		guint got;
+
+		p[0].num = cursor;
+		g_array_set_size(ids, 0);
+		if ((rc = list_ids(s, sql->str, p, np, ids)) < 0)
+			goto out;
+		got = ids->len;
+		for (guint i = 0; i < got; i++) {
+			int64_t id = g_array_index(ids, int64_t, i);
+			csip_access a = CSIP_ACCESS_NONE;
+			json_t *v = NULL;
+
+			cursor = id;
+			if ((rc = csip_policy_item_access(s, r, id, &a)) < 0)
+				goto out;
+			if (a == CSIP_ACCESS_NONE)
+				continue;
+			if (json_array_size(arr) == (size_t)limit) {
+				full = 1;
+				break;
+			}
+			if ((rc = item_view(h, r, a, id, &v)) < 0)
+				goto out;
+			json_array_append_new(arr, v);
+		}
+		if (full || got < (guint)p[base].num)
+			break;
+	}
+	if (full && next)
+		*next = json_integer_value(json_object_get(json_array_get(arr,
+			json_array_size(arr) - 1), "id"));
+	*out = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	if (ids)
+		g_array_unref(ids);
+	if (sql)
+		g_string_free(sql, TRUE);
+	csip_indicator_free(ind);
+	return rc;
+}

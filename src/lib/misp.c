@@ -1,0 +1,4 @@
+/*
+ * misp.c - (being written; see misp.h).
+ */
+#include "lib/misp.h"

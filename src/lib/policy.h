@@ -1,0 +1,120 @@
+/*
+ * policy.h - who may see what: the one place that decides.
+ *
+ * Every read path (item lists and reads, search, feedback, notifications,
+ * exports, TAXII, statistics) asks csip_policy_decide() through the
+ * loaders below; nothing else compares audiences, SIGs or NDA dates.  The
+ * rules (DESIGN.md, "Who may see what"):
+ *
+ *   - the hub sees everything;
+ *   - a provider sees its own reports, and the items built on them once the
+ *     hub has asked for its consent (it must see what recipients will see);
+ *   - anyone else sees only published items, and only when
+ *       audience public:    any organisation with an NDA date, and partners;
+ *       audience partners:  participants with an NDA date, and partners;
+ *       audience community: participants with an NDA date;
+ *       audience sig:       participants with an NDA date in one of the
+ *                           item's SIGs;
+ *     a participant without an NDA date receives nothing.
+ *
+ * Permissions order hub < sig < community < partners < public; an item's
+ * audience must lie within the permission of each of its sources, and for
+ * a source shared at 'sig', the item's SIGs must be SIGs of that source's
+ * provider (csip_policy_check_audience).
+ */
+#ifndef CSIP_POLICY_H
+#define CSIP_POLICY_H
+
+#include "lib/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* An organisation that reads, with the facts the rules need. */
+typedef struct csip_reader {
+	int64_t org_id;
+	int hub;            /* org role hub */
+	int partner;        /* org role partner */
+	int nda;            /* has an NDA dated today or earlier */
+	int64_t *sigs;      /* SIG ids, sorted; owned */
+	size_t n_sigs;
+} csip_reader;
+
+/* Load the reader for ORG_ID.  CSIP_ENOTFOUND when there is no such
+ * organisation.  Free the contents with csip_reader_clear(). */
+int csip_reader_load(csip_store *s, int64_t org_id, csip_reader *out);
+void csip_reader_clear(csip_reader *r);
+
+/* What is known of an item for the decision. */
+typedef struct csip_item_facts {
+	int64_t item_id;
+	char status[20];    /* draft, pending, ..., published, withdrawn */
+	char audience[12];  /* sig, community, partners, public */
+	int64_t *sigs;      /* audience SIGs, sorted; owned */
+	size_t n_sigs;
+	int64_t *providers; /* organisations whose reports are sources; owned */
+	size_t n_providers;
+} csip_item_facts;
+
+int csip_item_facts_load(csip_store *s, int64_t item_id,
+			 csip_item_facts *out);
+void csip_item_facts_clear(csip_item_facts *f);
+
+typedef enum csip_access {
+	CSIP_ACCESS_NONE = 0,
+	CSIP_ACCESS_RECIPIENT,  /* the shared view of a published item */
+	CSIP_ACCESS_PROVIDER,   /* a source's provider: the shared view, and
+				 * its approval; its own reports in full */
+	CSIP_ACCESS_HUB         /* everything */
+} csip_access;
+
+/* The decision.  Pure: no I/O, so every caller gets the same answer for
+ * the same facts. */
+csip_access csip_policy_decide(const csip_reader *r,
+			       const csip_item_facts *f);
+
+/* Load the facts of ITEM_ID and decide.  *out is CSIP_ACCESS_NONE for an
+ * item that does not exist (callers answer 404 for both, so the existence
+ * of an item is not revealed). */
+int csip_policy_item_access(csip_store *s, const csip_reader *r,
+			    int64_t item_id, csip_access *out);
+
+/* Reports are read only by the hub and their provider. */
+int csip_policy_report_access(csip_store *s, const csip_reader *r,
+			      int64_t report_id, csip_access *out);
+
+/* Whether R may learn who provided a report with ATTRIBUTION ("none",
+ * "sig", "community") from PROVIDER_ORG: the hub and the provider always;
+ * 'sig': participants with an NDA sharing a SIG with the provider;
+ * 'community': every participant with an NDA.  Partners never. */
+int csip_policy_provider_visible(csip_store *s, const csip_reader *r,
+				 int64_t provider_org,
+				 const char *attribution, int *visible);
+
+/* Rank of a permission or audience name in hub < sig < community <
+ * partners < public; -1 when unknown. */
+int csip_policy_rank(const char *scope);
+
+/* Check that an item's audience (AUDIENCE and, for 'sig', SIG_IDS) lies
+ * within the permission of each report in REPORT_IDS.  CSIP_EPERM with a
+ * message naming the report and its permission when it does not. */
+int csip_policy_check_audience(csip_store *s, const char *audience,
+			       const int64_t *sig_ids, size_t n_sigs,
+			       const int64_t *report_ids, size_t n_reports);
+
+/* Recompute item_recipient for ITEM_ID by deciding for every
+ * organisation: the rows are the sharing instances, organisations that get
+ * CSIP_ACCESS_RECIPIENT on a published item (never the hub, never a
+ * provider of the item); unpublished items have none.  Rows that stay keep
+ * their shared_at.  Runs inside the caller's
+ * transaction.  *added (may be NULL) receives the organisations that were
+ * not recipients before, in a new array the caller frees with g_free(),
+ * and *n_added their count. */
+int csip_policy_refresh_recipients(csip_store *s, int64_t item_id,
+				   int64_t **added, size_t *n_added);
+
+/* Recompute item_recipient of every published item for one organisation,
+ * after its role, NDA date or SIGs changed. */
+int csip_policy_refresh_org(csip_store *s, int64_t org_id);
+
+#endif

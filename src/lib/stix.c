@@ -1,0 +1,4 @@
+/*
+ * stix.c - (being written; see stix.h).
+ */
+#include "lib/stix.h"

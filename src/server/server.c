@@ -1,0 +1,842 @@
+/*
+ * server.c - the HTTP server (see server.h): libmicrohttpd underneath,
+ * the route table of api.c on top.
+ *
+ * Request flow: MHD calls answer() several times per request.  The first
+ * call makes the per-request state and rejects a declared body over the
+ * cap before reading it; the middle calls append the body (counting what
+ * is swallowed past the cap); the last call authenticates, checks the
+ * role, the rate and the media type, runs the handler and queues the
+ * response.  Everything a handler allocates is freed before the response
+ * is queued, except the response body, which MHD frees.
+ */
+#include "server/server.h"
+#include "server/api.h"
+#include "server/metrics.h"
+#include "lib/audit.h"
+#include "lib/hub.h"
+#include "lib/notify.h"
+#include "lib/policy.h"
+#include "lib/user.h"
+#include "util/error.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Reads are audited in batches by the auditor thread: one transaction per
+ * batch instead of one per GET.  A crash loses at most one batch of read
+ * records; writes are audited in their own transaction by the library. */
+#define AUDIT_BATCH 256
+#define AUDIT_FLUSH_US (200 * 1000)
+
+typedef struct read_record {
+	char *actor;
+	char *target;        /* NULL: no audit row, only the token's use */
+	int status;
+	int64_t token_id;
+} read_record;
+
+typedef struct bucket {
+	double tokens;
+	gint64 at_us;
+} bucket;
+
+struct csip_server {
+	csip_config *cfg;
+	csip_server_opts opts;
+	struct MHD_Daemon *daemon;
+	csip_metrics *metrics;
+	size_t max_body;
+	double rate;            /* requests per second per token, 0: off */
+	int stop_pipe[2];
+	gint in_flight;
+
+	GMutex rl_lock;
+	GHashTable *buckets;    /* token id -> bucket */
+
+	GMutex q_lock;
+	GCond q_cond;
+	GPtrArray *reads;       /* read_record *, waiting for the auditor */
+	GThread *auditor;
+	GThread *notifier;
+	int stopping;
+	char *tls_cert_pem, *tls_key_pem;
+};
+
+typedef struct conn_state {
+	GByteArray *body;
+	size_t swallowed;       /* bytes past the cap, not kept */
+	gint64 start_us;
+	int counted;            /* in_flight incremented */
+	int answered;           /* a response was queued */
+} conn_state;
+
+/* One hub per worker thread, opened on first use. */
+static csip_config *hub_cfg;
+static void
+hub_free_cb(gpointer p)
+{
+	csip_hub_free(p);
+}
+static GPrivate thread_hub = G_PRIVATE_INIT(hub_free_cb);
+
+static csip_hub *
+thread_hub_get(void)
+{
+	csip_hub *h = g_private_get(&thread_hub);
+
+	if (h == NULL && csip_hub_open(hub_cfg, 0, &h) == CSIP_OK)
+		g_private_set(&thread_hub, h);
+	return h;
+}
+
+static void
+read_record_free(gpointer p)
+{
+	read_record *r = p;
+
+	g_free(r->actor);
+	g_free(r->target);
+	g_free(r);
+}
+
+/* ---- background threads ----------------------------------------------- */
+
+static void
+flush_reads(csip_server *srv, csip_hub *h, GPtrArray *batch)
+{
+	csip_store *s = csip_hub_store(h);
+	int rc;
+
+	if (batch->len == 0)
+		return;
+	GHashTable *tokens = g_hash_table_new(g_int64_hash, g_int64_equal);
+	GHashTableIter it;
+	gpointer key;
+	char now[21];
+
+	csip_store_now(now);
+	rc = csip_store_begin(s);
+	for (guint i = 0; rc == CSIP_OK && i < batch->len; i++) {
+		read_record *r = batch->pdata[i];
+
+		g_hash_table_add(tokens, &r->token_id);
+		if (r->target)
+			rc = csip_audit_append(h, r->actor, "api.read",
+				r->target, json_pack("{si}", "status",
+						     r->status));
+	}
+	/* Once per token per batch, not per request. */
+	g_hash_table_iter_init(&it, tokens);
+	while (rc == CSIP_OK && g_hash_table_iter_next(&it, &key, NULL)) {
+		char tbuf[24];
+
+		g_snprintf(tbuf, sizeof tbuf, "%" PRId64, *(int64_t *)key);
+		rc = csip_store_run(s, NULL, "UPDATE api_token SET "
+			"last_used_at = ? WHERE id = ?", now, tbuf, NULL);
+	}
+	g_hash_table_destroy(tokens);
+	if (rc == CSIP_OK)
+		rc = csip_store_commit(s);
+	else
+		csip_store_rollback(s);
+	if (rc < 0)
+		g_printerr("csip serve: could not write %u audit records: %s\n",
+			   batch->len, csip_error_last());
+	g_ptr_array_set_size(batch, 0);
+}
+
+static gpointer
+auditor_main(gpointer p)
+{
+	csip_server *srv = p;
+	csip_hub *h = NULL;
+	GPtrArray *batch = g_ptr_array_new_with_free_func(read_record_free);
+	int done = 0;
+
+	if (csip_hub_open(srv->cfg, 0, &h) < 0) {
+		g_printerr("csip serve: auditor: %s\n", csip_error_last());
+		h = NULL;
+	}
+	while (!done) {
+		g_mutex_lock(&srv->q_lock);
+		if (srv->reads->len == 0 && !srv->stopping)
+			g_cond_wait_until(&srv->q_cond, &srv->q_lock,
+				g_get_monotonic_time() + AUDIT_FLUSH_US);
+		while (srv->reads->len > 0) {
+			g_ptr_array_add(batch, g_ptr_array_steal_index(
+				srv->reads, 0));
+		}
+		done = srv->stopping;
+		g_mutex_unlock(&srv->q_lock);
+		if (h)
+			flush_reads(srv, h, batch);
+		else
+			g_ptr_array_set_size(batch, 0);
+	}
+	g_ptr_array_free(batch, TRUE);
+	csip_hub_free(h);
+	return NULL;
+}
+
+static gpointer
+notifier_main(gpointer p)
+{
+	csip_server *srv = p;
+	csip_hub *h = NULL;
+
+	if (csip_hub_open(srv->cfg, 0, &h) < 0) {
+		g_printerr("csip serve: notifier: %s\n", csip_error_last());
+		return NULL;
+	}
+	for (;;) {
+		size_t sent = 0, failed = 0;
+		int stop;
+
+		g_mutex_lock(&srv->q_lock);
+		if (!srv->stopping)
+			g_cond_wait_until(&srv->q_cond, &srv->q_lock,
+				g_get_monotonic_time() + G_USEC_PER_SEC);
+		stop = srv->stopping;
+		g_mutex_unlock(&srv->q_lock);
+		if (stop)
+			break;
+		if (csip_notify_run_once(h, 50, &sent, &failed) < 0) {
+			g_printerr("csip serve: notifications: %s\n",
+				   csip_error_last());
+			csip_error_clear();
+		}
+	}
+	csip_hub_free(h);
+	return NULL;
+}
+
+/* Queue the audit record of a read (AUDIT) or only the token's use. */
+static void
+audit_read(csip_server *srv, const csip_req *rq, int audit, int status)
+{
+	read_record *r = g_new0(read_record, 1);
+
+	r->actor = g_strdup(rq->actor);
+	r->target = audit ? g_strdup_printf("%s %s", rq->method, rq->path)
+		: NULL;
+	r->status = status;
+	r->token_id = rq->who.token_id;
+	g_mutex_lock(&srv->q_lock);
+	g_ptr_array_add(srv->reads, r);
+	if (srv->reads->len >= AUDIT_BATCH)
+		g_cond_broadcast(&srv->q_cond);
+	g_mutex_unlock(&srv->q_lock);
+}
+
+/* ---- rate limit ------------------------------------------------------- */
+
+/* A token bucket per API token: RATE per second, bursts of 4 * RATE.
+ * Returns 0 when allowed, or the seconds to wait. */
+static int
+rate_check(csip_server *srv, int64_t token_id)
+{
+	gint64 now = g_get_monotonic_time();
+	double burst = srv->rate * 4;
+	bucket *b;
+	int wait = 0;
+
+	if (srv->rate <= 0)
+		return 0;
+	g_mutex_lock(&srv->rl_lock);
+	b = g_hash_table_lookup(srv->buckets, &token_id);
+	if (b == NULL) {
+		int64_t *k = g_new(int64_t, 1);
+
+		*k = token_id;
+		b = g_new(bucket, 1);
+		b->tokens = burst;
+		b->at_us = now;
+		g_hash_table_insert(srv->buckets, k, b);
+	}
+	b->tokens += (double)(now - b->at_us) / G_USEC_PER_SEC * srv->rate;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->at_us = now;
+	if (b->tokens >= 1)
+		b->tokens -= 1;
+	else
+		wait = (int)((1 - b->tokens) / srv->rate) + 1;
+	g_mutex_unlock(&srv->rl_lock);
+	return wait;
+}
+
+/* ---- one request ------------------------------------------------------ */
+
+static const char *
+query_get(const csip_req *rq, const char *key)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND,
+					   key);
+}
+
+/* "Application/JSON; charset=utf-8" -> "application/json" (g_free). */
+static char *
+media_type(const char *ct)
+{
+	const char *semi;
+
+	if (ct == NULL)
+		return NULL;
+	semi = strchr(ct, ';');
+	return g_strstrip(g_ascii_strdown(ct, semi ? semi - ct : -1));
+}
+
+static int
+authenticate(csip_req *rq, csip_resp *rs, const csip_route *route)
+{
+	const char *auth = MHD_lookup_connection_value(rq->conn,
+		MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	int rc;
+
+	if (auth == NULL || g_ascii_strncasecmp(auth, "Bearer ", 7) != 0) {
+		csip_api_error(rs, 401, "this request needs an API token: "
+			"send `Authorization: Bearer TOKEN` (tokens come from "
+			"`csip token create`)");
+		return -1;
+	}
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	rc = csip_token_verify(rq->hub, auth, &rq->who);
+	if (rc < 0) {
+		csip_api_error(rs, rc == CSIP_EPERM ? 401 : 500,
+			       csip_error_last());
+		return -1;
+	}
+	if ((rc = csip_reader_load(csip_hub_store(rq->hub), rq->who.org_id,
+				   &rq->reader)) < 0) {
+		csip_api_error(rs, 500, csip_error_last());
+		return -1;
+	}
+	rq->authed = 1;
+	g_snprintf(rq->actor, sizeof rq->actor, "user:%s", rq->who.user);
+	if (route->auth == CSIP_AUTH_HUB &&
+	    !(strcmp(rq->who.org_role, "hub") == 0 &&
+	      (strcmp(rq->who.user_role, "analyst") == 0 ||
+	       strcmp(rq->who.user_role, "admin") == 0))) {
+		csip_api_error(rs, 403, "only the hub's analysts may do this");
+		return -1;
+	}
+	if (route->write && rq->who.read_only) {
+		csip_api_error(rs, 403, "this token is read-only: create a "
+			"token without --read-only to change anything");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_body(csip_req *rq, csip_resp *rs, const csip_route *route)
+{
+	json_error_t jerr;
+	char msg[300];
+
+	if (route->body == CSIP_BODY_NONE)
+		return 0;
+	if (route->body == CSIP_BODY_REPORT && rq->content_type &&
+	    (strcmp(rq->content_type, "message/rfc822") == 0 ||
+	     strcmp(rq->content_type, "text/plain") == 0))
+		return 0;
+	if (rq->content_type == NULL ||
+	    strcmp(rq->content_type, "application/json") != 0) {
+		g_snprintf(msg, sizeof msg, "Content-Type %s is not accepted "
+			"here: send %s", rq->content_type ? rq->content_type
+			: "(none)", route->body == CSIP_BODY_REPORT
+			? "message/rfc822, text/plain or application/json"
+			: "application/json");
+		csip_api_error(rs, 415, msg);
+		return -1;
+	}
+	rq->json = json_loadb(rq->body ? rq->body : "", rq->body_len,
+			      JSON_REJECT_DUPLICATES, &jerr);
+	if (rq->json == NULL) {
+		g_snprintf(msg, sizeof msg, "the body is not valid JSON: %s "
+			"(line %d, column %d)", jerr.text, jerr.line,
+			jerr.column);
+		csip_api_error(rs, 400, msg);
+		return -1;
+	}
+	if (!json_is_object(rq->json)) {
+		csip_api_error(rs, 400, "the body must be a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+static enum MHD_Result
+send_response(struct MHD_Connection *c, csip_resp *rs)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *body;
+	size_t len;
+
+	if (rs->fd > 0) {
+		/* MHD reads from offset 0 and closes the descriptor. */
+		resp = MHD_create_response_from_fd64(rs->fd_size, rs->fd);
+		rs->fd = 0;
+		if (rs->content_type)
+			MHD_add_response_header(resp,
+				MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
+	} else if (rs->json) {
+		body = json_dumps(rs->json, JSON_COMPACT);
+		len = body ? strlen(body) : 0;
+		/* jansson allocates with malloc: MHD frees it with free(). */
+		resp = MHD_create_response_from_buffer(len, body,
+			MHD_RESPMEM_MUST_FREE);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json");
+	} else {
+		body = rs->raw ? rs->raw : g_strdup("");
+		len = rs->raw ? rs->raw_len : 0;
+		rs->raw = NULL;
+		resp = MHD_create_response_from_buffer_with_free_callback(len,
+			body, g_free);
+		if (rs->content_type)
+			MHD_add_response_header(resp,
+				MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
+	}
+	if (rs->location[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
+					rs->location);
+	if (rs->retry_after > 0) {
+		char buf[16];
+
+		g_snprintf(buf, sizeof buf, "%d", rs->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
+	}
+	if (rs->status == 401)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"csip\"");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-store");
+	ret = MHD_queue_response(c, (unsigned)rs->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void
+handle(csip_server *srv, struct MHD_Connection *c, const char *url,
+       const char *method, conn_state *cs)
+{
+	csip_req rq;
+	csip_resp rs;
+	const csip_route *route = NULL;
+	const char *ct;
+	char *mt = NULL;
+	char msg[200];
+	int path_known = 0, rc, wait;
+
+	memset(&rq, 0, sizeof rq);
+	memset(&rs, 0, sizeof rs);
+	rs.status = 200;
+	rq.method = method;
+	rq.path = url;
+	rq.conn = c;
+	rq.query = query_get;
+	rq.metrics = srv->metrics;
+	g_strlcpy(rq.actor, "anonymous", sizeof rq.actor);
+	csip_error_clear();
+
+	rq.hub = thread_hub_get();
+	if (rq.hub == NULL) {
+		csip_api_error(&rs, 503, csip_error_last());
+		goto out;
+	}
+	route = csip_api_match(method, url, &rq, &path_known);
+	if (route == NULL) {
+		g_snprintf(msg, sizeof msg, path_known ? "%s is not allowed on "
+			"%s" : "no such endpoint: %s %s; the API is described "
+			"at /api/v1/openapi.json", method, url);
+		csip_api_error(&rs, path_known ? 405 : 404, msg);
+		goto out;
+	}
+	if (cs->swallowed > 0) {
+		g_snprintf(msg, sizeof msg, "the body is larger than the %zu "
+			"MiB this server accepts", srv->max_body >> 20);
+		csip_api_error(&rs, 413, msg);
+		goto out;
+	}
+	if (route->auth != CSIP_AUTH_NONE && authenticate(&rq, &rs, route) < 0)
+		goto out;
+	if (rq.authed && (wait = rate_check(srv, rq.who.token_id)) > 0) {
+		csip_api_error(&rs, 429, "too many requests with this token: "
+			"slow down and retry after the Retry-After seconds");
+		rs.retry_after = wait;
+		goto out;
+	}
+	ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_TYPE);
+	mt = media_type(ct);
+	rq.content_type = mt;
+	rq.body = cs->body ? (const char *)cs->body->data : NULL;
+	rq.body_len = cs->body ? cs->body->len : 0;
+	if (check_body(&rq, &rs, route) < 0)
+		goto out;
+	rc = route->fn(&rq, &rs);
+	if (rc < 0)
+		csip_api_error(&rs, csip_api_status(rc), csip_error_last());
+out:
+	if (rq.authed)
+		audit_read(srv, &rq, strcmp(method, "GET") == 0, rs.status);
+	csip_metrics_observe(srv->metrics, method, route ? route->pattern
+		: "unmatched", rs.status, (double)(g_get_monotonic_time() -
+		cs->start_us) / G_USEC_PER_SEC);
+	if (!srv->opts.quiet)
+		g_printerr("%s %s %d %.1fms %s\n", method, url, rs.status,
+			(double)(g_get_monotonic_time() - cs->start_us) / 1000,
+			rq.actor);
+	send_response(c, &rs);
+	if (rs.fd > 0)
+		close(rs.fd);
+	json_decref(rs.json);
+	g_free(rs.raw);
+	json_decref(rq.json);
+	csip_reader_clear(&rq.reader);
+	g_free(mt);
+}
+
+static enum MHD_Result
+answer(void *cls, struct MHD_Connection *c, const char *url,
+       const char *method, const char *version, const char *upload_data,
+       size_t *upload_data_size, void **con_cls)
+{
+	csip_server *srv = cls;
+	conn_state *cs = *con_cls;
+
+	if (cs == NULL) {
+		const char *cl = MHD_lookup_connection_value(c,
+			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		cs = g_new0(conn_state, 1);
+		cs->start_us = g_get_monotonic_time();
+		cs->counted = 1;
+		g_atomic_int_inc(&srv->in_flight);
+		*con_cls = cs;
+		/* Refuse a declared oversize body before reading any of it. */
+		if (cl && g_ascii_strtoull(cl, NULL, 10) > srv->max_body) {
+			cs->swallowed = 1;
+			cs->answered = 1;
+			handle(srv, c, url, method, cs);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (cs->swallowed == 0 && (cs->body ? cs->body->len : 0) +
+		    *upload_data_size <= srv->max_body) {
+			if (cs->body == NULL)
+				cs->body = g_byte_array_new();
+			g_byte_array_append(cs->body,
+				(const guint8 *)upload_data,
+				(guint)*upload_data_size);
+		} else {
+			cs->swallowed += *upload_data_size;
+			g_clear_pointer(&cs->body, g_byte_array_unref);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	/* A NUL past the end, so text bodies can be used as C strings. */
+	if (cs->body) {
+		g_byte_array_append(cs->body, (const guint8 *)"", 1);
+		g_byte_array_set_size(cs->body, cs->body->len - 1);
+	}
+	if (!cs->answered) {
+		cs->answered = 1;
+		handle(srv, c, url, method, cs);
+	}
+	return MHD_YES;
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls,
+	  enum MHD_RequestTerminationCode toe)
+{
+	csip_server *srv = cls;
+	conn_state *cs = *con_cls;
+
+	if (cs == NULL)
+		return;
+	if (cs->body)
+		g_byte_array_unref(cs->body);
+	if (cs->counted)
+		g_atomic_int_dec_and_test(&srv->in_flight);
+	g_free(cs);
+	*con_cls = NULL;
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	const char *colon = strrchr(s ? s : "", ':');
+	char *host;
+	gint64 port;
+	char *end;
+	int rc = CSIP_OK;
+
+	memset(ss, 0, sizeof *ss);
+	if (colon == NULL)
+		return csip_error_set(CSIP_EINVAL, "listen address \"%s\": use "
+			"ADDR:PORT, e.g. 127.0.0.1:8470", s ? s : "");
+	port = g_ascii_strtoll(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || port < 0 || port > 65535)
+		return csip_error_set(CSIP_EINVAL, "listen address \"%s\": the "
+			"port must be 0 to 65535", s);
+	host = g_strndup(s, colon - s);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr)
+	    == 1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		*len = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host,
+			     &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		*len = sizeof(struct sockaddr_in6);
+	} else {
+		rc = csip_error_set(CSIP_EINVAL, "listen address \"%s\": \"%s\" "
+			"is not an IP address", s, host);
+	}
+	g_free(host);
+	return rc;
+}
+
+static int
+config_int(csip_config *cfg, const char *key, int min, int max, int *out)
+{
+	const char *v = csip_config_get(cfg, "server", key);
+	char *end;
+	gint64 n = g_ascii_strtoll(v ? v : "", &end, 10);
+
+	if (v == NULL || *v == '\0' || *end || n < min || n > max)
+		return csip_error_set(CSIP_ECONFIG, "[server] %s = \"%s\": use "
+			"a number from %d to %d", key, v ? v : "", min, max);
+	*out = (int)n;
+	return CSIP_OK;
+}
+
+int
+csip_server_new(csip_config *cfg, const csip_server_opts *opts,
+		csip_server **out)
+{
+	csip_server *srv = g_new0(csip_server, 1);
+	csip_hub *h = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int rc, mb, rate;
+	GError *err = NULL;
+
+	*out = NULL;
+	srv->cfg = cfg;
+	srv->opts = *opts;
+	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
+	if (srv->opts.listen == NULL || *srv->opts.listen == '\0')
+		srv->opts.listen = csip_config_get(cfg, "server", "listen");
+	if (srv->opts.tls_cert == NULL || *srv->opts.tls_cert == '\0')
+		srv->opts.tls_cert = csip_config_get(cfg, "server", "tls_cert");
+	if (srv->opts.tls_key == NULL || *srv->opts.tls_key == '\0')
+		srv->opts.tls_key = csip_config_get(cfg, "server", "tls_key");
+	if ((rc = parse_listen(srv->opts.listen, &ss, &sl)) < 0)
+		goto out;
+	if ((rc = config_int(cfg, "max_body_mb", 1, 4096, &mb)) < 0 ||
+	    (rc = config_int(cfg, "rate_limit", 0, 1000000, &rate)) < 0)
+		goto out;
+	srv->max_body = (size_t)mb << 20;
+	srv->rate = rate;
+	if ((srv->opts.tls_cert && *srv->opts.tls_cert) !=
+	    (srv->opts.tls_key && *srv->opts.tls_key)) {
+		rc = csip_error_set(CSIP_ECONFIG, "HTTPS needs both a "
+			"certificate and its key: give --tls-cert and "
+			"--tls-key");
+		goto out;
+	}
+	if (srv->opts.tls_cert && *srv->opts.tls_cert) {
+		if (!g_file_get_contents(srv->opts.tls_cert,
+					 &srv->tls_cert_pem, NULL, &err) ||
+		    !g_file_get_contents(srv->opts.tls_key,
+					 &srv->tls_key_pem, NULL, &err)) {
+			rc = csip_error_set(CSIP_ECONFIG, "%s", err->message);
+			g_error_free(err);
+			goto out;
+		}
+	}
+	/* Open once here so that a broken database or key is reported
+	 * before listening, not on the first request. */
+	if ((rc = csip_hub_open(cfg, 0, &h)) < 0)
+		goto out;
+	if (pipe(srv->stop_pipe) < 0) {
+		rc = csip_error_set(CSIP_EIO, "pipe: %s", g_strerror(errno));
+		goto out;
+	}
+	srv->metrics = csip_metrics_new();
+	srv->buckets = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+					     g_free, g_free);
+	srv->reads = g_ptr_array_new_with_free_func(read_record_free);
+	g_mutex_init(&srv->rl_lock);
+	g_mutex_init(&srv->q_lock);
+	g_cond_init(&srv->q_cond);
+	*out = srv;
+	srv = NULL;
+out:
+	csip_hub_free(h);
+	if (srv) {
+		g_free(srv->tls_cert_pem);
+		g_free(srv->tls_key_pem);
+		g_free(srv);
+	}
+	return rc;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	g_printerr("csip serve: ");
+	vfprintf(stderr, fmt, ap);
+}
+
+int
+csip_server_run(csip_server *srv, void (*ready)(int port, void *ud),
+		void *ud)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+		MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	int threads, timeout, maxconn, rc;
+	const union MHD_DaemonInfo *info;
+	struct pollfd pfd;
+	gint64 deadline;
+
+	if ((rc = parse_listen(srv->opts.listen, &ss, &sl)) < 0 ||
+	    (rc = config_int(srv->cfg, "threads", 1, 256, &threads)) < 0 ||
+	    (rc = config_int(srv->cfg, "timeout", 1, 3600, &timeout)) < 0 ||
+	    (rc = config_int(srv->cfg, "max_connections", 1, 100000,
+			     &maxconn)) < 0)
+		return rc;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (srv->tls_cert_pem)
+		flags |= MHD_USE_TLS;
+	hub_cfg = srv->cfg;
+	/* Before any thread exists: curl's global state is not
+	 * thread-safe to set up. */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	srv->auditor = g_thread_new("csip-audit", auditor_main, srv);
+	srv->notifier = g_thread_new("csip-notify", notifier_main, srv);
+	/* The logger goes first: MHD reports problems with the options
+	 * after it through whatever logger is set at that point. */
+	if (srv->tls_cert_pem)
+		srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, answer,
+			srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)maxconn,
+			MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
+			MHD_OPTION_HTTPS_MEM_CERT, srv->tls_cert_pem,
+			MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key_pem,
+			MHD_OPTION_HTTPS_PRIORITIES,
+			"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+			MHD_OPTION_END);
+	else
+		srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, answer,
+			srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)maxconn,
+			MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
+			MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		rc = csip_error_set(CSIP_EIO, "cannot listen on %s (in use, or "
+			"a bad TLS certificate or key?): choose another "
+			"address with --listen", srv->opts.listen);
+		goto stop_threads;
+	}
+	info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	if (ready)
+		ready(info ? info->port : 0, ud);
+
+	pfd.fd = srv->stop_pipe[0];
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+	/* Stop accepting, let requests in flight finish (up to 30 s), then
+	 * close what is left: idle keep-alive connections. */
+	MHD_socket lfd = MHD_quiesce_daemon(srv->daemon);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	while (g_atomic_int_get(&srv->in_flight) > 0 &&
+	       g_get_monotonic_time() < deadline)
+		g_usleep(10 * 1000);
+	MHD_stop_daemon(srv->daemon);
+	srv->daemon = NULL;
+	rc = CSIP_OK;
+stop_threads:
+	g_mutex_lock(&srv->q_lock);
+	srv->stopping = 1;
+	g_cond_broadcast(&srv->q_cond);
+	g_mutex_unlock(&srv->q_lock);
+	g_thread_join(srv->auditor);
+	g_thread_join(srv->notifier);
+	srv->auditor = srv->notifier = NULL;
+	return rc;
+}
+
+void
+csip_server_stop(csip_server *srv)
+{
+	int saved = errno;
+
+	if (srv && srv->stop_pipe[1] >= 0 &&
+	    write(srv->stop_pipe[1], "x", 1) < 0) {
+		/* Nothing to do from a signal handler: the pipe is full
+		 * only if a stop is already pending. */
+	}
+	errno = saved;
+}
+
+void
+csip_server_free(csip_server *srv)
+{
+	if (srv == NULL)
+		return;
+	if (srv->stop_pipe[0] >= 0)
+		close(srv->stop_pipe[0]);
+	if (srv->stop_pipe[1] >= 0)
+		close(srv->stop_pipe[1]);
+	csip_metrics_free(srv->metrics);
+	g_hash_table_destroy(srv->buckets);
+	g_ptr_array_free(srv->reads, TRUE);
+	g_mutex_clear(&srv->rl_lock);
+	g_mutex_clear(&srv->q_lock);
+	g_cond_clear(&srv->q_cond);
+	g_free(srv->tls_cert_pem);
+	g_free(srv->tls_key_pem);
+	g_free(srv);
+}
