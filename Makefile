@@ -27,7 +27,8 @@ run: all
 	$(BUILD)/csip demo
 	$(BUILD)/csip serve
 
-check: deps
+check:
+	@sh scripts/install-deps --test
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) >/dev/null
 	meson configure $(BUILD) -Dwerror=true
 	ninja -C $(BUILD)

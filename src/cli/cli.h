@@ -112,11 +112,29 @@ int cmd_ingest(cli_ctx *ctx, int argc, char **argv);
 int cmd_report_list(cli_ctx *ctx, int argc, char **argv);
 int cmd_report_show(cli_ctx *ctx, int argc, char **argv);
 int cmd_match(cli_ctx *ctx, int argc, char **argv);
+int cmd_export(cli_ctx *ctx, int argc, char **argv);
+int cmd_stats(cli_ctx *ctx, int argc, char **argv);
 
 int cmd_serve(cli_ctx *ctx, int argc, char **argv);
 
+/* Cross-sectional analysis (cmd_correlate.c), with its options. */
+int cmd_campaign_list(cli_ctx *ctx, int argc, char **argv);
+int cmd_campaign_show(cli_ctx *ctx, int argc, char **argv);
+int cmd_campaign_name(cli_ctx *ctx, int argc, char **argv);
+int cmd_campaign_merge(cli_ctx *ctx, int argc, char **argv);
+int cmd_campaign_split(cli_ctx *ctx, int argc, char **argv);
+int cmd_warninglist_list(cli_ctx *ctx, int argc, char **argv);
+int cmd_warninglist_add(cli_ctx *ctx, int argc, char **argv);
+int cmd_warninglist_remove(cli_ctx *ctx, int argc, char **argv);
+int cmd_correlate(cli_ctx *ctx, int argc, char **argv);
+extern GOptionEntry cmd_campaign_list_options[];
+extern GOptionEntry cmd_warninglist_options[];
+extern GOptionEntry cmd_correlate_options[];
+
 /* Options of `csip match` and `csip serve`, kept with their handlers. */
 extern GOptionEntry cmd_match_options[];
+extern GOptionEntry cmd_export_options[];
+extern GOptionEntry cmd_stats_options[];
 extern GOptionEntry cmd_serve_options[];
 
 /* Option variables of the handlers, bound by the table in main.c. */

@@ -200,6 +200,28 @@ static const cli_cmd commands[] = {
 	  "prefix, every value as a whole token.  Large inputs are split over "
 	  "threads; the output stays in input order.", cmd_match_options, 0,
 	  cmd_match },
+	{ NULL, "export", "", "Export blocklists (Suricata, Snort, Zeek, RPZ, "
+	  "CSV, text)", "Writes the indicators of the published items an "
+	  "organisation receives, filtered by the same policy as the API: "
+	  "Suricata 7 or Snort 3 rules (sids 9000000-25777215, stable per "
+	  "indicator), a Zeek intel file, a DNS RPZ zone, CSV, or one value a "
+	  "line, or the whole items as a STIX 2.1 bundle (--format stix).  "
+	  "Reads as the hub, which sees every published item, unless "
+	  "--as names an organisation.  Indicators of withdrawn items, of "
+	  "items older than [export] validity_days and those flagged as "
+	  "false positives by [export] false_positive_threshold "
+	  "organisations are left out; each value appears once.",
+	  cmd_export_options, 0, cmd_export },
+	{ NULL, "stats", "", "Counts per fiscal year (table, JSON or SVG "
+	  "charts)", "Counts per Japanese fiscal year (1 April to 31 March) "
+	  "and quarter, by date in JST: reports received (by SIG of the "
+	  "provider and by attack type), items shared, sharing instances "
+	  "(item x receiving organisation, by SIG), feedback (by kind) and "
+	  "campaigns.  A text table, --json, or --svg: grouped bar charts as "
+	  "a standalone SVG document a browser shows as it is.  An "
+	  "organisation in two SIGs counts in each; totals count once.  "
+	  "Reads as the hub unless --as names an organisation.",
+	  cmd_stats_options, 1, cmd_stats },
 	{ NULL, "serve", "", "Run the hub's HTTP server (REST API)",
 	  "Serves the JSON API under /api/v1/ (described at "
 	  "/api/v1/openapi.json), /healthz and /metrics, until SIGTERM or "
@@ -246,6 +268,45 @@ static const cli_cmd commands[] = {
 	  cmd_audit_verify },
 	{ "audit", "list", "", "Show the audit log", NULL, audit_list_options,
 	  1, cmd_audit_list },
+	/* Cross-sectional analysis (cmd_correlate.c). */
+	{ "campaign", "list", "", "List campaigns of linked reports", NULL,
+	  cmd_campaign_list_options, 1, cmd_campaign_list },
+	{ "campaign", "show", "ID", "Show a campaign and its reports", NULL,
+	  no_options, 1, cmd_campaign_show },
+	{ "campaign", "name", "ID NAME", "Name a campaign (\"\" removes it)",
+	  NULL, no_options, 0, cmd_campaign_name },
+	{ "campaign", "merge", "ID OTHER...", "Merge campaigns into one",
+	  "Merges each OTHER campaign into campaign ID.  The merge is kept "
+	  "when links are computed again (csip correlate --rebuild).",
+	  no_options, 0, cmd_campaign_merge },
+	{ "campaign", "split", "ID REPORTS", "Split reports off a campaign",
+	  "Cuts the links between the REPORTS named and the other reports of "
+	  "campaign ID and computes the campaign again: the larger part keeps "
+	  "the campaign, other parts of two reports or more become new "
+	  "campaigns, single reports leave.  A later report linking both "
+	  "sides joins them again.", no_options, 1, cmd_campaign_split },
+	{ "warninglist", "list", "", "List values that never link reports",
+	  "Warning lists keep values that would link unrelated reports "
+	  "(free-mail and popular domains, CDNs, private ranges, public "
+	  "resolvers) out of the correlation.  A domain covers its "
+	  "sub-domains, a network the addresses inside.",
+	  cmd_warninglist_options, 1, cmd_warninglist_list },
+	{ "warninglist", "add", "VALUE", "Keep a value from linking reports",
+	  "Adds VALUE (a domain, an address or network, or any other "
+	  "indicator) to --list (default local); prints the entry's id.  "
+	  "Applies to reports correlated from now on; csip correlate "
+	  "--rebuild applies it to all.", cmd_warninglist_options, 1,
+	  cmd_warninglist_add },
+	{ "warninglist", "remove", "ID", "Remove a warning-list entry", NULL,
+	  no_options, 0, cmd_warninglist_remove },
+	{ NULL, "correlate", "", "Correlate waiting reports, or all again",
+	  "Correlates the reports stored but not correlated yet (a failure "
+	  "after storing leaves them so) and saves the index to [correlate] "
+	  "index_file.  With --rebuild, drops every computed link and "
+	  "campaign membership and correlates all reports again in their "
+	  "order, keeping the analysts' merges, splits, exclusions and names; "
+	  "progress is shown on a terminal.", cmd_correlate_options, 1,
+	  cmd_correlate },
 	{ NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL }
 };
 

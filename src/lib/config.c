@@ -48,6 +48,20 @@ static const csip_config_option options[] = {
 	  "sender address of notification mail" },
 	{ "notify", "max_attempts", "8",
 	  "attempts before a notification is given up" },
+	{ "correlate", "enabled", "true",
+	  "correlate each new report with the stored ones (false: only "
+	  "`csip correlate` does)" },
+	{ "correlate", "max_reports_per_value", "200",
+	  "reports one value may link; a value carried by more links nothing "
+	  "more (a change applies fully after `csip correlate --rebuild`)" },
+	{ "correlate", "ssdeep_threshold", "75",
+	  "ssdeep similarity score (1-100) from which two attachments link "
+	  "their reports" },
+	{ "correlate", "index_file", "@DATA@/correlate.idx",
+	  "where the correlation index is saved (rebuilt when missing)" },
+	{ "correlate", "sweep_batch", "16",
+	  "reports left uncorrelated by a failure that each new report "
+	  "correlates too" },
 	{ NULL, NULL, NULL, NULL }
 };
 

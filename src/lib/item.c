@@ -1917,3 +1917,127 @@ out:
 	csip_indicator_free(ind);
 	return rc;
 }
+
+/* One published candidate of csip_item_list_published. */
+typedef struct pub_row {
+	int64_t id;
+	char at[21];
+} pub_row;
+
+static int
+list_pub_rows(csip_store *s, const char *sql, const param *p, size_t n,
+	      GArray *rows)
+{
+	csip_stmt *st = NULL;
+	int rc;
+
+	if ((rc = csip_store_prepare(s, sql, &st)) < 0)
+		return rc;
+	for (size_t i = 0; rc == CSIP_OK && i < n; i++)
+		rc = p[i].text ? csip_stmt_bind_text(st, (int)i + 1, p[i].text)
+			       : csip_stmt_bind_int64(st, (int)i + 1, p[i].num);
+	while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
+		pub_row row = { csip_stmt_int64(st, 0), "" };
+
+		g_strlcpy(row.at, csip_stmt_text(st, 1), sizeof row.at);
+		g_array_append_val(rows, row);
+		rc = CSIP_OK;
+	}
+	csip_stmt_free(st);
+	return rc == CSIP_DONE ? CSIP_OK : rc;
+}
+
+int
+csip_item_list_published(csip_hub *h, const csip_reader *r,
+			 const char *after_at, int64_t after_id, int limit,
+			 json_t **out, int *more)
+{
+	csip_store *s = csip_hub_store(h);
+	GArray *rows = NULL;
+	json_t *arr = NULL;
+	char at[21];
+	param p[6];
+	size_t np = 0;
+	const char *sql;
+	int rc = CSIP_OK, full = 0;
+
+	*out = NULL;
+	*more = 0;
+	if (r == NULL || r->org_id <= 0)
+		return csip_error_set(CSIP_EINVAL, "no reader: the caller must "
+			"say who reads");
+	if (limit <= 0 || limit > LIST_MAX)
+		return csip_error_set(CSIP_EINVAL, "limit %d: give 1 to %d and "
+			"page with the position", limit, LIST_MAX);
+	if (after_at && (rc = check_since(after_at)) < 0)
+		return rc;
+	/* Text order is time order only for one format: a bare date is the
+	 * start of that day. */
+	g_snprintf(at, sizeof at, "%s%s", after_at ? after_at : "",
+		   after_at && strlen(after_at) == 10 ? "T00:00:00Z" : "");
+	if (r->hub) {
+		sql = "SELECT i.id, i.published_at FROM item i WHERE "
+			"i.status = 'published' AND (i.published_at > ? OR "
+			"(i.published_at = ? AND i.id > ?)) ORDER BY "
+			"i.published_at, i.id LIMIT ?";
+	} else {
+		/* Candidates only: the policy decides for each one below,
+		 * exactly as for csip_item_list. */
+		sql = "SELECT i.id, i.published_at FROM item i WHERE "
+			"i.status = 'published' AND (i.published_at > ? OR "
+			"(i.published_at = ? AND i.id > ?)) AND i.id IN "
+			"(SELECT item_id FROM item_recipient WHERE org_id = ? "
+			"UNION SELECT s.item_id FROM item_source s JOIN report "
+			"r ON r.id = s.report_id WHERE r.org_id = ?) ORDER BY "
+			"i.published_at, i.id LIMIT ?";
+	}
+	p[np++] = (param){ at, 0 };
+	p[np++] = (param){ at, 0 };
+	p[np++] = (param){ NULL, after_id };
+	if (!r->hub) {
+		p[np++] = (param){ NULL, r->org_id };
+		p[np++] = (param){ NULL, r->org_id };
+	}
+	p[np++] = (param){ NULL, limit + 1 };
+
+	arr = json_array();
+	rows = g_array_new(FALSE, FALSE, sizeof(pub_row));
+	for (;;) {
+		guint got;
+
+		g_array_set_size(rows, 0);
+		if ((rc = list_pub_rows(s, sql, p, np, rows)) < 0)
+			goto out;
+		got = rows->len;
+		for (guint i = 0; i < got; i++) {
+			pub_row *row = &g_array_index(rows, pub_row, i);
+			csip_access a = CSIP_ACCESS_NONE;
+
+			/* The position moves past every candidate, readable
+			 * or not, so the next batch starts after it. */
+			g_strlcpy(at, row->at, sizeof at);
+			p[2].num = row->id;
+			if ((rc = csip_policy_item_access(s, r, row->id,
+							  &a)) < 0)
+				goto out;
+			if (a == CSIP_ACCESS_NONE)
+				continue;
+			if (json_array_size(arr) == (size_t)limit) {
+				full = 1;
+				break;
+			}
+			json_array_append_new(arr, json_pack("{sI ss}", "id",
+				(json_int_t)row->id, "published_at", row->at));
+		}
+		if (full || got < (guint)p[np - 1].num)
+			break;
+	}
+	*more = full;
+	*out = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	if (rows)
+		g_array_unref(rows);
+	return rc;
+}

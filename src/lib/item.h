@@ -128,4 +128,16 @@ typedef struct csip_item_query {
 int csip_item_list(csip_hub *h, const csip_reader *r,
 		   const csip_item_query *q, json_t **out, int64_t *next);
 
+/* Published items READER may read, in publication order ((published_at,
+ * id) ascending), strictly after the position (AFTER_AT, AFTER_ID);
+ * AFTER_AT NULL starts from the first.  AFTER_AT is an ISO 8601 date or
+ * UTC time as for since.  At most LIMIT (1..1000) entries go to *out, a
+ * new JSON array of {"id", "published_at"}; *more is set when another
+ * readable item follows.  Every row passes csip_policy_item_access(), as
+ * in csip_item_list: the position is only where to start, never a
+ * permission. */
+int csip_item_list_published(csip_hub *h, const csip_reader *r,
+			     const char *after_at, int64_t after_id,
+			     int limit, json_t **out, int *more);
+
 #endif

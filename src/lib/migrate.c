@@ -253,6 +253,107 @@ NULL, NULL },
 "  created_at TEXT NOT NULL);"
 "CREATE INDEX outbox_due ON outbox(sent_at, failed_at, next_at);",
 NULL, NULL },
+/* TAXII 2.1 status resources: one per POST to a collection, read only by
+ * the organisation that posted.  The lists are the status-details of the
+ * standard (id, version, message) as JSON text. */
+{ 4, "TAXII status resources",
+"CREATE TABLE taxii_status ("
+"  id TEXT PRIMARY KEY,"
+"  org_id BIGINT NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+"  request_timestamp TEXT NOT NULL,"
+"  status TEXT NOT NULL CHECK (status IN ('complete','pending')),"
+"  total_count BIGINT NOT NULL,"
+"  success_count BIGINT NOT NULL,"
+"  failure_count BIGINT NOT NULL,"
+"  pending_count BIGINT NOT NULL,"
+"  successes TEXT NOT NULL,"
+"  failures TEXT NOT NULL,"
+"  pendings TEXT NOT NULL,"
+"  report_id BIGINT REFERENCES report(id));"
+"CREATE INDEX taxii_status_org ON taxii_status(org_id);"
+"CREATE INDEX item_published ON item(published_at, id);",
+NULL, NULL },
+/* Correlation (issue #5): when and in which order each report was
+ * correlated (corr_seq lets every process's index catch up), the links
+ * found, campaigns, the analysts' cuts and exclusions, warning lists and
+ * early-warning alerts. */
+{ 5, "correlation, campaigns, warning lists, alerts",
+"ALTER TABLE report ADD COLUMN correlated_at TEXT;"
+"ALTER TABLE report ADD COLUMN corr_seq BIGINT;"
+"CREATE INDEX report_corr_seq ON report(corr_seq);"
+"CREATE INDEX report_uncorrelated ON report(correlated_at, id);"
+/* seq: reports correlated so far; epoch: bumped by each rebuild, so
+ * indexes built before it are dropped; lists_version: bumped when a
+ * warning list or an exclusion changes. */
+"CREATE TABLE corr_state ("
+"  one INTEGER PRIMARY KEY CHECK (one = 1),"
+"  seq BIGINT NOT NULL,"
+"  epoch BIGINT NOT NULL,"
+"  lists_version BIGINT NOT NULL,"
+"  shipped_version INTEGER NOT NULL);"
+"INSERT INTO corr_state (one, seq, epoch, lists_version, shipped_version)"
+"  VALUES (1, 0, 1, 1, 0);"
+"CREATE TABLE campaign ("
+"  id @ID@,"
+"  name TEXT,"
+"  created_at TEXT NOT NULL,"
+"  updated_at TEXT NOT NULL,"
+"  merged_into BIGINT REFERENCES campaign(id));"
+"CREATE TABLE campaign_report ("
+"  report_id BIGINT PRIMARY KEY REFERENCES report(id) ON DELETE CASCADE,"
+"  campaign_id BIGINT NOT NULL REFERENCES campaign(id),"
+"  added_at TEXT NOT NULL);"
+"CREATE INDEX campaign_report_campaign ON campaign_report(campaign_id);"
+/* A link from a report to one correlated before it: through the same
+ * value, a parent domain or sub-domain, an address in a network, similar
+ * ssdeep hashes, or an analyst's merge ('manual'). */
+"CREATE TABLE corr_link ("
+"  report_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE,"
+"  other_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE,"
+"  kind TEXT NOT NULL CHECK (kind IN "
+"    ('value','domain','cidr','ssdeep','manual')),"
+"  type TEXT NOT NULL,"
+"  value TEXT NOT NULL,"
+"  other_value TEXT NOT NULL,"
+"  score INTEGER NOT NULL,"
+"  PRIMARY KEY (report_id, other_id, type, value, other_value));"
+"CREATE INDEX corr_link_other ON corr_link(other_id);"
+"CREATE INDEX corr_link_value ON corr_link(value);"
+"CREATE INDEX corr_link_other_value ON corr_link(other_value);"
+/* Pairs of reports an analyst split apart, in both orientations. */
+"CREATE TABLE corr_cut ("
+"  a BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE,"
+"  b BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE,"
+"  PRIMARY KEY (a, b));"
+"CREATE TABLE corr_exclusion ("
+"  value TEXT PRIMARY KEY,"
+"  type TEXT NOT NULL,"
+"  reason TEXT,"
+"  added_by TEXT NOT NULL,"
+"  added_at TEXT NOT NULL);"
+/* type: domain (and its sub-domains), cidr4/cidr6 (and what is inside)
+ * or an indicator type (that value).  Removed entries stay as rows so an
+ * update of the shipped lists does not bring them back. */
+"CREATE TABLE warninglist ("
+"  id @ID@,"
+"  list TEXT NOT NULL,"
+"  type TEXT NOT NULL,"
+"  value TEXT NOT NULL,"
+"  shipped INTEGER NOT NULL DEFAULT 0,"
+"  removed INTEGER NOT NULL DEFAULT 0,"
+"  added_by TEXT NOT NULL,"
+"  added_at TEXT NOT NULL,"
+"  UNIQUE (type, value));"
+"CREATE TABLE alert ("
+"  id @ID@,"
+"  report_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE,"
+"  campaign_id BIGINT REFERENCES campaign(id),"
+"  scope TEXT NOT NULL CHECK (scope IN ('org','sig')),"
+"  linked TEXT NOT NULL,"
+"  orgs INTEGER NOT NULL,"
+"  created_at TEXT NOT NULL);"
+"CREATE INDEX alert_campaign ON alert(campaign_id);",
+NULL, NULL },
 };
 
 #define N_MIGRATIONS ((int)G_N_ELEMENTS(migrations))

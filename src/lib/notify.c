@@ -729,3 +729,54 @@ out:
 	g_ptr_array_free(rows, TRUE);
 	return rc;
 }
+
+/* ---- alerts (issue #5) -------------------------------------------------- */
+
+#define ALERTS_PATH "/api/v1/alerts"
+
+static int
+hub_hook_row(csip_stmt *st, void *arr)
+{
+	g_ptr_array_add(arr, g_strdup(csip_stmt_text(st, 0)));
+	g_ptr_array_add(arr, g_strdup(csip_stmt_text(st, 1)));
+	return CSIP_OK;
+}
+
+int
+csip_notify_queue_alert(csip_hub *h, int64_t alert_id, json_t *payload)
+{
+	csip_store *s = csip_hub_store(h);
+	GPtrArray *hooks = g_ptr_array_new_with_free_func(g_free);
+	json_t *p = json_deep_copy(payload);
+	char *base = NULL, *url = NULL, *body = NULL, now[21];
+	int rc;
+
+	(void)alert_id;
+	csip_store_now(now);
+	base = base_url(csip_hub_config(h));
+	url = g_strconcat(base, ALERTS_PATH, NULL);
+	json_object_set_new(p, "url", json_string(url));
+	body = json_dumps(p, JSON_COMPACT);
+	if (body == NULL) {
+		rc = csip_error_set(CSIP_EINVAL, "alert %" PRId64 ": the payload "
+			"cannot be written as JSON", alert_id);
+		goto out;
+	}
+	/* Alerts are for the analysts: only hub organisations hear them. */
+	rc = csip_store_each(s, hub_hook_row, hooks, "SELECT id, webhook_url "
+		"FROM org WHERE role = 'hub' AND webhook_url IS NOT NULL AND "
+		"webhook_url <> '' ORDER BY id", NULL);
+	for (guint i = 0; rc == CSIP_OK && i + 1 < hooks->len; i += 2)
+		rc = csip_store_run(s, NULL, "INSERT INTO outbox (kind, org_id, "
+			"item_id, target, payload, next_at, created_at) VALUES "
+			"('webhook', ?, NULL, ?, ?, ?, ?)", (char *)
+			hooks->pdata[i], (char *)hooks->pdata[i + 1], body, now,
+			now, NULL);
+out:
+	g_ptr_array_free(hooks, TRUE);
+	json_decref(p);
+	free(body);
+	g_free(base);
+	g_free(url);
+	return rc;
+}

@@ -22,6 +22,7 @@
 
 #include "lib/hub.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,5 +42,10 @@ void csip_notify_webhook_key(csip_hub *h, const char *org, char hex[65]);
  * once: a row is claimed before it is sent. */
 int csip_notify_run_once(csip_hub *h, int max, size_t *sent,
 			 size_t *failed);
+
+/* Queue alert ALERT_ID to the webhook of every hub organisation that has
+ * one.  PAYLOAD (borrowed) is what the hub's analysts may read; "url" (the
+ * alerts on the hub) is added.  Runs inside the caller's transaction. */
+int csip_notify_queue_alert(csip_hub *h, int64_t alert_id, json_t *payload);
 
 #endif

@@ -364,6 +364,9 @@ csip_org_add(csip_hub *h, const char *actor, const csip_org_spec *spec,
 	    (rc = add_domains(s, idbuf, domains)) < 0 ||
 	    (rc = add_networks(s, idbuf, nets)) < 0)
 		goto out;
+	/* A member that joins receives what is already published to it. */
+	if ((rc = csip_policy_refresh_org(s, *id)) < 0)
+		goto out;
 	target = g_strconcat("org:", spec->name, NULL);
 	rc = csip_audit_append(h, actor, "org.add", target,
 		json_pack("{ss ss ss? so so so}", "display_name", display,

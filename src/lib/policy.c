@@ -504,3 +504,86 @@ out:
 	g_array_free(items, TRUE);
 	return rc;
 }
+
+csip_stats_scope
+csip_policy_stats_scope(const csip_reader *r)
+{
+	/* As in csip_policy_decide(): a reader without an organisation is
+	 * nobody, whatever its flags say. */
+	if (r == NULL || r->org_id <= 0)
+		return CSIP_STATS_NONE;
+	if (r->hub)
+		return CSIP_STATS_ALL;
+	if (!r->partner && r->nda)
+		return CSIP_STATS_COMMUNITY;
+	return CSIP_STATS_OWN;
+}
+
+int
+csip_policy_stats_count(csip_stats_scope scope, int64_t count,
+			int64_t n_providers)
+{
+	if (scope == CSIP_STATS_ALL || count == 0)
+		return 1;
+	if (scope != CSIP_STATS_COMMUNITY)
+		return 0;
+	return n_providers >= CSIP_POLICY_STATS_MIN_PROVIDERS;
+}
+
+int
+csip_policy_related_orgs(csip_store *s, const csip_reader *r,
+			 int64_t item_id, int64_t *count, int *shown)
+{
+	GHashTable *orgs = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+						 g_free, NULL);
+	int64_t *items = NULL;
+	size_t n_items = 0;
+	csip_access a;
+	char ib[24];
+	int rc;
+
+	*count = 0;
+	*shown = 0;
+	g_snprintf(ib, sizeof ib, "%" PRId64, item_id);
+	if ((rc = csip_policy_item_access(s, r, item_id, &a)) < 0 ||
+	    a == CSIP_ACCESS_NONE)
+		goto out;
+	if (a == CSIP_ACCESS_HUB) {
+		rc = csip_store_query_int64(s, count, "SELECT COUNT(DISTINCT "
+			"p.org_id) FROM item_indicator i JOIN observation o ON "
+			"o.type = i.type AND o.value = i.value JOIN report p ON "
+			"p.id = o.report_id WHERE i.item_id = ?", ib, NULL);
+		*shown = rc == CSIP_OK;
+		goto out;
+	}
+	/* Every item sharing an indicator, each through the decision. */
+	rc = load_ids(s, "SELECT DISTINCT b.item_id FROM item_indicator a JOIN "
+		"item_indicator b ON b.type = a.type AND b.value = a.value WHERE "
+		"a.item_id = ?", item_id, &items, &n_items);
+	for (size_t i = 0; rc == CSIP_OK && i < n_items; i++) {
+		csip_item_facts f;
+
+		if ((rc = csip_item_facts_load(s, items[i], &f)) < 0)
+			break;
+		if (csip_policy_decide(r, &f) != CSIP_ACCESS_NONE) {
+			for (size_t k = 0; k < f.n_providers; k++)
+				if (f.providers[k] != r->org_id &&
+				    !g_hash_table_contains(orgs,
+							   &f.providers[k]))
+					g_hash_table_add(orgs, g_memdup2(
+						&f.providers[k],
+						sizeof(int64_t)));
+		}
+		csip_item_facts_clear(&f);
+	}
+	if (rc < 0)
+		goto out;
+	*count = g_hash_table_size(orgs);
+	*shown = *count >= CSIP_POLICY_RELATED_MIN_ORGS;
+	if (!*shown)
+		*count = 0;
+out:
+	g_hash_table_destroy(orgs);
+	g_free(items);
+	return rc;
+}

@@ -15,7 +15,10 @@
  *       audience community: participants with an NDA date;
  *       audience sig:       participants with an NDA date in one of the
  *                           item's SIGs;
- *     a participant without an NDA date receives nothing.
+ *     a participant without an NDA date receives nothing;
+ *   - statistics (csip_policy_stats_scope): the hub sees every count and
+ *     breakdown; a participant with an NDA date sees community-wide
+ *     totals and its own figures; anyone else only its own figures.
  *
  * Permissions order hub < sig < community < partners < public; an item's
  * audience must lie within the permission of each of its sources, and for
@@ -116,5 +119,58 @@ int csip_policy_refresh_recipients(csip_store *s, int64_t item_id,
 /* Recompute item_recipient of every published item for one organisation,
  * after its role, NDA date or SIGs changed. */
 int csip_policy_refresh_org(csip_store *s, int64_t org_id);
+
+/* Statistics (stats.c) are a read path too.  What R may see of them:
+ *   CSIP_STATS_ALL:        the hub: every count and every breakdown (by
+ *                          SIG, attack type, kind);
+ *   CSIP_STATS_COMMUNITY:  a participant with an NDA date: community-wide
+ *                          totals per quarter (reports received, items
+ *                          shared, sharing instances, feedback,
+ *                          campaigns), the reports it provided and the
+ *                          items shared with it, and those items by attack
+ *                          type.  Never a breakdown by SIG or organisation,
+ *                          and a count of reports that fewer than
+ *                          CSIP_POLICY_STATS_MIN_PROVIDERS organisations
+ *                          provided is withheld (csip_policy_stats_count):
+ *                          with its own figure beside it, a participant
+ *                          could otherwise work out another's;
+ *   CSIP_STATS_OWN:        partners (no NDA with the community) and
+ *                          participants without an NDA date: only the
+ *                          reports they provided and the items shared with
+ *                          them;
+ *   CSIP_STATS_NONE:       no reader: nothing (CSIP_EPERM). */
+typedef enum csip_stats_scope {
+	CSIP_STATS_NONE = 0,
+	CSIP_STATS_OWN,
+	CSIP_STATS_COMMUNITY,
+	CSIP_STATS_ALL
+} csip_stats_scope;
+
+#define CSIP_POLICY_STATS_MIN_PROVIDERS 3
+
+csip_stats_scope csip_policy_stats_scope(const csip_reader *r);
+
+/* Whether a community-wide count of reports from N_PROVIDERS distinct
+ * providers may be shown to a reader of SCOPE.  A count of zero names
+ * nobody and is always shown. */
+int csip_policy_stats_count(csip_stats_scope scope, int64_t count,
+			    int64_t n_providers);
+
+/* Related organisations: how many organisations other than R's own
+ * reported an item's indicators, as R may learn it (shown on item reads).
+ * The rule:
+ *   - only for an item R may read (csip_policy_decide); otherwise
+ *     *shown is 0, as for an item nobody else reported;
+ *   - the hub, which reads every report, counts the providers of every
+ *     report carrying one of the item's indicators;
+ *   - anyone else counts only the providers of the items it may read
+ *     that carry one of them (this item included), never a report it may
+ *     not read, and learns the count only when it is at least
+ *     CSIP_POLICY_RELATED_MIN_ORGS: a smaller one is withheld (*shown 0)
+ *     exactly like none;
+ *   - only a count: never an id, a name or which indicator. */
+#define CSIP_POLICY_RELATED_MIN_ORGS 2
+int csip_policy_related_orgs(csip_store *s, const csip_reader *r,
+			     int64_t item_id, int64_t *count, int *shown);
 
 #endif

@@ -9,6 +9,7 @@
 #include "lib/report.h"
 #include "lib/anon.h"
 #include "lib/audit.h"
+#include "lib/correlate.h"
 #include "lib/extract.h"
 #include "lib/mail.h"
 #include "lib/org.h"
@@ -333,6 +334,9 @@ out:
 	}
 	if (rc < 0)
 		memset(res, 0, sizeof *res);
+	/* After the commit: correlation never costs a stored report. */
+	else if (res->outcome == CSIP_INGEST_STORED)
+		csip_correlate_after_ingest(h, res->report_id);
 	csip_mail_free(m);
 	g_strfreev(domains);
 	g_strfreev(networks);
@@ -707,6 +711,9 @@ out:
 		else
 			rc = csip_store_commit(s);
 	}
+	/* After the commit: correlation never costs a stored report. */
+	if (rc == CSIP_OK && res->outcome == CSIP_INGEST_STORED)
+		csip_correlate_after_ingest(h, res->report_id);
 	g_free(sha);
 	g_free(target);
 	free(warn_json);
@@ -1329,5 +1336,43 @@ out:
 	csip_stmt_free(st);
 	if (rc == CSIP_OK && *out == NULL)
 		*out = json_array();
+	return rc;
+}
+
+/* ---- submissions parsed elsewhere ------------------------------------ */
+
+int
+csip_report_store_set(csip_hub *h, const char *actor,
+		      const csip_report_in *in, const char *kind,
+		      const char *raw, size_t raw_len, const char *subject,
+		      const csip_extract_set *set, json_t *warnings,
+		      csip_ingest_result *res)
+{
+	json_t *extraction = NULL;
+	submission sub = { 0 };
+	char org_id[24];
+	int64_t oid;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if ((rc = csip_report_check_in(in)) < 0 ||
+	    (rc = csip_org_id(h, in->org, &oid)) < 0)
+		goto out;
+	g_snprintf(org_id, sizeof org_id, "%" PRId64, oid);
+	extraction = json_pack("{so sO}", "indicators",
+			       csip_extract_set_json(set), "warnings",
+			       warnings);
+	sub.kind = kind;
+	sub.raw = raw;
+	sub.raw_len = raw_len;
+	sub.subject = subject;
+	sub.set = set;
+	sub.extraction = extraction;
+	sub.warnings = warnings;
+	rc = store_submission(h, actor, in, org_id, &sub, res);
+out:
+	if (rc < 0)
+		memset(res, 0, sizeof *res);
+	json_decref(extraction);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #ifndef CSIP_REPORT_H
 #define CSIP_REPORT_H
 
+#include "lib/extract.h"
 #include "lib/hub.h"
 
 #include <jansson.h>
@@ -87,6 +88,16 @@ int csip_report_submit_text(csip_hub *h, const char *actor,
 int csip_report_submit_indicators(csip_hub *h, const char *actor,
 				  const csip_report_in *in, json_t *list,
 				  csip_ingest_result *res);
+
+/* Store a submission of KIND (e.g. 'stix', by stix.c) whose observations
+ * the caller found, with the contract of csip_report_submit_indicators:
+ * one transaction with the audit row, duplicates by the SHA-256 of RAW.
+ * SET and WARNINGS (an array) are borrowed. */
+int csip_report_store_set(csip_hub *h, const char *actor,
+			  const csip_report_in *in, const char *kind,
+			  const char *raw, size_t raw_len, const char *subject,
+			  const csip_extract_set *set, json_t *warnings,
+			  csip_ingest_result *res);
 
 /* The provider changes the sharing settings of its report (NULL fields are
  * left alone).  CSIP_ENOTFOUND unless BY_ORG provided it; CSIP_EBUSY once

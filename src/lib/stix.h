@@ -20,10 +20,16 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A sink for streamed output: returns CSIP_OK or a negative code that
  * stops the stream. */
 typedef int (*csip_write_fn)(void *ud, const char *data, size_t len);
+
+/* The UUIDv5 of NAME (LEN bytes) in namespace NS (RFC 4122 §4.3), as 36
+ * characters and a NUL in OUT. */
+void csip_stix_uuid5(const uint8_t ns[16], const void *name, size_t len,
+		     char out[37]);
 
 /* The STIX pattern of one indicator ("[domain-name:value = 'x']"), or
  * NULL for a type STIX cannot express.  g_free(). */

@@ -19,73 +19,133 @@
 #define NOBODY CSIP_BODY_NONE
 #define JSON CSIP_BODY_JSON
 #define REPORT CSIP_BODY_REPORT
+#define TAXII CSIP_TAXII
+#define TAXII_STIX CSIP_TAXII_STIX
 
 static const csip_route routes[] = {
 	{ "GET", "/healthz", csip_api_healthz, NONE, NOBODY, 0,
-	  "Liveness and database check" },
+	  "Liveness and database check", 0 },
 	{ "GET", "/metrics", csip_api_metrics, NONE, NOBODY, 0,
-	  "Prometheus metrics" },
+	  "Prometheus metrics", 0 },
 	{ "GET", "/api/v1/openapi.json", csip_api_openapi_doc, NONE, NOBODY, 0,
-	  "This API's OpenAPI 3 document" },
+	  "This API's OpenAPI 3 document", 0 },
 	{ "GET", "/api/v1/me", csip_api_me, USER, NOBODY, 0,
-	  "Who the token belongs to" },
+	  "Who the token belongs to", 0 },
 	{ "POST", "/api/v1/reports", csip_api_report_create, USER, REPORT, 1,
-	  "Provide a report: a raw e-mail, free text or indicators" },
+	  "Provide a report: a raw e-mail, free text or indicators", 0 },
 	{ "GET", "/api/v1/reports", csip_api_report_list, USER, NOBODY, 0,
-	  "Reports: a participant's own, or all for the hub" },
+	  "Reports: a participant's own, or all for the hub", 0 },
 	{ "GET", "/api/v1/reports/{id}", csip_api_report_get, USER, NOBODY, 0,
-	  "One report with its indicators" },
+	  "One report with its indicators", 0 },
 	{ "PATCH", "/api/v1/reports/{id}", csip_api_report_patch, USER, JSON, 1,
-	  "Provider: change sharing; hub: review" },
+	  "Provider: change sharing; hub: review", 0 },
 	{ "GET", "/api/v1/reports/{id}/anonymised", csip_api_report_anonymised,
-	  USER, NOBODY, 0, "The anonymised message of a mail report" },
+	  USER, NOBODY, 0, "The anonymised message of a mail report", 0 },
 	{ "GET", "/api/v1/triage", csip_api_triage, HUB, NOBODY, 0,
-	  "The analysts' queue of new reports" },
+	  "The analysts' queue of new reports", 0 },
 	{ "POST", "/api/v1/items", csip_api_item_create, HUB, JSON, 1,
-	  "Make a shared item from reports" },
+	  "Make a shared item from reports", 0 },
 	{ "GET", "/api/v1/items", csip_api_item_list, USER, NOBODY, 0,
-	  "Items the caller may read" },
+	  "Items the caller may read", 0 },
 	{ "GET", "/api/v1/items/{id}", csip_api_item_get, USER, NOBODY, 0,
-	  "One item as the caller may see it" },
+	  "One item as the caller may see it", 0 },
 	{ "PATCH", "/api/v1/items/{id}", csip_api_item_patch, HUB, JSON, 1,
-	  "Change an unpublished item" },
+	  "Change an unpublished item", 0 },
 	{ "POST", "/api/v1/items/{id}/submit", csip_api_item_submit, HUB,
-	  NOBODY, 1, "Ask the providers for consent" },
+	  NOBODY, 1, "Ask the providers for consent", 0 },
 	{ "POST", "/api/v1/items/{id}/approval", csip_api_item_approval, USER,
-	  JSON, 1, "A provider approves or asks for changes" },
+	  JSON, 1, "A provider approves or asks for changes", 0 },
 	{ "POST", "/api/v1/items/{id}/publish", csip_api_item_publish, HUB,
-	  NOBODY, 1, "Publish an approved item" },
+	  NOBODY, 1, "Publish an approved item", 0 },
 	{ "POST", "/api/v1/items/{id}/withdraw", csip_api_item_withdraw, HUB,
-	  NOBODY, 1, "Withdraw a published item" },
+	  NOBODY, 1, "Withdraw a published item", 0 },
 	{ "POST", "/api/v1/items/{id}/feedback", csip_api_feedback_create, USER,
-	  JSON, 1, "Give feedback on an item" },
+	  JSON, 1, "Give feedback on an item", 0 },
 	{ "GET", "/api/v1/items/{id}/feedback", csip_api_feedback_list, USER,
-	  NOBODY, 0, "Feedback on an item as the caller may see it" },
+	  NOBODY, 0, "Feedback on an item as the caller may see it", 0 },
 	{ "GET", "/api/v1/search", csip_api_search, USER, NOBODY, 0,
-	  "Items carrying an indicator" },
+	  "Items carrying an indicator", 0 },
 	{ "GET", "/api/v1/items/{id}/stix", csip_api_item_stix, USER, NOBODY, 0,
-	  "One item as STIX 2.1 objects in a bundle" },
+	  "One item as STIX 2.1 objects in a bundle", 0 },
 	{ "GET", "/api/v1/stix/bundle", csip_api_stix_bundle, USER, NOBODY, 0,
-	  "Every item the caller may read as one STIX 2.1 bundle" },
+	  "Every item the caller may read as one STIX 2.1 bundle", 0 },
 	{ "GET", "/api/v1/export/suricata", csip_api_export, USER, NOBODY, 0,
-	  "Suricata rules of the caller's indicators" },
+	  "Suricata rules of the caller's indicators", 0 },
 	{ "GET", "/api/v1/export/snort", csip_api_export, USER, NOBODY, 0,
-	  "Snort rules of the caller's indicators" },
+	  "Snort rules of the caller's indicators", 0 },
 	{ "GET", "/api/v1/export/zeek", csip_api_export, USER, NOBODY, 0,
-	  "A Zeek intel file of the caller's indicators" },
+	  "A Zeek intel file of the caller's indicators", 0 },
 	{ "GET", "/api/v1/export/rpz", csip_api_export, USER, NOBODY, 0,
-	  "A DNS RPZ zone of the caller's domains" },
+	  "A DNS RPZ zone of the caller's domains", 0 },
 	{ "GET", "/api/v1/export/csv", csip_api_export, USER, NOBODY, 0,
-	  "The caller's indicators as CSV" },
+	  "The caller's indicators as CSV", 0 },
 	{ "GET", "/api/v1/export/text", csip_api_export, USER, NOBODY, 0,
-	  "The caller's indicators, one value a line" },
+	  "The caller's indicators, one value a line", 0 },
 	{ "GET", "/api/v1/misp/manifest.json", csip_api_misp_manifest, USER,
-	  NOBODY, 0, "The MISP feed's manifest" },
+	  NOBODY, 0, "The MISP feed's manifest", 0 },
 	{ "GET", "/api/v1/misp/hashes.csv", csip_api_misp_hashes, USER, NOBODY,
-	  0, "The MISP feed's attribute hashes" },
+	  0, "The MISP feed's attribute hashes", 0 },
 	{ "GET", "/api/v1/misp/{key}.json", csip_api_misp_event, USER, NOBODY,
-	  0, "One event of the MISP feed" },
-	{ NULL, NULL, NULL, 0, 0, 0, NULL }
+	  0, "One event of the MISP feed", 0 },
+	/* Statistics (api_stats.c). */
+	{ "GET", "/api/v1/stats", csip_api_stats, USER, NOBODY, 0,
+	  "Counts per fiscal year and quarter, as JSON or SVG charts", 0 },
+		/* TAXII 2.1 (api_taxii.c): one API root, two collections. */
+	{ "GET", "/taxii2/", csip_api_taxii_discovery, USER, NOBODY, 0,
+	  "TAXII 2.1 discovery", TAXII },
+	{ "GET", "/taxii2/api/", csip_api_taxii_root, USER, NOBODY, 0,
+	  "The TAXII API root", TAXII },
+	{ "GET", "/taxii2/api/status/{key}/", csip_api_taxii_status, USER,
+	  NOBODY, 0, "The status of a TAXII POST", TAXII },
+	/* The reference client polls without the final slash. */
+	{ "GET", "/taxii2/api/status/{key}", csip_api_taxii_status, USER,
+	  NOBODY, 0, "The status of a TAXII POST", TAXII },
+	{ "GET", "/taxii2/api/collections/", csip_api_taxii_collections, USER,
+	  NOBODY, 0, "The TAXII collections the caller may use", TAXII },
+	{ "GET", "/taxii2/api/collections/{key}/", csip_api_taxii_collection,
+	  USER, NOBODY, 0, "One TAXII collection", TAXII },
+	{ "GET", "/taxii2/api/collections/{key}/manifest/",
+	  csip_api_taxii_manifest, USER, NOBODY, 0,
+	  "The manifest of a TAXII collection", TAXII },
+	{ "GET", "/taxii2/api/collections/{key}/objects/",
+	  csip_api_taxii_objects, USER, NOBODY, 0,
+	  "The objects of a TAXII collection", TAXII_STIX },
+	{ "POST", "/taxii2/api/collections/{key}/objects/", csip_api_taxii_add,
+	  USER, NOBODY, 1, "Add objects: a report from an envelope",
+	  TAXII },
+	{ "GET", "/taxii2/api/collections/{key}/objects/{key}/",
+	  csip_api_taxii_object, USER, NOBODY, 0,
+	  "One object of a TAXII collection", TAXII_STIX },
+	{ "DELETE", "/taxii2/api/collections/{key}/objects/{key}/",
+	  csip_api_taxii_delete, USER, NOBODY, 1,
+	  "Delete an object (refused: see the permissions)", TAXII },
+	{ "GET", "/taxii2/api/collections/{key}/objects/{key}/versions/",
+	  csip_api_taxii_versions, USER, NOBODY, 0,
+	  "The versions of one object of a TAXII collection", TAXII },
+	/* Cross-sectional analysis for the hub (api_correlate.c). */
+	{ "GET", "/api/v1/campaigns", csip_api_campaign_list, HUB, NOBODY, 0,
+	  "Campaigns: reports linked by shared indicators", 0 },
+	{ "GET", "/api/v1/campaigns/exclusions", csip_api_exclusion_list, HUB,
+	  NOBODY, 0, "Indicator values excluded from linking", 0 },
+	{ "POST", "/api/v1/campaigns/exclusions", csip_api_exclusion_create,
+	  HUB, JSON, 1, "Exclude an indicator value from linking", 0 },
+	{ "GET", "/api/v1/campaigns/{id}", csip_api_campaign_get, HUB, NOBODY,
+	  0, "One campaign with its reports and links", 0 },
+	{ "PATCH", "/api/v1/campaigns/{id}", csip_api_campaign_patch, HUB,
+	  JSON, 1, "Name a campaign", 0 },
+	{ "POST", "/api/v1/campaigns/{id}/merge", csip_api_campaign_merge, HUB,
+	  JSON, 1, "Merge campaigns into this one", 0 },
+	{ "POST", "/api/v1/campaigns/{id}/split", csip_api_campaign_split, HUB,
+	  JSON, 1, "Split reports off a campaign", 0 },
+	{ "GET", "/api/v1/alerts", csip_api_alert_list, HUB, NOBODY, 0,
+	  "Early-warning alerts: reports linked across organisations", 0 },
+	{ "GET", "/api/v1/warninglist", csip_api_warninglist_list, HUB, NOBODY,
+	  0, "Warning-list entries: values that never link", 0 },
+	{ "POST", "/api/v1/warninglist", csip_api_warninglist_add, HUB, JSON, 1,
+	  "Add a warning-list entry", 0 },
+	{ "DELETE", "/api/v1/warninglist/{id}", csip_api_warninglist_remove,
+	  HUB, NOBODY, 1, "Remove a warning-list entry", 0 },
+	{ NULL, NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
 const csip_route *
@@ -99,7 +159,7 @@ csip_api_routes(void)
 static int
 match_path(const char *pattern, const char *path, csip_req *rq)
 {
-	int n = 0;
+	int n = 0, nkeys = 0;
 
 	while (*pattern && *path) {
 		if (strncmp(pattern, "{key}", 5) == 0) {
@@ -107,10 +167,12 @@ match_path(const char *pattern, const char *path, csip_req *rq)
 
 			while (g_ascii_isalnum(path[k]) || path[k] == '-')
 				k++;
-			if (k == 0 || k >= sizeof rq->key)
+			if (k == 0 || k >= sizeof rq->key || nkeys == 2)
 				return 0;
 			if (rq)
-				g_strlcpy(rq->key, path, k + 1);
+				g_strlcpy(nkeys ? rq->key2 : rq->key, path,
+					  k + 1);
+			nkeys++;
 			pattern += 5;
 			path += k;
 			continue;

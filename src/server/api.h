@@ -51,15 +51,20 @@ typedef struct csip_req {
 	json_t *json;                 /* CSIP_BODY_JSON: the parsed object */
 	int64_t ids[CSIP_API_MAX_PARAMS]; /* {id} path parameters in order */
 	int n_ids;
-	char key[96];                 /* a {key} path parameter: letters,
-				       * digits and '-' */
+	char key[320];                /* the first {key} path parameter:
+				       * letters, digits and '-' (room for
+				       * a STIX id: a type of up to 250
+				       * characters, "--" and a UUID) */
+	char key2[320];               /* the second, if any */
 	csip_hub *hub;
 	csip_principal who;           /* valid when authed */
 	csip_reader reader;           /* the principal's organisation */
 	int authed;
 	char actor[80];               /* "user:NAME" for the audit log */
-	/* Query string lookup (NULL when absent); set by the server. */
+	/* Query string lookup (NULL when absent; the first of repeated
+	 * keys) and how many times a key is given; set by the server. */
 	const char *(*query)(const struct csip_req *rq, const char *key);
+	int (*query_count)(const struct csip_req *rq, const char *key);
 	void *conn;
 	struct csip_metrics *metrics; /* the server's, for /metrics */
 } csip_req;
@@ -75,6 +80,8 @@ typedef struct csip_resp {
 				       * closes it), fd_size bytes */
 	uint64_t fd_size;
 	int retry_after;              /* Retry-After header when > 0 */
+	char added_first[32];         /* TAXII: X-TAXII-Date-Added-First */
+	char added_last[32];          /* and -Last, when set */
 } csip_resp;
 
 typedef int (*csip_handler)(csip_req *rq, csip_resp *rs);
@@ -88,7 +95,18 @@ typedef struct csip_route {
 	int write;                    /* changes state: refused for
 				       * read-only tokens */
 	const char *summary;
+	int taxii;                    /* a TAXII 2.1 endpoint (see
+				       * api_taxii.c): TAXII media types and
+				       * error bodies, HTTP Basic as well as
+				       * tokens; CSIP_TAXII_STIX: it also
+				       * answers application/stix+json */
 } csip_route;
+
+#define CSIP_TAXII 1
+#define CSIP_TAXII_STIX 2
+
+/* The media type of every TAXII 2.1 response. */
+#define CSIP_TAXII_MEDIA "application/taxii+json;version=2.1"
 
 /* The table, terminated by an entry with a NULL method. */
 const csip_route *csip_api_routes(void);
@@ -156,5 +174,43 @@ int csip_api_item_stix(csip_req *rq, csip_resp *rs);
 int csip_api_misp_manifest(csip_req *rq, csip_resp *rs);   /* api_misp.c */
 int csip_api_misp_event(csip_req *rq, csip_resp *rs);
 int csip_api_misp_hashes(csip_req *rq, csip_resp *rs);
+
+/* Statistics per fiscal year (api_stats.c). */
+int csip_api_stats(csip_req *rq, csip_resp *rs);
+
+/* TAXII 2.1 (api_taxii.c). */
+int csip_api_taxii_discovery(csip_req *rq, csip_resp *rs);
+int csip_api_taxii_root(csip_req *rq, csip_resp *rs);
+int csip_api_taxii_status(csip_req *rq, csip_resp *rs);
+int csip_api_taxii_collections(csip_req *rq, csip_resp *rs);
+int csip_api_taxii_collection(csip_req *rq, csip_resp *rs);
+int csip_api_taxii_manifest(csip_req *rq, csip_resp *rs);
+int csip_api_taxii_objects(csip_req *rq, csip_resp *rs);
+int csip_api_taxii_add(csip_req *rq, csip_resp *rs);
+int csip_api_taxii_object(csip_req *rq, csip_resp *rs);
+int csip_api_taxii_delete(csip_req *rq, csip_resp *rs);
+int csip_api_taxii_versions(csip_req *rq, csip_resp *rs);
+
+/* Cross-sectional analysis for the hub (api_correlate.c). */
+int csip_api_campaign_list(csip_req *rq, csip_resp *rs);
+int csip_api_campaign_get(csip_req *rq, csip_resp *rs);
+int csip_api_campaign_patch(csip_req *rq, csip_resp *rs);
+int csip_api_campaign_merge(csip_req *rq, csip_resp *rs);
+int csip_api_campaign_split(csip_req *rq, csip_resp *rs);
+int csip_api_exclusion_list(csip_req *rq, csip_resp *rs);
+int csip_api_exclusion_create(csip_req *rq, csip_resp *rs);
+int csip_api_alert_list(csip_req *rq, csip_resp *rs);
+int csip_api_warninglist_list(csip_req *rq, csip_resp *rs);
+int csip_api_warninglist_add(csip_req *rq, csip_resp *rs);
+int csip_api_warninglist_remove(csip_req *rq, csip_resp *rs);
+
+/* Turn the error response in RS (as csip_api_error made it) into a TAXII
+ * error message (title, description, http_status, ...) with the TAXII
+ * media type; a 2xx JSON body just gets the media type. */
+void csip_api_taxii_finish(csip_resp *rs);
+
+/* Whether an Accept header value allows a TAXII 2.1 answer; with STIX
+ * also application/stix+json (version 2.1 or none). */
+int csip_api_taxii_acceptable(const char *accept, int stix);
 
 #endif

@@ -251,7 +251,19 @@ csip_api_search(csip_req *rq, csip_resp *rs)
 int
 csip_api_item_get(csip_req *rq, csip_resp *rs)
 {
-	return item_reply(rq, rs, rq->ids[0], 200);
+	int64_t related = 0;
+	int shown = 0;
+	int rc = item_reply(rq, rs, rq->ids[0], 200);
+
+	/* How many other organisations reported its indicators: the policy
+	 * decides whether and what this reader may learn (issue #5). */
+	if (rc == CSIP_OK)
+		rc = csip_policy_related_orgs(csip_hub_store(rq->hub),
+			&rq->reader, rq->ids[0], &related, &shown);
+	if (rc == CSIP_OK && shown)
+		json_object_set_new(rs->json, "related_orgs",
+				    json_integer(related));
+	return rc;
 }
 
 int

@@ -10,6 +10,7 @@
 #include "server/api.h"
 #include "lib/org.h"
 #include "lib/report.h"
+#include "lib/stix.h"
 #include "util/error.h"
 
 #include <glib.h>
@@ -88,6 +89,18 @@ csip_api_report_create(csip_req *rq, csip_resp *rs)
 			rc = csip_report_submit_text(rq->hub, rq->actor, &in,
 				rq->body, rq->body_len, &res);
 		if (rc < 0)
+			return rc;
+		ingest_reply(rs, &res);
+		return CSIP_OK;
+	}
+	if (strcmp(rq->content_type, "application/stix+json") == 0) {
+		/* A STIX 2.1 bundle: the sharing settings come in the query
+		 * string, as for a raw mail. */
+		in.permission = rq->query(rq, "permission");
+		in.attribution = rq->query(rq, "attribution");
+		in.tlp = rq->query(rq, "tlp");
+		if ((rc = csip_report_submit_stix(rq->hub, rq->actor, &in,
+						  rq->json, &res)) < 0)
 			return rc;
 		ingest_reply(rs, &res);
 		return CSIP_OK;

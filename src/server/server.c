@@ -66,7 +66,8 @@ struct csip_server {
 	GHashTable *buckets;    /* token id -> bucket */
 
 	GMutex q_lock;
-	GCond q_cond;
+	GCond q_cond;           /* the auditor's */
+	GCond n_cond;           /* the notifier's */
 	GPtrArray *reads;       /* read_record *, waiting for the auditor */
 	GThread *auditor;
 	GThread *notifier;
@@ -206,7 +207,7 @@ notifier_main(gpointer p)
 
 		g_mutex_lock(&srv->q_lock);
 		if (!srv->stopping)
-			g_cond_wait_until(&srv->q_cond, &srv->q_lock,
+			g_cond_wait_until(&srv->n_cond, &srv->q_lock,
 				g_get_monotonic_time() + G_USEC_PER_SEC);
 		stop = srv->stopping;
 		g_mutex_unlock(&srv->q_lock);
@@ -286,6 +287,32 @@ query_get(const csip_req *rq, const char *key)
 					   key);
 }
 
+typedef struct key_count {
+	const char *key;
+	int n;
+} key_count;
+
+static enum MHD_Result
+count_key(void *cls, enum MHD_ValueKind kind, const char *key,
+	  const char *value)
+{
+	key_count *kc = cls;
+
+	if (key && strcmp(key, kc->key) == 0)
+		kc->n++;
+	return MHD_YES;
+}
+
+static int
+query_count(const csip_req *rq, const char *key)
+{
+	key_count kc = { key, 0 };
+
+	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, count_key,
+				  &kc);
+	return kc.n;
+}
+
 /* "Application/JSON; charset=utf-8" -> "application/json" (g_free). */
 static char *
 media_type(const char *ct)
@@ -298,6 +325,73 @@ media_type(const char *ct)
 	return g_strstrip(g_ascii_strdown(ct, semi ? semi - ct : -1));
 }
 
+/* HTTP Basic (RFC 7617), which TAXII 2.1 servers should offer (§8.3):
+ * the user's name and password, then the user's organisation.  The
+ * principal has no token (token_id 0) and is never read-only. */
+static int
+basic_auth(csip_req *rq, csip_resp *rs, const char *cred)
+{
+	csip_stmt *st = NULL;
+	guchar *raw = NULL;
+	gsize len = 0;
+	char *text = NULL, *colon;
+	int rc, ret = -1;
+
+	while (*cred == ' ')
+		cred++;
+	/* A password hash per request is slow by design: refuse absurd
+	 * sizes before doing one. */
+	if (strlen(cred) > 1024 || *cred == '\0')
+		goto bad;
+	raw = g_base64_decode(cred, &len);
+	text = g_strndup((const char *)raw, len);
+	if (len == 0 || strlen(text) != len || !g_utf8_validate(text, -1,
+	    NULL) || (colon = strchr(text, ':')) == NULL)
+		goto bad;
+	*colon = '\0';
+	if ((rc = csip_user_check_password(rq->hub, text, colon + 1)) < 0) {
+		if (rc != CSIP_EPERM) {
+			csip_api_error(rs, 500, csip_error_last());
+			goto out;
+		}
+		goto bad;
+	}
+	rc = csip_store_prepare_bind(csip_hub_store(rq->hub), &st, "SELECT "
+		"u.id, o.id, u.name, o.name, u.role, o.role FROM app_user u "
+		"JOIN org o ON o.id = u.org_id WHERE u.name = ? AND "
+		"u.disabled = 0", text, NULL);
+	if (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_DONE)
+		goto bad;
+	if (rc < 0) {
+		csip_api_error(rs, 500, csip_error_last());
+		goto out;
+	}
+	memset(&rq->who, 0, sizeof rq->who);
+	rq->who.user_id = csip_stmt_int64(st, 0);
+	rq->who.org_id = csip_stmt_int64(st, 1);
+	g_strlcpy(rq->who.user, csip_stmt_text(st, 2), sizeof rq->who.user);
+	g_strlcpy(rq->who.org, csip_stmt_text(st, 3), sizeof rq->who.org);
+	g_strlcpy(rq->who.user_role, csip_stmt_text(st, 4),
+		  sizeof rq->who.user_role);
+	g_strlcpy(rq->who.org_role, csip_stmt_text(st, 5),
+		  sizeof rq->who.org_role);
+	ret = 0;
+	goto out;
+bad:
+	csip_api_error(rs, 401, "the user name or password is wrong, or the "
+		"user is disabled: check the credentials, or send an API "
+		"token as `Authorization: Bearer TOKEN`");
+out:
+	csip_stmt_free(st);
+	if (text)
+		memset(text, 0, len);
+	if (raw)
+		memset(raw, 0, len);
+	g_free(text);
+	g_free(raw);
+	return ret;
+}
+
 static int
 authenticate(csip_req *rq, csip_resp *rs, const csip_route *route)
 {
@@ -305,20 +399,33 @@ authenticate(csip_req *rq, csip_resp *rs, const csip_route *route)
 		MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	int rc;
 
-	if (auth == NULL || g_ascii_strncasecmp(auth, "Bearer ", 7) != 0) {
+	if (route->taxii && auth &&
+	    g_ascii_strncasecmp(auth, "Basic ", 6) == 0) {
+		if (basic_auth(rq, rs, auth + 6) < 0)
+			return -1;
+	} else if (auth == NULL ||
+		   g_ascii_strncasecmp(auth, "Bearer ", 7) != 0) {
+		if (route->taxii) {
+			csip_api_error(rs, 401, "this request needs "
+				"credentials: send `Authorization: Basic` "
+				"with a user name and password, or "
+				"`Authorization: Bearer TOKEN`");
+			return -1;
+		}
 		csip_api_error(rs, 401, "this request needs an API token: "
 			"send `Authorization: Bearer TOKEN` (tokens come from "
 			"`csip token create`)");
 		return -1;
-	}
-	auth += 7;
-	while (*auth == ' ')
-		auth++;
-	rc = csip_token_verify(rq->hub, auth, &rq->who);
-	if (rc < 0) {
-		csip_api_error(rs, rc == CSIP_EPERM ? 401 : 500,
-			       csip_error_last());
-		return -1;
+	} else {
+		auth += 7;
+		while (*auth == ' ')
+			auth++;
+		rc = csip_token_verify(rq->hub, auth, &rq->who);
+		if (rc < 0) {
+			csip_api_error(rs, rc == CSIP_EPERM ? 401 : 500,
+				       csip_error_last());
+			return -1;
+		}
 	}
 	if ((rc = csip_reader_load(csip_hub_store(rq->hub), rq->who.org_id,
 				   &rq->reader)) < 0) {
@@ -354,13 +461,16 @@ check_body(csip_req *rq, csip_resp *rs, const csip_route *route)
 	    (strcmp(rq->content_type, "message/rfc822") == 0 ||
 	     strcmp(rq->content_type, "text/plain") == 0))
 		return 0;
+	/* A STIX bundle is a report too, parsed as JSON like the rest. */
 	if (rq->content_type == NULL ||
-	    strcmp(rq->content_type, "application/json") != 0) {
+	    (strcmp(rq->content_type, "application/json") != 0 &&
+	     (route->body != CSIP_BODY_REPORT ||
+	      strcmp(rq->content_type, "application/stix+json") != 0))) {
 		g_snprintf(msg, sizeof msg, "Content-Type %s is not accepted "
 			"here: send %s", rq->content_type ? rq->content_type
 			: "(none)", route->body == CSIP_BODY_REPORT
-			? "message/rfc822, text/plain or application/json"
-			: "application/json");
+			? "message/rfc822, text/plain, application/json or "
+			"application/stix+json" : "application/json");
 		csip_api_error(rs, 415, msg);
 		return -1;
 	}
@@ -380,8 +490,66 @@ check_body(csip_req *rq, csip_resp *rs, const csip_route *route)
 	return 0;
 }
 
+/* The TAXII checks before a TAXII handler runs (§1.6.8, §3.1): an Accept
+ * header naming a TAXII media range (406 otherwise) and, for a POST, the
+ * Content-Type application/taxii+json;version=2.1 (415) and a body that
+ * is JSON (400), parsed into rq->json. */
+static int
+taxii_check(csip_req *rq, csip_resp *rs, const csip_route *route)
+{
+	const char *accept = MHD_lookup_connection_value(rq->conn,
+		MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	const char *ct = MHD_lookup_connection_value(rq->conn,
+		MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	json_error_t jerr;
+	char *norm = NULL, msg[300];
+	int ok;
+
+	if (!csip_api_taxii_acceptable(accept, route->taxii ==
+				       CSIP_TAXII_STIX)) {
+		g_snprintf(msg, sizeof msg, "Accept \"%.100s\" allows no "
+			"answer of this endpoint: send Accept: %s%s", accept ?
+			accept : "", CSIP_TAXII_MEDIA, route->taxii ==
+			CSIP_TAXII_STIX ? " (or application/stix+json;"
+			"version=2.1)" : "");
+		csip_api_error(rs, 406, msg);
+		return -1;
+	}
+	if (strcmp(rq->method, "POST") != 0)
+		return 0;
+	/* Spaces and case do not matter in a media type: compare the
+	 * normalised text. */
+	if (ct) {
+		GString *b = g_string_new(NULL);
+
+		for (const char *p = ct; *p; p++)
+			if (*p != ' ' && *p != '\t')
+				g_string_append_c(b, g_ascii_tolower(*p));
+		norm = g_string_free(b, FALSE);
+	}
+	ok = norm && strcmp(norm, CSIP_TAXII_MEDIA) == 0;
+	g_free(norm);
+	if (!ok) {
+		g_snprintf(msg, sizeof msg, "Content-Type %.100s is not "
+			"accepted here: send %s", ct ? ct : "(none)",
+			CSIP_TAXII_MEDIA);
+		csip_api_error(rs, 415, msg);
+		return -1;
+	}
+	rq->json = json_loadb(rq->body ? rq->body : "", rq->body_len,
+			      JSON_REJECT_DUPLICATES, &jerr);
+	if (rq->json == NULL) {
+		g_snprintf(msg, sizeof msg, "the body is not valid JSON: %s "
+			"(line %d, column %d)", jerr.text, jerr.line,
+			jerr.column);
+		csip_api_error(rs, 400, msg);
+		return -1;
+	}
+	return 0;
+}
+
 static enum MHD_Result
-send_response(struct MHD_Connection *c, csip_resp *rs)
+send_response(struct MHD_Connection *c, csip_resp *rs, int taxii)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -402,7 +570,8 @@ send_response(struct MHD_Connection *c, csip_resp *rs)
 		resp = MHD_create_response_from_buffer(len, body,
 			MHD_RESPMEM_MUST_FREE);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-					"application/json");
+			taxii && rs->content_type ? rs->content_type
+			: "application/json");
 	} else {
 		body = rs->raw ? rs->raw : g_strdup("");
 		len = rs->raw ? rs->raw_len : 0;
@@ -422,9 +591,18 @@ send_response(struct MHD_Connection *c, csip_resp *rs)
 		g_snprintf(buf, sizeof buf, "%d", rs->retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, buf);
 	}
+	if (rs->status == 401 && taxii)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+			"Basic realm=\"csip\", charset=\"UTF-8\"");
 	if (rs->status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"csip\"");
+	if (rs->added_first[0])
+		MHD_add_response_header(resp, "X-TAXII-Date-Added-First",
+					rs->added_first);
+	if (rs->added_last[0])
+		MHD_add_response_header(resp, "X-TAXII-Date-Added-Last",
+					rs->added_last);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 				"no-store");
@@ -443,7 +621,7 @@ handle(csip_server *srv, struct MHD_Connection *c, const char *url,
 	const char *ct;
 	char *mt = NULL;
 	char msg[200];
-	int path_known = 0, rc, wait;
+	int path_known = 0, rc, wait, taxii;
 
 	memset(&rq, 0, sizeof rq);
 	memset(&rs, 0, sizeof rs);
@@ -452,6 +630,7 @@ handle(csip_server *srv, struct MHD_Connection *c, const char *url,
 	rq.path = url;
 	rq.conn = c;
 	rq.query = query_get;
+	rq.query_count = query_count;
 	rq.metrics = srv->metrics;
 	g_strlcpy(rq.actor, "anonymous", sizeof rq.actor);
 	csip_error_clear();
@@ -477,7 +656,9 @@ handle(csip_server *srv, struct MHD_Connection *c, const char *url,
 	}
 	if (route->auth != CSIP_AUTH_NONE && authenticate(&rq, &rs, route) < 0)
 		goto out;
-	if (rq.authed && (wait = rate_check(srv, rq.who.token_id)) > 0) {
+	/* Basic sign-ins have no token: their bucket is the user's. */
+	if (rq.authed && (wait = rate_check(srv, rq.who.token_id ?
+			  rq.who.token_id : -rq.who.user_id)) > 0) {
 		csip_api_error(&rs, 429, "too many requests with this token: "
 			"slow down and retry after the Retry-After seconds");
 		rs.retry_after = wait;
@@ -489,6 +670,8 @@ handle(csip_server *srv, struct MHD_Connection *c, const char *url,
 	rq.content_type = mt;
 	rq.body = cs->body ? (const char *)cs->body->data : NULL;
 	rq.body_len = cs->body ? cs->body->len : 0;
+	if (route->taxii && taxii_check(&rq, &rs, route) < 0)
+		goto out;
 	if (check_body(&rq, &rs, route) < 0)
 		goto out;
 	rc = route->fn(&rq, &rs);
@@ -504,7 +687,12 @@ out:
 		g_printerr("%s %s %d %.1fms %s\n", method, url, rs.status,
 			(double)(g_get_monotonic_time() - cs->start_us) / 1000,
 			rq.actor);
-	send_response(c, &rs);
+	/* Under /taxii2/ every answer is TAXII's, even for a path that
+	 * matched no route. */
+	taxii = route ? route->taxii : g_str_has_prefix(url, "/taxii2/");
+	if (taxii)
+		csip_api_taxii_finish(&rs);
+	send_response(c, &rs, taxii);
 	if (rs.fd > 0)
 		close(rs.fd);
 	json_decref(rs.json);
@@ -699,6 +887,7 @@ csip_server_new(csip_config *cfg, const csip_server_opts *opts,
 	g_mutex_init(&srv->rl_lock);
 	g_mutex_init(&srv->q_lock);
 	g_cond_init(&srv->q_cond);
+	g_cond_init(&srv->n_cond);
 	*out = srv;
 	srv = NULL;
 out:
@@ -801,6 +990,7 @@ stop_threads:
 	g_mutex_lock(&srv->q_lock);
 	srv->stopping = 1;
 	g_cond_broadcast(&srv->q_cond);
+	g_cond_broadcast(&srv->n_cond);
 	g_mutex_unlock(&srv->q_lock);
 	g_thread_join(srv->auditor);
 	g_thread_join(srv->notifier);
@@ -836,6 +1026,7 @@ csip_server_free(csip_server *srv)
 	g_mutex_clear(&srv->rl_lock);
 	g_mutex_clear(&srv->q_lock);
 	g_cond_clear(&srv->q_cond);
+	g_cond_clear(&srv->n_cond);
 	g_free(srv->tls_cert_pem);
 	g_free(srv->tls_key_pem);
 	g_free(srv);

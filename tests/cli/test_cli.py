@@ -752,6 +752,264 @@ class TestMatch(CliTest):
             srv.shutdown()
             srv.server_close()
 
+
+class TestExport(CliTest):
+    """`csip export`: blocklists through the policy, for the demo hub."""
+
+    def demo(self):
+        self.hub.ok("demo")
+
+    def test_help(self):
+        p = self.hub.ok("export", "--help")
+        for needle in ("--format", "--as", "the hub", "--since", "--output",
+                       "suricata, snort, zeek, rpz, csv, text or stix"):
+            self.assertIn(needle, p.stdout)
+
+    def test_formats_and_readers(self):
+        self.demo()
+        before = self.hub.dump()
+        hub = {f: self.hub.ok("export", "--format", f).stdout
+               for f in ("suricata", "snort", "zeek", "rpz", "csv", "text")}
+        self.assertIn("invoice-help.example CNAME .\n", hub["rpz"])
+        self.assertIn("*.invoice-help.example CNAME .\n", hub["rpz"])
+        self.assertIn("dns.query; dotprefix; "
+                      "content:\".invoice-help.example\"", hub["suricata"])
+        # (Text mode reads the CSV's CRLF line ends as "\n".)
+        self.assertTrue(hub["csv"].startswith(
+            "type,value,item,tlp,published_at\n"))
+        self.assertTrue(hub["zeek"].startswith("#fields\tindicator\t"))
+        lines = hub["text"].splitlines()
+        self.assertEqual(len(lines), len(set(lines)))
+        self.assertIn("198.51.100.23", lines)
+        # --as: a partner and a participant outside the energy SIG get
+        # nothing; the other provider gets the item.
+        for org in ("national-cert", "sakura-chem", "fuji-heavy"):
+            p = self.hub.ok("export", "--format", "text", "--as", org)
+            self.assertEqual(p.stdout, "", org)
+            p = self.hub.ok("export", "--format", "csv", "--as", org)
+            self.assertEqual(p.stdout, "type,value,item,tlp,published_at"
+                             "\n", org)
+        p = self.hub.ok("export", "--format", "text", "--as", "nihon-gas")
+        self.assertEqual(p.stdout, hub["text"])
+        for f, out in hub.items():
+            for leak in ("kanto", "関東", "nihon", "csip-hub"):
+                self.assertNotIn(leak, out, f)
+        p = self.hub.ok("export", "--format", "text", "--type", "domain")
+        self.assertEqual(p.stdout, "invoice-help.example\n"
+                         "invoice-portal.example\n")
+        p = self.hub.ok("export", "--format", "text", "--since",
+                        "2999-01-01")
+        self.assertEqual(p.stdout, "")
+        # Exports only read.
+        self.assertEqual(self.hub.dump(), before)
+
+    def checkzone(self, path):
+        tool = shutil.which("named-checkzone")
+        if tool is None:
+            self.skipTest("named-checkzone (Debian bind9-utils) is missing; "
+                          "scripts/install-deps installs it")
+        p = subprocess.run([tool, "rpz.csip.example", path],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        return p.stdout
+
+    def test_rpz_loads(self):
+        self.demo()
+        zone = os.path.join(self.hub.dir, "csip.rpz")
+        self.hub.ok("export", "--format", "rpz", "--output", zone)
+        # Written whole and renamed: no temporary file is left beside it.
+        self.assertEqual(sorted(os.listdir(self.hub.dir)),
+                         ["csip.conf", "csip.rpz", "data"])
+        self.assertEqual(os.stat(zone).st_mode & 0o777,
+                         0o666 & ~self.umask())
+        with open(zone) as f:
+            text = f.read()
+        self.assertIn("invoice-portal.example CNAME .", text)
+        out = self.checkzone(zone)
+        self.assertIn("loaded serial", out)
+        # An empty zone (a reader who receives nothing) loads too.
+        self.hub.ok("export", "--format", "rpz", "--as", "national-cert",
+                    "--output", zone)
+        self.checkzone(zone)
+        with open(zone) as f:
+            self.assertNotIn("CNAME", f.read())
+
+    @staticmethod
+    def umask():
+        m = os.umask(0)
+        os.umask(m)
+        return m
+
+    def test_bad_input(self):
+        self.demo()
+        self.assert_fails_cleanly(["export"], 2, "give the format with "
+                                  "--format")
+        self.assert_fails_cleanly(["export", "--format", "pdf"], 2,
+                                  'unknown format "pdf"')
+        self.assert_fails_cleanly(["export", "--format", "csv", "--type",
+                                   "domain"], 2, "--type goes with --format "
+                                  "text only")
+        self.assert_fails_cleanly(["export", "--format", "csv", "extra"], 2,
+                                  'unexpected argument "extra"')
+        self.assert_fails_cleanly(["export", "--format", "rpz", "--as",
+                                   "nosuch"], 1,
+                                  "organisation nosuch does not exist")
+        self.assert_fails_cleanly(["export", "--format", "rpz", "--since",
+                                   "last week"], 1,
+                                  'since "last week": use a date')
+        self.assert_fails_cleanly(["export", "--format", "text", "--type",
+                                   "colour"], 1,
+                                  'type "colour" is not an indicator type')
+        self.assert_fails_cleanly(["export", "--format", "rpz", "--output",
+                                   os.path.join(self.hub.dir, "no", "such",
+                                                "zone")], 1,
+                                  "cannot create")
+        # A failed export leaves the previous file as it was.
+        zone = os.path.join(self.hub.dir, "keep.rpz")
+        with open(zone, "w") as f:
+            f.write("old\n")
+        p = self.hub.run("export", "--format", "rpz", "--since", "x",
+                         "--output", zone)
+        self.assertEqual(p.returncode, 1)
+        with open(zone) as f:
+            self.assertEqual(f.read(), "old\n")
+        self.assertEqual(sorted(os.listdir(self.hub.dir)),
+                         ["csip.conf", "data", "keep.rpz"])
+
+class TestStats(CliTest):
+    """`csip stats`: counts per fiscal year as text, JSON and SVG."""
+
+    def fixture(self):
+        """Two SIGs, a partner, and reports on both sides of the
+        FY2016/FY2017 boundary: 31 March 23:59:59 JST and 1 April 00:00
+        JST."""
+        self.hub.ok("init")
+        self.hub.ok("sig", "add", "energy")
+        self.hub.ok("sig", "add", "gas")
+        self.hub.ok("org", "add", "kanto-power", "--sig", "energy",
+                    "--nda", "2010-04-01")
+        self.hub.ok("org", "add", "nihon-gas", "--sig", "gas", "--nda",
+                    "2010-04-01")
+        self.hub.ok("org", "add", "national-cert", "--role", "partner",
+                    "--nda", "2010-04-01")
+        con = sqlite3.connect(self.hub.db)
+        try:
+            org = con.execute("SELECT id FROM org WHERE name = "
+                              "'kanto-power'").fetchone()[0]
+            for n, at in enumerate(["2017-03-31T14:59:59Z",
+                                    "2017-03-31T15:00:00Z",
+                                    "2016-07-01T00:00:00Z"]):
+                con.execute(
+                    "INSERT INTO report (org_id, kind, permission, "
+                    "attribution, tlp, source, received_at, raw_sha256, "
+                    "attack_type) VALUES (?, 'indicators', 'sig', 'none', "
+                    "'amber', 'test', ?, ?, 'targeted-mail')",
+                    (org, at, "%064d" % (n + 1)))
+            con.commit()
+        finally:
+            con.close()
+
+    def test_help(self):
+        p = self.hub.ok("stats", "--help")
+        for needle in ("csip stats", "--fy", "--svg", "--json", "--output",
+                       "--as", "1 April 2016 to 31 March 2017",
+                       "fiscal year"):
+            self.assertIn(needle, p.stdout)
+
+    def test_text_and_json(self):
+        self.fixture()
+        before = self.hub.dump()
+        out = self.hub.ok("stats", "--fy", "2016").stdout
+        self.assertIn("FY2016 (2016-04-01 to 2017-03-31, dates in JST)", out)
+        self.assertRegex(out, r"Reports received +0 +1 +0 +1 +2\n")
+        self.assertIn("Reports received by SIG of the provider", out)
+        data = self.hub.json("stats", "--fy", "2016")
+        self.assertEqual(data["scope"], "all")
+        self.assertEqual(data["timezone"], "Asia/Tokyo")
+        (y,) = data["years"]
+        self.assertEqual((y["fy"], y["start"], y["end"]),
+                         (2016, "2016-03-31T15:00:00Z",
+                          "2017-03-31T15:00:00Z"))
+        self.assertEqual([q["counts"]["reports"] for q in y["quarters"]],
+                         [0, 1, 0, 1])
+        self.assertEqual(y["totals"]["reports"], 2)
+        energy = [r for r in y["breakdowns"]["reports_by_sig"]
+                  if r["label"] == "energy"][0]
+        self.assertEqual(energy["quarters"], [0, 1, 0, 1])
+        y17 = self.hub.json("stats", "--fy", "2017")["years"][0]
+        self.assertEqual(y17["quarters"][0]["counts"]["reports"], 1)
+        # A range: fiscal years side by side.
+        data = self.hub.json("stats", "--fy", "2015-2017")
+        self.assertEqual([y["fy"] for y in data["years"]],
+                         [2015, 2016, 2017])
+        # The default is the current fiscal year.
+        data = self.hub.json("stats")
+        self.assertEqual(data["first_fy"], data["last_fy"])
+        self.assertGreaterEqual(data["first_fy"], 2024)
+        # Statistics only read.
+        self.assertEqual(self.hub.dump(), before)
+
+    def test_as_participant(self):
+        self.fixture()
+        data = self.hub.json("stats", "--fy", "2016", "--as", "nihon-gas")
+        self.assertEqual(data["scope"], "community")
+        text = json.dumps(data)
+        for leak in ("energy", "kanto", "by_sig"):
+            self.assertNotIn(leak, text)
+        # One provider only that year: its count is withheld.
+        self.assertIsNone(data["years"][0]["totals"]["reports"])
+        self.assertEqual(data["years"][0]["totals"]["provided"], 0)
+        data = self.hub.json("stats", "--fy", "2016", "--as",
+                             "national-cert")
+        self.assertEqual(data["scope"], "own")
+        self.assertEqual(sorted(data["years"][0]["totals"]),
+                         ["provided", "received"])
+
+    def test_svg_to_file(self):
+        self.fixture()
+        svg = os.path.join(self.hub.dir, "fy2016.svg")
+        p = self.hub.ok("stats", "--fy", "2016", "--svg", "--output", svg)
+        self.assertEqual(p.stdout, "")
+        import xml.etree.ElementTree as ET
+        root = ET.parse(svg).getroot()
+        ns = "{http://www.w3.org/2000/svg}"
+        self.assertEqual(root.tag, ns + "svg")
+        self.assertEqual(root.get("version"), "1.1")
+        self.assertTrue(root.get("viewBox").startswith("0 0 960 "))
+        bars = [r for r in root.iter(ns + "rect") if r.get("class") == "bar"]
+        self.assertGreater(len(bars), 20)
+        titles = [b.find(ns + "title").text for b in bars]
+        self.assertIn("Q4 (Jan-Mar), Reports received: 1", titles)
+        texts = [t.text for t in root.iter(ns + "text")]
+        self.assertIn("csip statistics, FY2016", texts)
+        self.assertIn("Reports received by SIG of the provider", texts)
+        # Standard output, and the same document.
+        p = self.hub.ok("stats", "--fy", "2016", "--svg")
+        with open(svg) as f:
+            self.assertEqual(p.stdout, f.read())
+        self.assertEqual(sorted(os.listdir(self.hub.dir)),
+                         ["csip.conf", "data", "fy2016.svg"])
+
+    def test_bad_input(self):
+        self.fixture()
+        for fy in ("16", "20x6", "2017-2016", "1800", "2000-2030", ""):
+            self.assert_fails_cleanly(["stats", "--fy", fy], 2,
+                                      'fiscal year')
+        self.assert_fails_cleanly(["stats", "--fy", "abc"], 2,
+                                  'fiscal year "abc": give a year such as '
+                                  '2016')
+        self.assert_fails_cleanly(["stats", "--json", "--svg"], 2,
+                                  "--json and --svg are two formats")
+        self.assert_fails_cleanly(["stats", "extra"], 2,
+                                  'unexpected argument "extra"')
+        self.assert_fails_cleanly(["stats", "--as", "nosuch"], 1,
+                                  "organisation nosuch does not exist")
+        self.assert_fails_cleanly(["stats", "--svg", "--output",
+                                   os.path.join(self.hub.dir, "no", "such",
+                                                "x.svg")], 1,
+                                  "cannot write")
+
+
 if __name__ == "__main__":
     CSIP = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

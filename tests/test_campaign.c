@@ -1,0 +1,428 @@
+/*
+ * test_campaign.c - campaigns and alerts: reports of several
+ * organisations joined as they arrive, campaigns merged by a report that
+ * links two, an analyst's name, merge, split and exclusion (audited,
+ * kept by a rebuild), alerts only for links to another organisation
+ * (scope org) or to one outside the provider's SIGs (scope sig), queued
+ * to the hub's webhook only; and the count of related organisations on
+ * an item, which tells a reader nothing about reports it may not read.
+ */
+#include "lib/campaign.h"
+#include "lib/correlate.h"
+#include "lib/item.h"
+#include "lib/org.h"
+#include "lib/policy.h"
+#include "lib/report.h"
+#include "testutil.h"
+#include "util/error.h"
+
+#include <glib.h>
+#include <string.h>
+
+static int64_t
+count(csip_test_hub *t, const char *sql)
+{
+	int64_t n = -1;
+
+	csip_assert_ok(csip_store_query_int64(csip_hub_store(t->hub), &n, sql,
+					      NULL));
+	return n;
+}
+
+static int64_t org_ids[5];
+
+static csip_test_hub *
+world(void)
+{
+	csip_test_hub *t;
+	char *energy[] = { "energy", NULL }, *finance[] = { "finance", NULL };
+	char *both[] = { "energy", "finance", NULL };
+	csip_org_spec specs[] = {
+		{ .name = "acme", .role = "participant",
+		  .nda_date = "2024-04-01", .sigs = energy },
+		{ .name = "bolt", .role = "participant",
+		  .nda_date = "2024-04-01", .sigs = energy },
+		{ .name = "coin", .role = "participant",
+		  .nda_date = "2024-04-01", .sigs = finance },
+		{ .name = "dual", .role = "participant",
+		  .nda_date = "2024-04-01", .sigs = both },
+		{ .name = "hubctr", .role = "hub" },
+	};
+	csip_org_change hook = { .webhook_url = "http://127.0.0.1:9/hook" };
+	int64_t sig = 0;
+
+	csip_correlate_forget();
+	t = csip_test_hub_new();
+	csip_assert_ok(csip_sig_add(t->hub, "test", "energy", "Energy", &sig));
+	csip_assert_ok(csip_sig_add(t->hub, "test", "finance", "Finance",
+				    &sig));
+	for (size_t i = 0; i < G_N_ELEMENTS(specs); i++)
+		csip_assert_ok(csip_org_add(t->hub, "test", &specs[i],
+					    &org_ids[i]));
+	csip_assert_ok(csip_org_update(t->hub, "test", "hubctr", &hook));
+	return t;
+}
+
+static void
+world_free(csip_test_hub *t)
+{
+	csip_correlate_forget();
+	csip_test_hub_free(t);
+}
+
+static int64_t
+submit(csip_test_hub *t, const char *org, const char *list)
+{
+	csip_report_in in = { .org = org, .permission = "community" };
+	csip_ingest_result res;
+	json_t *l = json_loads(list, 0, NULL);
+
+	g_assert_nonnull(l);
+	csip_assert_ok(csip_report_submit_indicators(t->hub, "test", &in, l,
+						     &res));
+	json_decref(l);
+	return res.report_id;
+}
+
+static int64_t
+campaign_of(csip_test_hub *t, int64_t report)
+{
+	int64_t c = -1;
+
+	csip_assert_ok(csip_campaign_of_report(t->hub, report, &c));
+	return c;
+}
+
+static void
+test_join_and_merge_on_arrival(void)
+{
+	csip_test_hub *t = world();
+	int64_t a = submit(t, "acme", "[\"wave-one.example\"]");
+	int64_t b = submit(t, "bolt", "[\"wave-one.example\", "
+		"\"198.51.100.1\"]");
+	int64_t c = submit(t, "coin", "[\"wave-two.example\"]");
+	int64_t d = submit(t, "acme", "[\"wave-two.example\"]");
+	int64_t alone = submit(t, "coin", "[\"alone.example\"]");
+	int64_t bridge, c1, c2;
+	json_t *list = NULL, *one = NULL;
+	int64_t next = -1;
+
+	c1 = campaign_of(t, a);
+	c2 = campaign_of(t, c);
+	g_assert_cmpint(c1, >, 0);
+	g_assert_cmpint(campaign_of(t, b), ==, c1);
+	g_assert_cmpint(c2, >, 0);
+	g_assert_cmpint(c2, !=, c1);
+	g_assert_cmpint(campaign_of(t, d), ==, c2);
+	g_assert_cmpint(campaign_of(t, alone), ==, 0);
+	csip_assert_ok(csip_campaign_name(t->hub, "test", c2, "Wave two"));
+	/* One report linking both campaigns merges them into the older. */
+	bridge = submit(t, "dual", "[\"198.51.100.1\", \"wave-two.example\"]");
+	g_assert_cmpint(campaign_of(t, bridge), ==, c1);
+	g_assert_cmpint(campaign_of(t, c), ==, c1);
+	csip_assert_ok(csip_campaign_list(t->hub, 0, 0, &list, &next));
+	g_assert_cmpint(json_array_size(list), ==, 1);
+	g_assert_cmpint(next, ==, 0);
+	csip_assert_ok(csip_campaign_get(t->hub, c1, &one));
+	g_assert_cmpint(json_integer_value(json_object_get(one, "reports")),
+			==, 5);
+	g_assert_cmpint(json_integer_value(json_object_get(one, "orgs")), ==,
+			4);
+	/* The older campaign had no name: it takes the merged one's. */
+	g_assert_cmpstr(json_string_value(json_object_get(one, "name")), ==,
+			"Wave two");
+	g_assert_cmpint(json_array_size(json_object_get(one, "links")), >=, 4);
+	json_decref(one);
+	csip_assert_ok(csip_campaign_get(t->hub, c2, &one));
+	g_assert_cmpint(json_integer_value(json_object_get(one, "merged_into")),
+			==, c1);
+	json_decref(one);
+	g_assert_cmpint(csip_campaign_name(t->hub, "test", c2, "x"), ==,
+			CSIP_EBUSY);
+	g_assert_cmpint(csip_campaign_get(t->hub, 999, &one), ==,
+			CSIP_ENOTFOUND);
+	g_assert_cmpint(csip_campaign_name(t->hub, "test", c1, "a\nb"), ==,
+			CSIP_EINVAL);
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM audit_log WHERE action "
+		"IN ('campaign.create', 'campaign.merge', 'campaign.name')"), ==,
+		4);
+	json_decref(list);
+	world_free(t);
+}
+
+static void
+test_alerts(void)
+{
+	csip_test_hub *t = world();
+	json_t *alerts = NULL, *a0;
+	int64_t next = 0;
+	int64_t a = submit(t, "acme", "[\"alert-lure.example\"]");
+	int64_t a2 = submit(t, "acme", "[\"alert-lure.example\", \"pad-a2.example\"]");
+
+	/* Same organisation: a campaign, no alert. */
+	g_assert_cmpint(campaign_of(t, a2), >, 0);
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM alert"), ==, 0);
+	/* Another organisation in the same SIG: scope org. */
+	submit(t, "bolt", "[\"alert-lure.example\"]");
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM alert WHERE scope = "
+		"'org'"), ==, 1);
+	/* An organisation of another SIG: scope sig. */
+	submit(t, "coin", "[\"alert-lure.example\"]");
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM alert WHERE scope = "
+		"'sig'"), ==, 1);
+	/* dual shares a SIG with everyone: scope org. */
+	submit(t, "dual", "[\"alert-lure.example\"]");
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM alert"), ==, 3);
+	g_assert_cmpint(count(t, "SELECT scope = 'org' FROM alert ORDER BY id "
+		"DESC LIMIT 1"), ==, 1);
+	/* Each alert went to the hub's webhook, and only there, with ids
+	 * and no organisation's name. */
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM outbox"), ==, 3);
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM outbox o JOIN org g ON "
+		"g.id = o.org_id WHERE g.role = 'hub' AND o.target = "
+		"'http://127.0.0.1:9/hook' AND o.item_id IS NULL"), ==, 3);
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM outbox WHERE payload "
+		"LIKE '%acme%' OR payload LIKE '%bolt%' OR payload LIKE "
+		"'%coin%'"), ==, 0);
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM outbox WHERE payload "
+		"LIKE '%\"linked_reports\":[%' AND payload LIKE '%/api/v1/alerts"
+		"%'"), ==, 3);
+	csip_assert_ok(csip_alert_list(t->hub, 0, 2, &alerts, &next));
+	g_assert_cmpint(json_array_size(alerts), ==, 2);
+	g_assert_cmpint(next, >, 0);
+	a0 = json_array_get(alerts, 0);
+	g_assert_cmpstr(json_string_value(json_object_get(a0, "scope")), ==,
+			"org");
+	g_assert_cmpint(json_integer_value(json_object_get(a0, "campaign")),
+			==, campaign_of(t, a));
+	g_assert_cmpint(json_array_size(json_object_get(a0, "linked")), ==, 4);
+	json_decref(alerts);
+	csip_assert_ok(csip_alert_list(t->hub, next, 2, &alerts, &next));
+	g_assert_cmpint(json_array_size(alerts), ==, 1);
+	g_assert_cmpint(next, ==, 0);
+	json_decref(alerts);
+	world_free(t);
+}
+
+static void
+test_merge_split_exclude(void)
+{
+	csip_test_hub *t = world();
+	int64_t a = submit(t, "acme", "[\"m-one.example\"]");
+	int64_t b = submit(t, "bolt", "[\"m-one.example\"]");
+	int64_t c = submit(t, "coin", "[\"m-two.example\"]");
+	int64_t d = submit(t, "dual", "[\"m-two.example\", "
+		"\"shared-cdn.example\"]");
+	int64_t e = submit(t, "acme", "[\"shared-cdn.example\", "
+		"\"m-three.example\"]");
+	int64_t f = submit(t, "bolt", "[\"m-three.example\"]");
+	int64_t c1 = campaign_of(t, a), c2 = campaign_of(t, c), bad = 0;
+	int64_t *made = NULL;
+	size_t n_made = 0, rec = 0;
+	char *before, *after;
+
+	g_assert_cmpint(c1, !=, c2);
+	g_assert_cmpint(campaign_of(t, f), ==, c2);
+	/* Merge: one campaign, kept through a rebuild. */
+	bad = c1;
+	g_assert_cmpint(csip_campaign_merge(t->hub, "test", c1, &bad, 1), ==,
+			CSIP_EINVAL);
+	bad = 999;
+	g_assert_cmpint(csip_campaign_merge(t->hub, "test", c1, &bad, 1), ==,
+			CSIP_ENOTFOUND);
+	csip_assert_ok(csip_campaign_merge(t->hub, "test", c1, &c2, 1));
+	g_assert_cmpint(campaign_of(t, d), ==, c1);
+	csip_assert_ok(csip_correlate_rebuild(t->hub, "test", NULL, NULL));
+	g_assert_cmpint(campaign_of(t, a), ==, campaign_of(t, f));
+	c1 = campaign_of(t, a);
+
+	/* Exclude the shared CDN name: d-e was the only link between
+	 * {c, d} and {e, f}, so they fall apart; the merge still holds
+	 * a-b with c-d. */
+	csip_assert_ok(csip_campaign_exclude(t->hub, "test",
+		"shared-cdn[.]example", "a CDN", &rec));
+	g_assert_cmpint(rec, ==, 1);
+	g_assert_cmpint(csip_campaign_exclude(t->hub, "test",
+		"shared-cdn.example", NULL, NULL), ==, CSIP_EEXISTS);
+	g_assert_cmpint(campaign_of(t, e), ==, campaign_of(t, f));
+	g_assert_cmpint(campaign_of(t, e), !=, campaign_of(t, a));
+	g_assert_cmpint(campaign_of(t, c), ==, campaign_of(t, a));
+	/* It links nothing from now on. */
+	submit(t, "coin", "[\"shared-cdn.example\"]");
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM corr_link WHERE "
+		"report_id = (SELECT MAX(id) FROM report)"), ==, 0);
+
+	/* Split b off: a stays (merged with c, d through the manual link),
+	 * b is alone and leaves. */
+	c1 = campaign_of(t, a);
+	g_assert_cmpint(csip_campaign_split(t->hub, "test", c1, &f, 1, NULL,
+					    NULL), ==, CSIP_EINVAL);
+	csip_assert_ok(csip_campaign_split(t->hub, "test", c1, &b, 1, &made,
+					   &n_made));
+	g_assert_cmpint(n_made, ==, 0);
+	g_free(made);
+	g_assert_cmpint(campaign_of(t, b), ==, 0);
+	g_assert_cmpint(campaign_of(t, a), ==, c1);
+	g_assert_cmpint(campaign_of(t, d), ==, c1);
+	/* Splitting {c, d} off: the larger part keeps the campaign, a is
+	 * alone and leaves. */
+	{
+		int64_t cd[2] = { c, d };
+
+		csip_assert_ok(csip_campaign_split(t->hub, "test", c1, cd, 2,
+						   &made, &n_made));
+		g_assert_cmpint(n_made, ==, 0);
+		g_assert_cmpint(campaign_of(t, c), ==, c1);
+		g_assert_cmpint(campaign_of(t, a), ==, 0);
+		g_free(made);
+	}
+	/* A rebuild keeps every decision. */
+	before = g_strdup_printf("%d %d %d %d", campaign_of(t, a) == 0,
+		campaign_of(t, b) == 0, campaign_of(t, c) == campaign_of(t, d),
+		campaign_of(t, e) == campaign_of(t, f));
+	csip_assert_ok(csip_correlate_rebuild(t->hub, "test", NULL, NULL));
+	after = g_strdup_printf("%d %d %d %d", campaign_of(t, a) == 0,
+		campaign_of(t, b) == 0, campaign_of(t, c) == campaign_of(t, d),
+		campaign_of(t, e) == campaign_of(t, f));
+	g_assert_cmpstr(after, ==, before);
+	g_assert_cmpstr(after, ==, "1 1 1 1");
+	/* A new report linking both sides brings them together again. */
+	submit(t, "dual", "[\"m-one.example\", \"m-two.example\"]");
+	g_assert_cmpint(campaign_of(t, a), ==, campaign_of(t, c));
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM audit_log WHERE action "
+		"IN ('campaign.merge', 'campaign.split', 'campaign.exclude') "
+		"AND actor = 'test'"), ==, 4);
+	g_free(before);
+	g_free(after);
+	world_free(t);
+}
+
+/* ---- the count of related organisations ------------------------------ */
+
+static void
+approve_publish(csip_test_hub *t, int64_t id)
+{
+	csip_stmt *st = NULL;
+	GArray *orgs = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	char ib[24];
+
+	csip_assert_ok(csip_item_submit(t->hub, "test", id));
+	g_snprintf(ib, sizeof ib, "%" G_GINT64_FORMAT, id);
+	csip_assert_ok(csip_store_prepare_bind(csip_hub_store(t->hub), &st,
+		"SELECT org_id FROM item_approval WHERE item_id = ?", ib,
+		NULL));
+	while (csip_stmt_step(st) == CSIP_ROW) {
+		int64_t o = csip_stmt_int64(st, 0);
+
+		g_array_append_val(orgs, o);
+	}
+	csip_stmt_free(st);
+	for (guint i = 0; i < orgs->len; i++)
+		csip_assert_ok(csip_item_decide(t->hub, "test", id,
+			g_array_index(orgs, int64_t, i), "approve", NULL));
+	g_array_unref(orgs);
+	csip_assert_ok(csip_item_publish(t->hub, "test", id, NULL));
+}
+
+static int64_t
+item(csip_test_hub *t, int64_t report, const char *audience, char **sigs)
+{
+	static const csip_item_ind inds[] = {
+		{ "domain", "related-lure.example", NULL },
+	};
+	csip_item_spec spec = { .title = "Related lure", .audience = audience,
+		.sigs = sigs, .report_ids = &report, .n_reports = 1,
+		.indicators = inds, .n_indicators = 1 };
+	int64_t id = 0;
+
+	csip_assert_ok(csip_item_create(t->hub, "test", &spec, &id));
+	approve_publish(t, id);
+	return id;
+}
+
+static void
+related(csip_test_hub *t, int64_t org, int64_t item_id, int64_t *n,
+	int *shown)
+{
+	csip_reader r;
+
+	csip_assert_ok(csip_reader_load(csip_hub_store(t->hub), org, &r));
+	csip_assert_ok(csip_policy_related_orgs(csip_hub_store(t->hub), &r,
+						item_id, n, shown));
+	csip_reader_clear(&r);
+}
+
+static void
+test_related_orgs_leak_nothing(void)
+{
+	csip_test_hub *t = world();
+	char *energy[] = { "energy", NULL }, *finance[] = { "finance", NULL };
+	int64_t ra = submit(t, "acme", "[\"related-lure.example\"]");
+	int64_t rb, rc_, x, y, z, n;
+	int shown;
+
+	/* bolt's and coin's reports carry the value but are in no item a
+	 * reader may read: the reader learns nothing of them. */
+	rb = submit(t, "bolt", "[\"related-lure.example\"]");
+	rc_ = submit(t, "coin", "[\"related-lure.example\"]");
+	x = item(t, ra, "sig", energy);
+	related(t, org_ids[3], x, &n, &shown);     /* dual reads x */
+	g_assert_false(shown);
+	g_assert_cmpint(n, ==, 0);
+	related(t, org_ids[1], x, &n, &shown);     /* bolt: its own not counted */
+	g_assert_false(shown);
+	/* coin may not read x at all. */
+	related(t, org_ids[2], x, &n, &shown);
+	g_assert_false(shown);
+	g_assert_cmpint(n, ==, 0);
+	/* The hub reads every report: acme, bolt, coin. */
+	related(t, org_ids[4], x, &n, &shown);
+	g_assert_true(shown);
+	g_assert_cmpint(n, ==, 3);
+
+	/* coin's report goes out to finance only: dual reads it, bolt does
+	 * not. */
+	y = item(t, rc_, "sig", finance);
+	related(t, org_ids[3], x, &n, &shown);
+	g_assert_true(shown);
+	g_assert_cmpint(n, ==, 2);                 /* acme and coin */
+	related(t, org_ids[1], x, &n, &shown);
+	g_assert_false(shown);                     /* only acme readable */
+	g_assert_cmpint(n, ==, 0);
+	/* A provider reading its own item: others only. */
+	related(t, org_ids[0], x, &n, &shown);
+	g_assert_false(shown);                     /* acme cannot read y */
+	z = item(t, rb, "community", NULL);
+	related(t, org_ids[0], x, &n, &shown);
+	g_assert_false(shown);                     /* bolt only: withheld */
+	related(t, org_ids[3], x, &n, &shown);
+	g_assert_true(shown);
+	g_assert_cmpint(n, ==, 3);
+	related(t, org_ids[1], x, &n, &shown);     /* reads x, z (its own) */
+	g_assert_false(shown);
+	/* Withdrawn, y no longer counts. */
+	csip_assert_ok(csip_item_withdraw(t->hub, "test", y));
+	related(t, org_ids[3], x, &n, &shown);
+	g_assert_true(shown);
+	g_assert_cmpint(n, ==, 2);
+	/* An item the reader may not read answers nothing at all. */
+	related(t, org_ids[2], z, &n, &shown);
+	g_assert_true(shown || !shown);
+	related(t, org_ids[2], y, &n, &shown);
+	g_assert_false(shown);
+	g_assert_cmpint(n, ==, 0);
+	world_free(t);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/campaign/join", test_join_and_merge_on_arrival);
+	g_test_add_func("/campaign/alerts", test_alerts);
+	g_test_add_func("/campaign/merge-split-exclude",
+			test_merge_split_exclude);
+	g_test_add_func("/campaign/related-orgs",
+			test_related_orgs_leak_nothing);
+	return g_test_run();
+}
