@@ -33,6 +33,8 @@ static const csip_config_option options[] = {
 	  "seconds an idle connection is kept open" },
 	{ "server", "max_connections", "512",
 	  "simultaneous connections accepted" },
+	{ "server", "shutdown_grace", "60",
+	  "seconds a stopping server waits for requests in flight" },
 	{ "server", "rate_limit", "50",
 	  "requests per second allowed to one token (burst: 4 times as many)" },
 	{ "export", "false_positive_threshold", "2",

@@ -915,7 +915,7 @@ csip_server_run(csip_server *srv, void (*ready)(int port, void *ud),
 	socklen_t sl;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 		MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	int threads, timeout, maxconn, rc;
+	int threads, timeout, maxconn, grace, rc;
 	const union MHD_DaemonInfo *info;
 	struct pollfd pfd;
 	gint64 deadline;
@@ -924,7 +924,9 @@ csip_server_run(csip_server *srv, void (*ready)(int port, void *ud),
 	    (rc = config_int(srv->cfg, "threads", 1, 256, &threads)) < 0 ||
 	    (rc = config_int(srv->cfg, "timeout", 1, 3600, &timeout)) < 0 ||
 	    (rc = config_int(srv->cfg, "max_connections", 1, 100000,
-			     &maxconn)) < 0)
+			     &maxconn)) < 0 ||
+	    (rc = config_int(srv->cfg, "shutdown_grace", 0, 86400,
+			     &grace)) < 0)
 		return rc;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -974,12 +976,13 @@ csip_server_run(csip_server *srv, void (*ready)(int port, void *ud),
 	pfd.events = POLLIN;
 	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
 		;
-	/* Stop accepting, let requests in flight finish (up to 30 s), then
-	 * close what is left: idle keep-alive connections. */
+	/* Stop accepting, let requests in flight finish (up to [server]
+	 * shutdown_grace seconds), then close what is left: idle keep-alive
+	 * connections. */
 	MHD_socket lfd = MHD_quiesce_daemon(srv->daemon);
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
-	deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	deadline = g_get_monotonic_time() + (gint64)grace * G_USEC_PER_SEC;
 	while (g_atomic_int_get(&srv->in_flight) > 0 &&
 	       g_get_monotonic_time() < deadline)
 		g_usleep(10 * 1000);
