@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - the API benchmark: wrk on loopback at 64 connections, item
-# reads and report submissions, with 1,000 and 1,000,000 stored items in
-# one run, so the two can be compared.
+# reads, pages of the item list, TAXII 2.1 pages of up to 1,000 objects,
+# and report submissions, with 1,000 and 1,000,000 stored items in one
+# run, so the two can be compared.
 #
 #   bench/api/run.sh [-n "1000 1000000"] [-d SECONDS] [-r RUNS] [-b BUILD]
 #
@@ -53,7 +54,7 @@ INI
 	srv=$!
 	for _ in $(seq 50); do grep -q serving "$d/out" 2>/dev/null && break; sleep 0.1; done
 	url=$(sed -n 's/.*serving on \(http:[^ ]*\)\/ .*/\1/p' "$d/out")
-	for load in read submit; do
+	for load in read list taxii submit; do
 		tok=$reader; [ $load = submit ] && tok=$provider
 		: > "$d/$load.txt"
 		for _ in $(seq "$RUNS"); do

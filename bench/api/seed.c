@@ -102,16 +102,27 @@ main(int argc, char **argv)
 	check(csip_store_prepare(s, "INSERT INTO item_recipient (item_id, "
 		"org_id, shared_at) VALUES (?, ?, ?)", &rcp), "prepare");
 	for (int64_t i = 1; i <= n; i++) {
-		char title[64], v[64];
+		char title[64], v[64], at[32];
 
 		if ((i - 1) % BATCH == 0)
 			check(csip_store_begin(s), "begin");
 		g_snprintf(title, sizeof title, "Seeded item %" PRId64, i);
 		csip_stmt_bind_int64(item, 1, i);
 		csip_stmt_bind_text(item, 2, title);
-		csip_stmt_bind_text(item, 3, now);
-		csip_stmt_bind_text(item, 4, now);
-		csip_stmt_bind_text(item, 5, now);
+		/* One publication a second from 2020-01-01, so that
+		 * TAXII's added_after can start a page anywhere. */
+		{
+			GDateTime *t = g_date_time_new_from_unix_utc(
+				1577836800 + i);
+			char *f = g_date_time_format(t, "%Y-%m-%dT%H:%M:%SZ");
+
+			g_strlcpy(at, f, sizeof at);
+			g_free(f);
+			g_date_time_unref(t);
+		}
+		csip_stmt_bind_text(item, 3, at);
+		csip_stmt_bind_text(item, 4, at);
+		csip_stmt_bind_text(item, 5, at);
 		step(item);
 		csip_stmt_bind_int64(src, 1, i);
 		csip_stmt_bind_int64(src, 2, res.report_id);

@@ -1747,6 +1747,33 @@ list_ids(csip_store *s, const char *sql, const param *p, size_t n,
 	return rc == CSIP_DONE ? CSIP_OK : rc;
 }
 
+/* Merge the ascending id list B into A, without duplicates, keeping the
+ * first MAX. */
+static void
+merge_ids(GArray *a, const GArray *b, guint max)
+{
+	GArray *m = g_array_sized_new(FALSE, FALSE, sizeof(int64_t),
+				      a->len + b->len);
+	guint i = 0, j = 0;
+
+	while ((i < a->len || j < b->len) && m->len < max) {
+		int64_t x = i < a->len ? g_array_index(a, int64_t, i)
+				       : INT64_MAX;
+		int64_t y = j < b->len ? g_array_index(b, int64_t, j)
+				       : INT64_MAX;
+		int64_t v = x < y ? x : y;
+
+		g_array_append_val(m, v);
+		if (x == v)
+			i++;
+		if (y == v)
+			j++;
+	}
+	g_array_set_size(a, 0);
+	g_array_append_vals(a, m->data, m->len);
+	g_array_unref(m);
+}
+
 /* ISO 8601: a date, or a date and time in UTC as csip_store_now() writes
  * it (a prefix compares correctly as text). */
 static int
@@ -1776,13 +1803,13 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 	static const csip_item_query none = { 0 };
 	csip_store *s = csip_hub_store(h);
 	csip_indicator *ind = NULL;
-	GString *sql = NULL;
-	GArray *ids = NULL;
+	GString *sql = NULL, *sql2 = NULL, *filt = NULL;
+	GArray *ids = NULL, *ids2 = NULL;
 	json_t *arr = NULL;
-	param p[8];
-	size_t np = 0, base;
+	param p[16], p2[16], fp[4];
+	size_t np = 0, np2 = 0, nfp = 0, ncur = 0, base = 0, cur[2], cur2 = 0;
 	int64_t cursor;
-	int limit, rc = CSIP_OK, full = 0;
+	int limit, rc = CSIP_OK, full = 0, two = 0;
 
 	*out = NULL;
 	if (next)
@@ -1820,67 +1847,115 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 			return rc;
 	}
 
-	sql = g_string_new("SELECT i.id FROM item i WHERE i.id > ?");
-	p[np++] = (param){ NULL, 0 };   /* the cursor, set per batch */
-	if (r->hub) {
-		if (q->status) {
-			g_string_append(sql, " AND i.status = ?");
-			p[np++] = (param){ q->status, 0 };
-		}
-	} else if (q->status) {
-		/* A provider's items by status ("pending": waiting for its
-		 * consent).  Candidates only, as below. */
-		g_string_append(sql, " AND i.status = ? AND i.id IN (SELECT "
-			"s.item_id FROM item_source s JOIN report r ON r.id = "
-			"s.report_id WHERE r.org_id = ?)");
-		p[np++] = (param){ q->status, 0 };
-		p[np++] = (param){ NULL, r->org_id };
-	} else {
-		/* Candidates only: the policy decides for each one below. */
-		g_string_append(sql, " AND i.status = 'published' AND i.id IN "
-			"(SELECT item_id FROM item_recipient WHERE org_id = ? "
-			"UNION SELECT s.item_id FROM item_source s JOIN report "
-			"r ON r.id = s.report_id WHERE r.org_id = ?)");
-		p[np++] = (param){ NULL, r->org_id };
-		p[np++] = (param){ NULL, r->org_id };
-	}
+	/* The filters on item i, shared by every form of the query. */
+	filt = g_string_new(NULL);
 	if (q->since) {
-		g_string_append(sql, " AND i.published_at >= ?");
-		p[np++] = (param){ q->since, 0 };
+		g_string_append(filt, " AND i.published_at >= ?");
+		fp[nfp++] = (param){ q->since, 0 };
 	}
 	if (ind && (ind->type == CSIP_IND_DOMAIN ||
 		    ind->type == CSIP_IND_HOSTNAME)) {
 		/* Whether a name is a domain or a host name depends on who
 		 * typed it (an analyst may file a host as a domain): the
 		 * name is what is searched. */
-		g_string_append(sql, " AND EXISTS (SELECT 1 FROM "
+		g_string_append(filt, " AND EXISTS (SELECT 1 FROM "
 			"item_indicator x WHERE x.item_id = i.id AND x.type "
 			"IN ('domain', 'hostname') AND x.value = ?)");
-		p[np++] = (param){ ind->value, 0 };
+		fp[nfp++] = (param){ ind->value, 0 };
 	} else if (ind) {
-		g_string_append(sql, " AND EXISTS (SELECT 1 FROM "
+		g_string_append(filt, " AND EXISTS (SELECT 1 FROM "
 			"item_indicator "
 			"x WHERE x.item_id = i.id AND x.type = ? AND x.value = "
 			"?)");
-		p[np++] = (param){ csip_ind_type_name(ind->type), 0 };
-		p[np++] = (param){ ind->value, 0 };
+		fp[nfp++] = (param){ csip_ind_type_name(ind->type), 0 };
+		fp[nfp++] = (param){ ind->value, 0 };
 	}
-	g_string_append(sql, " ORDER BY i.id LIMIT ?");
-	base = np;
-	p[np++] = (param){ NULL, limit + 1 };
+
+	sql = g_string_new(NULL);
+	if (r->hub || q->status) {
+		g_string_append(sql, "SELECT i.id FROM item i WHERE i.id > ?");
+		cur[ncur++] = np;
+		p[np++] = (param){ NULL, 0 };   /* the cursor, per batch */
+		if (r->hub && q->status) {
+			g_string_append(sql, " AND i.status = ?");
+			p[np++] = (param){ q->status, 0 };
+		} else if (q->status) {
+			/* A provider's items by status ("pending": waiting
+			 * for its consent).  Candidates only, as below. */
+			g_string_append(sql, " AND i.status = ? AND i.id IN "
+				"(SELECT s.item_id FROM item_source s JOIN "
+				"report r ON r.id = s.report_id WHERE r.org_id = "
+				"?)");
+			p[np++] = (param){ q->status, 0 };
+			p[np++] = (param){ NULL, r->org_id };
+		}
+		g_string_append(sql, filt->str);
+		for (size_t k = 0; k < nfp; k++)
+			p[np++] = fp[k];
+	} else {
+		/* Candidates only: the policy decides for each one below.
+		 * Two queries, each an ordered index range (the reader's
+		 * recipient rows; the items built on its own reports), merged
+		 * here: a page then costs the same whether the reader
+		 * received a thousand items or a million.  One SQL query
+		 * with IN (...) or UNION builds the whole set per page. */
+		two = 1;
+		g_string_append_printf(sql, "SELECT c.item_id FROM "
+			"item_recipient c JOIN item i ON i.id = c.item_id WHERE "
+			"c.org_id = ? AND c.item_id > ? AND i.status = "
+			"'published'%s ORDER BY c.item_id LIMIT ?", filt->str);
+		p[np++] = (param){ NULL, r->org_id };
+		cur[ncur++] = np;
+		p[np++] = (param){ NULL, 0 };
+		for (size_t k = 0; k < nfp; k++)
+			p[np++] = fp[k];
+		base = np;
+		p[np++] = (param){ NULL, limit + 1 };
+		sql2 = g_string_new(NULL);
+		g_string_append_printf(sql2, "SELECT s.item_id FROM report rp "
+			"JOIN item_source s ON s.report_id = rp.id JOIN item i ON "
+			"i.id = s.item_id WHERE rp.org_id = ? AND s.item_id > ? "
+			"AND i.status = 'published'%s ORDER BY s.item_id LIMIT ?",
+			filt->str);
+		p2[np2++] = (param){ NULL, r->org_id };
+		cur2 = np2;
+		p2[np2++] = (param){ NULL, 0 };
+		for (size_t k = 0; k < nfp; k++)
+			p2[np2++] = fp[k];
+		p2[np2++] = (param){ NULL, limit + 1 };
+	}
+	if (!two) {
+		g_string_append(sql, " ORDER BY i.id LIMIT ?");
+		base = np;
+		p[np++] = (param){ NULL, limit + 1 };
+	}
+
 
 	arr = json_array();
 	ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	ids2 = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	cursor = q->after_id;
 	/* Batches until the page is full and one more item is known to
 	 * exist (then there is a next page), or the candidates run out. */
 	for (;;) {
 		guint got;
 
-		p[0].num = cursor;
+		int more;
+
+		for (size_t k = 0; k < ncur; k++)
+			p[cur[k]].num = cursor;
 		g_array_set_size(ids, 0);
 		if ((rc = list_ids(s, sql->str, p, np, ids)) < 0)
 			goto out;
+		more = ids->len == (guint)p[base].num;
+		if (two) {
+			p2[cur2].num = cursor;
+			g_array_set_size(ids2, 0);
+			if ((rc = list_ids(s, sql2->str, p2, np2, ids2)) < 0)
+				goto out;
+			more = more || ids2->len == (guint)p[base].num;
+			merge_ids(ids, ids2, (guint)p[base].num);
+		}
 		got = ids->len;
 		for (guint i = 0; i < got; i++) {
 			int64_t id = g_array_index(ids, int64_t, i);
@@ -1900,7 +1975,7 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 				goto out;
 			json_array_append_new(arr, v);
 		}
-		if (full || got < (guint)p[base].num)
+		if (full || !more || got == 0)
 			break;
 	}
 	if (full && next)
@@ -1912,8 +1987,14 @@ out:
 	json_decref(arr);
 	if (ids)
 		g_array_unref(ids);
+	if (ids2)
+		g_array_unref(ids2);
 	if (sql)
 		g_string_free(sql, TRUE);
+	if (sql2)
+		g_string_free(sql2, TRUE);
+	if (filt)
+		g_string_free(filt, TRUE);
 	csip_indicator_free(ind);
 	return rc;
 }
@@ -1975,20 +2056,27 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 	 * start of that day. */
 	g_snprintf(at, sizeof at, "%s%s", after_at ? after_at : "",
 		   after_at && strlen(after_at) == 10 ? "T00:00:00Z" : "");
+	/* "+i.status": the walk must follow item_published, in the order
+	 * asked, and stop at the page's end; an index on status would
+	 * gather and sort every published item for every page. */
 	if (r->hub) {
 		sql = "SELECT i.id, i.published_at FROM item i WHERE "
-			"i.status = 'published' AND (i.published_at > ? OR "
+			"+i.status = 'published' AND (i.published_at > ? OR "
 			"(i.published_at = ? AND i.id > ?)) ORDER BY "
 			"i.published_at, i.id LIMIT ?";
 	} else {
 		/* Candidates only: the policy decides for each one below,
-		 * exactly as for csip_item_list. */
+		 * exactly as for csip_item_list.  The walk is in
+		 * publication order with a probe per item (cheap for the
+		 * readers who receive most items, a longer walk for those who
+		 * receive few). */
 		sql = "SELECT i.id, i.published_at FROM item i WHERE "
-			"i.status = 'published' AND (i.published_at > ? OR "
-			"(i.published_at = ? AND i.id > ?)) AND i.id IN "
-			"(SELECT item_id FROM item_recipient WHERE org_id = ? "
-			"UNION SELECT s.item_id FROM item_source s JOIN report "
-			"r ON r.id = s.report_id WHERE r.org_id = ?) ORDER BY "
+			"+i.status = 'published' AND (i.published_at > ? OR "
+			"(i.published_at = ? AND i.id > ?)) AND (EXISTS "
+			"(SELECT 1 FROM item_recipient c WHERE c.item_id = "
+			"i.id AND c.org_id = ?) OR EXISTS (SELECT 1 FROM "
+			"item_source s JOIN report r ON r.id = s.report_id "
+			"WHERE s.item_id = i.id AND r.org_id = ?)) ORDER BY "
 			"i.published_at, i.id LIMIT ?";
 	}
 	p[np++] = (param){ at, 0 };

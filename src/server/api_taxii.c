@@ -284,7 +284,7 @@ find_coll(const csip_req *rq, coll *out)
 static int
 readable_coll(const csip_req *rq)
 {
-	coll c;
+	coll c = { 0 };
 	int rc;
 
 	if ((rc = find_coll(rq, &c)) < 0)
@@ -346,7 +346,7 @@ csip_api_taxii_collections(csip_req *rq, csip_resp *rs)
 int
 csip_api_taxii_collection(csip_req *rq, csip_resp *rs)
 {
-	coll c;
+	coll c = { 0 };
 	int rc;
 
 	if ((rc = find_coll(rq, &c)) < 0)
@@ -1166,7 +1166,7 @@ csip_api_taxii_versions(csip_req *rq, csip_resp *rs)
 int
 csip_api_taxii_delete(csip_req *rq, csip_resp *rs)
 {
-	coll c;
+	coll c = { 0 };
 	int rc;
 
 	if ((rc = find_coll(rq, &c)) < 0)
@@ -1304,7 +1304,7 @@ csip_api_taxii_add(csip_req *rq, csip_resp *rs)
 	char sid[37], bid[37], ts[28], org[24], total[24], *oks = NULL;
 	char bundle_id[48];
 	size_t i;
-	coll c;
+	coll c = { 0 };
 	int rc;
 
 	if ((rc = find_coll(rq, &c)) < 0)

@@ -835,7 +835,7 @@ csip_server_new(csip_config *cfg, const csip_server_opts *opts,
 	csip_hub *h = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	int rc, mb, rate;
+	int rc, mb = 0, rate = 0;
 	GError *err = NULL;
 
 	*out = NULL;
@@ -915,7 +915,7 @@ csip_server_run(csip_server *srv, void (*ready)(int port, void *ud),
 	socklen_t sl;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 		MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	int threads, timeout, maxconn, grace, rc;
+	int threads = 0, timeout = 0, maxconn = 0, grace = 0, rc;
 	const union MHD_DaemonInfo *info;
 	struct pollfd pfd;
 	gint64 deadline;
