@@ -1900,8 +1900,11 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 		 * received a thousand items or a million.  One SQL query
 		 * with IN (...) or UNION builds the whole set per page. */
 		two = 1;
+		/* CROSS JOIN fixes the order of the scans: left alone,
+		 * SQLite may walk every published item and probe back. */
 		g_string_append_printf(sql, "SELECT c.item_id FROM "
-			"item_recipient c JOIN item i ON i.id = c.item_id WHERE "
+			"item_recipient c CROSS JOIN item i ON i.id = c.item_id "
+			"WHERE "
 			"c.org_id = ? AND c.item_id > ? AND i.status = "
 			"'published'%s ORDER BY c.item_id LIMIT ?", filt->str);
 		p[np++] = (param){ NULL, r->org_id };
@@ -1913,8 +1916,9 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 		p[np++] = (param){ NULL, limit + 1 };
 		sql2 = g_string_new(NULL);
 		g_string_append_printf(sql2, "SELECT s.item_id FROM report rp "
-			"JOIN item_source s ON s.report_id = rp.id JOIN item i ON "
-			"i.id = s.item_id WHERE rp.org_id = ? AND s.item_id > ? "
+			"CROSS JOIN item_source s ON s.report_id = rp.id CROSS "
+			"JOIN item i ON i.id = s.item_id WHERE rp.org_id = ? AND "
+			"s.item_id > ? "
 			"AND i.status = 'published'%s ORDER BY s.item_id LIMIT ?",
 			filt->str);
 		p2[np2++] = (param){ NULL, r->org_id };
