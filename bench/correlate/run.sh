@@ -7,7 +7,7 @@
 # table for docs/PERFORMANCE.md.
 #
 # Usage: bench/correlate/run.sh [BUILD-DIR] [SIZES...]
-# Each size runs in a fresh folder under $TMPDIR (removed afterwards).
+# Each size runs in a fresh temporary folder (removed afterwards).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -20,7 +20,7 @@ bench=$build/bench/correlate_bench
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for n in $sizes; do
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/csip-corr-bench.XXXXXX")
+	dir=$(mktemp -d -t csip-corr-bench.XXXXXX)
 	"$bench" "$dir" "$n" 200 >> "$out"
 	rm -rf "$dir"
 done

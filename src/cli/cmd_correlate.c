@@ -110,7 +110,7 @@ cmd_campaign_show(cli_ctx *ctx, int argc, char **argv)
 int
 cmd_campaign_name(cli_ctx *ctx, int argc, char **argv)
 {
-	int64_t id;
+	int64_t id = 0;
 	int rc;
 
 	if ((rc = cli_want_args(ctx, argc, argv, 2, "campaign id and name"))

@@ -1670,7 +1670,7 @@ csip_correlate_report(csip_hub *h, int64_t id)
 	csip_stmt *st = NULL, *obs_st = NULL, *link_st = NULL;
 	GArray *o = NULL, *linked = NULL;
 	corr_state state;
-	settings set;
+	settings set = { 0 };
 	finder f;
 	int64_t campaign = 0, alert = 0, seq = 0;
 	char now[21];
@@ -1836,7 +1836,7 @@ csip_correlate_preview(csip_hub *h, int64_t id, json_t **out)
 	csip_stmt *obs_st = NULL;
 	GArray *o = NULL;
 	corr_state state;
-	settings set;
+	settings set = { 0 };
 	finder f;
 	json_t *arr = NULL;
 	int rc, have_finder = 0;
@@ -1953,7 +1953,7 @@ csip_correlate_rebuild(csip_hub *h, const char *actor,
 						 g_free, NULL);
 	int *count = NULL;
 	finder f;
-	settings set;
+	settings set = { 0 };
 	corr_state state;
 	uf u = { NULL, 0 };
 	int64_t max_id = 0, links = 0;
@@ -2155,7 +2155,7 @@ csip_correlate_stats(csip_hub *h, size_t *keys, size_t *mem_bytes,
 {
 	csip_corr_index *ix;
 	corr_state state;
-	settings set;
+	settings set = { 0 };
 	GStatBuf sb;
 	int rc;
 
@@ -2184,7 +2184,7 @@ csip_correlate_save(csip_hub *h)
 {
 	csip_corr_index *ix;
 	corr_state state;
-	settings set;
+	settings set = { 0 };
 	int rc;
 
 	if ((rc = read_settings(h, &set)) < 0)
