@@ -14,6 +14,7 @@
 #include "server/api.h"
 #include "server/metrics.h"
 #include "lib/audit.h"
+#include "lib/correlate.h"
 #include "lib/hub.h"
 #include "lib/notify.h"
 #include "lib/policy.h"
@@ -202,7 +203,7 @@ notifier_main(gpointer p)
 		return NULL;
 	}
 	for (;;) {
-		size_t sent = 0, failed = 0;
+		size_t sent = 0, failed = 0, done = 0;
 		int stop;
 
 		g_mutex_lock(&srv->q_lock);
@@ -215,6 +216,14 @@ notifier_main(gpointer p)
 			break;
 		if (csip_notify_run_once(h, 50, &sent, &failed) < 0) {
 			g_printerr("csip serve: notifications: %s\n",
+				   csip_error_last());
+			csip_error_clear();
+		}
+		/* Reports stored while correlation failed (a locked or full
+		 * disk) are correlated here rather than waiting for the next
+		 * report to arrive. */
+		if (csip_correlate_pending(h, 50, &done) < 0) {
+			g_printerr("csip serve: correlation: %s\n",
 				   csip_error_last());
 			csip_error_clear();
 		}
