@@ -336,13 +336,13 @@ sq_open(const char *target, void **conn)
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 5000);
-	/* Reads of a large hub are random B-tree lookups: mapping the file
-	 * (256 MiB) and a 16 MiB page cache per connection keep them off
-	 * read() calls and repeated page parsing. */
+	/* Reads of a large hub are random B-tree lookups: a 16 MiB page
+	 * cache per connection keeps the upper levels parsed.  (Mapping the
+	 * file instead made the resident size grow with the database, which
+	 * the flat-memory exports must not.) */
 	rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
 		"PRAGMA foreign_keys=ON;"
 		"PRAGMA synchronous=FULL;"
-		"PRAGMA mmap_size=268435456;"
 		"PRAGMA cache_size=-16384;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		rc = csip_error_prefix(sq_err(db, rc), "database %s: ", target);
