@@ -5,18 +5,19 @@
 # run, so the two can be compared.
 #
 #   bench/api/run.sh [-n "1000 1000000"] [-d SECONDS] [-r RUNS] [-b BUILD]
+#                    [-l "read list taxii submit"]
 #
 # For each store size: a fresh hub seeded by bench/api/seed (straight
 # into the tables), `csip serve` on a free port with the rate limit off,
 # then RUNS runs of each load (median requests/s, p50 and p99 reported).
 # Needs wrk (Debian: apt-get install wrk).
 set -eu
-SIZES="1000 1000000" DUR=10 RUNS=3 BUILD=build
-while getopts n:d:r:b: o; do
+SIZES="1000 1000000" DUR=10 RUNS=3 BUILD=build LOADS="read list taxii submit"
+while getopts n:d:r:b:l: o; do
 	case $o in
 	n) SIZES=$OPTARG ;; d) DUR=$OPTARG ;; r) RUNS=$OPTARG ;;
-	b) BUILD=$OPTARG ;;
-	*) echo "usage: $0 [-n SIZES] [-d SECONDS] [-r RUNS] [-b BUILD]" >&2
+	b) BUILD=$OPTARG ;; l) LOADS=$OPTARG ;;
+	*) echo "usage: $0 [-n SIZES] [-d SECONDS] [-r RUNS] [-b BUILD] [-l LOADS]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -54,11 +55,14 @@ INI
 	srv=$!
 	for _ in $(seq 50); do grep -q serving "$d/out" 2>/dev/null && break; sleep 0.1; done
 	url=$(sed -n 's/.*serving on \(http:[^ ]*\)\/ .*/\1/p' "$d/out")
-	for load in read list taxii submit; do
+	for load in $LOADS; do
 		tok=$reader; [ $load = submit ] && tok=$provider
 		: > "$d/$load.txt"
 		for _ in $(seq "$RUNS"); do
+			# A TAXII page of 1,000 objects queued behind 63 others
+			# takes longer than wrk's default 2 s timeout.
 			ITEMS=$n TOKEN=$tok wrk -t2 -c64 -d"${DUR}s" --latency \
+				--timeout 60s \
 				-s "$here/$load.lua" "$url" | parse >> "$d/$load.txt"
 		done
 		rps=$(cut -d' ' -f1 "$d/$load.txt" | median)
