@@ -1726,6 +1726,17 @@ typedef struct param {
 } param;
 
 static int
+bind_params(csip_stmt *st, const param *p, size_t n)
+{
+	int rc = CSIP_OK;
+
+	for (size_t i = 0; rc == CSIP_OK && i < n; i++)
+		rc = p[i].text ? csip_stmt_bind_text(st, (int)i + 1, p[i].text)
+			       : csip_stmt_bind_int64(st, (int)i + 1, p[i].num);
+	return rc;
+}
+
+static int
 list_ids(csip_store *s, const char *sql, const param *p, size_t n,
 	 GArray *ids)
 {
@@ -1734,9 +1745,7 @@ list_ids(csip_store *s, const char *sql, const param *p, size_t n,
 
 	if ((rc = csip_store_prepare(s, sql, &st)) < 0)
 		return rc;
-	for (size_t i = 0; rc == CSIP_OK && i < n; i++)
-		rc = p[i].text ? csip_stmt_bind_text(st, (int)i + 1, p[i].text)
-			       : csip_stmt_bind_int64(st, (int)i + 1, p[i].num);
+	rc = bind_params(st, p, n);
 	while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
 		int64_t v = csip_stmt_int64(st, 0);
 
@@ -2018,9 +2027,7 @@ list_pub_rows(csip_store *s, const char *sql, const param *p, size_t n,
 
 	if ((rc = csip_store_prepare(s, sql, &st)) < 0)
 		return rc;
-	for (size_t i = 0; rc == CSIP_OK && i < n; i++)
-		rc = p[i].text ? csip_stmt_bind_text(st, (int)i + 1, p[i].text)
-			       : csip_stmt_bind_int64(st, (int)i + 1, p[i].num);
+	rc = bind_params(st, p, n);
 	while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
 		pub_row row = { csip_stmt_int64(st, 0), "" };
 
