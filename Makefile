@@ -33,12 +33,16 @@ check:
 	meson configure $(BUILD) -Dwerror=true
 	ninja -C $(BUILD)
 	meson test -C $(BUILD) --print-errorlogs
+	sh scripts/pg-test meson test -C $(BUILD) --no-rebuild \
+		--print-errorlogs --no-suite fuzz
 	@test -f $(SANDIR)/build.ninja || meson setup $(SANDIR) \
 		-Db_sanitize=address,undefined -Dbuildtype=debug \
 		-Dc_args=-fno-sanitize-recover=undefined >/dev/null
 	meson configure $(SANDIR) -Dwerror=true
 	ninja -C $(SANDIR)
 	$(SAN_ENV) meson test -C $(SANDIR) --print-errorlogs
+	$(SAN_ENV) sh scripts/pg-test meson test -C $(SANDIR) --no-rebuild \
+		--print-errorlogs --suite unit
 	@if [ "$(FUZZ_SECONDS)" -gt 0 ] && command -v clang >/dev/null; then \
 		sh scripts/fuzz-run $(FUZZDIR) $(FUZZ_SECONDS); \
 	fi

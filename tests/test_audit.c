@@ -26,6 +26,15 @@ tamper(csip_test_hub *t, const char *sql)
 	sqlite3 *db = NULL;
 	char *err = NULL;
 
+	if (t->pg_name) {
+		char *all = g_strdup_printf("DROP TRIGGER IF EXISTS "
+			"audit_log_no_change ON audit_log; %s", sql);
+
+		csip_assert_ok(csip_store_exec(csip_hub_store(t->hub), all));
+		g_free(all);
+		g_free(p);
+		return;
+	}
 	g_assert_cmpint(sqlite3_open(p, &db), ==, SQLITE_OK);
 	if (sqlite3_exec(db, "DROP TRIGGER IF EXISTS audit_log_no_update;"
 		"DROP TRIGGER IF EXISTS audit_log_no_delete;", NULL, NULL, &err)

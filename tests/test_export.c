@@ -589,9 +589,9 @@ test_hostile(void)
 	sql(&w, q);
 	g_free(q);
 	q = g_strdup_printf("INSERT INTO item_indicator (item_id, type, value) "
-		"VALUES (%" G_GINT64_FORMAT ", 'filename', 'x,\"y\"' || "
-		"char(10) || 'z.exe'), (%" G_GINT64_FORMAT ", 'url', "
-		"'http://evil-cdn.example/a' || char(9) || 'b')", w.a, w.a);
+		"VALUES (%" G_GINT64_FORMAT ", 'filename', 'x,\"y\"\nz.exe'), "
+		"(%" G_GINT64_FORMAT ", 'url', 'http://evil-cdn.example/a\tb')",
+		w.a, w.a);
 	sql(&w, q);
 	g_free(q);
 

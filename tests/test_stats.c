@@ -586,9 +586,10 @@ test_campaigns_hook(void)
 	 * one not again, and the note goes. */
 	csip_assert_ok(csip_store_exec(csip_hub_store(f->t->hub), "CREATE "
 		"TABLE campaign (id INTEGER PRIMARY KEY, created_at TEXT NOT "
-		"NULL, merged_into BIGINT); INSERT INTO campaign (created_at, "
-		"merged_into) VALUES ('2016-10-01T00:00:00Z', NULL), "
-		"('2016-10-02T00:00:00Z', 1), ('2017-03-31T15:00:00Z', NULL)"));
+		"NULL, merged_into BIGINT); INSERT INTO campaign (id, created_at, "
+		"merged_into) VALUES (1, '2016-10-01T00:00:00Z', NULL), "
+		"(2, '2016-10-02T00:00:00Z', 1), (3, '2017-03-31T15:00:00Z', "
+		"NULL)"));
 	st = stats_as(f, f->hub, 2016, 2016);
 	y = json_array_get(json_object_get(st, "years"), 0);
 	assert_measure(y, "campaigns", "[0,0,1,0]", 1);
@@ -793,8 +794,10 @@ test_svg_escaping(void)
 
 	/* Labels come from the database: markup, quotes, control
 	 * characters and invalid UTF-8 must not break the document. */
-	add_report(f->t, f->p1, "2016-05-01T00:00:00Z",
-		   "<script>alert(\"x\")</script> & \x01 \xff end");
+	/* (PostgreSQL refuses invalid UTF-8 before it is stored.) */
+	add_report(f->t, f->p1, "2016-05-01T00:00:00Z", f->t->pg_name
+		   ? "<script>alert(\"x\")</script> & \x01 end"
+		   : "<script>alert(\"x\")</script> & \x01 \xff end");
 	st = stats_as(f, f->hub, 2016, 2016);
 	svg = csip_stats_svg(st);
 	parse_svg(svg, &d);

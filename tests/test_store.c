@@ -26,7 +26,7 @@ test_basic(void)
 	g_assert_cmpint(changes, ==, 1);
 	g_assert_cmpint(csip_store_run(s, NULL, "INSERT INTO kv VALUES (?, ?,"
 		" ?)", "a", "2", "x", NULL), ==, CSIP_EEXISTS);
-	g_assert_nonnull(strstr(csip_error_last(), "UNIQUE"));
+	g_assert_nonnull(strcasestr(csip_error_last(), "UNIQUE"));
 	csip_assert_ok(csip_store_query_int64(s, &v, "SELECT v FROM kv WHERE "
 		"k = ?", "a", NULL));
 	g_assert_cmpint(v, ==, 1);
@@ -41,9 +41,18 @@ test_basic(void)
 	csip_stmt_free(st);
 	csip_stmt_free(NULL);
 
-	g_assert_cmpint(csip_store_prepare(s, "SELEKT nonsense", &st), ==,
-			CSIP_ESTORE);
-	g_assert_null(st);
+	/* A backend reports bad SQL at prepare (SQLite) or at the first
+	 * step (PostgreSQL, which prepares on the server when it runs). */
+	{
+		int rc = csip_store_prepare(s, "SELEKT nonsense", &st);
+
+		if (rc == CSIP_OK) {
+			rc = csip_stmt_step(st);
+			g_clear_pointer(&st, csip_stmt_free);
+		}
+		g_assert_cmpint(rc, ==, CSIP_ESTORE);
+		g_assert_null(st);
+	}
 	csip_test_hub_free(t);
 }
 
@@ -54,14 +63,17 @@ test_pragmas(void)
 	csip_store *s = csip_hub_store(t->hub);
 	csip_stmt *st = NULL;
 
-	csip_assert_ok(csip_store_prepare(s, "PRAGMA journal_mode", &st));
-	g_assert_cmpint(csip_stmt_step(st), ==, CSIP_ROW);
-	g_assert_cmpstr(csip_stmt_text(st, 0), ==, "wal");
-	csip_stmt_free(st);
+	if (!t->pg_name) {
+		csip_assert_ok(csip_store_prepare(s, "PRAGMA journal_mode",
+						  &st));
+		g_assert_cmpint(csip_stmt_step(st), ==, CSIP_ROW);
+		g_assert_cmpstr(csip_stmt_text(st, 0), ==, "wal");
+		csip_stmt_free(st);
+	}
 	/* Foreign keys are enforced. */
 	g_assert_cmpint(csip_store_run(s, NULL, "INSERT INTO org_sig (org_id,"
 		" sig_id) VALUES (?, ?)", "999", "999", NULL), ==, CSIP_EINVAL);
-	g_assert_nonnull(strstr(csip_error_last(), "FOREIGN KEY"));
+	g_assert_nonnull(strcasestr(csip_error_last(), "FOREIGN KEY"));
 	csip_test_hub_free(t);
 }
 
@@ -131,8 +143,11 @@ test_open_errors(void)
 			CSIP_ESTORE);
 	g_assert_null(s);
 	g_assert_nonnull(strstr(csip_error_last(), "/nonexistent/dir/x.db"));
-	g_assert_cmpint(csip_store_open("postgresql://x/y", &s), ==,
-			CSIP_ECONFIG);
+	/* Nothing listens on port 1: refused at once, the URL named. */
+	g_assert_cmpint(csip_store_open("postgresql://127.0.0.1:1/y", &s),
+			==, CSIP_ESTORE);
+	g_assert_null(s);
+	g_assert_nonnull(strstr(csip_error_last(), "127.0.0.1:1/y"));
 	g_assert_cmpint(csip_store_open("", &s), ==, CSIP_ECONFIG);
 
 	/* Without CSIP_HUB_CREATE a missing database says to run init. */
@@ -158,9 +173,10 @@ test_fault_injection(void)
 	csip_test_hub *t = csip_test_hub_new();
 	csip_store *s = csip_hub_store(t->hub);
 	int failures = 0, successes = 0;
+	char *big = g_strnfill(800, 'f');
 
 	csip_assert_ok(csip_store_exec(s, "CREATE TABLE f (v TEXT)"));
-	for (int n = 0; n < 40 && successes < 3; n++) {
+	for (int n = 0; n < 60 && successes < 3; n++) {
 		int64_t before = 0, after = 0;
 		int rc;
 
@@ -169,8 +185,8 @@ test_fault_injection(void)
 		csip_store_fault_after(n);
 		rc = csip_store_begin(s);
 		for (int i = 0; rc == CSIP_OK && i < 50; i++)
-			rc = csip_store_run(s, NULL, "INSERT INTO f VALUES ("
-				"hex(randomblob(400)))", NULL);
+			rc = csip_store_run(s, NULL, "INSERT INTO f VALUES "
+				"(?)", big, NULL);
 		if (rc == CSIP_OK)
 			rc = csip_store_commit(s);
 		else
@@ -190,7 +206,8 @@ test_fault_injection(void)
 	}
 	g_assert_cmpint(failures, >, 0);
 	g_assert_cmpint(successes, >, 0);
-	{
+	g_free(big);
+	if (!t->pg_name) {
 		csip_stmt *st = NULL;
 
 		csip_assert_ok(csip_store_prepare(s, "PRAGMA integrity_check",

@@ -6,6 +6,8 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
 
 void
 csip_test_rmtree(const char *dir)
@@ -29,17 +31,70 @@ csip_test_rmtree(const char *dir)
 	g_rmdir(dir);
 }
 
+const char *
+csip_test_pg(void)
+{
+	const char *v = g_getenv("CSIP_TEST_PG");
+
+	return v && *v ? v : NULL;
+}
+
+/* Run SQL on the maintenance database of CSIP_TEST_PG. */
+static void
+pg_admin(const char *sql)
+{
+	csip_store *s = NULL;
+
+	csip_assert_ok(csip_store_open(csip_test_pg(), &s));
+	csip_assert_ok(csip_store_exec(s, sql));
+	csip_store_close(s);
+}
+
+char *
+csip_test_pg_create(char **name)
+{
+	static unsigned serial;
+	const char *base = csip_test_pg();
+	char *sql, *url, *at;
+
+	g_assert_nonnull(base);
+	*name = g_strdup_printf("csip_t%d_%u", (int)getpid(), ++serial);
+	sql = g_strdup_printf("CREATE DATABASE %s", *name);
+	pg_admin(sql);
+	g_free(sql);
+	at = strstr(base, "/postgres?");
+	g_assert_nonnull(at);
+	url = g_strdup_printf("%.*s/%s%s", (int)(at - base), base, *name,
+		at + strlen("/postgres"));
+	return url;
+}
+
+void
+csip_test_pg_drop(const char *name)
+{
+	char *sql = g_strdup_printf("DROP DATABASE IF EXISTS %s WITH (FORCE)",
+		name);
+
+	pg_admin(sql);
+	g_free(sql);
+}
+
 csip_test_hub *
 csip_test_hub_new(void)
 {
 	csip_test_hub *t = g_new0(csip_test_hub, 1);
 	GError *err = NULL;
-	char *ini;
+	char *ini, *url = NULL;
 
 	t->dir = g_dir_make_tmp("csip-test-XXXXXX", &err);
 	g_assert_no_error(err);
 	t->conf_path = g_build_filename(t->dir, "csip.conf", NULL);
-	ini = g_strdup_printf("[data]\ndir = %s/data\n", t->dir);
+	if (csip_test_pg())
+		url = csip_test_pg_create(&t->pg_name);
+	ini = url ? g_strdup_printf("[data]\ndir = %s/data\n[database]\n"
+		"url = %s\n", t->dir, url)
+		: g_strdup_printf("[data]\ndir = %s/data\n", t->dir);
+	g_free(url);
 	g_file_set_contents(t->conf_path, ini, -1, &err);
 	g_assert_no_error(err);
 	g_free(ini);
@@ -85,6 +140,9 @@ csip_test_hub_free(csip_test_hub *t)
 		return;
 	csip_hub_free(t->hub);
 	csip_config_free(t->cfg);
+	if (t->pg_name)
+		csip_test_pg_drop(t->pg_name);
+	g_free(t->pg_name);
 	csip_test_rmtree(t->dir);
 	g_free(t->dir);
 	g_free(t->conf_path);

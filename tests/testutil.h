@@ -1,19 +1,33 @@
 /*
  * testutil.h - helpers shared by the unit tests: a throwaway hub in a
- * temporary folder, removed afterwards.
+ * temporary folder (and, under scripts/pg-test, a PostgreSQL database of
+ * its own), removed afterwards.
  */
 #ifndef CSIP_TESTUTIL_H
 #define CSIP_TESTUTIL_H
 
 #include "lib/config.h"
 #include "lib/hub.h"
+#include "lib/store.h"
 
 typedef struct csip_test_hub {
 	char *dir;        /* temporary data folder */
 	char *conf_path;  /* INI file pointing at it */
 	csip_config *cfg;
 	csip_hub *hub;
+	char *pg_name;    /* its PostgreSQL database, or NULL on SQLite */
 } csip_test_hub;
+
+/* The URL of the maintenance database of the throwaway PostgreSQL server
+ * (scripts/pg-test sets CSIP_TEST_PG), or NULL: the tests then run on
+ * SQLite.  Under it, every hub of csip_test_hub_new() gets a database of
+ * its own. */
+const char *csip_test_pg(void);
+
+/* A new, empty database on that server: returns its URL (caller frees)
+ * and its name in *NAME (caller frees), for csip_test_pg_drop(). */
+char *csip_test_pg_create(char **name);
+void csip_test_pg_drop(const char *name);
 
 /* A new, initialised hub in a fresh temporary folder; aborts the test on
  * failure.  Free with csip_test_hub_free(), which deletes the folder. */

@@ -131,6 +131,10 @@ extern GOptionEntry cmd_campaign_list_options[];
 extern GOptionEntry cmd_warninglist_options[];
 extern GOptionEntry cmd_correlate_options[];
 
+/* Moving a hub to another database (cmd_migrate.c). */
+int cmd_migrate(cli_ctx *ctx, int argc, char **argv);
+extern GOptionEntry cmd_migrate_options[];
+
 /* Options of `csip match` and `csip serve`, kept with their handlers. */
 extern GOptionEntry cmd_match_options[];
 extern GOptionEntry cmd_export_options[];

@@ -166,6 +166,16 @@ static const cli_cmd commands[] = {
 	  "organisations and users, then prints a fresh token for the demo "
 	  "analyst.  Running it again keeps the data and prints a new token.",
 	  no_options, 1, cmd_demo },
+	{ NULL, "migrate", "", "Copy the hub into another database (SQLite to "
+	  "PostgreSQL)", "Copies every table of the hub at --from (default: "
+	  "the configured [database] url) into the empty database at --to, "
+	  "creating its schema, in one transaction on each side: the source "
+	  "is read at one moment with its writers held off, and the row "
+	  "counts of every table are compared before the copy commits, so a "
+	  "failure leaves --to as it was.  Progress is shown on a terminal.  "
+	  "Stop the servers first; afterwards point [database] url at --to "
+	  "and give every server the same [security] secret_file.",
+	  cmd_migrate_options, 1, cmd_migrate },
 	{ NULL, "config", "", "Show the configuration options and values",
 	  "Lists every option of the INI file with its value here and what "
 	  "it does.  The file comes from --config, else $CSIP_CONFIG, else "

@@ -1787,7 +1787,7 @@ csip_correlate_pending(csip_hub *h, int max, size_t *done)
 		*done = 0;
 	rc = csip_store_prepare(csip_hub_store(h), "SELECT id FROM report "
 		"WHERE correlated_at IS NULL ORDER BY id LIMIT ?", &st);
-	if (rc < 0 || (rc = csip_stmt_bind_int64(st, 1, max > 0 ? max : -1))
+	if (rc < 0 || (rc = csip_stmt_bind_int64(st, 1, max > 0 ? max : G_MAXINT64))
 	    < 0)
 		goto out;
 	while ((rc = csip_stmt_step(st)) == CSIP_ROW) {
@@ -2236,8 +2236,8 @@ csip_warninglist_list(csip_hub *h, const char *list, json_t **out)
 		goto out;
 	rc = csip_store_each(s, wl_json_row, arr, "SELECT id, list, type, "
 		"value, shipped, added_by, added_at FROM warninglist WHERE "
-		"removed = 0 AND (? IS NULL OR list = ?) ORDER BY list, type, "
-		"value", p, p, NULL);
+		"removed = 0 AND (CAST(? AS TEXT) IS NULL OR list = ?) ORDER BY "
+		"list, type, value", p, p, NULL);
 	if (rc < 0)
 		goto out;
 	*out = arr;

@@ -133,6 +133,21 @@ csip_hub_open(csip_config *cfg, unsigned flags, csip_hub **out)
 		goto out;
 	if ((rc = csip_store_open(url, &h->store)) < 0)
 		goto out;
+	/* A server database exists before csip does: without CREATE, one
+	 * with no csip schema is a mistake to report, not one to fill. */
+	if (sq == NULL && !create) {
+		int v = 0;
+
+		if ((rc = csip_migrate_peek(h->store, &v)) < 0)
+			goto out;
+		if (v == 0) {
+			rc = csip_error_set(CSIP_ENOTFOUND, "no csip database "
+				"at %s: run `csip init` first (or `csip "
+				"demo`), or point --config at your "
+				"configuration", url);
+			goto out;
+		}
+	}
 	if ((rc = csip_migrate(h->store, &h->applied)) < 0)
 		goto out;
 	*out = h;

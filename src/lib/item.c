@@ -1299,7 +1299,7 @@ csip_item_submit(csip_hub *h, const char *actor, int64_t id)
 				 "item_id = ?", ib, NULL)) < 0 ||
 	    (rc = csip_store_run(s, &n, "INSERT INTO item_approval (item_id, "
 		"org_id, revision, decision) SELECT DISTINCT i.item_id, "
-		"r.org_id, ?, 'pending' FROM item_source i JOIN report r ON "
+		"r.org_id, CAST(? AS INTEGER), 'pending' FROM item_source i JOIN report r ON "
 		"r.id = i.report_id WHERE i.item_id = ?", rb, ib, NULL)) < 0 ||
 	    (rc = csip_store_run(s, NULL, "UPDATE item SET status = 'pending', "
 		"updated_at = ? WHERE id = ?", now, ib, NULL)) < 0)
@@ -1910,10 +1910,12 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 		 * with IN (...) or UNION builds the whole set per page. */
 		two = 1;
 		/* CROSS JOIN fixes the order of the scans: left alone,
-		 * SQLite may walk every published item and probe back. */
+		 * SQLite may walk every published item and probe back.
+		 * (The join condition is in WHERE: CROSS JOIN ... ON is
+		 * SQLite's alone.) */
 		g_string_append_printf(sql, "SELECT c.item_id FROM "
-			"item_recipient c CROSS JOIN item i ON i.id = c.item_id "
-			"WHERE "
+			"item_recipient c CROSS JOIN item i WHERE i.id = "
+			"c.item_id AND "
 			"c.org_id = ? AND c.item_id > ? AND i.status = "
 			"'published'%s ORDER BY c.item_id LIMIT ?", filt->str);
 		p[np++] = (param){ NULL, r->org_id };
@@ -1925,8 +1927,9 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 		p[np++] = (param){ NULL, limit + 1 };
 		sql2 = g_string_new(NULL);
 		g_string_append_printf(sql2, "SELECT s.item_id FROM report rp "
-			"CROSS JOIN item_source s ON s.report_id = rp.id CROSS "
-			"JOIN item i ON i.id = s.item_id WHERE rp.org_id = ? AND "
+			"CROSS JOIN item_source s CROSS JOIN item i WHERE "
+			"s.report_id = rp.id AND i.id = s.item_id AND "
+			"rp.org_id = ? AND "
 			"s.item_id > ? "
 			"AND i.status = 'published'%s ORDER BY s.item_id LIMIT ?",
 			filt->str);
@@ -2067,12 +2070,14 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 	 * start of that day. */
 	g_snprintf(at, sizeof at, "%s%s", after_at ? after_at : "",
 		   after_at && strlen(after_at) == 10 ? "T00:00:00Z" : "");
-	/* "+i.status": the walk must follow item_published, in the order
-	 * asked, and stop at the page's end; an index on status would
-	 * gather and sort every published item for every page. */
+	/* "i.status || ''": the walk must follow item_published, in the
+	 * order asked, and stop at the page's end; an index on status would
+	 * gather and sort every published item for every page.  (SQLite's
+	 * unary "+" would say the same, but PostgreSQL has no "+" on
+	 * text.) */
 	if (r->hub) {
 		sql = "SELECT i.id, i.published_at FROM item i WHERE "
-			"+i.status = 'published' AND (i.published_at > ? OR "
+			"i.status || '' = 'published' AND (i.published_at > ? OR "
 			"(i.published_at = ? AND i.id > ?)) ORDER BY "
 			"i.published_at, i.id LIMIT ?";
 	} else {
@@ -2082,7 +2087,7 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 		 * readers who receive most items, a longer walk for those who
 		 * receive few). */
 		sql = "SELECT i.id, i.published_at FROM item i WHERE "
-			"+i.status = 'published' AND (i.published_at > ? OR "
+			"i.status || '' = 'published' AND (i.published_at > ? OR "
 			"(i.published_at = ? AND i.id > ?)) AND (EXISTS "
 			"(SELECT 1 FROM item_recipient c WHERE c.item_id = "
 			"i.id AND c.org_id = ?) OR EXISTS (SELECT 1 FROM "

@@ -376,6 +376,53 @@ expand(const char *sql, int pg)
 	return g_string_free(out, FALSE);
 }
 
+GPtrArray *
+csip_migrate_tables(void)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+
+	for (int i = 0; i < N_MIGRATIONS; i++) {
+		const char *p = migrations[i].sql;
+
+		while ((p = strstr(p, "CREATE TABLE ")) != NULL) {
+			const char *e;
+
+			p += strlen("CREATE TABLE ");
+			e = p + strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+			g_ptr_array_add(out, g_strndup(p, (gsize)(e - p)));
+			p = e;
+		}
+	}
+	return out;
+}
+
+int
+csip_migrate_is_blob(const char *table, const char *column)
+{
+	char *create = g_strdup_printf("CREATE TABLE %s (", table);
+	char *col = g_strdup_printf(" %s @BLOB@", column);
+	char *alter = g_strdup_printf("ALTER TABLE %s ADD COLUMN %s @BLOB@",
+		table, column);
+	int found = 0;
+
+	for (int i = 0; i < N_MIGRATIONS && !found; i++) {
+		const char *sql = migrations[i].sql;
+		const char *p = strstr(sql, create), *end;
+
+		if (strstr(sql, alter))
+			found = 1;
+		if (p == NULL || found)
+			continue;
+		end = strstr(p, ");");
+		p = strstr(p, col);
+		found = p && (end == NULL || p < end);
+	}
+	g_free(create);
+	g_free(col);
+	g_free(alter);
+	return found;
+}
+
 int
 csip_migrate_current(csip_store *s, int *version)
 {
@@ -392,6 +439,23 @@ csip_migrate_current(csip_store *s, int *version)
 		"SELECT COALESCE(MAX(version), 0) FROM schema_version", NULL);
 	if (rc < 0)
 		return rc;
+	*version = (int)v;
+	return CSIP_OK;
+}
+
+int
+csip_migrate_peek(csip_store *s, int *version)
+{
+	int64_t v = 0;
+
+	*version = 0;
+	/* No such table is the only way this fails on a database that
+	 * answers at all: what the caller asks is whether csip is there. */
+	if (csip_store_query_int64(s, &v, "SELECT COALESCE(MAX(version), 0) "
+				   "FROM schema_version", NULL) < 0) {
+		csip_error_clear();
+		return CSIP_OK;
+	}
 	*version = (int)v;
 	return CSIP_OK;
 }

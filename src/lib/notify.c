@@ -155,8 +155,8 @@ queue_row(csip_store *s, const char *kind, const char *org,
 	  const char *now)
 {
 	return csip_store_run(s, NULL, "INSERT INTO outbox (kind, org_id, "
-		"item_id, target, payload, next_at, created_at) SELECT ?, ?, ?, "
-		"?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE kind = "
+		"item_id, target, payload, next_at, created_at) SELECT ?, "
+		"CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE kind = "
 		"? AND org_id = ? AND item_id = ? AND target = ? AND "
 		"failed_at IS NULL)", kind, org, item, target, payload, now,
 		now, kind, org, item, target, NULL);

@@ -247,7 +247,7 @@ add_sigs(csip_store *s, const char *org_id, char **sigs)
 
 	for (; sigs && *sigs; sigs++) {
 		rc = csip_store_run(s, &n, "INSERT INTO org_sig (org_id, sig_id)"
-			" SELECT ?, id FROM sig WHERE code = ?", org_id, *sigs,
+			" SELECT CAST(? AS BIGINT), id FROM sig WHERE code = ?", org_id, *sigs,
 			NULL);
 		if (rc == CSIP_EEXISTS)
 			return csip_error_set(rc, "already a member of SIG %s",
@@ -577,7 +577,8 @@ csip_org_list(csip_hub *h, const char *sig, json_t **out)
 		"(SELECT COUNT(*) FROM org_sig m WHERE m.org_id = o.id), "
 		"(SELECT COUNT(*) FROM org_domain d WHERE d.org_id = o.id), "
 		"(SELECT COUNT(*) FROM app_user u WHERE u.org_id = o.id) "
-		"FROM org o WHERE ? IS NULL OR o.id IN (SELECT m.org_id FROM "
+		"FROM org o WHERE CAST(? AS TEXT) IS NULL OR o.id IN (SELECT "
+		"m.org_id FROM "
 		"org_sig m JOIN sig g ON g.id = m.sig_id WHERE g.code = ?) "
 		"ORDER BY o.name", p, p, NULL), arr, out);
 }

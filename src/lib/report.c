@@ -430,11 +430,13 @@ csip_report_list(csip_hub *h, const char *org, int limit, json_t **out)
 	*out = NULL;
 	if (org && (rc = csip_org_id(h, org, &oid)) < 0)
 		return rc;
-	g_snprintf(lim, sizeof lim, "%d", limit > 0 ? limit : -1);
+	g_snprintf(lim, sizeof lim, "%" G_GINT64_FORMAT,
+		   limit > 0 ? (gint64)limit : G_MAXINT64);
 	arr = json_array();
 	rc = csip_store_each(csip_hub_store(h), report_row, arr, "SELECT "
 		REPORT_COLS " FROM report r JOIN org o ON o.id = r.org_id "
-		"WHERE ? IS NULL OR o.name = ? ORDER BY r.id DESC LIMIT ?",
+		"WHERE CAST(? AS TEXT) IS NULL OR o.name = ? ORDER BY r.id "
+		"DESC LIMIT ?",
 		p, p, lim, NULL);
 	if (rc < 0) {
 		json_decref(arr);
@@ -1283,7 +1285,8 @@ csip_report_query_list(csip_hub *h, const csip_report_query *q,
 	/* One row more than asked tells whether another page follows. */
 	rc = csip_store_prepare(csip_hub_store(h), "SELECT " FULL_COLS
 		" FROM report r JOIN org o ON o.id = r.org_id WHERE (? = 0 OR "
-		"r.org_id = ?) AND (? IS NULL OR r.status = ?) AND (? = 0 OR "
+		"r.org_id = ?) AND (CAST(? AS TEXT) IS NULL OR r.status = ?) AND "
+		"(? = 0 OR "
 		"r.id < ?) ORDER BY r.id DESC LIMIT ?", &st);
 	if (rc < 0)
 		goto out;

@@ -56,6 +56,38 @@ writer_release(csip_store *s)
 	g_mutex_unlock(&writer_mutex);
 }
 
+/* Writes left before the injected failure; -1 = off. */
+static gint fault_left = -1;
+
+void
+csip_store_fault_after(int n)
+{
+	g_atomic_int_set(&fault_left, n < 0 ? -1 : n);
+}
+
+void
+csip_store_fault_clear(void)
+{
+	g_atomic_int_set(&fault_left, -1);
+}
+
+int
+csip_store_fault_hit(void)
+{
+	int left;
+
+	for (;;) {
+		left = g_atomic_int_get(&fault_left);
+		if (left < 0)
+			return 0;
+		if (left == 0)
+			return 1;
+		if (g_atomic_int_compare_and_exchange(&fault_left, left,
+						      left - 1))
+			return 0;
+	}
+}
+
 struct csip_stmt {
 	csip_store *store;
 	void *h;
@@ -76,13 +108,13 @@ csip_store_open(const char *url, csip_store **out)
 		return csip_error_set(CSIP_ECONFIG, "no database given: set "
 			"[database] path or url in the configuration");
 	if (g_str_has_prefix(url, "postgresql:") ||
-	    g_str_has_prefix(url, "postgres:"))
-		return csip_error_set(CSIP_ECONFIG, "database %s: the PostgreSQL "
-			"backend is not built into this csip; use a SQLite path",
-			url);
-	if (g_str_has_prefix(url, "sqlite:"))
-		target = url + strlen("sqlite:");
-	be = &csip_store_sqlite;
+	    g_str_has_prefix(url, "postgres:")) {
+		be = &csip_store_pg;
+	} else {
+		if (g_str_has_prefix(url, "sqlite:"))
+			target = url + strlen("sqlite:");
+		be = &csip_store_sqlite;
+	}
 
 	s = g_new0(csip_store, 1);
 	s->be = be;
@@ -254,6 +286,18 @@ int
 csip_stmt_is_null(csip_stmt *st, int col)
 {
 	return st->store->be->col_is_null(st->h, col);
+}
+
+int
+csip_stmt_column_count(csip_stmt *st)
+{
+	return st->store->be->col_count(st->h);
+}
+
+const char *
+csip_stmt_column_name(csip_stmt *st, int col)
+{
+	return st->store->be->col_name(st->h, col);
 }
 
 int

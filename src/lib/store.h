@@ -45,7 +45,9 @@ int csip_store_begin(csip_store *s);
 int csip_store_commit(csip_store *s);
 void csip_store_rollback(csip_store *s);
 
-/* Prepare SQL; *out is freed with csip_stmt_free(). */
+/* Prepare SQL; *out is freed with csip_stmt_free().  An error in the SQL
+ * shows here (SQLite) or at the first step (PostgreSQL, which parses it
+ * when the statement runs with its parameters). */
 int csip_store_prepare(csip_store *s, const char *sql, csip_stmt **out);
 
 /* Bind parameters, 1-based like SQL.  Text is copied. */
@@ -67,6 +69,12 @@ int csip_stmt_is_null(csip_stmt *st, int col);
 /* Bytes of a BLOB column; *len receives the size.  Owned by the
  * statement, valid until the next step. */
 const void *csip_stmt_blob(csip_stmt *st, int col, size_t *len);
+
+/* The number of result columns and the name of one, valid after the
+ * first step returned CSIP_ROW (PostgreSQL knows them only then).  The
+ * name is owned by the statement. */
+int csip_stmt_column_count(csip_stmt *st);
+const char *csip_stmt_column_name(csip_stmt *st, int col);
 
 /* Reset to run again with new bindings. */
 int csip_stmt_reset(csip_stmt *st);
@@ -107,9 +115,11 @@ int csip_store_changes(csip_store *s);
  * in a caller-provided buffer of at least 21 bytes. */
 void csip_store_now(char buf[static 21]);
 
-/* Fault injection for tests (SQLite backend): after N more successful
- * writes to the database or journal files, every write fails with an I/O
- * error until csip_store_fault_clear().  N < 0 disables. */
+/* Fault injection for tests: after N more successful writes, every write
+ * fails until csip_store_fault_clear().  On SQLite a write is one to the
+ * database or journal files (an I/O error); on PostgreSQL one statement
+ * that changes data, or a COMMIT (refused before it reaches the server, as
+ * a lost connection would be).  N < 0 disables. */
 void csip_store_fault_after(int n);
 void csip_store_fault_clear(void);
 

@@ -26,6 +26,8 @@ typedef struct csip_store_backend {
 	int64_t (*col_int64)(void *stmt, int col);
 	int (*col_is_null)(void *stmt, int col);
 	const void *(*col_blob)(void *stmt, int col, size_t *len);
+	int (*col_count)(void *stmt);
+	const char *(*col_name)(void *stmt, int col);
 	int (*reset)(void *stmt);
 	void (*finalize)(void *stmt);
 	int (*changes)(void *conn);
@@ -37,6 +39,11 @@ typedef struct csip_store_backend {
 	int one_writer;
 } csip_store_backend;
 
+/* Whether the write about to happen must fail (csip_store_fault_after);
+ * counts it down otherwise.  One atomic read when no fault is armed. */
+int csip_store_fault_hit(void);
+
 extern const csip_store_backend csip_store_sqlite;
+extern const csip_store_backend csip_store_pg;
 
 #endif

@@ -25,36 +25,6 @@ typedef struct fault_file {
 
 static sqlite3_vfs fault_vfs;
 static sqlite3_vfs *real_vfs;
-static gint fault_left = -1;  /* writes left before failing; -1 = off */
-
-void
-csip_store_fault_after(int n)
-{
-	g_atomic_int_set(&fault_left, n < 0 ? -1 : n);
-}
-
-void
-csip_store_fault_clear(void)
-{
-	g_atomic_int_set(&fault_left, -1);
-}
-
-static int
-fault_hit(void)
-{
-	int left;
-
-	for (;;) {
-		left = g_atomic_int_get(&fault_left);
-		if (left < 0)
-			return 0;
-		if (left == 0)
-			return 1;
-		if (g_atomic_int_compare_and_exchange(&fault_left, left,
-						      left - 1))
-			return 0;
-	}
-}
 
 #define REAL(f) (((fault_file *)(f))->real)
 
@@ -73,7 +43,7 @@ ff_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
 static int
 ff_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
 {
-	if (fault_hit())
+	if (csip_store_fault_hit())
 		return SQLITE_IOERR_WRITE;
 	return REAL(f)->pMethods->xWrite(REAL(f), buf, n, off);
 }
@@ -87,7 +57,7 @@ ff_truncate(sqlite3_file *f, sqlite3_int64 size)
 static int
 ff_sync(sqlite3_file *f, int flags)
 {
-	if (fault_hit())
+	if (csip_store_fault_hit())
 		return SQLITE_IOERR_FSYNC;
 	return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
@@ -453,6 +423,18 @@ sq_col_is_null(void *stmt, int col)
 }
 
 static int
+sq_col_count(void *stmt)
+{
+	return sqlite3_column_count(stmt);
+}
+
+static const char *
+sq_col_name(void *stmt, int col)
+{
+	return sqlite3_column_name(stmt, col);
+}
+
+static int
 sq_reset(void *stmt)
 {
 	sqlite3_reset(stmt);
@@ -487,6 +469,8 @@ const csip_store_backend csip_store_sqlite = {
 	.col_int64 = sq_col_int64,
 	.col_is_null = sq_col_is_null,
 	.col_blob = sq_col_blob,
+	.col_count = sq_col_count,
+	.col_name = sq_col_name,
 	.reset = sq_reset,
 	.finalize = sq_finalize,
 	.changes = sq_changes,

@@ -120,7 +120,8 @@ csip_user_list(csip_hub *h, const char *org, json_t **out)
 	rc = csip_store_each(csip_hub_store(h), user_row, arr, "SELECT u.name, "
 		"o.name, u.email, u.role, u.disabled, u.created_at, "
 		"u.password_hash IS NOT NULL FROM app_user u JOIN org o ON "
-		"o.id = u.org_id WHERE ? IS NULL OR o.name = ? ORDER BY u.name",
+		"o.id = u.org_id WHERE CAST(? AS TEXT) IS NULL OR o.name = ? "
+		"ORDER BY u.name",
 		p, p, NULL);
 	if (rc < 0) {
 		json_decref(arr);
@@ -339,7 +340,8 @@ csip_token_list(csip_hub *h, const char *user, json_t **out)
 	rc = csip_store_each(csip_hub_store(h), token_row, arr, "SELECT t.id, "
 		"u.name, t.label, t.prefix, t.read_only, t.created_at, "
 		"t.expires_at, t.revoked_at, t.last_used_at FROM api_token t "
-		"JOIN app_user u ON u.id = t.user_id WHERE ? IS NULL OR "
+		"JOIN app_user u ON u.id = t.user_id WHERE CAST(? AS TEXT) IS "
+		"NULL OR "
 		"u.name = ? ORDER BY t.id DESC", p, p, NULL);
 	if (rc < 0) {
 		json_decref(arr);

@@ -15,13 +15,16 @@ Usage: test_stats_browser.py PATH-TO-CSIP
 """
 import os
 import shutil
-import sqlite3
 import struct
 import subprocess
 import sys
 import tempfile
 import unittest
 import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import testdb  # noqa: E402
 
 CSIP = None
 SKIP = 77
@@ -91,8 +94,10 @@ class TestStatsInBrowser(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="csip-browser-")
         self.conf = os.path.join(self.dir, "csip.conf")
+        self.database = testdb.Database(os.path.join(self.dir, "data"))
         with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n" % os.path.join(self.dir, "data"))
+            f.write("[data]\ndir = %s\n\n%s" % (
+                os.path.join(self.dir, "data"), self.database.conf()))
 
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -112,7 +117,7 @@ class TestStatsInBrowser(unittest.TestCase):
         self.csip("sig", "add", "gas")
         self.csip("org", "add", "kanto", "--sig", "energy", "--sig", "gas",
                   "--nda", "2010-04-01")
-        con = sqlite3.connect(os.path.join(self.dir, "data", "csip.db"))
+        con = self.database.connect()
         try:
             org = con.execute("SELECT id FROM org WHERE name = 'kanto'"
                               ).fetchone()[0]

@@ -22,12 +22,15 @@ import pwd
 import shutil
 import smtplib
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from email.message import EmailMessage
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import testdb  # noqa: E402
 
 SKIP = 77
 MDA_USER = "csip-mda"
@@ -103,8 +106,9 @@ def main():
     conf = os.path.join(top, "csip.conf")
     log = os.path.join(top, "maillog")
     os.makedirs(etc)
+    database = testdb.Database(data)
     with open(conf, "w") as f:
-        f.write("[data]\ndir = %s\n" % data)
+        f.write("[data]\ndir = %s\n\n%s" % (data, database.conf()))
 
     def csip_run(*args, check=True):
         p = subprocess.run([csip, "--config", conf] + list(args),
@@ -222,9 +226,7 @@ csip      unix  -       n       n       -       -       pipe
         print("ok 1 forwarded mail stored as report %d" % rep["id"])
 
         # 2. A locked database: EX_TEMPFAIL, deferral, then the retry.
-        db = sqlite3.connect(os.path.join(data, "csip.db"),
-                             isolation_level=None, timeout=1)
-        db.execute("BEGIN EXCLUSIVE")
+        release = database.lock_writers()
         inner = attack_mail()
         inner.replace_header("Subject", "Second wave")
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
@@ -232,8 +234,7 @@ csip      unix  -       n       n       -       -       pipe
                                    "Fwd: Second wave"))
         wait_for("a deferral in the mail log",
                  lambda: "status=deferred" in _read(log), 60)
-        db.execute("COMMIT")
-        db.close()
+        release()
         wait_for("the retried mail", lambda: len(reports()) == 2, 90)
         print("ok 2 transient failure deferred, retried, stored")
 

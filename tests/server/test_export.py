@@ -26,6 +26,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import testdb  # noqa: E402
+
 CSIP = None
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 FORMATS = ("suricata", "snort", "zeek", "rpz", "csv", "text")
@@ -39,9 +43,10 @@ class Hub:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="csip-export-")
         self.conf = os.path.join(self.dir, "csip.conf")
+        self.database = testdb.Database(os.path.join(self.dir, "data"))
         with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n[server]\nrate_limit = 0\n" %
-                    os.path.join(self.dir, "data"))
+            f.write("[data]\ndir = %s\n\n%s[server]\nrate_limit = 0\n" %
+                    (os.path.join(self.dir, "data"), self.database.conf()))
         self.proc = None
         self.log = None
         self.port = None

@@ -31,6 +31,10 @@ import uuid
 
 import jsonschema
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import testdb  # noqa: E402
+
 CSIP = None
 HERE = os.path.dirname(os.path.abspath(__file__))
 # MISP's schema and type table live beside the source tree.
@@ -61,9 +65,10 @@ class Hub:
         self.dir = tempfile.mkdtemp(prefix="csip-misp-")
         self.data = os.path.join(self.dir, "data")
         self.conf = os.path.join(self.dir, "csip.conf")
+        self.database = testdb.Database(self.data)
         with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n[server]\nrate_limit = 0\n" %
-                    self.data)
+            f.write("[data]\ndir = %s\n\n%s[server]\nrate_limit = 0\n" %
+                    (self.data, self.database.conf()))
         self.proc = None
         self.port = None
         self.log = None

@@ -39,6 +39,10 @@ import warnings
 
 import jsonschema
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import testdb  # noqa: E402
+
 CSIP = None
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAILDATA = os.path.join(HERE, "..", "data", "mail")
@@ -156,9 +160,10 @@ class Hub:
         self.dir = tempfile.mkdtemp(prefix="csip-srv-")
         self.data = os.path.join(self.dir, "data")
         self.conf = os.path.join(self.dir, "csip.conf")
+        self.database = testdb.Database(self.data)
         with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n[server]\n%s" % (self.data,
-                                                       server_conf))
+            f.write("[data]\ndir = %s\n\n%s[server]\n%s" % (
+                self.data, self.database.conf(), server_conf))
         self.proc = None
         self.port = None
         self.scheme = "http"
@@ -1329,7 +1334,7 @@ class Test5Operations(unittest.TestCase):
         anon = C["anon"]
         r = anon.get("/healthz", expect=200)
         self.assertEqual(r.json["status"], "ok")
-        self.assertIn("sqlite", r.json["database"])
+        self.assertIn(testdb.backend(), r.json["database"])
         r = anon.get("/api/v1/openapi.json", expect=200)
         self.assertEqual(r.json["openapi"][:2], "3.")
         self.assertEqual(r.json, API.doc)

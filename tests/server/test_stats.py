@@ -18,7 +18,6 @@ import os
 import re
 import select
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,10 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 import jsonschema
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import testdb  # noqa: E402
 
 CSIP = None
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -43,9 +46,10 @@ class Hub:
         self.dir = tempfile.mkdtemp(prefix="csip-stats-")
         self.data = os.path.join(self.dir, "data")
         self.conf = os.path.join(self.dir, "csip.conf")
+        self.database = testdb.Database(self.data)
         with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n[server]\nrate_limit = 0\n" %
-                    self.data)
+            f.write("[data]\ndir = %s\n\n%s[server]\nrate_limit = 0\n" %
+                    (self.data, self.database.conf()))
         self.proc = None
         self.port = None
         self.log = None
@@ -146,7 +150,7 @@ def setUpModule():
         h.run("user", "add", user, "--org", org, "--role",
               "analyst" if org == "hubctr" else "member")
         TOKENS[org] = h.token(user)
-    con = sqlite3.connect(os.path.join(h.data, "csip.db"))
+    con = h.database.connect()
     try:
         ids = dict(con.execute("SELECT name, id FROM org"))
         # FY2016: Q1 tohoku, osaka; Q4 kanto (31 March 23:59:59 JST);
@@ -166,8 +170,8 @@ def setUpModule():
             "created_at, updated_at, published_at, attack_type) VALUES "
             "('t', 'amber', 'community', 'published', 'x', "
             "'2016-07-01T00:00:00Z', '2016-07-01T00:00:00Z', "
-            "'2016-07-01T00:00:00Z', 'targeted-mail')")
-        item = cur.lastrowid
+            "'2016-07-01T00:00:00Z', 'targeted-mail') RETURNING id")
+        item = cur.fetchone()[0]
         for org in ("kanto", "tohoku", "osaka"):
             con.execute("INSERT INTO item_recipient (item_id, org_id, "
                         "shared_at) VALUES (?, ?, '2016-07-01T00:00:00Z')",

@@ -35,6 +35,10 @@ import uuid
 
 import jsonschema
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import testdb  # noqa: E402
+
 CSIP = None
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 TAXII = "application/taxii+json;version=2.1"
@@ -109,9 +113,10 @@ class Hub:
         self.dir = tempfile.mkdtemp(prefix="csip-taxii-")
         self.data = os.path.join(self.dir, "data")
         self.conf = os.path.join(self.dir, "csip.conf")
+        self.database = testdb.Database(self.data)
         with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n[server]\n%s" % (self.data,
-                                                       server_conf))
+            f.write("[data]\ndir = %s\n\n%s[server]\n%s" % (
+                self.data, self.database.conf(), server_conf))
         self.proc = None
         self.port = None
 

@@ -31,6 +31,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import testdb  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "..", "shared", "testdata",
                       "stix2.1")
@@ -72,9 +76,10 @@ class Hub:
         self.csip = csip
         self.dir = tempfile.mkdtemp(prefix="csip-stix-")
         self.conf = os.path.join(self.dir, "csip.conf")
+        self.database = testdb.Database(os.path.join(self.dir, "data"))
         with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n[server]\nrate_limit = 0\n" %
-                    os.path.join(self.dir, "data"))
+            f.write("[data]\ndir = %s\n\n%s[server]\nrate_limit = 0\n" %
+                    (os.path.join(self.dir, "data"), self.database.conf()))
         self.proc = None
         self.port = None
 
