@@ -5,23 +5,33 @@
 # run, so the two can be compared.
 #
 #   bench/api/run.sh [-n "1000 1000000"] [-d SECONDS] [-r RUNS] [-b BUILD]
-#                    [-l "read list taxii submit"]
+#                    [-l "read list taxii submit"] [-B "sqlite postgresql"]
 #
 # For each store size: a fresh hub seeded by bench/api/seed (straight
 # into the tables), `csip serve` on a free port with the rate limit off,
 # then RUNS runs of each load (median requests/s, p50 and p99 reported).
-# Needs wrk (Debian: apt-get install wrk).
+# -B names the backends, side by side: postgresql runs on a throwaway
+# server of scripts/pg-test with its durable defaults (this script starts
+# one when CSIP_TEST_PG is not set).  Needs wrk (apt-get install wrk).
 set -eu
 SIZES="1000 1000000" DUR=10 RUNS=3 BUILD=build LOADS="read list taxii submit"
-while getopts n:d:r:b:l: o; do
+BACKENDS=sqlite
+while getopts n:d:r:b:l:B: o; do
 	case $o in
 	n) SIZES=$OPTARG ;; d) DUR=$OPTARG ;; r) RUNS=$OPTARG ;;
-	b) BUILD=$OPTARG ;; l) LOADS=$OPTARG ;;
-	*) echo "usage: $0 [-n SIZES] [-d SECONDS] [-r RUNS] [-b BUILD] [-l LOADS]" >&2
+	b) BUILD=$OPTARG ;; l) LOADS=$OPTARG ;; B) BACKENDS=$OPTARG ;;
+	*) echo "usage: $0 [-n SIZES] [-d SECONDS] [-r RUNS] [-b BUILD] [-l LOADS] [-B BACKENDS]" >&2
 	   exit 2 ;;
 	esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
+case " $BACKENDS " in
+*" postgresql "*)
+	if [ -z "${CSIP_TEST_PG:-}" ]; then
+		CSIP_PG_DURABLE=1 exec sh "$here/../../scripts/pg-test" \
+			sh "$0" "$@"
+	fi ;;
+esac
 command -v wrk >/dev/null || { echo "run.sh: needs wrk (apt-get install wrk)" >&2; exit 1; }
 work=$(mktemp -d)
 srv=
@@ -37,12 +47,22 @@ parse() {
 	     END {print rps, p50, p99}'
 }
 
-printf "%-10s %-8s %12s %10s %10s\n" items load "req/s" "p50 ms" "p99 ms"
+printf "%-10s %-10s %-8s %12s %10s %10s\n" backend items load "req/s" "p50 ms" "p99 ms"
+for be in $BACKENDS; do
 for n in $SIZES; do
-	d="$work/hub-$n"; mkdir -p "$d"
+	d="$work/hub-$be-$n"; mkdir -p "$d"
+	db=""
+	if [ "$be" = postgresql ]; then
+		name="csip_bench_$n"
+		PGOPTIONS=--client-min-messages=warning psql -X -q -d "$CSIP_TEST_PG" -c "DROP DATABASE IF EXISTS $name" \
+			-c "CREATE DATABASE $name"
+		db="[database]
+url = $(echo "$CSIP_TEST_PG" | sed "s|/postgres?|/$name?|")"
+	fi
 	cat > "$d/csip.ini" <<INI
 [data]
 dir = $d
+$db
 [server]
 listen = 127.0.0.1:0
 rate_limit = 0
@@ -68,7 +88,8 @@ INI
 		rps=$(cut -d' ' -f1 "$d/$load.txt" | median)
 		p50=$(cut -d' ' -f2 "$d/$load.txt" | median)
 		p99=$(cut -d' ' -f3 "$d/$load.txt" | median)
-		printf "%-10s %-8s %12.0f %10.2f %10.2f\n" "$n" "$load" "$rps" "$p50" "$p99"
+		printf "%-10s %-10s %-8s %12.0f %10.2f %10.2f\n" "$be" "$n" "$load" "$rps" "$p50" "$p99"
 	done
 	kill -TERM $srv; wait $srv || true; srv=
+done
 done

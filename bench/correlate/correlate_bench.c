@@ -14,12 +14,15 @@
  *     sub-domains below a new name have no index to use and are left out,
  *     which only flatters SQL;
  *   - full:  csip_correlate_report(), links, campaign and alert written
- *     and committed (synchronous=FULL: one fsync per report).
+ *     and committed (SQLite synchronous=FULL, PostgreSQL's defaults: one
+ *     durable commit per report).
  * Prints one JSON line: medians and 99th percentiles in microseconds,
  * the index's keys, memory and file size, the bytes of the observation
  * table and its indexes (dbstat), and the load time of the index file.
  *
- * Usage: correlate_bench DIR N [Q]
+ * Usage: correlate_bench DIR N [Q [DB-URL]]
+ * (DB-URL: another database than SQLite in DIR, e.g. postgresql://...;
+ * the table bytes are then pg_total_relation_size.)
  */
 #include "lib/config.h"
 #include "lib/correlate.h"
@@ -256,9 +259,12 @@ sql_lookups(csip_store *s, csip_stmt *obs, csip_stmt *look, int64_t report)
 static int64_t
 dbstat_bytes(csip_store *s)
 {
+	int pg = strcmp(csip_store_backend_name(s), "postgresql") == 0;
 	int64_t n = -1;
 
-	if (csip_store_query_int64(s, &n, "SELECT SUM(pgsize) FROM dbstat "
+	if (csip_store_query_int64(s, &n, pg
+		? "SELECT pg_total_relation_size('observation')"
+		: "SELECT SUM(pgsize) FROM dbstat "
 		"WHERE name IN ('observation', 'sqlite_autoindex_observation_1',"
 		" 'observation_value')", NULL) < 0) {
 		csip_error_clear();
@@ -286,7 +292,7 @@ main(int argc, char **argv)
 	GTimer *timer = g_timer_new();
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: correlate_bench DIR N [Q]\n");
+		fprintf(stderr, "usage: correlate_bench DIR N [Q [DB-URL]]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -294,8 +300,11 @@ main(int argc, char **argv)
 	q = argc > 3 ? atoi(argv[3]) : 200;
 	g_mkdir_with_parents(dir, 0700);
 	conf = g_build_filename(dir, "bench.conf", NULL);
-	ini = g_strdup_printf("[data]\ndir = %s/data\n[correlate]\nenabled = "
-			      "false\nmax_reports_per_value = %d\n", dir, CAP);
+	ini = g_strdup_printf("[data]\ndir = %s/data\n%s%s%s[correlate]\n"
+			      "enabled = false\nmax_reports_per_value = %d\n",
+			      dir, argc > 4 ? "[database]\nurl = " : "",
+			      argc > 4 ? argv[4] : "", argc > 4 ? "\n" : "",
+			      CAP);
 	g_file_set_contents(conf, ini, -1, NULL);
 	CHECK("config", csip_config_load(conf, &cfg));
 	CHECK("hub", csip_hub_open(cfg, CSIP_HUB_CREATE, &h));

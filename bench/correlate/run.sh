@@ -7,9 +7,20 @@
 # table for docs/PERFORMANCE.md.
 #
 # Usage: bench/correlate/run.sh [BUILD-DIR] [SIZES...]
-# Each size runs in a fresh temporary folder (removed afterwards).
+# Each size runs in a fresh temporary folder (removed afterwards), on each
+# backend of BACKENDS (default "sqlite"; "sqlite postgresql" side by side,
+# PostgreSQL on a throwaway server of scripts/pg-test with its durable
+# defaults, started here when CSIP_TEST_PG is not set).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+BACKENDS=${BACKENDS:-sqlite}
+case " $BACKENDS " in
+*" postgresql "*)
+	if [ -z "${CSIP_TEST_PG:-}" ]; then
+		CSIP_PG_DURABLE=1 BACKENDS="$BACKENDS" exec sh \
+			"$here/../../scripts/pg-test" sh "$0" "$@"
+	fi ;;
+esac
 top=$(cd "$here/../.." && pwd)
 build=${1:-$top/build}
 [ $# -gt 0 ] && shift
@@ -19,24 +30,36 @@ bench=$build/bench/correlate_bench
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+for be in $BACKENDS; do
 for n in $sizes; do
 	dir=$(mktemp -d -t csip-corr-bench.XXXXXX)
-	"$bench" "$dir" "$n" 200 >> "$out"
+	if [ "$be" = postgresql ]; then
+		name="csip_corr_$n"
+		PGOPTIONS=--client-min-messages=warning psql -X -q -d "$CSIP_TEST_PG" -c "DROP DATABASE IF EXISTS $name" \
+			-c "CREATE DATABASE $name"
+		"$bench" "$dir" "$n" 200 \
+			"$(echo "$CSIP_TEST_PG" | sed "s|/postgres?|/$name?|")" |
+			sed 's/^{/{"backend": "postgresql", /' >> "$out"
+	else
+		"$bench" "$dir" "$n" 200 |
+			sed 's/^{/{"backend": "sqlite", /' >> "$out"
+	fi
 	rm -rf "$dir"
+done
 done
 
 python3 - "$out" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 mib = lambda b: "%.1f MiB" % (b / 1048576.0) if b >= 0 else "n/a"
-print("| indicators | index: median / p99 | SQL: median / p99 | "
+print("| backend | indicators | index: median / p99 | SQL: median / p99 | "
       "correlate+commit: median / p99 | index memory | index file | "
       "observation table + indexes | rebuild | index load |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
-    print("| {:,} | {:.0f} / {:.0f} µs | {:.0f} / {:.0f} µs | "
+    print("| {} | {:,} | {:.0f} / {:.0f} µs | {:.0f} / {:.0f} µs | "
           "{:.0f} / {:.0f} µs | {} | {} | {} | {:.1f} s | {:.2f} s |".format(
-              r["indicators"], r["index_us_median"], r["index_us_p99"],
+              r["backend"], r["indicators"], r["index_us_median"], r["index_us_p99"],
               r["sql_us_median"], r["sql_us_p99"], r["full_us_median"],
               r["full_us_p99"], mib(r["index_mem_bytes"]),
               mib(r["index_file_bytes"]), mib(r["observation_bytes"]),

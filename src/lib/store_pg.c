@@ -2,12 +2,14 @@
  * store_pg.c - the PostgreSQL backend of the storage layer (libpq).
  *
  * Callers write `?` placeholders; prepare turns them into $1, $2, ...
- * outside quotes and comments.  A statement runs at its first step with
- * PQexecParams, typed by what was bound (int64 as int8, bytes as bytea in
- * binary, text left for the server to infer from the context, as SQLite's
- * affinity would), and its whole result is kept: callers step through one
- * statement while running others on the same connection, which libpq's
- * single-row mode would not allow.
+ * outside quotes and comments.  A statement runs at its first step, typed
+ * by what was bound (int64 as int8, bytes as bytea in binary, text left
+ * for the server to infer from the context, as SQLite's affinity would),
+ * and its whole result is kept: callers step through one statement while
+ * running others on the same connection, which libpq's single-row mode
+ * would not allow.  Each connection keeps the SQL it has run as named
+ * server-side prepared statements, so a request's few dozen lookups are
+ * parsed and planned once per connection, not once per request.
  *
  * Writers: every write transaction takes one transaction-scoped advisory
  * lock first, so write transactions run one at a time across every
@@ -34,9 +36,14 @@
 /* The advisory lock of writers: "csip" in ASCII. */
 #define WRITER_LOCK "1668508016"
 
+/* Prepared statements kept per connection; past this, SQL runs unnamed
+ * (dynamic SQL of filters could otherwise grow the server's memory). */
+#define MAX_PREPARED 1024
+
 typedef struct pg_conn {
 	PGconn *c;
 	int changes;    /* rows changed by the last statement */
+	GHashTable *prepared;  /* SQL + types -> statement name */
 } pg_conn;
 
 typedef struct pg_param {
@@ -113,6 +120,8 @@ pg_open(const char *target, void **conn)
 			target);
 		goto out;
 	}
+	pc->prepared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					     g_free);
 	*conn = pc;
 	pc = NULL;
 	rc = CSIP_OK;
@@ -133,6 +142,8 @@ pg_close(void *conn)
 	if (pc == NULL)
 		return;
 	PQfinish(pc->c);
+	if (pc->prepared)
+		g_hash_table_destroy(pc->prepared);
 	g_free(pc);
 }
 
@@ -309,6 +320,46 @@ pg_bind_blob(void *stmt, int idx, const void *v, size_t len)
 	return CSIP_OK;
 }
 
+/* The name of ST's SQL prepared on the server with these parameter
+ * types, preparing it the first time; *name NULL when the cache is full
+ * (run it unnamed).  The name is owned by the cache. */
+static int
+statement_name(pg_stmt *st, const Oid *types, const char **name)
+{
+	pg_conn *pc = st->conn;
+	GString *key = g_string_new(st->sql);
+	PGresult *res = NULL;
+	char *nm;
+	int rc = CSIP_OK;
+
+	*name = NULL;
+	g_string_append_c(key, '\x1f');
+	for (int i = 0; i < st->nparams; i++)
+		g_string_append_printf(key, "%u,", (unsigned)types[i]);
+	nm = g_hash_table_lookup(pc->prepared, key->str);
+	if (nm) {
+		*name = nm;
+		goto out;
+	}
+	if (g_hash_table_size(pc->prepared) >= MAX_PREPARED)
+		goto out;
+	nm = g_strdup_printf("csip_%u", g_hash_table_size(pc->prepared) + 1);
+	res = PQprepare(pc->c, nm, st->sql, st->nparams, types);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = pg_err(pc->c, res);
+		g_free(nm);
+		goto out;
+	}
+	g_hash_table_insert(pc->prepared, g_string_free(key, FALSE), nm);
+	key = NULL;
+	*name = nm;
+out:
+	PQclear(res);
+	if (key)
+		g_string_free(key, TRUE);
+	return rc;
+}
+
 static int
 run(pg_stmt *st)
 {
@@ -317,6 +368,7 @@ run(pg_stmt *st)
 	int *lens = g_new0(int, n ? n : 1);
 	int *fmts = g_new0(int, n ? n : 1);
 	Oid *types = g_new0(Oid, n ? n : 1);
+	const char *name = NULL;
 	ExecStatusType es;
 	int rc;
 
@@ -328,8 +380,12 @@ run(pg_stmt *st)
 		fmts[i] = st->params[i].binary;
 		types[i] = st->params[i].type;
 	}
-	st->res = PQexecParams(st->conn->c, st->sql, n, types, values, lens,
-		fmts, 0);
+	if ((rc = statement_name(st, types, &name)) < 0)
+		goto out;
+	st->res = name
+		? PQexecPrepared(st->conn->c, name, n, values, lens, fmts, 0)
+		: PQexecParams(st->conn->c, st->sql, n, types, values, lens,
+			       fmts, 0);
 	es = PQresultStatus(st->res);
 	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
 		rc = pg_err(st->conn->c, st->res);
