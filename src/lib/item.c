@@ -2048,7 +2048,7 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 	GArray *rows = NULL;
 	json_t *arr = NULL;
 	char at[21];
-	param p[6];
+	param p[5];
 	size_t np = 0;
 	const char *sql;
 	int rc = CSIP_OK, full = 0;
@@ -2069,12 +2069,16 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 		   after_at && strlen(after_at) == 10 ? "T00:00:00Z" : "");
 	/* "+i.status": the walk must follow item_published, in the order
 	 * asked, and stop at the page's end; an index on status would
-	 * gather and sort every published item for every page. */
+	 * gather and sort every published item for every page.  The
+	 * position is a row value, which SQLite and PostgreSQL both seek
+	 * to in item_published: "published_at > ? OR (published_at = ? AND
+	 * id > ?)" gives SQLite no range when the times are parameters,
+	 * and it walks the index from the oldest item, so a page's time
+	 * grows with how far into the store it starts. */
 	if (r->hub) {
 		sql = "SELECT i.id, i.published_at FROM item i WHERE "
-			"+i.status = 'published' AND (i.published_at > ? OR "
-			"(i.published_at = ? AND i.id > ?)) ORDER BY "
-			"i.published_at, i.id LIMIT ?";
+			"+i.status = 'published' AND (i.published_at, i.id) > "
+			"(?, ?) ORDER BY i.published_at, i.id LIMIT ?";
 	} else {
 		/* Candidates only: the policy decides for each one below,
 		 * exactly as for csip_item_list.  The walk is in
@@ -2082,15 +2086,14 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 		 * readers who receive most items, a longer walk for those who
 		 * receive few). */
 		sql = "SELECT i.id, i.published_at FROM item i WHERE "
-			"+i.status = 'published' AND (i.published_at > ? OR "
-			"(i.published_at = ? AND i.id > ?)) AND (EXISTS "
+			"+i.status = 'published' AND (i.published_at, i.id) > "
+			"(?, ?) AND (EXISTS "
 			"(SELECT 1 FROM item_recipient c WHERE c.item_id = "
 			"i.id AND c.org_id = ?) OR EXISTS (SELECT 1 FROM "
 			"item_source s JOIN report r ON r.id = s.report_id "
 			"WHERE s.item_id = i.id AND r.org_id = ?)) ORDER BY "
 			"i.published_at, i.id LIMIT ?";
 	}
-	p[np++] = (param){ at, 0 };
 	p[np++] = (param){ at, 0 };
 	p[np++] = (param){ NULL, after_id };
 	if (!r->hub) {
@@ -2115,7 +2118,7 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 			/* The position moves past every candidate, readable
 			 * or not, so the next batch starts after it. */
 			g_strlcpy(at, row->at, sizeof at);
-			p[2].num = row->id;
+			p[1].num = row->id;
 			if ((rc = csip_policy_item_access(s, r, row->id,
 							  &a)) < 0)
 				goto out;
