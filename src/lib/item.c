@@ -2084,15 +2084,18 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 		 * exactly as for csip_item_list.  The walk is in
 		 * publication order with a probe per item (cheap for the
 		 * readers who receive most items, a longer walk for those who
-		 * receive few). */
+		 * receive few).  The provider probe goes from the item's
+		 * sources to each report by its key: as a join, SQLite
+		 * starts from the reader's reports (report_campaign) and
+		 * tries every one of them at every item it walks past. */
 		sql = "SELECT i.id, i.published_at FROM item i WHERE "
 			"+i.status = 'published' AND (i.published_at, i.id) > "
 			"(?, ?) AND (EXISTS "
 			"(SELECT 1 FROM item_recipient c WHERE c.item_id = "
 			"i.id AND c.org_id = ?) OR EXISTS (SELECT 1 FROM "
-			"item_source s JOIN report r ON r.id = s.report_id "
-			"WHERE s.item_id = i.id AND r.org_id = ?)) ORDER BY "
-			"i.published_at, i.id LIMIT ?";
+			"item_source s WHERE s.item_id = i.id AND (SELECT "
+			"r.org_id FROM report r WHERE r.id = s.report_id) = ?)) "
+			"ORDER BY i.published_at, i.id LIMIT ?";
 	}
 	p[np++] = (param){ at, 0 };
 	p[np++] = (param){ NULL, after_id };
