@@ -2,8 +2,9 @@
  * test_item.c - shared items from draft to publication: validation, the
  * providers' consent, the audience and leak checks that refuse to
  * publish, the recipients and views of every kind of reader for every
- * audience, the provider's name per attribution, pagination, and disk
- * faults that must leave nothing half-written.
+ * audience, the provider's name per attribution, pagination, the
+ * publication order that TAXII walks, and disk faults that must leave
+ * nothing half-written.
  */
 #include "lib/audit.h"
 #include "lib/item.h"
@@ -926,6 +927,123 @@ test_pagination(void)
 	csip_test_hub_free(w.t);
 }
 
+/* The ids csip_item_list_published gives R from (AT, ID) on, walked in
+ * batches of LIMIT, as "id,id,...". */
+static char *
+walk_published(world *w, const csip_reader *r, const char *at, int64_t id,
+	       int limit)
+{
+	GString *s = g_string_new(NULL);
+	char pos[21];
+	int more = 1;
+
+	g_strlcpy(pos, at ? at : "", sizeof pos);
+	while (more) {
+		json_t *page = NULL, *e;
+		size_t i;
+
+		csip_assert_ok(csip_item_list_published(w->t->hub, r,
+			pos[0] ? pos : NULL, id, limit, &page, &more));
+		g_assert_cmpint(json_array_size(page), <=, limit);
+		if (more)
+			g_assert_cmpint(json_array_size(page), ==, limit);
+		json_array_foreach(page, i, e) {
+			id = json_integer_value(json_object_get(e, "id"));
+			g_strlcpy(pos, json_string_value(json_object_get(e,
+				"published_at")), sizeof pos);
+			g_string_append_printf(s, "%s%" G_GINT64_FORMAT,
+					       s->len ? "," : "", id);
+		}
+		json_decref(page);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* IDS[K] for each K of WHICH, up to -1, as "id,id,...". */
+static char *
+ids_text(const int64_t *ids, const int *which)
+{
+	GString *s = g_string_new(NULL);
+
+	for (; *which >= 0; which++)
+		g_string_append_printf(s, "%s%" G_GINT64_FORMAT, s->len ? ","
+				       : "", ids[*which]);
+	return g_string_free(s, FALSE);
+}
+
+static void
+test_published_order(void)
+{
+	static const char *const at[] = { "2024-05-01T09:00:00Z",
+		"2024-05-01T09:00:00Z", "2024-05-01T09:00:00Z",
+		"2024-05-01T09:00:00Z", "2024-05-01T09:00:01Z",
+		"2024-05-02T00:00:00Z" };
+	char *energy[] = { "energy", NULL };
+	world w;
+	csip_reader other, prov, hub;
+	int64_t ids[6];
+	char *got, *want;
+
+	world_init(&w);
+	/* Four items in one second (the position breaks ties by id), then
+	 * two later ones with smaller ids; one that mizuho-bank does not
+	 * receive, one withdrawn. */
+	for (int i = 0; i < 6; i++) {
+		char q[160];
+
+		ids[i] = published(&w, "public", "none", i == 1 ? "sig" :
+				   "community", i == 1 ? energy : NULL, NULL);
+		g_snprintf(q, sizeof q, "UPDATE item SET published_at = '%s' "
+			"WHERE id = %" G_GINT64_FORMAT, at[5 - i], ids[i]);
+		sql(&w, q);
+	}
+	csip_assert_ok(csip_item_withdraw(w.t->hub, "test", ids[2]));
+	reader(&w, w.other, &other);
+	reader(&w, w.prov, &prov);
+	reader(&w, w.hub, &hub);
+	want = ids_text(ids, (const int[]){ 3, 4, 5, 1, 0, -1 });
+	for (int limit = 1; limit <= 3; limit++) {
+		/* The hub, and the provider through its reports. */
+		got = walk_published(&w, &hub, NULL, 0, limit);
+		g_assert_cmpstr(got, ==, want);
+		g_free(got);
+		got = walk_published(&w, &prov, NULL, 0, limit);
+		g_assert_cmpstr(got, ==, want);
+		g_free(got);
+	}
+	g_free(want);
+	want = ids_text(ids, (const int[]){ 3, 4, 5, 0, -1 });
+	got = walk_published(&w, &other, NULL, 0, 1);
+	g_assert_cmpstr(got, ==, want);
+	g_free(got);
+	g_free(want);
+	/* From the middle of a second: the rest of it, then what follows. */
+	want = ids_text(ids, (const int[]){ 4, 5, 1, 0, -1 });
+	got = walk_published(&w, &hub, at[0], ids[3], 2);
+	g_assert_cmpstr(got, ==, want);
+	g_free(got);
+	g_free(want);
+	/* After a whole second (TAXII's added_after), after a date, after
+	 * the last. */
+	want = ids_text(ids, (const int[]){ 1, 0, -1 });
+	got = walk_published(&w, &hub, at[0], INT64_MAX, 2);
+	g_assert_cmpstr(got, ==, want);
+	g_free(got);
+	g_free(want);
+	want = ids_text(ids, (const int[]){ 0, -1 });
+	got = walk_published(&w, &other, "2024-05-02", 0, 2);
+	g_assert_cmpstr(got, ==, want);
+	g_free(got);
+	g_free(want);
+	got = walk_published(&w, &hub, at[5], INT64_MAX, 2);
+	g_assert_cmpstr(got, ==, "");
+	g_free(got);
+	csip_reader_clear(&other);
+	csip_reader_clear(&prov);
+	csip_reader_clear(&hub);
+	csip_test_hub_free(w.t);
+}
+
 /* ---- disk faults ----------------------------------------------------- */
 
 static void
@@ -1014,6 +1132,7 @@ main(int argc, char **argv)
 	g_test_add_func("/item/matrix", test_matrix);
 	g_test_add_func("/item/attribution", test_attribution);
 	g_test_add_func("/item/pagination", test_pagination);
+	g_test_add_func("/item/published-order", test_published_order);
 	g_test_add_func("/item/faults", test_faults);
 	return g_test_run();
 }

@@ -2015,10 +2015,11 @@ out:
 	return rc;
 }
 
-/* One published candidate of csip_item_list_published. */
+/* One candidate of csip_item_list_published. */
 typedef struct pub_row {
 	int64_t id;
 	char at[21];
+	int published;  /* still published (not withdrawn since) */
 } pub_row;
 
 static int
@@ -2032,9 +2033,11 @@ list_pub_rows(csip_store *s, const char *sql, const param *p, size_t n,
 		return rc;
 	rc = bind_params(st, p, n);
 	while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
-		pub_row row = { csip_stmt_int64(st, 0), "" };
+		pub_row row = { csip_stmt_int64(st, 0), "", 0 };
 
 		g_strlcpy(row.at, csip_stmt_text(st, 1), sizeof row.at);
+		row.published = g_strcmp0(csip_stmt_text(st, 2),
+					  "published") == 0;
 		g_array_append_val(rows, row);
 		rc = CSIP_OK;
 	}
@@ -2051,7 +2054,7 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 	GArray *rows = NULL;
 	json_t *arr = NULL;
 	char at[21];
-	param p[6];
+	param p[5];
 	size_t np = 0;
 	const char *sql;
 	int rc = CSIP_OK, full = 0;
@@ -2070,32 +2073,37 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 	 * start of that day. */
 	g_snprintf(at, sizeof at, "%s%s", after_at ? after_at : "",
 		   after_at && strlen(after_at) == 10 ? "T00:00:00Z" : "");
-	/* "i.status || ''": the walk must follow item_published, in the
-	 * order asked, and stop at the page's end; an index on status would
-	 * gather and sort every published item for every page.  (SQLite's
-	 * unary "+" would say the same, but PostgreSQL has no "+" on
-	 * text.) */
+	/* The walk must follow item_published, in the order asked, and
+	 * stop at the page's end.  The status is tested below, not in SQL:
+	 * given "status = 'published'", SQLite prefers item_status and
+	 * gathers and sorts every published item for every page, and the
+	 * SQLite way to forbid that ("+i.status") is not PostgreSQL.  The
+	 * position is a row value, which SQLite and PostgreSQL both seek
+	 * to in item_published: "published_at > ? OR (published_at = ? AND
+	 * id > ?)" gives SQLite no range when the times are parameters,
+	 * and it walks the index from the oldest item, so a page's time
+	 * grows with how far into the store it starts. */
 	if (r->hub) {
-		sql = "SELECT i.id, i.published_at FROM item i WHERE "
-			"i.status || '' = 'published' AND (i.published_at > ? OR "
-			"(i.published_at = ? AND i.id > ?)) ORDER BY "
+		sql = "SELECT i.id, i.published_at, i.status FROM item i "
+			"WHERE (i.published_at, i.id) > (?, ?) ORDER BY "
 			"i.published_at, i.id LIMIT ?";
 	} else {
 		/* Candidates only: the policy decides for each one below,
 		 * exactly as for csip_item_list.  The walk is in
 		 * publication order with a probe per item (cheap for the
 		 * readers who receive most items, a longer walk for those who
-		 * receive few). */
-		sql = "SELECT i.id, i.published_at FROM item i WHERE "
-			"i.status || '' = 'published' AND (i.published_at > ? OR "
-			"(i.published_at = ? AND i.id > ?)) AND (EXISTS "
+		 * receive few).  The provider probe goes from the item's
+		 * sources to each report by its key: as a join, SQLite
+		 * starts from the reader's reports (report_campaign) and
+		 * tries every one of them at every item it walks past. */
+		sql = "SELECT i.id, i.published_at, i.status FROM item i "
+			"WHERE (i.published_at, i.id) > (?, ?) AND (EXISTS "
 			"(SELECT 1 FROM item_recipient c WHERE c.item_id = "
 			"i.id AND c.org_id = ?) OR EXISTS (SELECT 1 FROM "
-			"item_source s JOIN report r ON r.id = s.report_id "
-			"WHERE s.item_id = i.id AND r.org_id = ?)) ORDER BY "
-			"i.published_at, i.id LIMIT ?";
+			"item_source s WHERE s.item_id = i.id AND (SELECT "
+			"r.org_id FROM report r WHERE r.id = s.report_id) = ?)) "
+			"ORDER BY i.published_at, i.id LIMIT ?";
 	}
-	p[np++] = (param){ at, 0 };
 	p[np++] = (param){ at, 0 };
 	p[np++] = (param){ NULL, after_id };
 	if (!r->hub) {
@@ -2120,7 +2128,9 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 			/* The position moves past every candidate, readable
 			 * or not, so the next batch starts after it. */
 			g_strlcpy(at, row->at, sizeof at);
-			p[2].num = row->id;
+			p[1].num = row->id;
+			if (!row->published)
+				continue;
 			if ((rc = csip_policy_item_access(s, r, row->id,
 							  &a)) < 0)
 				goto out;
