@@ -219,6 +219,67 @@ test_fault_injection(void)
 	csip_test_hub_free(t);
 }
 
+/* PostgreSQL: a session the server drops is made again between
+ * transactions (a read just retried), never inside one, whose failure
+ * keeps nothing. */
+static void
+test_pg_reconnect(void)
+{
+	csip_test_hub *t;
+	csip_store *s, *admin = NULL;
+	int64_t pid = 0, n = -1;
+	char sql[80];
+
+	if (!csip_test_pg()) {
+		g_test_skip("PostgreSQL only: run under scripts/pg-test");
+		return;
+	}
+	t = csip_test_hub_new();
+	s = csip_hub_store(t->hub);
+	csip_assert_ok(csip_store_open(csip_test_pg(), &admin));
+	csip_assert_ok(csip_store_exec(s, "CREATE TABLE r (v TEXT)"));
+
+	/* Between transactions: the next read goes through. */
+	csip_assert_ok(csip_store_query_int64(s, &pid, "SELECT "
+		"pg_backend_pid()", NULL));
+	g_snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%"
+		   G_GINT64_FORMAT ")", pid);
+	csip_assert_ok(csip_store_exec(admin, sql));
+	g_usleep(200000);
+	csip_assert_ok(csip_store_query_int64(s, &n, "SELECT COUNT(*) FROM r",
+		NULL));
+	g_assert_cmpint(n, ==, 0);
+
+	/* Inside one: the loss fails it, and nothing of it stays. */
+	csip_assert_ok(csip_store_query_int64(s, &pid, "SELECT "
+		"pg_backend_pid()", NULL));
+	csip_assert_ok(csip_store_begin(s));
+	csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO r VALUES (?)",
+		"before", NULL));
+	g_snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%"
+		   G_GINT64_FORMAT ")", pid);
+	csip_assert_ok(csip_store_exec(admin, sql));
+	g_usleep(200000);
+	g_assert_cmpint(csip_store_run(s, NULL, "INSERT INTO r VALUES (?)",
+		"after", NULL), ==, CSIP_ESTORE);
+	g_assert_cmpint(csip_store_run(s, NULL, "INSERT INTO r VALUES (?)",
+		"later", NULL), ==, CSIP_ESTORE);
+	csip_store_rollback(s);
+	csip_assert_ok(csip_store_query_int64(s, &n, "SELECT COUNT(*) FROM r",
+		NULL));
+	g_assert_cmpint(n, ==, 0);
+	/* And the session works for the next transaction. */
+	csip_assert_ok(csip_store_begin(s));
+	csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO r VALUES (?)",
+		"next", NULL));
+	csip_assert_ok(csip_store_commit(s));
+	csip_assert_ok(csip_store_query_int64(s, &n, "SELECT COUNT(*) FROM r",
+		NULL));
+	g_assert_cmpint(n, ==, 1);
+	csip_store_close(admin);
+	csip_test_hub_free(t);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -229,5 +290,6 @@ main(int argc, char **argv)
 	g_test_add_func("/store/migrations", test_migrations);
 	g_test_add_func("/store/open-errors", test_open_errors);
 	g_test_add_func("/store/fault-injection", test_fault_injection);
+	g_test_add_func("/store/pg-reconnect", test_pg_reconnect);
 	return g_test_run();
 }

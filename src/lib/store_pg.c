@@ -43,6 +43,7 @@
 typedef struct pg_conn {
 	PGconn *c;
 	int changes;    /* rows changed by the last statement */
+	int in_tx;      /* between a BEGIN and its COMMIT or ROLLBACK */
 	GHashTable *prepared;  /* SQL + types -> statement name */
 } pg_conn;
 
@@ -92,6 +93,52 @@ pg_err(PGconn *c, const PGresult *res)
 	return rc;
 }
 
+/* What every session of csip sets: text in and out is UTF-8 whatever
+ * the server's locale; notices (IF NOT EXISTS skipped, ...) are not
+ * errors and stay quiet; a writer waits for the lock at most 30 s. */
+static int
+session_setup(PGconn *c)
+{
+	PGresult *res = PQexec(c, "SET client_encoding = 'UTF8';"
+		"SET client_min_messages = warning;"
+		"SET lock_timeout = '30s'");
+	int rc = CSIP_OK;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = pg_err(c, res);
+	PQclear(res);
+	return rc;
+}
+
+/* A connection the server dropped (a restart, a failover, an idle kill)
+ * is made again before the next statement, but only between
+ * transactions: inside one, what ran before the loss is gone with it, and
+ * the caller must see the failure and roll back, never carry on with the
+ * rest in a new session. */
+static int
+reconnect(pg_conn *pc)
+{
+	char *m;
+	int rc;
+
+	if (PQstatus(pc->c) == CONNECTION_OK)
+		return CSIP_OK;
+	if (pc->in_tx)
+		return csip_error_set(CSIP_ESTORE, "the database connection "
+			"was lost in a transaction; none of it was kept");
+	PQreset(pc->c);
+	g_hash_table_remove_all(pc->prepared);
+	if (PQstatus(pc->c) == CONNECTION_OK &&
+	    (rc = session_setup(pc->c)) == CSIP_OK)
+		return CSIP_OK;
+	m = g_strstrip(g_strdup(PQerrorMessage(pc->c)));
+	rc = csip_error_set(CSIP_ESTORE, "the database connection was lost "
+		"and could not be made again (%s); check that the server is "
+		"running", m);
+	g_free(m);
+	return rc;
+}
+
 static int
 pg_open(const char *target, void **conn)
 {
@@ -110,14 +157,8 @@ pg_open(const char *target, void **conn)
 		g_free(m);
 		goto out;
 	}
-	/* Text in and out is UTF-8 whatever the server's locale; notices
-	 * (IF NOT EXISTS skipped, ...) are not errors and stay quiet. */
-	res = PQexec(pc->c, "SET client_encoding = 'UTF8';"
-		"SET client_min_messages = warning;"
-		"SET lock_timeout = '30s'");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = csip_error_prefix(pg_err(pc->c, res), "database %s: ",
-			target);
+	if ((rc = session_setup(pc->c)) < 0) {
+		csip_error_prefix(rc, "database %s: ", target);
 		goto out;
 	}
 	pc->prepared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -188,13 +229,41 @@ pg_exec(void *conn, const char *sql)
 
 	if ((rc = injected(sql)) < 0)
 		return rc;
-	res = PQexec(pc->c, sql);
-	st = PQresultStatus(res);
-
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+	if (g_ascii_strncasecmp(sql, "COMMIT", 6) == 0 ||
+	    g_ascii_strncasecmp(sql, "ROLLBACK", 8) == 0) {
+		/* Over, whatever the server answers. */
+		pc->in_tx = 0;
+		if (PQstatus(pc->c) != CONNECTION_OK)
+			return csip_error_set(CSIP_ESTORE, "the database "
+				"connection was lost in a transaction; none of "
+				"it was kept");
+	} else if ((rc = reconnect(pc)) < 0) {
+		return rc;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PQclear(res);
+		res = PQexec(pc->c, sql);
+		st = PQresultStatus(res);
+		/* A session found dead at a BEGIN or a read outside a
+		 * transaction lost nothing: once more on a new one. */
+		if (attempt == 0 && PQstatus(pc->c) != CONNECTION_OK &&
+		    !pc->in_tx && !writes(sql) && reconnect(pc) == CSIP_OK)
+			continue;
+		break;
+	}
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = pg_err(pc->c, res);
-	else
+		/* A BEGIN whose lock timed out left a failed transaction
+		 * open on the server that the caller believes never began:
+		 * end it, or every later statement is refused. */
+		if (!pc->in_tx && PQtransactionStatus(pc->c) != PQTRANS_IDLE &&
+		    PQstatus(pc->c) == CONNECTION_OK)
+			PQclear(PQexec(pc->c, "ROLLBACK"));
+	} else {
 		pc->changes = tag_changes(res);
+		if (g_ascii_strncasecmp(sql, "BEGIN", 5) == 0)
+			pc->in_tx = 1;
+	}
 	PQclear(res);
 	return rc;
 }
@@ -372,7 +441,7 @@ run(pg_stmt *st)
 	ExecStatusType es;
 	int rc;
 
-	if ((rc = injected(st->sql)) < 0)
+	if ((rc = injected(st->sql)) < 0 || (rc = reconnect(st->conn)) < 0)
 		goto out;
 	for (int i = 0; i < n; i++) {
 		values[i] = st->params[i].value;
@@ -380,12 +449,26 @@ run(pg_stmt *st)
 		fmts[i] = st->params[i].binary;
 		types[i] = st->params[i].type;
 	}
-	if ((rc = statement_name(st, types, &name)) < 0)
+	for (int attempt = 0; attempt < 2; attempt++) {
+		g_clear_pointer(&st->res, PQclear);
+		if ((rc = statement_name(st, types, &name)) < 0 &&
+		    (PQstatus(st->conn->c) == CONNECTION_OK || attempt > 0))
+			goto out;
+		if (rc == CSIP_OK)
+			st->res = name ? PQexecPrepared(st->conn->c, name, n,
+				values, lens, fmts, 0) : PQexecParams(
+				st->conn->c, st->sql, n, types, values, lens,
+				fmts, 0);
+		/* A session found dead at a read outside a transaction
+		 * lost nothing: once more on a new one. */
+		if (attempt == 0 && PQstatus(st->conn->c) != CONNECTION_OK &&
+		    !st->conn->in_tx && !writes(st->sql) &&
+		    reconnect(st->conn) == CSIP_OK)
+			continue;
+		break;
+	}
+	if (rc < 0)
 		goto out;
-	st->res = name
-		? PQexecPrepared(st->conn->c, name, n, values, lens, fmts, 0)
-		: PQexecParams(st->conn->c, st->sql, n, types, values, lens,
-			       fmts, 0);
 	es = PQresultStatus(st->res);
 	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
 		rc = pg_err(st->conn->c, st->res);
