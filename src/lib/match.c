@@ -654,18 +654,31 @@ csip_match_set_copy(const csip_match_set *s)
 {
 	csip_match_set *d = csip_match_set_new();
 
+	uint8_t *keep;
+
 	g_return_val_if_fail(s->built, d);
-	/* The table holds each distinct key once (a URL's host too), so
-	 * duplicates added to S are not carried over. */
+	/* The table holds each distinct key once (a URL's host too): those
+	 * entries are marked, then copied in their order, which reads the
+	 * arena once from end to end instead of in the table's order. */
+	keep = g_malloc0(s->entries->len / 8 + 1);
 	for (size_t i = 0; i <= s->mask; i++) {
-		const entry *e;
+		uint32_t k;
 
 		if (s->slots[i] == 0)
 			continue;
-		e = entry_at(s, (uint32_t)s->slots[i] - 1);
-		insert(d, e->kind, (csip_ind_type)e->type,
-		       (const char *)s->arena->data + e->off, e->len);
+		k = (uint32_t)s->slots[i] - 1;
+		keep[k >> 3] |= (uint8_t)(1u << (k & 7));
 	}
+	g_byte_array_set_size(d->arena, (guint)s->arena->len);
+	g_byte_array_set_size(d->arena, 0);
+	for (guint k = 0; k < s->entries->len; k++) {
+		const entry *e = entry_at(s, k);
+
+		if (keep[k >> 3] & (1u << (k & 7)))
+			insert(d, e->kind, (csip_ind_type)e->type,
+			       (const char *)s->arena->data + e->off, e->len);
+	}
+	g_free(keep);
 	copy_prefixes(d, s, s->p4, d->p4);
 	copy_prefixes(d, s, s->p6, d->p6);
 	return d;
