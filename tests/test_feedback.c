@@ -116,6 +116,39 @@ test_add(void)
 	csip_test_hub_free(w.t);
 }
 
+/* A sighting counted over a while (csip match --report) keeps its first
+ * and last time, and the list gives both back. */
+static void
+test_add_span(void)
+{
+	world w;
+	csip_feedback_in span = { .kind = "sighting", .count = 7, .seen_at =
+		"2025-04-01T09:30:00Z", .last_seen_at =
+		"2025-04-01T11:30:00+02:00", .indicator_type = "domain",
+		.indicator_value = "evil.example" };
+	csip_reader r = { 0 };
+	json_t *list = NULL, *row;
+	int64_t id = 0;
+
+	world_init(&w);
+	csip_assert_ok(add(&w, w.in_sig, w.item, &span, &id));
+	g_assert_cmpint(count(&w, "SELECT COUNT(*) FROM feedback WHERE "
+		"last_seen_at = '2025-04-01T11:30:00+02:00'"), ==, 1);
+	csip_assert_ok(csip_reader_load(csip_hub_store(w.t->hub), w.in_sig,
+					&r));
+	csip_assert_ok(csip_feedback_list(w.t->hub, &r, w.item, &list));
+	row = json_array_get(list, 0);
+	g_assert_cmpint(json_integer_value(json_object_get(row, "count")), ==,
+			7);
+	g_assert_cmpstr(json_string_value(json_object_get(row, "seen_at")),
+			==, "2025-04-01T09:30:00Z");
+	g_assert_cmpstr(json_string_value(json_object_get(row,
+			"last_seen_at")), ==, "2025-04-01T11:30:00+02:00");
+	json_decref(list);
+	csip_reader_clear(&r);
+	csip_test_hub_free(w.t);
+}
+
 /* A reader that may not read the published item is told the item does
  * not exist, and nothing is written. */
 static void
@@ -171,6 +204,16 @@ test_add_rejects(void)
 		{ { .kind = "blocked", .indicator_type = "domain",
 		    .indicator_value = "other.example" }, "not one of" },
 		{ { .kind = "comment", .comment = "\xff\xfe" }, "UTF-8" },
+		{ { .kind = "sighting", .last_seen_at =
+		    "2025-04-01T09:30:00Z" }, "needs seen_at" },
+		{ { .kind = "blocked", .seen_at = "2025-04-01T09:30:00Z",
+		    .last_seen_at = "2025-04-01T09:30:00Z" },
+		  "only a sighting" },
+		{ { .kind = "sighting", .seen_at = "2025-04-01T09:30:00Z",
+		    .last_seen_at = "tomorrow" }, "last_seen_at" },
+		{ { .kind = "sighting", .seen_at = "2025-04-01T09:30:00Z",
+		    .last_seen_at = "2025-04-01T10:30:00+02:00" },
+		  "is before seen_at" },
 	};
 	int64_t id;
 
@@ -329,6 +372,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/feedback/add", test_add);
+	g_test_add_func("/feedback/add-span", test_add_span);
 	g_test_add_func("/feedback/add-refused", test_add_refused);
 	g_test_add_func("/feedback/add-rejects", test_add_rejects);
 	g_test_add_func("/feedback/list-views", test_list_views);

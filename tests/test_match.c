@@ -529,6 +529,122 @@ count_bad(void *ud, const char *name, uint64_t line, const char *msg)
 	g_string_append_printf(g, "%" G_GUINT64_FORMAT ": %s\n", line, msg);
 }
 
+/* A copy holds each indicator of the set once, matches as the set does,
+ * and grows without touching the set (the update of a followed feed). */
+static void
+test_copy(void)
+{
+	static const char *const values[] = { "evil.example", "EVIL.example",
+		"10.0.0.0/8", "10.0.0.0/8", "2001:db8::/32", "192.0.2.1",
+		"http://pay.example/login", "http://pay.example/other",
+		"bob@phish.example", "d41d8cd98f00b204e9800998ecf8427e",
+		NULL };
+	static const char line[] = "a.evil.example 10.9.8.7 2001:db8::5 "
+		"http://pay.example/login bob@phish.example "
+		"d41d8cd98f00b204e9800998ecf8427e new.example 192.0.2.1";
+	csip_match_set *s = make_set(values), *c, *c2;
+	char *want = scan(s, line), *got;
+	uint32_t at;
+	csip_ind_type t;
+
+	c = csip_match_set_copy(s);
+	g_assert_cmpint(csip_match_set_count(c), ==, csip_match_set_count(s));
+	csip_match_set_build(c);
+	g_assert_cmpint(csip_match_set_count(c), ==, 8);
+	got = scan(c, line);
+	g_assert_cmpstr(got, ==, want);
+	g_free(got);
+	/* A copy of the copy is no larger: nothing is carried twice. */
+	c2 = csip_match_set_copy(c);
+	csip_assert_ok(csip_match_set_add_ind(c2, "NEW.example", 11,
+					      CSIP_IND_UNKNOWN, &at));
+	g_assert_cmpstr(csip_match_indicator(c2, at, &t), ==, "new.example");
+	g_assert_cmpint(t, ==, CSIP_IND_DOMAIN);
+	csip_match_set_build(c2);
+	g_assert_cmpint(csip_match_set_count(c2), ==, 9);
+	g_assert_cmpint(csip_match_set_memory(c2), <=,
+			csip_match_set_memory(s) + 64);
+	assert_scan(c2, "x.new.example", "new.example@0");
+	/* The sets it came from are unchanged. */
+	assert_scan(c, "x.new.example", "");
+	got = scan(s, line);
+	g_assert_cmpstr(got, ==, want);
+	g_free(got);
+	csip_match_set_free(c2);
+	csip_match_set_free(c);
+	csip_match_set_free(s);
+	g_free(want);
+}
+
+static void
+collect_row(void *ud, const csip_match_src_row *r)
+{
+	GString *g = ud;
+
+	g_string_append_printf(g, "%u:%" G_GINT64_FORMAT ":%s\n", r->ind,
+			       r->item, r->published_at ? r->published_at :
+			       "-");
+}
+
+/* The hub's CSV export: each value with the item that carries it and its
+ * publication time; values that are not what the hub writes give 0 and
+ * NULL, never a wrong id or time. */
+static void
+test_rows(void)
+{
+	static const char csv[] = "type,value,item,tlp,published_at\r\n"
+		"domain,Evil.Example,12,AMBER,2025-04-01T09:30:00Z\r\n"
+		"ipv4,192.0.2.1,7,GREEN,2025-04-02T10:00:00Z\r\n"
+		"domain,bad..example,13,AMBER,2025-04-01T09:30:00Z\r\n"
+		"url,http://x.example/a,0,AMBER,2025-04-01\r\n"
+		"md5,d41d8cd98f00b204e9800998ecf8427e,-3,AMBER,"
+		"2025-04-01T09:30:00+09:00\r\n"
+		"sha1,da39a3ee5e6b4b0d3255bfef95601890afd80709,"
+		"1234567890123456789,AMBER,2025-04-01T09:30:00Z junk\r\n"
+		"domain,short.example\r\n";
+	static const char plain[] = "evil.example\n192.0.2.1\n";
+	static const char *const want[] = { "12:2025-04-01T09:30:00Z",
+		"7:2025-04-02T10:00:00Z", "0:-", "0:-", "0:-", "0:-" };
+	csip_match_set *s = csip_match_set_new();
+	GString *rows = g_string_new(NULL);
+	csip_match_src_cb cb = { NULL, NULL, collect_row, rows };
+	csip_match_src_stats st;
+	char **lines;
+	uint32_t ind;
+
+	csip_assert_ok(csip_match_src_add_buffer_cb(s, CSIP_MSRC_AUTO, csv,
+		strlen(csv), "export.csv", &cb, &st));
+	g_assert_cmpint(st.added, ==, 6);
+	g_assert_cmpint(st.skipped, ==, 1);
+	g_assert_true(st.item_column);
+	lines = g_strsplit(rows->str, "\n", -1);
+	g_assert_cmpint(g_strv_length(lines), ==, 7);
+	/* The value as the set holds it, canonical. */
+	ind = (uint32_t)strtoul(lines[0], NULL, 10);
+	g_assert_cmpstr(csip_match_indicator(s, ind, NULL), ==,
+			"evil.example");
+	for (int i = 0; i < 6; i++)
+		g_assert_cmpstr(strchr(lines[i], ':') + 1, ==, want[i]);
+	g_strfreev(lines);
+	csip_match_set_free(s);
+
+	/* No CSV, no rows; a CSV without an item column says so. */
+	s = csip_match_set_new();
+	g_string_truncate(rows, 0);
+	csip_assert_ok(csip_match_src_add_buffer_cb(s, CSIP_MSRC_LIST, plain,
+		strlen(plain), "plain", &cb, &st));
+	g_assert_cmpint(st.added, ==, 2);
+	g_assert_false(st.item_column);
+	g_assert_cmpstr(rows->str, ==, "");
+	csip_assert_ok(csip_match_src_add_buffer_cb(s, CSIP_MSRC_LIST,
+		"value\nevil.example\n", 19, "csv", &cb, &st));
+	g_assert_false(st.item_column);
+	/* Entries 0 and 1 are the plain list's. */
+	g_assert_cmpstr(rows->str, ==, "2:0:-\n");
+	csip_match_set_free(s);
+	g_string_free(rows, TRUE);
+}
+
 static void
 test_load(void)
 {
@@ -860,6 +976,8 @@ main(int argc, char **argv)
 	g_test_add_func("/match/emails", test_emails);
 	g_test_add_func("/match/hashes", test_hashes);
 	g_test_add_func("/match/set", test_set);
+	g_test_add_func("/match/copy", test_copy);
+	g_test_add_func("/match/rows", test_rows);
 	g_test_add_func("/match/formats", test_formats);
 	g_test_add_func("/match/threads", test_threads);
 	g_test_add_func("/match/gzip", test_gzip);

@@ -1,11 +1,14 @@
 /*
- * testutil.c - throwaway hubs for the unit tests (see testutil.h).
+ * testutil.c - throwaway hubs and a small HTTP server for the unit tests
+ * (see testutil.h).
  */
 #include "testutil.h"
 #include "util/error.h"
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -189,4 +192,162 @@ csip_test_observation_add(csip_test_hub *t, int64_t report_id,
 		"INTO observation (report_id, type, value, found_in, "
 		"shareable) VALUES (?, ?, ?, 'body', ?)", rid, type, value,
 		shareable < 0 ? CSIP_SQL_NULL : shareable ? "1" : "0", NULL));
+}
+
+struct csip_test_http {
+	GSocket *listener;
+	GThread *thread;
+	csip_test_http_fn fn;
+	void *ud;
+	char *url;
+	volatile gint stop;
+};
+
+/* The value of header NAME in the request head HEAD, or NULL (g_free). */
+static char *
+header_of(const char *head, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = strstr(head, "\r\n"); p; p = strstr(p, "\r\n")) {
+		p += 2;
+		if (g_ascii_strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			const char *v = p + n + 1, *e = strstr(v, "\r\n");
+
+			while (*v == ' ')
+				v++;
+			return g_strndup(v, e ? (size_t)(e - v) : strlen(v));
+		}
+	}
+	return NULL;
+}
+
+static void
+http_serve(csip_test_http *h, GSocket *c)
+{
+	GString *in = g_string_new(NULL), *body = g_string_new(NULL), *out;
+	char buf[4096], *head_end, *len, *auth, **first;
+	gssize r;
+	size_t want = 0;
+	int status = 500;
+	csip_test_req rq;
+
+	while ((head_end = strstr(in->str, "\r\n\r\n")) == NULL ||
+	       in->len < (size_t)(head_end - in->str) + 4 + want) {
+		if (head_end && want == 0) {
+			char *head = g_strndup(in->str, (size_t)(head_end -
+							      in->str));
+
+			len = header_of(head, "Content-Length");
+			want = len ? strtoul(len, NULL, 10) : 0;
+			g_free(len);
+			g_free(head);
+			if (in->len >= (size_t)(head_end - in->str) + 4 + want)
+				break;
+		}
+		r = g_socket_receive(c, buf, sizeof buf, NULL, NULL);
+		if (r <= 0)
+			goto out;
+		g_string_append_len(in, buf, r);
+	}
+	*head_end = '\0';
+	first = g_strsplit(in->str, " ", 3);
+	auth = header_of(in->str, "Authorization");
+	rq.method = first[0];
+	rq.target = first[1] ? first[1] : "";
+	rq.authorization = auth;
+	rq.body = head_end + 4;
+	h->fn(h->ud, &rq, &status, body);
+	out = g_string_new(NULL);
+	g_string_printf(out, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n"
+			"Connection: close\r\n\r\n", status, body->len);
+	g_string_append_len(out, body->str, (gssize)body->len);
+	for (size_t done = 0; done < out->len;) {
+		gssize w = g_socket_send(c, out->str + done, out->len - done,
+					 NULL, NULL);
+
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	g_string_free(out, TRUE);
+	g_strfreev(first);
+	g_free(auth);
+out:
+	g_string_free(in, TRUE);
+	g_string_free(body, TRUE);
+}
+
+static gpointer
+http_loop(gpointer data)
+{
+	csip_test_http *h = data;
+
+	for (;;) {
+		GSocket *c = g_socket_accept(h->listener, NULL, NULL);
+
+		if (g_atomic_int_get(&h->stop)) {
+			if (c)
+				g_object_unref(c);
+			break;
+		}
+		if (c == NULL)
+			continue;
+		http_serve(h, c);
+		g_socket_close(c, NULL);
+		g_object_unref(c);
+	}
+	return NULL;
+}
+
+csip_test_http *
+csip_test_http_start(csip_test_http_fn fn, void *ud)
+{
+	csip_test_http *h = g_new0(csip_test_http, 1);
+	GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+	GSocketAddress *a = g_inet_socket_address_new(lo, 0), *bound;
+
+	h->fn = fn;
+	h->ud = ud;
+	h->listener = g_socket_new(G_SOCKET_FAMILY_IPV4,
+				   G_SOCKET_TYPE_STREAM,
+				   G_SOCKET_PROTOCOL_TCP, NULL);
+	g_assert_nonnull(h->listener);
+	g_assert_true(g_socket_bind(h->listener, a, TRUE, NULL));
+	g_assert_true(g_socket_listen(h->listener, NULL));
+	bound = g_socket_get_local_address(h->listener, NULL);
+	h->url = g_strdup_printf("http://127.0.0.1:%u",
+		g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)));
+	g_object_unref(bound);
+	g_object_unref(a);
+	g_object_unref(lo);
+	h->thread = g_thread_new("test-http", http_loop, h);
+	return h;
+}
+
+const char *
+csip_test_http_url(const csip_test_http *h)
+{
+	return h->url;
+}
+
+void
+csip_test_http_stop(csip_test_http *h)
+{
+	GSocketClient *cl = g_socket_client_new();
+	GSocketConnection *conn;
+	char *hostport = g_strdup(h->url + 7);
+
+	/* Wake the accept() up with one last connection. */
+	g_atomic_int_set(&h->stop, 1);
+	conn = g_socket_client_connect_to_host(cl, hostport, 0, NULL, NULL);
+	if (conn)
+		g_object_unref(conn);
+	g_thread_join(h->thread);
+	g_object_unref(cl);
+	g_socket_close(h->listener, NULL);
+	g_object_unref(h->listener);
+	g_free(hostport);
+	g_free(h->url);
+	g_free(h);
 }

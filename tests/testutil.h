@@ -1,7 +1,7 @@
 /*
  * testutil.h - helpers shared by the unit tests: a throwaway hub in a
  * temporary folder (and, under scripts/pg-test, a PostgreSQL database of
- * its own), removed afterwards.
+ * its own), removed afterwards, and a small HTTP server.
  */
 #ifndef CSIP_TESTUTIL_H
 #define CSIP_TESTUTIL_H
@@ -9,6 +9,8 @@
 #include "lib/config.h"
 #include "lib/hub.h"
 #include "lib/store.h"
+
+#include <glib.h>
 
 typedef struct csip_test_hub {
 	char *dir;        /* temporary data folder */
@@ -66,5 +68,30 @@ int64_t csip_test_report_add(csip_test_hub *t, const char *org,
 void csip_test_observation_add(csip_test_hub *t, int64_t report_id,
 			       const char *type, const char *value,
 			       int shareable);
+
+/* A small HTTP server on 127.0.0.1 for the clients of the library (the
+ * matcher's feed and reports): one connection at a time, one request per
+ * connection.  The handler runs on the server's thread; what it is given
+ * is valid during the call. */
+typedef struct csip_test_http csip_test_http;
+
+typedef struct csip_test_req {
+	const char *method;
+	const char *target;        /* path and query */
+	const char *authorization; /* the header, or NULL */
+	const char *body;
+} csip_test_req;
+
+/* Answer RQ: the status in *status, the body appended to BODY. */
+typedef void (*csip_test_http_fn)(void *ud, const csip_test_req *rq,
+				  int *status, GString *body);
+
+csip_test_http *csip_test_http_start(csip_test_http_fn fn, void *ud);
+
+/* "http://127.0.0.1:PORT", owned by the server. */
+const char *csip_test_http_url(const csip_test_http *h);
+
+/* Stop the server and free it. */
+void csip_test_http_stop(csip_test_http *h);
 
 #endif

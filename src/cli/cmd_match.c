@@ -1,40 +1,63 @@
 /*
  * cmd_match.c - `csip match`: scan logs for the indicators of a list and
- * print one JSON line per sighting.
+ * print one JSON line per sighting; with --follow, keep reading the logs
+ * as they grow while the indicators are kept up to date; with --report,
+ * send the sightings back to the hub as feedback.
  *
  * The matching itself is in lib/match.c (tokenizer and tables) and
  * lib/match_log.c (formats, reading, threads), the indicator sources in
- * lib/match_src.c (lists, STIX, MISP, URLs); this file loads them, opens the
- * logs and writes the sightings, escaping by hand because this is
- * the one output of csip that can be large.
+ * lib/match_src.c (lists, STIX, MISP, URLs) and lib/match_feed.c (loaded
+ * again, incrementally from the hub), following in lib/match_tail.c and
+ * reporting in lib/match_report.c; this file loads them, opens the logs
+ * and writes the sightings, escaping by hand because this is the one
+ * output of csip that can be large.
+ *
+ * Following runs two threads: this one reads and matches the logs; the
+ * hub thread polls the feed, builds each new set aside and hands it over
+ * whole (one pointer, taken between two reads, so an update never stalls
+ * the matching), and sends the reports, backing off while they fail.
  */
 #include "cli.h"
 #include "lib/match.h"
+#include "lib/match_feed.h"
 #include "lib/match_log.h"
+#include "lib/match_report.h"
 #include "lib/match_src.h"
+#include "lib/match_tail.h"
 #include "util/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-/* The options of this command only, bound by cmd_match_options. */
+/* The options of this command only, bound by cmd_match_options; the
+ * intervals are -1 until given, so that their defaults can depend on
+ * --follow. */
 static struct {
 	gchar *indicators;
 	gchar *ind_format;
 	gchar *format;
 	gint threads;
 	gboolean quiet;
-} opts;
+	gboolean follow;
+	gint refresh;
+	gint full_refresh;
+	gchar *report;
+	gint report_interval;
+} opts = { .refresh = -1, .full_refresh = -1, .report_interval = -1 };
 
 GOptionEntry cmd_match_options[] = {
 	{ "indicators", 'i', 0, G_OPTION_ARG_FILENAME, &opts.indicators,
 	  "The indicators: a file (one per line, CSV with a \"value\" column, "
 	  "a STIX 2.1 bundle, a MISP event), a MISP feed folder, or an "
-	  "http(s) URL (a URL ending in / is a MISP feed); sent with the "
-	  "bearer token in CSIP_TOKEN over https", "FILE|DIR|URL" },
+	  "http(s) URL (a URL ending in / is a MISP feed; the hub's "
+	  "/api/v1/export/csv names each indicator's item and is updated "
+	  "incrementally); sent with the bearer token in CSIP_TOKEN over "
+	  "https", "FILE|DIR|URL" },
 	{ "indicators-format", 0, 0, G_OPTION_ARG_STRING, &opts.ind_format,
 	  "auto (default: from the content), list (one per line or CSV), "
 	  "stix, misp", "FORMAT" },
@@ -43,6 +66,25 @@ GOptionEntry cmd_match_options[] = {
 	  "FORMAT" },
 	{ "threads", 't', 0, G_OPTION_ARG_INT, &opts.threads,
 	  "Threads per log (default: the number of cores)", "N" },
+	{ "follow", 'F', 0, G_OPTION_ARG_NONE, &opts.follow,
+	  "Read the logs, then keep reading them as they grow, through "
+	  "rotation and truncation, until SIGINT or SIGTERM (as tail -F)",
+	  NULL },
+	{ "refresh", 0, 0, G_OPTION_ARG_INT, &opts.refresh,
+	  "With --follow: read the indicators again every SECONDS (default "
+	  "300; 0: never), only what is new from the hub's CSV export",
+	  "SECONDS" },
+	{ "full-refresh", 0, 0, G_OPTION_ARG_INT, &opts.full_refresh,
+	  "With --follow: read them all again every SECONDS (default 3600), "
+	  "so that withdrawn and expired ones drop out", "SECONDS" },
+	{ "report", 'r', 0, G_OPTION_ARG_STRING, &opts.report,
+	  "Send the sightings, counted per indicator, to the hub at URL as "
+	  "feedback on the items carrying them, with the token in CSIP_TOKEN "
+	  "(https, or http to this machine); needs the hub's CSV export as "
+	  "--indicators", "URL" },
+	{ "report-interval", 0, 0, G_OPTION_ARG_INT, &opts.report_interval,
+	  "With --follow: report every SECONDS (default 60); without "
+	  "--follow the report is sent once, at the end", "SECONDS" },
 	{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet,
 	  "No summary on stderr", NULL },
 	{ NULL, 0, 0, 0, NULL, NULL, NULL }
@@ -50,9 +92,17 @@ GOptionEntry cmd_match_options[] = {
 
 /* At most this many invalid indicators are named one by one. */
 #define MAX_WARNINGS 20
+/* How often the logs followed are looked at when nothing came. */
+#define POLL_MS 250
+/* Reporting without --follow: attempts, the first wait doubling. */
+#define FINAL_ATTEMPTS 3
+/* While following, a failed report is tried again after 1 s, 2 s, ...
+ * up to this. */
+#define BACKOFF_MAX 300
 
 typedef struct out_ctx {
 	const csip_match_set *set;
+	csip_match_report *report;   /* NULL without --report */
 	GString *log;        /* the log's name, escaped for JSON */
 	GString *buf;
 	FILE *f;
@@ -117,6 +167,8 @@ print_sighting(void *ud, const csip_sighting *sg)
 	else
 		g_string_append(o->buf, "null}\n");
 	fwrite(o->buf->str, 1, o->buf->len, o->f);
+	if (o->report)
+		csip_match_report_add(o->report, t, v, sg->ts);
 }
 
 static void
@@ -141,91 +193,326 @@ clear_opts(void)
 	g_free(opts.indicators);
 	g_free(opts.ind_format);
 	g_free(opts.format);
+	g_free(opts.report);
 	memset(&opts, 0, sizeof(opts));
+	opts.refresh = opts.full_refresh = opts.report_interval = -1;
 }
 
-int
-cmd_match(cli_ctx *ctx, int argc, char **argv)
+/* ------------------------------------------------------------------ */
+/* Reporting */
+
+static int64_t
+item_of(void *ud, csip_ind_type type, const char *value)
 {
-	static char *stdin_only[] = { "-", NULL };
-	csip_match_set *set = NULL;
-	out_ctx o = { 0 };
-	size_t added = 0, skipped = 0, warned = 0;
-	csip_match_src_stats sst;
-	int ifmt = CSIP_MSRC_AUTO, fmt = CSIP_LOG_AUTO, threads = opts.threads, rc = CLI_OK;
-	char **logs = argv;
-	gint64 t0;
+	return csip_match_feed_item(ud, type, value);
+}
 
-	if (opts.indicators == NULL) {
-		rc = cli_usage(ctx, "give the indicators with --indicators "
-			       "FILE|DIR|URL");
-		goto out;
-	}
-	if (opts.ind_format && (ifmt = csip_match_src_format_from_name(
-	    opts.ind_format)) < 0) {
-		rc = cli_usage(ctx, "unknown indicator format \"%s\"; the "
-			       "formats are auto, list, stix and misp",
-			       opts.ind_format);
-		goto out;
-	}
-	if (opts.format && (fmt = csip_log_format_from_name(opts.format)) <
-	    0) {
-		rc = cli_usage(ctx, "unknown format \"%s\"; the formats are "
-			       "auto, text, squid, bind, zeek-dns, eve, "
-			       "postfix and csv", opts.format);
-		goto out;
-	}
-	if (threads < 0 || threads > 256) {
-		rc = cli_usage(ctx, "--threads must be from 1 to 256");
-		goto out;
-	}
-	if (threads == 0)
-		threads = (int)g_get_num_processors();
-	if (argc == 0) {
-		logs = stdin_only;
-		argc = 1;
-	}
+/* Set when sightings were dropped: the exit status says so. */
+static volatile gint dropped;
 
-	t0 = g_get_monotonic_time();
-	set = csip_match_set_new();
-	if (csip_match_src_load(set, opts.indicators,
-				(csip_match_src_format)ifmt, warn_bad, &warned,
-				&sst) < 0) {
-		rc = cli_fail(ctx);
-		goto out;
+/* What was reported over the run, for the summary: added to by the hub
+ * thread, then by the last report once that thread is joined. */
+static struct {
+	uint64_t sightings;
+	size_t sent;
+} reported;
+
+static void
+note_dropped(void *ud, const char *message)
+{
+	(void)ud;
+	g_atomic_int_set(&dropped, 1);
+	fprintf(stderr, "csip match: warning: %s\n", message);
+}
+
+/* The last report: a few attempts, then what is left is printed, so that
+ * it can be sent by hand.  Returns CLI_OK or CLI_FAIL. */
+static int
+report_final(cli_ctx *ctx, csip_match_report *r, csip_match_feed *feed)
+{
+	csip_match_report_stats st;
+	int rc = CSIP_OK;
+
+	for (int i = 0; i < FINAL_ATTEMPTS; i++) {
+		if (i > 0)
+			g_usleep((gulong)(1u << (i - 1)) * G_USEC_PER_SEC);
+		rc = csip_match_report_send(r, item_of, feed, note_dropped,
+					    NULL, &st);
+		reported.sent += st.sent;
+		reported.sightings += st.sightings;
+		if (rc == CSIP_OK)
+			break;
 	}
-	added = sst.added;
-	skipped = sst.skipped;
-	if (skipped)
-		fprintf(stderr, "csip match: skipped %zu invalid or unusable "
-			"indicator%s of %zu in %s (%s)\n", skipped,
-			skipped == 1 ? "" : "s", added + skipped,
-			opts.indicators, csip_match_src_format_name(
-			sst.format));
-	if (added == 0) {
-		csip_error_set(CSIP_EINVAL, "%s has no valid indicator the "
-			       "matcher can use; give one per line (or CSV "
-			       "with a \"value\" column), a STIX 2.1 bundle "
-			       "or a MISP event or feed", opts.indicators);
-		rc = cli_fail(ctx);
-		goto out;
+	if (rc < 0) {
+		GString *left = g_string_new(NULL);
+		char **lines;
+
+		cli_fail(ctx);
+		csip_match_report_pending(r, left);
+		lines = g_strsplit(left->str, "\n", -1);
+		for (char **l = lines; *l; l++)
+			if (**l)
+				fprintf(stderr, "csip match: not reported: "
+					"%s\n", *l);
+		g_strfreev(lines);
+		g_string_free(left, TRUE);
 	}
-	csip_match_set_build(set);
 	if (!opts.quiet)
-		fprintf(stderr, "csip match: %zu indicators loaded in %.2f s "
-			"(%.1f MiB)\n", csip_match_set_count(set),
-			(double)(g_get_monotonic_time() - t0) / 1e6,
-			(double)csip_match_set_memory(set) / 1048576.0);
+		fprintf(stderr, "csip match: reported %" G_GUINT64_FORMAT
+			" sighting%s in %zu feedback%s to %s\n",
+			reported.sightings, reported.sightings == 1 ? "" : "s",
+			reported.sent, reported.sent == 1 ? "" : "s",
+			opts.report);
+	return rc < 0 || g_atomic_int_get(&dropped) ? CLI_FAIL : CLI_OK;
+}
 
-	o.set = set;
-	o.log = g_string_new(NULL);
-	o.buf = g_string_new(NULL);
-	o.f = stdout;
-	for (int i = 0; i < argc; i++) {
-		const char *name = argv == logs ? logs[i] : "-";
+/* ------------------------------------------------------------------ */
+/* Following: the logs in this thread, the hub in another */
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* What the hub thread shares with the matching thread. */
+typedef struct hub_ctx {
+	csip_match_feed *feed;
+	csip_match_report *report;   /* NULL without --report */
+	int refresh, full_refresh, report_interval;   /* seconds */
+	GMutex lock;
+	GCond wake;
+	int stop;
+	csip_match_set *fresh;       /* built, not picked up yet */
+} hub_ctx;
+
+/* Wait until DEADLINE (monotonic µs) or a stop; returns whether to
+ * stop. */
+static int
+hub_wait(hub_ctx *h, gint64 deadline)
+{
+	int stop;
+
+	g_mutex_lock(&h->lock);
+	while (!h->stop && g_get_monotonic_time() < deadline)
+		if (!g_cond_wait_until(&h->wake, &h->lock, deadline))
+			break;
+	stop = h->stop;
+	g_mutex_unlock(&h->lock);
+	return stop;
+}
+
+static void
+hub_refresh(hub_ctx *h, int full)
+{
+	csip_match_feed_stats st;
+	csip_match_set *set = NULL, *old;
+
+	if (csip_match_feed_load(h->feed, full, NULL, NULL, &set, &st) < 0) {
+		fprintf(stderr, "csip match: warning: updating the indicators "
+			"failed: %s; matching goes on with those loaded\n",
+			csip_error_last());
+		csip_error_clear();
+		return;
+	}
+	if (set == NULL)
+		return;
+	/* Built here, handed over whole: the matching thread swaps a
+	 * pointer between two reads. */
+	g_mutex_lock(&h->lock);
+	old = h->fresh;
+	h->fresh = set;
+	g_mutex_unlock(&h->lock);
+	csip_match_set_free(old);
+	if (opts.quiet)
+		return;
+	if (st.full)
+		fprintf(stderr, "csip match: indicators read again: %zu\n",
+			st.count);
+	else
+		fprintf(stderr, "csip match: indicators updated: %zu new, %zu "
+			"in all\n", st.fresh, st.count);
+}
+
+static gpointer
+hub_thread(gpointer data)
+{
+	hub_ctx *h = data;
+	gint64 now = g_get_monotonic_time(), s = G_USEC_PER_SEC;
+	gint64 next_refresh = h->refresh > 0 ? now + h->refresh * s :
+		G_MAXINT64;
+	gint64 next_full = now + (gint64)h->full_refresh * s;
+	gint64 next_report = h->report ? now + h->report_interval * s :
+		G_MAXINT64;
+	int backoff = 0;
+
+	while (!hub_wait(h, MIN(next_refresh, next_report))) {
+		now = g_get_monotonic_time();
+		if (now >= next_refresh) {
+			int full = h->full_refresh > 0 && now >= next_full;
+
+			hub_refresh(h, full);
+			if (full)
+				next_full = now + h->full_refresh * s;
+			next_refresh = now + h->refresh * s;
+		}
+		if (now >= next_report) {
+			csip_match_report_stats st;
+			int sent;
+
+			sent = csip_match_report_send(h->report, item_of,
+				h->feed, note_dropped, NULL, &st);
+			reported.sent += st.sent;
+			reported.sightings += st.sightings;
+			if (sent == CSIP_OK) {
+				backoff = 0;
+				next_report = now + h->report_interval * s;
+				continue;
+			}
+			backoff = backoff ? MIN(backoff * 2, BACKOFF_MAX) : 1;
+			fprintf(stderr, "csip match: %s; trying again in %d "
+				"s\n", csip_error_last(), backoff);
+			csip_error_clear();
+			next_report = now + backoff * s;
+		}
+	}
+	return NULL;
+}
+
+static void
+tail_events(const char *name, unsigned ev)
+{
+	if (ev & CSIP_TAIL_MISSING)
+		fprintf(stderr, "csip match: warning: %s does not exist (yet);"
+			" waiting for it\n", name);
+	if (opts.quiet)
+		return;
+	if (ev & CSIP_TAIL_ROTATED)
+		fprintf(stderr, "csip match: %s was rotated; reading the new "
+			"file\n", name);
+	if (ev & CSIP_TAIL_TRUNCATED)
+		fprintf(stderr, "csip match: %s was truncated; reading it "
+			"from its start\n", name);
+}
+
+/* Follow LOGS[0..N) until a signal or the end of standard input, with
+ * *SET, which the hub thread may replace.  Returns CLI_OK or CLI_FAIL. */
+static int
+follow(cli_ctx *ctx, char **logs, int n, int fmt, int threads,
+       csip_match_set **set, out_ctx *o, hub_ctx *h)
+{
+	csip_match_tail **tails = g_new0(csip_match_tail *, n);
+	int *gone = g_new0(int, n), *failing = g_new0(int, n);
+	int rc = CLI_OK, live = n;
+	struct sigaction sa, old_int, old_term;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	for (int i = 0; i < n; i++)
+		tails[i] = csip_match_tail_new(logs[i], (csip_log_format)fmt,
+					       threads);
+	while (!stop_requested && live > 0) {
+		size_t round = 0;
+		csip_match_set *fresh;
+
+		g_mutex_lock(&h->lock);
+		fresh = h->fresh;
+		h->fresh = NULL;
+		g_mutex_unlock(&h->lock);
+		if (fresh) {
+			csip_match_set_free(*set);
+			*set = fresh;
+			o->set = fresh;
+		}
+		for (int i = 0; i < n && !stop_requested; i++) {
+			unsigned ev;
+			size_t got = 0;
+
+			if (gone[i])
+				continue;
+			g_string_truncate(o->log, 0);
+			json_escape(o->log, logs[i], strlen(logs[i]));
+			if (csip_match_tail_poll(tails[i], *set,
+			    print_sighting, o, &ev, &got) < 0) {
+				/* A read error may pass (said once while it
+				 * lasts); a gzip log will not grow. */
+				if (!failing[i])
+					rc = cli_fail(ctx);
+				failing[i] = 1;
+				if (csip_error_last_code() == CSIP_EINVAL) {
+					gone[i] = 1;
+					live--;
+				}
+				csip_error_clear();
+			} else {
+				failing[i] = 0;
+			}
+			tail_events(logs[i], ev);
+			if (csip_match_tail_ended(tails[i]) && !gone[i]) {
+				gone[i] = 1;
+				live--;
+			}
+			round += got;
+		}
+		if (fflush(stdout) != 0) {
+			csip_error_set(CSIP_EIO, "writing the sightings "
+				       "failed: %s", g_strerror(errno));
+			rc = cli_fail(ctx);
+			break;
+		}
+		if (round == 0 && live > 0 && !stop_requested) {
+			/* A signal cuts the sleep short. */
+			struct timespec ts = { 0, POLL_MS * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		const csip_match_tail_stats *st =
+			csip_match_tail_stats_of(tails[i]);
+
+		if (!opts.quiet)
+			fprintf(stderr, "csip match: %s: %s, %" G_GUINT64_FORMAT
+				" lines, %" G_GUINT64_FORMAT " sightings\n",
+				logs[i], csip_log_format_name(st->format),
+				st->lines, st->sightings);
+		if (st->long_lines)
+			fprintf(stderr, "csip match: warning: %s: %"
+				G_GUINT64_FORMAT " line%s longer than %u "
+				"bytes, scanned only up to there\n", logs[i],
+				st->long_lines, st->long_lines == 1 ? "" : "s",
+				CSIP_MATCH_MAX_LINE);
+		csip_match_tail_free(tails[i]);
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	g_free(tails);
+	g_free(gone);
+	g_free(failing);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading each log once */
+
+static int
+scan_all(cli_ctx *ctx, char **logs, int n, int named, int fmt, int threads,
+	 out_ctx *o)
+{
+	int rc = CLI_OK;
+
+	for (int i = 0; i < n; i++) {
+		const char *name = named ? logs[i] : "-";
 		int isstdin = strcmp(logs[i], "-") == 0;
 		int fd = isstdin ? 0 : open(logs[i], O_RDONLY | O_CLOEXEC);
 		csip_scan_stats st;
+		gint64 t0;
 
 		if (fd < 0) {
 			csip_error_set(CSIP_EIO, "%s: %s; check the path of "
@@ -233,11 +520,11 @@ cmd_match(cli_ctx *ctx, int argc, char **argv)
 			rc = cli_fail(ctx);
 			continue;
 		}
-		g_string_truncate(o.log, 0);
-		json_escape(o.log, name, strlen(name));
+		g_string_truncate(o->log, 0);
+		json_escape(o->log, name, strlen(name));
 		t0 = g_get_monotonic_time();
-		if (csip_match_fd(set, (csip_log_format)fmt, fd, name, threads,
-				  print_sighting, &o, &st) < 0)
+		if (csip_match_fd(o->set, (csip_log_format)fmt, fd, name,
+				  threads, print_sighting, o, &st) < 0)
 			rc = cli_fail(ctx);
 		if (st.long_lines)
 			fprintf(stderr, "csip match: warning: %s: %"
@@ -264,12 +551,178 @@ cmd_match(cli_ctx *ctx, int argc, char **argv)
 			       g_strerror(errno));
 		rc = cli_fail(ctx);
 	}
+	return rc;
+}
+
+/* The options that only make sense together, and their defaults. */
+static int
+check_intervals(cli_ctx *ctx)
+{
+	static const struct {
+		const char *name;
+		gint *v;
+		int def;
+	} iv[] = {
+		{ "--refresh", &opts.refresh, 300 },
+		{ "--full-refresh", &opts.full_refresh, 3600 },
+		{ "--report-interval", &opts.report_interval, 60 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(iv); i++) {
+		if (*iv[i].v >= 0 && !opts.follow)
+			return cli_usage(ctx, "%s only applies with --follow",
+					 iv[i].name);
+		if (*iv[i].v < -1 || *iv[i].v > 30 * 86400)
+			return cli_usage(ctx, "%s must be from 0 to 2592000 "
+					 "seconds", iv[i].name);
+	}
+	if (opts.report_interval >= 0 && opts.report == NULL)
+		return cli_usage(ctx, "--report-interval needs --report");
+	if (opts.report_interval == 0)
+		return cli_usage(ctx, "--report-interval must be at least 1 "
+				 "second");
+	for (size_t i = 0; i < G_N_ELEMENTS(iv); i++)
+		if (*iv[i].v == -1)
+			*iv[i].v = iv[i].def;
+	return CLI_OK;
+}
+
+int
+cmd_match(cli_ctx *ctx, int argc, char **argv)
+{
+	static char *stdin_only[] = { "-", NULL };
+	csip_match_set *set = NULL;
+	csip_match_feed *feed = NULL;
+	csip_match_report *report = NULL;
+	csip_match_feed_stats fst;
+	out_ctx o = { 0 };
+	hub_ctx h = { 0 };
+	GThread *hub = NULL;
+	size_t added = 0, skipped = 0, warned = 0;
+	int ifmt = CSIP_MSRC_AUTO, fmt = CSIP_LOG_AUTO, threads = opts.threads;
+	int rc = CLI_OK, named = argc > 0;
+	char **logs = argv;
+	gint64 t0;
+
+	if (opts.indicators == NULL) {
+		rc = cli_usage(ctx, "give the indicators with --indicators "
+			       "FILE|DIR|URL");
+		goto out;
+	}
+	if (opts.ind_format && (ifmt = csip_match_src_format_from_name(
+	    opts.ind_format)) < 0) {
+		rc = cli_usage(ctx, "unknown indicator format \"%s\"; the "
+			       "formats are auto, list, stix and misp",
+			       opts.ind_format);
+		goto out;
+	}
+	if (opts.format && (fmt = csip_log_format_from_name(opts.format)) <
+	    0) {
+		rc = cli_usage(ctx, "unknown format \"%s\"; the formats are "
+			       "auto, text, squid, bind, zeek-dns, eve, "
+			       "postfix and csv", opts.format);
+		goto out;
+	}
+	if (threads < 0 || threads > 256) {
+		rc = cli_usage(ctx, "--threads must be from 1 to 256");
+		goto out;
+	}
+	if ((rc = check_intervals(ctx)) != CLI_OK)
+		goto out;
+	if (opts.report && csip_match_report_new(opts.report,
+	    g_getenv("CSIP_TOKEN"), &report) < 0) {
+		rc = cli_usage(ctx, "%s", csip_error_last());
+		goto out;
+	}
+	if (threads == 0)
+		threads = (int)g_get_num_processors();
+	if (argc == 0) {
+		logs = stdin_only;
+		argc = 1;
+	}
+
+	t0 = g_get_monotonic_time();
+	feed = csip_match_feed_new(opts.indicators,
+				   (csip_match_src_format)ifmt);
+	if (csip_match_feed_load(feed, 1, warn_bad, &warned, &set, &fst) < 0) {
+		rc = cli_fail(ctx);
+		goto out;
+	}
+	added = fst.src.added;
+	skipped = fst.src.skipped;
+	if (skipped)
+		fprintf(stderr, "csip match: skipped %zu invalid or unusable "
+			"indicator%s of %zu in %s (%s)\n", skipped,
+			skipped == 1 ? "" : "s", added + skipped,
+			opts.indicators, csip_match_src_format_name(
+			fst.src.format));
+	/* Following the hub, an empty feed fills later. */
+	if (added == 0 && !(opts.follow && opts.refresh > 0)) {
+		csip_error_set(CSIP_EINVAL, "%s has no valid indicator the "
+			       "matcher can use; give one per line (or CSV "
+			       "with a \"value\" column), a STIX 2.1 bundle "
+			       "or a MISP event or feed", opts.indicators);
+		rc = cli_fail(ctx);
+		goto out;
+	}
+	if (report && !csip_match_feed_has_items(feed)) {
+		rc = cli_usage(ctx, "--report needs to know which item carries "
+			       "each indicator: give the hub's CSV export "
+			       "(HUB/api/v1/export/csv) as --indicators");
+		goto out;
+	}
+	if (!opts.quiet)
+		fprintf(stderr, "csip match: %zu indicators loaded in %.2f s "
+			"(%.1f MiB)\n", csip_match_set_count(set),
+			(double)(g_get_monotonic_time() - t0) / 1e6,
+			(double)csip_match_set_memory(set) / 1048576.0);
+
+	o.set = set;
+	o.report = report;
+	o.log = g_string_new(NULL);
+	o.buf = g_string_new(NULL);
+	o.f = stdout;
+	if (!opts.follow) {
+		rc = scan_all(ctx, logs, argc, named, fmt, threads, &o);
+		if (report && report_final(ctx, report, feed) != CLI_OK)
+			rc = CLI_FAIL;
+		goto out;
+	}
+
+	h.feed = feed;
+	h.report = report;
+	h.refresh = opts.refresh;
+	h.full_refresh = opts.full_refresh;
+	h.report_interval = opts.report_interval;
+	g_mutex_init(&h.lock);
+	g_cond_init(&h.wake);
+	if (h.refresh > 0 || report)
+		hub = g_thread_new("csip-match-hub", hub_thread, &h);
+	rc = follow(ctx, logs, argc, fmt, threads, &set,
+		    &o, &h);
+	if (hub) {
+		g_mutex_lock(&h.lock);
+		h.stop = 1;
+		g_cond_signal(&h.wake);
+		g_mutex_unlock(&h.lock);
+		g_thread_join(hub);
+	}
+	csip_match_set_free(h.fresh);
+	g_mutex_clear(&h.lock);
+	g_cond_clear(&h.wake);
+	if (report && report_final(ctx, report, feed) != CLI_OK)
+		rc = CLI_FAIL;
 out:
 	if (o.log)
 		g_string_free(o.log, TRUE);
 	if (o.buf)
 		g_string_free(o.buf, TRUE);
+	csip_match_report_free(report);
+	csip_match_feed_free(feed);
 	csip_match_set_free(set);
+	stop_requested = 0;
+	g_atomic_int_set(&dropped, 0);
+	memset(&reported, 0, sizeof(reported));
 	clear_opts();
 	return rc;
 }

@@ -208,8 +208,13 @@ static const cli_cmd commands[] = {
 	  "indicator, its type, the log, line number, byte offset and the "
 	  "line's timestamp.  Domains match their sub-domains, CIDRs by longest "
 	  "prefix, every value as a whole token.  Large inputs are split over "
-	  "threads; the output stays in input order.", cmd_match_options, 0,
-	  cmd_match },
+	  "threads; the output stays in input order.  With --follow, keeps "
+	  "reading the logs as they grow (rotated or truncated logs are read "
+	  "from their start again) and keeps the indicators up to date; "
+	  "--report sends the sightings, counted per indicator, to the hub as "
+	  "feedback.  Exits 1 when a log cannot be read or sightings could "
+	  "not be reported (they are printed on stderr).", cmd_match_options,
+	  0, cmd_match },
 	{ NULL, "export", "", "Export blocklists (Suricata, Snort, Zeek, RPZ, "
 	  "CSV, text)", "Writes the indicators of the published items an "
 	  "organisation receives, filtered by the same policy as the API: "

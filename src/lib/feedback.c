@@ -60,17 +60,52 @@ none:
 		"exist", item_id);
 }
 
+/* Parse field NAME's time V into *out (g_date_time_unref). */
 static int
-check_time(const char *v)
+check_time(const char *name, const char *v, GDateTime **out)
 {
 	GDateTime *dt = g_date_time_new_from_iso8601(v, NULL);
 
 	if (dt == NULL)
-		return csip_error_set(CSIP_EINVAL, "seen_at \"%s\": use ISO "
-			"8601 "
-			"with a time zone, e.g. 2025-04-01T09:30:00Z", v);
-	g_date_time_unref(dt);
+		return csip_error_set(CSIP_EINVAL, "%s \"%s\": use ISO 8601 "
+			"with a time zone, e.g. 2025-04-01T09:30:00Z", name, v);
+	*out = dt;
 	return CSIP_OK;
+}
+
+/* SEEN and LAST (either may be NULL or empty) of a feedback of KIND. */
+static int
+check_times(const char *kind, const char *seen, const char *last)
+{
+	GDateTime *a = NULL, *b = NULL;
+	int rc = CSIP_OK;
+
+	if (seen && *seen && (rc = check_time("seen_at", seen, &a)) < 0)
+		goto out;
+	if (last == NULL || *last == '\0')
+		goto out;
+	if (strcmp(kind, "sighting") != 0) {
+		rc = csip_error_set(CSIP_EINVAL, "last_seen_at: only a "
+			"sighting has one; leave it out for %s", kind);
+		goto out;
+	}
+	if (a == NULL) {
+		rc = csip_error_set(CSIP_EINVAL, "last_seen_at needs seen_at, "
+			"the first time of the sightings counted");
+		goto out;
+	}
+	if ((rc = check_time("last_seen_at", last, &b)) < 0)
+		goto out;
+	if (g_date_time_compare(b, a) < 0)
+		rc = csip_error_set(CSIP_EINVAL, "last_seen_at \"%s\" is "
+			"before seen_at \"%s\": seen_at is the first time, "
+			"last_seen_at the last", last, seen);
+out:
+	if (a)
+		g_date_time_unref(a);
+	if (b)
+		g_date_time_unref(b);
+	return rc;
 }
 
 int
@@ -82,7 +117,7 @@ csip_feedback_add(csip_hub *h, const char *actor, const csip_reader *r,
 	csip_indicator *ind = NULL;
 	csip_access a;
 	char ib[24], ob[24], ub[24], cb[24], now[21], *target = NULL;
-	char *seen = NULL;
+	char *seen = NULL, *last = NULL;
 	int64_t count, n = 0;
 	int rc, published, began = 0;
 
@@ -105,7 +140,7 @@ csip_feedback_add(csip_hub *h, const char *actor, const csip_reader *r,
 			in->kind);
 		goto out;
 	}
-	if (in->seen_at && *in->seen_at && (rc = check_time(in->seen_at)) < 0)
+	if ((rc = check_times(in->kind, in->seen_at, in->last_seen_at)) < 0)
 		goto out;
 	if (strcmp(in->kind, "comment") == 0 &&
 	    (in->comment == NULL || *in->comment == '\0')) {
@@ -189,14 +224,17 @@ csip_feedback_add(csip_hub *h, const char *actor, const csip_reader *r,
 	}
 	if (in->seen_at && *in->seen_at)
 		seen = g_strdup(in->seen_at);
+	if (in->last_seen_at && *in->last_seen_at)
+		last = g_strdup(in->last_seen_at);
 	csip_store_now(now);
 	rc = csip_store_query_int64(s, id, "INSERT INTO feedback (item_id, "
 		"org_id, user_id, kind, indicator_type, indicator_value, count,"
-		" seen_at, comment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-		" ?, ?) RETURNING id", ib, ob, user_id > 0 ? ub : CSIP_SQL_NULL,
-		in->kind, ind ? csip_ind_type_name(ind->type) : CSIP_SQL_NULL,
+		" seen_at, last_seen_at, comment, created_at) VALUES (?, ?, ?, "
+		"?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", ib, ob, user_id > 0 ?
+		ub : CSIP_SQL_NULL, in->kind, ind ?
+		csip_ind_type_name(ind->type) : CSIP_SQL_NULL,
 		ind ? ind->value : CSIP_SQL_NULL, cb,
-		seen ? seen : CSIP_SQL_NULL,
+		seen ? seen : CSIP_SQL_NULL, last ? last : CSIP_SQL_NULL,
 		in->comment && *in->comment ? in->comment : CSIP_SQL_NULL, now,
 		NULL);
 	if (rc < 0)
@@ -218,6 +256,7 @@ out:
 	csip_indicator_free(ind);
 	g_free(target);
 	g_free(seen);
+	g_free(last);
 	return rc;
 }
 
@@ -247,11 +286,12 @@ feedback_row(csip_stmt *st, void *ud)
 		ind = json_pack("{ss ss}", "type", csip_stmt_text(st, 2),
 				"value", csip_stmt_text(st, 3));
 	json_array_append_new(c->arr, json_pack(
-		"{sI ss sI s:s? s:s? so ss so}",
+		"{sI ss sI s:s? s:s? s:s? so ss so}",
 		"id", (json_int_t)csip_stmt_int64(st, 0),
 		"kind", csip_stmt_text(st, 1),
 		"count", (json_int_t)csip_stmt_int64(st, 4),
 		"seen_at", csip_stmt_text(st, 5),
+		"last_seen_at", csip_stmt_text(st, 10),
 		"comment", csip_stmt_text(st, 6),
 		"indicator", ind,
 		"created_at", csip_stmt_text(st, 7),
@@ -275,7 +315,8 @@ csip_feedback_list(csip_hub *h, const csip_reader *r, int64_t item_id,
 	g_snprintf(ib, sizeof ib, "%" PRId64, item_id);
 	rc = csip_store_each(s, feedback_row, &c, "SELECT f.id, f.kind, "
 		"f.indicator_type, f.indicator_value, f.count, f.seen_at, "
-		"f.comment, f.created_at, f.org_id, o.name FROM feedback f "
+		"f.comment, f.created_at, f.org_id, o.name, f.last_seen_at "
+		"FROM feedback f "
 		"JOIN org o ON o.id = f.org_id WHERE f.item_id = ? ORDER BY "
 		"f.id", ib, NULL);
 	if (rc < 0) {

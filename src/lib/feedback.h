@@ -1,7 +1,8 @@
 /*
  * feedback.h - what recipients tell the hub about a shared item.
  *
- * Kinds: sighting (seen in our environment, with a count and a time),
+ * Kinds: sighting (seen in our environment, with a count and a time, or
+ * for a count gathered over a while the first and the last time),
  * false_positive, blocked, comment.  Only an organisation that may read
  * the published item (csip_policy_item_access) may give feedback on it.
  * The hub sees all feedback with the names of those who gave it; a
@@ -22,6 +23,9 @@ typedef struct csip_feedback_in {
 				      * comment */
 	int64_t count;               /* sightings: >= 1; 0 means 1 */
 	const char *seen_at;         /* ISO 8601, optional */
+	const char *last_seen_at;    /* ISO 8601, optional, sightings only:
+				      * needs seen_at (then the first time)
+				      * and is not before it */
 	const char *comment;         /* required for 'comment' */
 	const char *indicator_type;  /* optional: the indicator it is about; */
 	const char *indicator_value; /* must be one of the item's */
@@ -35,8 +39,8 @@ int csip_feedback_add(csip_hub *h, const char *actor, const csip_reader *r,
 		      const csip_feedback_in *in, int64_t *id);
 
 /* Feedback on ITEM_ID as READER may see it, oldest first (new JSON array
- * in *out): [{id, kind, count, seen_at, comment, indicator, created_at,
- * org}] where org is the giver's name for the hub, null for a provider,
+ * in *out): [{id, kind, count, seen_at, last_seen_at, comment, indicator,
+ * created_at, org}] where org is the giver's name for the hub, null for a provider,
  * and the reader's own name for its own rows.  CSIP_ENOTFOUND as above. */
 int csip_feedback_list(csip_hub *h, const csip_reader *r, int64_t item_id,
 		       json_t **out);

@@ -316,15 +316,17 @@ new_entry(csip_match_set *s, int kind, csip_ind_type type, const char *p,
 /* Add a hashed key.  The table is made by csip_match_set_build(), in one
  * pass at its final size: growing it while loading rehashed every key
  * about twice, and duplicates cost only their bytes in the arena. */
-static void
+static uint32_t
 insert(csip_match_set *s, int kind, csip_ind_type type, const char *p,
        size_t n)
 {
-	new_entry(s, kind, type, p, n);
+	uint32_t e = new_entry(s, kind, type, p, n);
+
 	s->hashed++;
 	s->urlhosts += kind == K_URLHOST;
 	s->kinds |= 1u << kind;
 	s->built = 0;
+	return e;
 }
 
 /* Parse an address of FAMILY (4 or 6) in canonical form into *a. */
@@ -332,7 +334,7 @@ static int parse_v6(const char *p, size_t n, uint8_t out[16]);
 static int parse_v4(const char *p, size_t n, uint32_t *out);
 
 static int
-add_net(csip_match_set *s, const csip_indicator *ind)
+add_net(csip_match_set *s, const csip_indicator *ind, uint32_t *at)
 {
 	const char *v = ind->value, *slash = strchr(v, '/');
 	size_t alen = slash ? (size_t)(slash - v) : strlen(v);
@@ -370,11 +372,13 @@ add_net(csip_match_set *s, const csip_indicator *ind)
 	p.ind = new_entry(s, K_NET, ind->type, v, strlen(v));
 	g_array_append_val(arr, p);
 	s->built = 0;
+	*at = p.ind;
 	return CSIP_OK;
 }
 
-int
-csip_match_set_add_parsed(csip_match_set *s, const csip_indicator *ind)
+/* As csip_match_set_add_parsed(); *AT names the value added. */
+static int
+add_parsed(csip_match_set *s, const csip_indicator *ind, uint32_t *at)
 {
 	const char *v = ind->value;
 	size_t n = strlen(v);
@@ -384,19 +388,19 @@ csip_match_set_add_parsed(csip_match_set *s, const csip_indicator *ind)
 	case CSIP_IND_IPV6:
 	case CSIP_IND_CIDR4:
 	case CSIP_IND_CIDR6:
-		return add_net(s, ind);
+		return add_net(s, ind, at);
 	case CSIP_IND_DOMAIN:
 	case CSIP_IND_HOSTNAME:
-		insert(s, K_HOST, ind->type, v, n);
+		*at = insert(s, K_HOST, ind->type, v, n);
 		return CSIP_OK;
 	case CSIP_IND_EMAIL:
-		insert(s, K_EMAIL, ind->type, v, n);
+		*at = insert(s, K_EMAIL, ind->type, v, n);
 		return CSIP_OK;
 	case CSIP_IND_MD5:
 	case CSIP_IND_SHA1:
 	case CSIP_IND_SHA256:
 	case CSIP_IND_SHA512:
-		insert(s, K_HASH, ind->type, v, n);
+		*at = insert(s, K_HASH, ind->type, v, n);
 		return CSIP_OK;
 	case CSIP_IND_URL: {
 		/* The host as it appears in the canonical form, so that the
@@ -422,7 +426,7 @@ csip_match_set_add_parsed(csip_match_set *s, const csip_indicator *ind)
 				e = col;
 		}
 		insert(s, K_URLHOST, ind->type, h, e - h);
-		insert(s, K_URL, ind->type, v, n);
+		*at = insert(s, K_URL, ind->type, v, n);
 		return CSIP_OK;
 	}
 	default:
@@ -434,8 +438,25 @@ csip_match_set_add_parsed(csip_match_set *s, const csip_indicator *ind)
 }
 
 int
+csip_match_set_add_parsed(csip_match_set *s, const csip_indicator *ind)
+{
+	uint32_t at;
+
+	return add_parsed(s, ind, &at);
+}
+
+int
 csip_match_set_add(csip_match_set *s, const char *text, size_t len,
 		   csip_ind_type hint)
+{
+	uint32_t at;
+
+	return csip_match_set_add_ind(s, text, len, hint, &at);
+}
+
+int
+csip_match_set_add_ind(csip_match_set *s, const char *text, size_t len,
+		       csip_ind_type hint, uint32_t *at)
 {
 	csip_indicator *ind = NULL;
 	uint32_t a;
@@ -451,7 +472,7 @@ csip_match_set_add(csip_match_set *s, const char *text, size_t len,
 		for (i = 0; i < len && g_ascii_isxdigit(text[i]); i++)
 			buf[i] = g_ascii_tolower(text[i]);
 		if (i == len) {
-			insert(s, K_HASH, len == 32 ? CSIP_IND_MD5 :
+			*at = insert(s, K_HASH, len == 32 ? CSIP_IND_MD5 :
 				len == 40 ? CSIP_IND_SHA1 : len == 64 ?
 				CSIP_IND_SHA256 : CSIP_IND_SHA512, buf, len);
 			return CSIP_OK;
@@ -462,13 +483,13 @@ csip_match_set_add(csip_match_set *s, const char *text, size_t len,
 		csip_indicator fast = { CSIP_IND_IPV4, g_strndup(text, len),
 			NULL, NULL, 0 };
 
-		rc = add_net(s, &fast);
+		rc = add_net(s, &fast, at);
 		g_free(fast.value);
 		return rc;
 	}
 	if ((rc = csip_indicator_parse(text, len, hint, &ind)) < 0)
 		goto out;
-	rc = csip_match_set_add_parsed(s, ind);
+	rc = add_parsed(s, ind, at);
 out:
 	csip_indicator_free(ind);
 	return rc;
@@ -606,6 +627,61 @@ csip_match_set_build(csip_match_set *s)
 	s->t6.start = (u128 *)g_array_free(o.start, FALSE);
 	s->t6.ind = (uint32_t *)g_array_free(o.ind, FALSE);
 	s->built = 1;
+}
+
+/* The distinct prefixes of A (sorted by csip_match_set_build()) into D,
+ * with new entries. */
+static void
+copy_prefixes(csip_match_set *d, const csip_match_set *s, const GArray *a,
+	      GArray *to)
+{
+	for (guint i = 0; i < a->len; i++) {
+		prefix p = g_array_index(a, prefix, i);
+		const entry *e = entry_at(s, p.ind);
+
+		if (i > 0 && g_array_index(a, prefix, i - 1).lo == p.lo &&
+		    g_array_index(a, prefix, i - 1).plen == p.plen)
+			continue;
+		p.ind = new_entry(d, K_NET, (csip_ind_type)e->type,
+				  (const char *)s->arena->data + e->off,
+				  e->len);
+		g_array_append_val(to, p);
+	}
+}
+
+csip_match_set *
+csip_match_set_copy(const csip_match_set *s)
+{
+	csip_match_set *d = csip_match_set_new();
+
+	uint8_t *keep;
+
+	g_return_val_if_fail(s->built, d);
+	/* The table holds each distinct key once (a URL's host too): those
+	 * entries are marked, then copied in their order, which reads the
+	 * arena once from end to end instead of in the table's order. */
+	keep = g_malloc0(s->entries->len / 8 + 1);
+	for (size_t i = 0; i <= s->mask; i++) {
+		uint32_t k;
+
+		if (s->slots[i] == 0)
+			continue;
+		k = (uint32_t)s->slots[i] - 1;
+		keep[k >> 3] |= (uint8_t)(1u << (k & 7));
+	}
+	g_byte_array_set_size(d->arena, (guint)s->arena->len);
+	g_byte_array_set_size(d->arena, 0);
+	for (guint k = 0; k < s->entries->len; k++) {
+		const entry *e = entry_at(s, k);
+
+		if (keep[k >> 3] & (1u << (k & 7)))
+			insert(d, e->kind, (csip_ind_type)e->type,
+			       (const char *)s->arena->data + e->off, e->len);
+	}
+	g_free(keep);
+	copy_prefixes(d, s, s->p4, d->p4);
+	copy_prefixes(d, s, s->p6, d->p6);
+	return d;
 }
 
 size_t

@@ -52,8 +52,18 @@ void csip_match_set_free(csip_match_set *s);
 int csip_match_set_add(csip_match_set *s, const char *text, size_t len,
 		       csip_ind_type hint);
 
+/* As csip_match_set_add(); *IND then names the value as the set holds
+ * it (csip_match_indicator(), before csip_match_set_build() too). */
+int csip_match_set_add_ind(csip_match_set *s, const char *text, size_t len,
+			   csip_ind_type hint, uint32_t *ind);
+
 /* Add a parsed indicator; as above. */
 int csip_match_set_add_parsed(csip_match_set *s, const csip_indicator *ind);
+
+/* A new set, not built, holding each distinct indicator of the built set
+ * S once: add to it and build it while S goes on matching (an update of
+ * a followed feed).  Free with csip_match_set_free(). */
+csip_match_set *csip_match_set_copy(const csip_match_set *s);
 
 /* Compile the set for matching; call after the last add. */
 void csip_match_set_build(csip_match_set *s);

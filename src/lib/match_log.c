@@ -404,6 +404,16 @@ csip_match_buffer(const csip_match_set *s, csip_log_format f,
 			    NULL);
 }
 
+uint64_t
+csip_match_buffer_ex(const csip_match_set *s, csip_log_format f,
+		     const char *buf, size_t len, uint64_t first_line,
+		     uint64_t base, int threads, csip_sighting_fn fn,
+		     void *ud, uint64_t *long_lines)
+{
+	return match_buffer(s, f, buf, len, first_line, base, threads, fn, ud,
+			    long_lines);
+}
+
 /* ------------------------------------------------------------------ */
 /* Reading a log, gzip or not */
 

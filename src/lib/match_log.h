@@ -70,6 +70,14 @@ uint64_t csip_match_buffer(const csip_match_set *s, csip_log_format f,
 			   uint64_t base, int threads, csip_sighting_fn fn,
 			   void *ud);
 
+/* As csip_match_buffer(), adding to *LONG_LINES the lines longer than
+ * CSIP_MATCH_MAX_LINE. */
+uint64_t csip_match_buffer_ex(const csip_match_set *s, csip_log_format f,
+			      const char *buf, size_t len,
+			      uint64_t first_line, uint64_t base, int threads,
+			      csip_sighting_fn fn, void *ud,
+			      uint64_t *long_lines);
+
 typedef struct csip_scan_stats {
 	uint64_t bytes;      /* after decompression */
 	uint64_t lines;

@@ -75,8 +75,11 @@ typedef struct lctx {
 	csip_bad_indicator_fn bad;
 	void *ud;
 	csip_match_src_stats *st;
+	csip_match_src_row_fn row;
+	void *row_ud;
 	/* list state */
 	int vcol, tcol, header;
+	int icol, pcol;            /* "item", "published_at" */
 	uint64_t lineno;
 } lctx;
 
@@ -176,11 +179,51 @@ csv_fields(const char *p, size_t n)
 	return f;
 }
 
+/* An item id as the hub writes it: 1 to 18 digits, not 0. */
+static int64_t
+item_id(const char *v)
+{
+	int64_t n = 0;
+	size_t i;
+
+	for (i = 0; g_ascii_isdigit(v[i]) && i < 18; i++)
+		n = n * 10 + (v[i] - '0');
+	return i > 0 && v[i] == '\0' ? n : 0;
+}
+
+/* A time as the hub writes published_at, 2025-04-01T09:30:00Z, which
+ * compares as text and can be sent back as since=. */
+static int
+hub_time(const char *v)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? !g_ascii_isdigit(v[i]) : v[i] != shape[i])
+			return 0;
+	return v[sizeof(shape) - 1] == '\0';
+}
+
+/* Tell the caller about indicator AT of CSV record F. */
+static void
+row_of(lctx *c, GPtrArray *f, uint32_t at)
+{
+	csip_match_src_row r = { at, 0, NULL };
+
+	if (c->icol >= 0 && (guint)c->icol < f->len)
+		r.item = item_id(g_ptr_array_index(f, c->icol));
+	if (c->pcol >= 0 && (guint)c->pcol < f->len &&
+	    hub_time(g_ptr_array_index(f, c->pcol)))
+		r.published_at = g_ptr_array_index(f, c->pcol);
+	c->row(c->row_ud, &r);
+}
+
 static void
 list_line(lctx *c, const char *v, const char *e)
 {
 	csip_ind_type hint = CSIP_IND_UNKNOWN;
 	GPtrArray *f = NULL;
+	uint32_t at;
 
 	c->lineno++;
 	while (v < e && g_ascii_isspace(*v))
@@ -203,11 +246,18 @@ list_line(lctx *c, const char *v, const char *e)
 				c->vcol = (int)i;
 			else if (g_ascii_strcasecmp(h, "type") == 0)
 				c->tcol = (int)i;
+			else if (g_ascii_strcasecmp(h, "item") == 0)
+				c->icol = (int)i;
+			else if (g_ascii_strcasecmp(h, "published_at") == 0)
+				c->pcol = (int)i;
 		}
 		g_ptr_array_free(f, TRUE);
 		f = NULL;
-		if (c->vcol >= 0)
+		if (c->vcol >= 0) {
+			c->st->item_column = c->icol >= 0;
 			return;
+		}
+		c->icol = c->pcol = -1;
 	}
 	if (c->vcol >= 0) {
 		f = csv_fields(v, (size_t)(e - v));
@@ -222,10 +272,14 @@ list_line(lctx *c, const char *v, const char *e)
 		v = g_ptr_array_index(f, c->vcol);
 		e = v + strlen(v);
 	}
-	if (csip_match_set_add(c->s, v, (size_t)(e - v), hint) == CSIP_OK)
+	if (csip_match_set_add_ind(c->s, v, (size_t)(e - v), hint, &at) ==
+	    CSIP_OK) {
 		c->st->added++;
-	else
+		if (c->row && f)
+			row_of(c, f, at);
+	} else {
 		skip(c, c->lineno, "%s", csip_error_last());
+	}
 	csip_error_clear();
 out:
 	if (f)
@@ -896,7 +950,31 @@ csip_match_src_add_buffer(csip_match_set *s, csip_match_src_format f,
 			  csip_bad_indicator_fn bad, void *ud,
 			  csip_match_src_stats *stats)
 {
-	lctx c = { s, name, bad, ud, stats, -1, -1, 1, 0 };
+	csip_match_src_cb cb = { bad, ud, NULL, NULL };
+
+	return csip_match_src_add_buffer_cb(s, f, data, len, name, &cb,
+					    stats);
+}
+
+/* The loading context of S for callbacks CB. */
+static lctx
+context(csip_match_set *s, const char *name, const csip_match_src_cb *cb,
+	csip_match_src_stats *stats)
+{
+	lctx c = { .s = s, .name = name, .bad = cb->bad, .ud = cb->bad_ud,
+		.st = stats, .row = cb->row, .row_ud = cb->row_ud, .vcol = -1,
+		.tcol = -1, .header = 1, .icol = -1, .pcol = -1 };
+
+	return c;
+}
+
+int
+csip_match_src_add_buffer_cb(csip_match_set *s, csip_match_src_format f,
+			     const char *data, size_t len, const char *name,
+			     const csip_match_src_cb *cb,
+			     csip_match_src_stats *stats)
+{
+	lctx c = context(s, name, cb, stats);
 
 	memset(stats, 0, sizeof(*stats));
 	stats->format = f == CSIP_MSRC_AUTO ? csip_match_src_detect(data, len)
@@ -942,8 +1020,8 @@ on_body(char *p, size_t size, size_t nmemb, void *ud)
 
 /* Whether the bearer token may go to URL: over https, or over http to
  * this machine only, so that it never crosses a network in clear. */
-static int
-token_allowed(const char *url)
+int
+csip_match_src_token_allowed(const char *url)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
@@ -1007,7 +1085,7 @@ fetch(const char *url, size_t cap, GString **out)
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "csip-match");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
-	if (token && *token && token_allowed(url)) {
+	if (token && *token && csip_match_src_token_allowed(url)) {
 		/* As HTTP auth, libcurl does not send it on to another
 		 * host after a redirect. */
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
@@ -1194,7 +1272,7 @@ static int
 read_source(lctx *c, const char *where, csip_match_src_format f, int depth)
 {
 	c->name = where;
-	c->vcol = c->tcol = -1;
+	c->vcol = c->tcol = c->icol = c->pcol = -1;
 	c->header = 1;
 	c->lineno = 0;
 	return is_url(where) ? read_url(c, where, f, depth) :
@@ -1206,7 +1284,17 @@ csip_match_src_load(csip_match_set *s, const char *where,
 		    csip_match_src_format f, csip_bad_indicator_fn bad,
 		    void *ud, csip_match_src_stats *stats)
 {
-	lctx c = { s, where, bad, ud, stats, -1, -1, 1, 0 };
+	csip_match_src_cb cb = { bad, ud, NULL, NULL };
+
+	return csip_match_src_load_cb(s, where, f, &cb, stats);
+}
+
+int
+csip_match_src_load_cb(csip_match_set *s, const char *where,
+		       csip_match_src_format f, const csip_match_src_cb *cb,
+		       csip_match_src_stats *stats)
+{
+	lctx c = context(s, where, cb, stats);
 
 	memset(stats, 0, sizeof(*stats));
 	stats->format = f;

@@ -61,7 +61,33 @@ typedef struct csip_match_src_stats {
 	size_t skipped;            /* invalid or unusable, each reported */
 	csip_match_src_format format;  /* as detected (of the first document
 				      for a feed) */
+	int item_column;           /* a CSV list with an "item" column */
 } csip_match_src_stats;
+
+/* One indicator added from a CSV list, with the columns the hub's CSV
+ * export (type,value,item,tlp,published_at) adds to the value: which
+ * shared item carries it, and when that item was published.  Strings are
+ * valid during the call only. */
+typedef struct csip_match_src_row {
+	uint32_t ind;              /* in the set: csip_match_indicator() */
+	int64_t item;              /* the "item" column: 0 when there is none
+				    * or it is not an id */
+	const char *published_at;  /* the "published_at" column when it is a
+				    * UTC time as the hub writes it
+				    * (2025-04-01T09:30:00Z), else NULL */
+} csip_match_src_row;
+
+typedef void (*csip_match_src_row_fn)(void *ud,
+				      const csip_match_src_row *row);
+
+/* What a load calls back: each indicator skipped, each CSV record added
+ * (either may be NULL). */
+typedef struct csip_match_src_cb {
+	csip_bad_indicator_fn bad;
+	void *bad_ud;
+	csip_match_src_row_fn row;
+	void *row_ud;
+} csip_match_src_cb;
 
 /* Add the indicators of DATA[0..LEN) in format F (AUTO: detected).  NAME is
  * for messages.  A MISP feed manifest needs its events, which a buffer
@@ -72,6 +98,12 @@ int csip_match_src_add_buffer(csip_match_set *s, csip_match_src_format f,
 			      const char *data, size_t len, const char *name,
 			      csip_bad_indicator_fn bad, void *ud,
 			      csip_match_src_stats *stats);
+
+/* As csip_match_src_add_buffer(), with the callbacks of CB. */
+int csip_match_src_add_buffer_cb(csip_match_set *s, csip_match_src_format f,
+				 const char *data, size_t len,
+				 const char *name, const csip_match_src_cb *cb,
+				 csip_match_src_stats *stats);
 
 /* Add the indicators of WHERE: an http:// or https:// URL (sent with
  * "Authorization: Bearer $CSIP_TOKEN" when that is set, over https or to
@@ -84,6 +116,16 @@ int csip_match_src_add_buffer(csip_match_set *s, csip_match_src_format f,
 int csip_match_src_load(csip_match_set *s, const char *where,
 			csip_match_src_format f, csip_bad_indicator_fn bad,
 			void *ud, csip_match_src_stats *stats);
+
+/* As csip_match_src_load(), with the callbacks of CB. */
+int csip_match_src_load_cb(csip_match_set *s, const char *where,
+			   csip_match_src_format f,
+			   const csip_match_src_cb *cb,
+			   csip_match_src_stats *stats);
+
+/* Whether the bearer token may go to URL: over https, or over http to
+ * this machine only, so that it never crosses a network in clear. */
+int csip_match_src_token_allowed(const char *url);
 
 /* The list of file PATH, or any source as above, format detected: the
  * counts go to *added and *skipped. */

@@ -354,6 +354,11 @@ NULL, NULL },
 "  created_at TEXT NOT NULL);"
 "CREATE INDEX alert_campaign ON alert(campaign_id);",
 NULL, NULL },
+/* A sighting that aggregates several (csip match --report): seen_at is
+ * the first time, last_seen_at the last. */
+{ 6, "the last time of an aggregated sighting",
+"ALTER TABLE feedback ADD COLUMN last_seen_at TEXT;",
+NULL, NULL },
 };
 
 #define N_MIGRATIONS ((int)G_N_ELEMENTS(migrations))

@@ -330,7 +330,7 @@ int
 csip_api_feedback_create(csip_req *rq, csip_resp *rs)
 {
 	static const char *const fields[] = { "kind", "count", "seen_at",
-		"comment", "indicator", NULL };
+		"last_seen_at", "comment", "indicator", NULL };
 	csip_feedback_in in = { 0 };
 	json_t *ind;
 	int64_t id = 0;
@@ -340,6 +340,8 @@ csip_api_feedback_create(csip_req *rq, csip_resp *rs)
 	    (rc = csip_api_get_str(rq->json, "kind", &in.kind)) < 0 ||
 	    (rc = csip_api_get_int(rq->json, "count", &in.count, NULL)) < 0 ||
 	    (rc = csip_api_get_str(rq->json, "seen_at", &in.seen_at)) < 0 ||
+	    (rc = csip_api_get_str(rq->json, "last_seen_at",
+				   &in.last_seen_at)) < 0 ||
 	    (rc = csip_api_get_str(rq->json, "comment", &in.comment)) < 0)
 		return rc;
 	if ((ind = json_object_get(rq->json, "indicator")) != NULL) {

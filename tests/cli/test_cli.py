@@ -8,6 +8,7 @@ was: every such case compares a full dump of the database before and after.
 
 Usage: test_cli.py PATH-TO-CSIP
 """
+import gzip
 import json
 import os
 import shutil
@@ -636,8 +637,9 @@ class TestMatch(CliTest):
                     "feed-one.example 192.0.2.44\n")
         return log
 
-    def match(self, *args):
-        return self.hub.run("match", *args, config=False)
+    def match(self, *args, stdin=None):
+        return self.hub.run("match", *args, config=False, stdin=stdin,
+                            env={"CSIP_TOKEN": ""})
 
     def test_match_stix_misp(self):
         log = self.write_log()
@@ -677,6 +679,60 @@ class TestMatch(CliTest):
         self.assertEqual(p.returncode, 0)
         self.assertIn("--indicators-format", p.stdout)
         self.assertIn("STIX 2.1", p.stdout)
+        for needle in ("--follow", "--refresh=SECONDS",
+                       "--full-refresh=SECONDS", "--report=URL",
+                       "--report-interval=SECONDS", "as tail -F",
+                       "/api/v1/export/csv", "CSIP_TOKEN"):
+            self.assertIn(needle, p.stdout)
+
+    def test_match_follow_usage(self):
+        log = self.write_log()
+        ind = os.path.join(self.DATA, "stix-bundle.json")
+        for args, needle in (
+                (["--refresh", "5"], "--refresh only applies with "
+                 "--follow"),
+                (["--follow", "--refresh", "-4"], "--refresh must be"),
+                (["--follow", "--report-interval", "5"], "--report-"
+                 "interval needs --report"),
+                (["--report", "ftp://hub.example"], "give the hub's "
+                 "address"),
+                (["--report", "https://hub.example"], "CSIP_TOKEN")):
+            p = self.match("--indicators", ind, *args, log)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertIn(needle, p.stderr)
+            self.assertEqual(p.stdout, "")
+        p = self.hub.run("match", "--indicators", ind, "--report",
+                         "http://hub.example", log, config=False,
+                         env={"CSIP_TOKEN": "s3cret"})
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("cross the network in clear", p.stderr)
+        # The items are needed to report: a STIX bundle does not say.
+        p = self.hub.run("match", "--indicators", ind, "--report",
+                         "http://127.0.0.1:9", log, config=False,
+                         env={"CSIP_TOKEN": "s3cret"})
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("/api/v1/export/csv", p.stderr)
+        # A gzip log does not grow: refused when following.
+        gz = os.path.join(self.hub.dir, "old.log.gz")
+        with gzip.open(gz, "wt") as f:
+            f.write("q a.evil.example\n")
+        p = self.match("--indicators", ind, "--follow", "--refresh", "0",
+                       gz)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("without --follow", p.stderr)
+
+    def test_match_follow_stdin(self):
+        ind = os.path.join(self.DATA, "stix-bundle.json")
+        # Standard input is followed to its end; its last line may lack
+        # the newline.
+        p = self.match("--indicators", ind, "--follow", "--refresh", "0",
+                       "-q", stdin="q a.evil.example\nq nothing\n"
+                       "conn 198.51.100.7:443")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([(r["log"], r["line"], r["indicator"])
+                          for r in rows], [("-", 1, "evil.example"),
+                                           ("-", 3, "198.51.100.0/24")])
 
     def test_match_url(self):
         import http.server

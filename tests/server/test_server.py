@@ -654,6 +654,10 @@ class Test1Cycle(unittest.TestCase):
         r = C["other_sig"].post(base, {"kind": "sighting",
                                        "seen_at": "last tuesday"})
         assert_error(self, r, 400, "seen_at")
+        r = C["other_sig"].post(base, {"kind": "sighting",
+                                       "seen_at": "2024-04-03T09:30:00Z",
+                                       "last_seen_at": "2024-04-03T09:00:00Z"})
+        assert_error(self, r, 400, "last_seen_at")
         r = C["other_sig"].post(base, {"kind": "sighting", "indicator": {
             "type": "domain", "value": "not-in-item-test.org"}})
         assert_error(self, r, 400)

@@ -1,0 +1,253 @@
+/*
+ * test_match_report.c - the matcher's sightings back to the hub: the
+ * times taken from log lines, the refusals before anything is sent, one
+ * feedback per indicator with its count and first and last time, what the
+ * hub refuses dropped with a note, what fails kept and merged for the next
+ * send, and a hub that cannot be reached.
+ */
+#include "lib/match_report.h"
+#include "util/error.h"
+#include "testutil.h"
+
+#include <glib.h>
+#include <jansson.h>
+#include <string.h>
+
+static void
+test_time(void)
+{
+	GTimeZone *local = g_time_zone_new_local();
+	GDateTime *d = g_date_time_new(local, 2024, 1, 15, 10, 11, 12);
+
+	g_assert_cmpint(csip_match_report_time("2024-01-15T10:11:12.123Z", 7),
+			==, 1705313472);
+	g_assert_cmpint(csip_match_report_time("2024-01-15T19:11:12+09:00",
+					       7), ==, 1705313472);
+	/* No zone: the machine's local time, as a log writes it. */
+	g_assert_cmpint(csip_match_report_time("2024-01-15T10:11:12.5", 7),
+			==, g_date_time_to_unix(d));
+	/* Without the day (syslog) or without a time: when it was read. */
+	g_assert_cmpint(csip_match_report_time("Jan 15 10:11:12", 7), ==, 7);
+	g_assert_cmpint(csip_match_report_time("", 7), ==, 7);
+	g_date_time_unref(d);
+	g_time_zone_unref(local);
+}
+
+static void
+test_new(void)
+{
+	csip_match_report *r = NULL;
+
+	g_assert_cmpint(csip_match_report_new("ftp://hub.example", "t", &r),
+			==, CSIP_EINVAL);
+	g_assert_cmpint(csip_match_report_new("https://hub.example", "", &r),
+			==, CSIP_EINVAL);
+	g_assert_nonnull(strstr(csip_error_last(), "CSIP_TOKEN"));
+	/* The token never crosses a network in clear. */
+	g_assert_cmpint(csip_match_report_new("http://hub.example", "t", &r),
+			==, CSIP_EINVAL);
+	g_assert_nonnull(strstr(csip_error_last(), "https"));
+	g_assert_null(r);
+	csip_assert_ok(csip_match_report_new("https://hub.example/", "t", &r));
+	csip_match_report_free(r);
+	csip_assert_ok(csip_match_report_new("http://127.0.0.1:8080", "t",
+					     &r));
+	csip_match_report_free(r);
+}
+
+/* A hub: 201 for item 1, 404 for item 2, and for item 3 the statuses of
+ * item3[] in turn. */
+typedef struct hub {
+	GMutex lock;
+	GPtrArray *posts;    /* "target auth body" */
+	int item3[4];
+	int n3;
+} hub;
+
+static void
+answer(void *ud, const csip_test_req *rq, int *status, GString *body)
+{
+	hub *h = ud;
+
+	g_mutex_lock(&h->lock);
+	g_ptr_array_add(h->posts, g_strdup_printf("%s %s %s %s", rq->method,
+		rq->target, rq->authorization ? rq->authorization : "-",
+		rq->body));
+	if (strcmp(rq->target, "/api/v1/items/1/feedback") == 0) {
+		*status = 201;
+	} else if (strcmp(rq->target, "/api/v1/items/2/feedback") == 0) {
+		*status = 404;
+		g_string_append(body, "{\"error\": {\"code\": \"not-found\", "
+				"\"message\": \"item 2 does not exist\"}}");
+	} else {
+		*status = h->item3[h->n3++];
+	}
+	g_mutex_unlock(&h->lock);
+}
+
+static int64_t
+item_of(void *ud, csip_ind_type type, const char *value)
+{
+	(void)ud;
+	g_assert_cmpint(type, ==, CSIP_IND_DOMAIN);
+	if (strcmp(value, "a.example") == 0)
+		return 1;
+	if (strcmp(value, "b.example") == 0)
+		return 2;
+	if (strcmp(value, "d.example") == 0)
+		return 3;
+	return 0;     /* c.example: withdrawn since it was matched */
+}
+
+static void
+on_note(void *ud, const char *m)
+{
+	g_string_append_printf(ud, "%s\n", m);
+}
+
+static json_t *
+body_of(hub *h, guint i)
+{
+	const char *p = g_ptr_array_index(h->posts, i);
+
+	return json_loads(strchr(strchr(strchr(p, ' ') + 1, ' ') + 1, '{'),
+			  0, NULL);
+}
+
+static void
+test_send(void)
+{
+	hub h = { .posts = g_ptr_array_new_with_free_func(g_free),
+		.item3 = { 503, 201 } };
+	csip_test_http *srv;
+	csip_match_report *r = NULL;
+	csip_match_report_stats st;
+	GString *notes = g_string_new(NULL), *left = g_string_new(NULL);
+	json_t *b;
+
+	g_mutex_init(&h.lock);
+	srv = csip_test_http_start(answer, &h);
+	csip_assert_ok(csip_match_report_new(csip_test_http_url(srv), "tok",
+					     &r));
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "a.example",
+			      "2024-01-15T10:00:00Z");
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "a.example",
+			      "2024-01-15T12:00:00+01:00");
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "a.example",
+			      "2024-01-15T10:30:00Z");
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "b.example", "");
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "c.example", "");
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "c.example", "");
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "d.example",
+			      "2024-01-15T09:00:00Z");
+	csip_match_report_pending(r, left);
+	g_assert_nonnull(strstr(left->str, "\"item\":null"));
+
+	/* a goes, b is refused (404), c has no item any more, d meets a
+	 * 503 and stays. */
+	g_assert_cmpint(csip_match_report_send(r, item_of, NULL, on_note,
+					       notes, &st), ==, CSIP_EIO);
+	g_assert_nonnull(strstr(csip_error_last(), "HTTP 503"));
+	g_assert_nonnull(strstr(csip_error_last(), "1 sighting of 1 "
+				"indicator kept"));
+	g_assert_cmpint(st.sent, ==, 1);
+	g_assert_cmpint(st.sightings, ==, 3);
+	g_assert_cmpint(st.dropped, ==, 3);
+	g_assert_cmpint(st.kept, ==, 1);
+	g_assert_nonnull(strstr(notes->str, "c.example: 2 sightings not "
+				"reported: no item"));
+	g_assert_nonnull(strstr(notes->str, "b.example: 1 sighting not "
+				"reported to item 2: the hub refused them "
+				"(HTTP 404: item 2 does not exist)"));
+	g_assert_cmpint(h.posts->len, ==, 3);
+	g_assert_true(g_str_has_prefix(g_ptr_array_index(h.posts, 0),
+		"POST /api/v1/items/1/feedback Bearer tok {"));
+	b = body_of(&h, 0);
+	g_assert_cmpstr(json_string_value(json_object_get(b, "kind")), ==,
+			"sighting");
+	g_assert_cmpint(json_integer_value(json_object_get(b, "count")), ==,
+			3);
+	g_assert_cmpstr(json_string_value(json_object_get(b, "seen_at")), ==,
+			"2024-01-15T10:00:00Z");
+	g_assert_cmpstr(json_string_value(json_object_get(b,
+			"last_seen_at")), ==, "2024-01-15T11:00:00Z");
+	g_assert_cmpstr(json_string_value(json_object_get(json_object_get(b,
+			"indicator"), "value")), ==, "a.example");
+	json_decref(b);
+
+	/* d again meanwhile: the next send carries both, once. */
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "d.example",
+			      "2024-01-15T09:30:00Z");
+	g_string_truncate(left, 0);
+	csip_match_report_pending(r, left);
+	g_assert_nonnull(strstr(left->str, "{\"item\":3,"));
+	csip_assert_ok(csip_match_report_send(r, item_of, NULL, on_note,
+					      notes, &st));
+	g_assert_cmpint(st.sent, ==, 1);
+	g_assert_cmpint(st.sightings, ==, 2);
+	g_assert_cmpint(st.kept, ==, 0);
+	b = body_of(&h, 3);
+	g_assert_cmpint(json_integer_value(json_object_get(b, "count")), ==,
+			2);
+	g_assert_cmpstr(json_string_value(json_object_get(b, "seen_at")), ==,
+			"2024-01-15T09:00:00Z");
+	g_assert_cmpstr(json_string_value(json_object_get(b,
+			"last_seen_at")), ==, "2024-01-15T09:30:00Z");
+	json_decref(b);
+	/* Nothing left, nothing sent. */
+	csip_assert_ok(csip_match_report_send(r, item_of, NULL, on_note,
+					      notes, &st));
+	g_assert_cmpint(h.posts->len, ==, 4);
+	g_string_truncate(left, 0);
+	csip_match_report_pending(r, left);
+	g_assert_cmpstr(left->str, ==, "");
+
+	csip_match_report_free(r);
+	csip_test_http_stop(srv);
+	g_ptr_array_free(h.posts, TRUE);
+	g_mutex_clear(&h.lock);
+	g_string_free(notes, TRUE);
+	g_string_free(left, TRUE);
+}
+
+/* Nobody listening: everything kept, and said. */
+static void
+test_unreachable(void)
+{
+	csip_test_http *srv = csip_test_http_start(NULL, NULL);
+	char *url = g_strdup(csip_test_http_url(srv));
+	csip_match_report *r = NULL;
+	csip_match_report_stats st;
+	GString *left = g_string_new(NULL);
+
+	/* A port that was just free. */
+	csip_test_http_stop(srv);
+	csip_assert_ok(csip_match_report_new(url, "tok", &r));
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "a.example", "");
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "d.example", "");
+	g_assert_cmpint(csip_match_report_send(r, item_of, NULL, NULL, NULL,
+					       &st), ==, CSIP_EIO);
+	g_assert_nonnull(strstr(csip_error_last(), "reporting to "));
+	g_assert_nonnull(strstr(csip_error_last(), "2 sightings of 2 "
+				"indicators kept"));
+	g_assert_cmpint(st.sent, ==, 0);
+	csip_match_report_pending(r, left);
+	g_assert_nonnull(strstr(left->str, "{\"item\":1,\"indicator\":"
+				"{\"type\":\"domain\",\"value\":\"a.example\"},"
+				"\"count\":1,"));
+	g_assert_nonnull(strstr(left->str, "{\"item\":3,"));
+	csip_match_report_free(r);
+	g_string_free(left, TRUE);
+	g_free(url);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/match-report/time", test_time);
+	g_test_add_func("/match-report/new", test_new);
+	g_test_add_func("/match-report/send", test_send);
+	g_test_add_func("/match-report/unreachable", test_unreachable);
+	return g_test_run();
+}
