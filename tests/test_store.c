@@ -149,6 +149,15 @@ test_open_errors(void)
 	g_assert_null(s);
 	g_assert_nonnull(strstr(csip_error_last(), "127.0.0.1:1/y"));
 	g_assert_cmpint(csip_store_open("", &s), ==, CSIP_ECONFIG);
+	/* A password never reaches a message. */
+	g_assert_cmpint(csip_store_open("postgresql://csip:s3cret@127.0.0.1:1"
+		"/y", &s), ==, CSIP_ESTORE);
+	g_assert_null(strstr(csip_error_last(), "s3cret"));
+	g_assert_nonnull(strstr(csip_error_last(), "csip:***@127.0.0.1:1"));
+	g_assert_cmpint(csip_store_open("postgresql://127.0.0.1:1/y?password="
+		"s3cret&sslmode=disable", &s), ==, CSIP_ESTORE);
+	g_assert_null(strstr(csip_error_last(), "s3cret"));
+	g_assert_nonnull(strstr(csip_error_last(), "password=***&sslmode"));
 
 	/* Without CSIP_HUB_CREATE a missing database says to run init. */
 	g_file_set_contents(path, ini, -1, NULL);

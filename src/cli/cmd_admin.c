@@ -9,6 +9,7 @@
 #include "lib/migrate.h"
 #include "lib/org.h"
 #include "lib/report.h"
+#include "lib/store.h"
 #include "lib/user.h"
 #include "util/error.h"
 
@@ -20,6 +21,7 @@
 int
 cmd_init(cli_ctx *ctx, int argc, char **argv)
 {
+	char *db = NULL;
 	int rc, applied;
 
 	if ((rc = cli_want_args(ctx, argc, argv, 0, "")) != 0)
@@ -27,10 +29,11 @@ cmd_init(cli_ctx *ctx, int argc, char **argv)
 	if ((rc = cli_open(ctx, 1)) != CLI_OK)
 		return rc;
 	applied = csip_hub_migrations_applied(ctx->hub);
+	db = csip_store_url_redacted(csip_config_db_url(ctx->cfg));
 	if (ctx->json) {
 		json_t *o = json_pack("{ss ss si si}",
 			"data_dir", csip_config_data_dir(ctx->cfg),
-			"database", csip_config_db_url(ctx->cfg),
+			"database", db,
 			"schema_version", csip_migrate_latest(),
 			"migrations_applied", applied);
 
@@ -38,12 +41,13 @@ cmd_init(cli_ctx *ctx, int argc, char **argv)
 		json_decref(o);
 	} else if (applied) {
 		printf("initialised %s (schema version %d, %d migration%s)\n",
-		       csip_config_db_url(ctx->cfg), csip_migrate_latest(),
-		       applied, applied == 1 ? "" : "s");
+		       db, csip_migrate_latest(), applied,
+		       applied == 1 ? "" : "s");
 	} else {
-		printf("%s is up to date (schema version %d)\n",
-		       csip_config_db_url(ctx->cfg), csip_migrate_latest());
+		printf("%s is up to date (schema version %d)\n", db,
+		       csip_migrate_latest());
 	}
+	g_free(db);
 	return CLI_OK;
 }
 

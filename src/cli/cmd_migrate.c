@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "lib/dbcopy.h"
+#include "lib/store.h"
 #include "util/error.h"
 
 #include <inttypes.h>
@@ -61,8 +62,11 @@ cmd_migrate(cli_ctx *ctx, int argc, char **argv)
 	}
 	from = opts.from ? opts.from : csip_config_db_url(ctx->cfg);
 	if (strcmp(from, opts.to) == 0) {
+		char *shown = csip_store_url_redacted(from);
+
 		rc = cli_usage(ctx, "--from and --to are the same database "
-			       "(%s): name another for --to", from);
+			       "(%s): name another for --to", shown);
+		g_free(shown);
 		goto out;
 	}
 	if (csip_dbcopy(from, opts.to, isatty(fileno(stderr)) ? progress
@@ -80,11 +84,14 @@ cmd_migrate(cli_ctx *ctx, int argc, char **argv)
 			printf("%-18s %10" JSON_INTEGER_FORMAT " rows\n",
 			       json_string_value(json_object_get(t, "table")),
 			       json_integer_value(json_object_get(t, "rows")));
+		char *shown = csip_store_url_redacted(opts.to);
+
 		printf("copied %" JSON_INTEGER_FORMAT " rows; the counts of "
 		       "every table agree.  Point [database] url at %s and "
 		       "give every server the same [security] secret_file.\n",
 		       json_integer_value(json_object_get(sum, "rows")),
-		       opts.to);
+		       shown);
+		g_free(shown);
 	}
 	rc = CLI_OK;
 out:

@@ -282,6 +282,8 @@ csip_dbcopy(const char *from, const char *to, csip_dbcopy_progress progress,
 	csip_store *src = NULL, *dst = NULL;
 	GPtrArray *tables = csip_migrate_tables();
 	json_t *list = json_array();
+	char *from_shown = csip_store_url_redacted(from);
+	char *to_shown = csip_store_url_redacted(to);
 	int64_t total = 0;
 	int rc, v = 0, src_open = 0, dst_open = 0;
 
@@ -293,13 +295,13 @@ csip_dbcopy(const char *from, const char *to, csip_dbcopy_progress progress,
 		goto out;
 	if (v == 0) {
 		rc = csip_error_set(CSIP_ENOTFOUND, "%s holds no csip database: "
-			"check --from", from);
+			"check --from", from_shown);
 		goto out;
 	}
 	if (v != csip_migrate_latest()) {
 		rc = csip_error_set(CSIP_ECONFIG, "%s is at schema version %d, "
 			"this csip at %d: run `csip init` on it with this csip "
-			"first", from, v, csip_migrate_latest());
+			"first", from_shown, v, csip_migrate_latest());
 		goto out;
 	}
 	if ((rc = csip_store_open(to, &dst)) < 0)
@@ -309,7 +311,7 @@ csip_dbcopy(const char *from, const char *to, csip_dbcopy_progress progress,
 	if (v != 0) {
 		rc = csip_error_set(CSIP_EEXISTS, "%s already holds a csip "
 			"database (schema version %d): copy into an empty one",
-			to, v);
+			to_shown, v);
 		goto out;
 	}
 	/* The source's transaction keeps its writers out: the copy is of
@@ -361,6 +363,8 @@ out:
 	if (src_open)
 		csip_store_rollback(src);
 	json_decref(list);
+	g_free(from_shown);
+	g_free(to_shown);
 	g_ptr_array_free(tables, TRUE);
 	csip_store_close(dst);
 	csip_store_close(src);

@@ -141,10 +141,13 @@ csip_hub_open(csip_config *cfg, unsigned flags, csip_hub **out)
 		if ((rc = csip_migrate_peek(h->store, &v)) < 0)
 			goto out;
 		if (v == 0) {
+			char *shown = csip_store_url_redacted(url);
+
 			rc = csip_error_set(CSIP_ENOTFOUND, "no csip database "
 				"at %s: run `csip init` first (or `csip "
 				"demo`), or point --config at your "
-				"configuration", url);
+				"configuration", shown);
+			g_free(shown);
 			goto out;
 		}
 	}

@@ -128,6 +128,40 @@ out:
 	return rc;
 }
 
+char *
+csip_store_url_redacted(const char *url)
+{
+	GString *out = g_string_new(url ? url : "");
+	const char *scheme = strstr(out->str, "://");
+	char *kw;
+
+	if (scheme) {
+		char *auth = (char *)scheme + 3;
+		char *at = strchr(auth, '@');
+		char *colon = strchr(auth, ':');
+		char *slash = strchr(auth, '/');
+
+		if (at && colon && colon < at && (!slash || at < slash)) {
+			gssize pos = colon + 1 - out->str;
+
+			g_string_erase(out, pos, at - colon - 1);
+			g_string_insert(out, pos, "***");
+		}
+	}
+	kw = strstr(out->str, "password=");
+	if (kw) {
+		gssize pos = kw + strlen("password=") - out->str;
+		gssize end = pos;
+
+		while (out->str[end] && out->str[end] != '&' &&
+		       out->str[end] != ' ')
+			end++;
+		g_string_erase(out, pos, end - pos);
+		g_string_insert(out, pos, "***");
+	}
+	return g_string_free(out, FALSE);
+}
+
 void
 csip_store_close(csip_store *s)
 {

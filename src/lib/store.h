@@ -27,6 +27,11 @@ typedef struct csip_stmt csip_stmt;
  * is a new handle the caller closes with csip_store_close(). */
 int csip_store_open(const char *url, csip_store **out);
 
+/* URL as it may be shown in a message or a log: a password in it (in
+ * "scheme://user:password@host" or a "password=" keyword) replaced by
+ * "***".  The caller frees the result. */
+char *csip_store_url_redacted(const char *url);
+
 /* Close a store; NULL is accepted. */
 void csip_store_close(csip_store *s);
 

@@ -143,6 +143,7 @@ static int
 pg_open(const char *target, void **conn)
 {
 	pg_conn *pc = g_new0(pg_conn, 1);
+	char *shown = csip_store_url_redacted(target);
 	PGresult *res = NULL;
 	int rc;
 
@@ -152,13 +153,13 @@ pg_open(const char *target, void **conn)
 			: "out of memory"));
 
 		rc = csip_error_set(CSIP_ESTORE, "database %s: %s; check "
-			"[database] url and that the server is running", target,
+			"[database] url and that the server is running", shown,
 			m);
 		g_free(m);
 		goto out;
 	}
 	if ((rc = session_setup(pc->c)) < 0) {
-		csip_error_prefix(rc, "database %s: ", target);
+		csip_error_prefix(rc, "database %s: ", shown);
 		goto out;
 	}
 	pc->prepared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -168,6 +169,7 @@ pg_open(const char *target, void **conn)
 	rc = CSIP_OK;
 out:
 	PQclear(res);
+	g_free(shown);
 	if (pc) {
 		PQfinish(pc->c);
 		g_free(pc);
