@@ -15,6 +15,7 @@
 #include "lib/feedback.h"
 #include "lib/indicator.h"
 #include "lib/notify.h"
+#include "lib/stix.h"
 #include "util/error.h"
 
 #include <arpa/inet.h>
@@ -1448,6 +1449,10 @@ csip_item_publish(csip_hub *h, const char *actor, int64_t id,
 		goto done;
 	if ((rc = csip_policy_refresh_recipients(s, id, &added, &n_added)) < 0)
 		goto done;
+	/* The item's STIX objects are fixed from now on (a published item
+	 * is not updated): TAXII finds them by id through this index. */
+	if ((rc = csip_stix_index_item(h, id)) < 0)
+		goto done;
 	/* From now on the providers can no longer change the permission
 	 * they gave: it was acted upon. */
 	if ((rc = csip_store_run(s, NULL, "UPDATE report SET shared_at = ? "
@@ -2045,16 +2050,31 @@ list_pub_rows(csip_store *s, const char *sql, const param *p, size_t n,
 	return rc == CSIP_DONE ? CSIP_OK : rc;
 }
 
-int
-csip_item_list_published(csip_hub *h, const csip_reader *r,
-			 const char *after_at, int64_t after_id, int limit,
-			 json_t **out, int *more)
+/* Which items a reader other than the hub may find in publication order:
+ * those it receives and those of its own reports.  Candidates only: the
+ * policy decides for each one, exactly as for csip_item_list.  The
+ * provider probe goes from the item's sources to each report by its key:
+ * as a join, SQLite starts from the reader's reports (report_campaign)
+ * and tries every one of them at every item it walks past.  Two
+ * parameters: the reader's organisation, twice. */
+#define PUB_CANDIDATE \
+	"(EXISTS (SELECT 1 FROM item_recipient c WHERE c.item_id = i.id " \
+	"AND c.org_id = ?) OR EXISTS (SELECT 1 FROM item_source s WHERE " \
+	"s.item_id = i.id AND (SELECT r.org_id FROM report r WHERE r.id = " \
+	"s.report_id) = ?))"
+
+/* csip_item_list_published, of the items marked TLP when it is not
+ * NULL. */
+static int
+list_published(csip_hub *h, const csip_reader *r, const char *tlp,
+	       const char *after_at, int64_t after_id, int limit,
+	       json_t **out, int *more)
 {
 	csip_store *s = csip_hub_store(h);
 	GArray *rows = NULL;
 	json_t *arr = NULL;
 	char at[21];
-	param p[5];
+	param p[6];
 	size_t np = 0;
 	const char *sql;
 	int rc = CSIP_OK, full = 0;
@@ -2083,29 +2103,34 @@ csip_item_list_published(csip_hub *h, const csip_reader *r,
 	 * id > ?)" gives SQLite no range when the times are parameters,
 	 * and it walks the index from the oldest item, so a page's time
 	 * grows with how far into the store it starts. */
-	if (r->hub) {
-		sql = "SELECT i.id, i.published_at, i.status FROM item i "
-			"WHERE (i.published_at, i.id) > (?, ?) ORDER BY "
-			"i.published_at, i.id LIMIT ?";
-	} else {
-		/* Candidates only: the policy decides for each one below,
-		 * exactly as for csip_item_list.  The walk is in
-		 * publication order with a probe per item (cheap for the
-		 * readers who receive most items, a longer walk for those who
-		 * receive few).  The provider probe goes from the item's
-		 * sources to each report by its key: as a join, SQLite
-		 * starts from the reader's reports (report_campaign) and
-		 * tries every one of them at every item it walks past. */
-		sql = "SELECT i.id, i.published_at, i.status FROM item i "
-			"WHERE (i.published_at, i.id) > (?, ?) AND (EXISTS "
-			"(SELECT 1 FROM item_recipient c WHERE c.item_id = "
-			"i.id AND c.org_id = ?) OR EXISTS (SELECT 1 FROM "
-			"item_source s WHERE s.item_id = i.id AND (SELECT "
-			"r.org_id FROM report r WHERE r.id = s.report_id) = ?)) "
-			"ORDER BY i.published_at, i.id LIMIT ?";
+	/* For a reader other than the hub the walk is in publication
+	 * order with a probe per item (cheap for the readers who receive
+	 * most items, a longer walk for those who receive few).  With a
+	 * TLP it follows item_tlp instead. */
+	{
+		static const char *const sqls[2][2] = {
+			{ "SELECT i.id, i.published_at, i.status FROM item i "
+			  "WHERE (i.published_at, i.id) > (?, ?) ORDER BY "
+			  "i.published_at, i.id LIMIT ?",
+			  "SELECT i.id, i.published_at, i.status FROM item i "
+			  "WHERE (i.published_at, i.id) > (?, ?) AND "
+			  PUB_CANDIDATE " ORDER BY i.published_at, i.id "
+			  "LIMIT ?" },
+			{ "SELECT i.id, i.published_at, i.status FROM item i "
+			  "WHERE (i.published_at, i.id) > (?, ?) AND i.tlp = ? "
+			  "ORDER BY i.published_at, i.id LIMIT ?",
+			  "SELECT i.id, i.published_at, i.status FROM item i "
+			  "WHERE (i.published_at, i.id) > (?, ?) AND i.tlp = ? "
+			  "AND " PUB_CANDIDATE " ORDER BY i.published_at, "
+			  "i.id LIMIT ?" },
+		};
+
+		sql = sqls[tlp != NULL][!r->hub];
 	}
 	p[np++] = (param){ at, 0 };
 	p[np++] = (param){ NULL, after_id };
+	if (tlp)
+		p[np++] = (param){ tlp, 0 };
 	if (!r->hub) {
 		p[np++] = (param){ NULL, r->org_id };
 		p[np++] = (param){ NULL, r->org_id };
@@ -2153,5 +2178,88 @@ out:
 	json_decref(arr);
 	if (rows)
 		g_array_unref(rows);
+	return rc;
+}
+
+int
+csip_item_list_published(csip_hub *h, const csip_reader *r,
+			 const char *after_at, int64_t after_id, int limit,
+			 json_t **out, int *more)
+{
+	return list_published(h, r, NULL, after_at, after_id, limit, out,
+			      more);
+}
+
+int
+csip_item_list_published_tlp(csip_hub *h, const csip_reader *r,
+			     const char *tlp, const char *after_at,
+			     int64_t after_id, int limit, json_t **out,
+			     int *more)
+{
+	return list_published(h, r, tlp, after_at, after_id, limit, out,
+			      more);
+}
+
+static int
+cmp_pub_row(const void *a, const void *b)
+{
+	const pub_row *x = a, *y = b;
+	int c = strcmp(x->at, y->at);
+
+	if (c != 0)
+		return c;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int
+csip_item_pick_published(csip_hub *h, const csip_reader *r,
+			 const int64_t *ids, size_t n, json_t **out)
+{
+	csip_store *s = csip_hub_store(h);
+	GArray *rows = NULL;
+	const char *sql;
+	int rc = CSIP_OK;
+
+	*out = NULL;
+	if (r == NULL || r->org_id <= 0)
+		return csip_error_set(CSIP_EINVAL, "no reader: the caller must "
+			"say who reads");
+	/* The candidates and the decision of csip_item_list_published, so
+	 * that a lookup finds exactly what the walk would. */
+	sql = r->hub ? "SELECT i.id, i.published_at, i.status FROM item i "
+		"WHERE i.id = ?" : "SELECT i.id, i.published_at, i.status "
+		"FROM item i WHERE i.id = ? AND " PUB_CANDIDATE;
+	rows = g_array_new(FALSE, FALSE, sizeof(pub_row));
+	for (size_t i = 0; i < n; i++) {
+		param p[3] = { { NULL, ids[i] }, { NULL, r->org_id },
+			       { NULL, r->org_id } };
+		guint at = rows->len;
+		csip_access a = CSIP_ACCESS_NONE;
+		pub_row *row;
+
+		if ((rc = list_pub_rows(s, sql, p, r->hub ? 1 : 3, rows)) < 0)
+			goto out;
+		if (rows->len == at)
+			continue;
+		row = &g_array_index(rows, pub_row, at);
+		if (row->published &&
+		    (rc = csip_policy_item_access(s, r, row->id, &a)) < 0)
+			goto out;
+		if (a == CSIP_ACCESS_NONE)
+			g_array_set_size(rows, at);
+	}
+	g_array_sort(rows, cmp_pub_row);
+	*out = json_array();
+	for (guint i = 0; i < rows->len; i++) {
+		pub_row *row = &g_array_index(rows, pub_row, i);
+
+		/* An id given twice is listed once. */
+		if (i > 0 && row->id == g_array_index(rows, pub_row, i - 1).id)
+			continue;
+		json_array_append_new(*out, json_pack("{sI ss}", "id",
+			(json_int_t)row->id, "published_at", row->at));
+	}
+out:
+	g_array_unref(rows);
 	return rc;
 }

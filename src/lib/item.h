@@ -140,4 +140,18 @@ int csip_item_list_published(csip_hub *h, const csip_reader *r,
 			     const char *after_at, int64_t after_id,
 			     int limit, json_t **out, int *more);
 
+/* csip_item_list_published of the items marked TLP (clear, green, ...):
+ * the items that carry that TLP marking definition. */
+int csip_item_list_published_tlp(csip_hub *h, const csip_reader *r,
+				 const char *tlp, const char *after_at,
+				 int64_t after_id, int limit, json_t **out,
+				 int *more);
+
+/* Of the N items IDS, those csip_item_list_published would give READER
+ * (the same candidates, each through csip_policy_item_access()), in
+ * publication order, as a new JSON array of {"id", "published_at"} in
+ * *out.  Unknown, unpublished and unreadable ids are left out alike. */
+int csip_item_pick_published(csip_hub *h, const csip_reader *r,
+			     const int64_t *ids, size_t n, json_t **out);
+
 #endif

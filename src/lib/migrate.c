@@ -359,6 +359,29 @@ NULL, NULL },
 { 6, "the last time of an aggregated sighting",
 "ALTER TABLE feedback ADD COLUMN last_seen_at TEXT;",
 NULL, NULL },
+/* TAXII object lookup (issue #6): which items' STIX objects may carry an
+ * object id, so that GET .../objects/{id}/ builds those items only.  The
+ * ids are UUIDv5 computed in C (stix.c), so the rows are written there:
+ * when an item is published, and for the items that existed before this
+ * migration by a backfill that moves next_id up to last_id (every item
+ * created later is indexed when it is published).  While next_id <=
+ * last_id the index is incomplete and lookups walk the collection as
+ * before.  The identity and the TLP markings, which every item carries,
+ * are not indexed: item_tlp finds the first item of a marking. */
+{ 7, "STIX object index for TAXII object lookup",
+"CREATE TABLE stix_object_item ("
+"  object_id TEXT NOT NULL,"
+"  item_id BIGINT NOT NULL REFERENCES item(id),"
+"  PRIMARY KEY (object_id, item_id));"
+"CREATE INDEX stix_object_item_item ON stix_object_item(item_id);"
+"CREATE TABLE stix_index_state ("
+"  one INTEGER PRIMARY KEY CHECK (one = 1),"
+"  next_id BIGINT NOT NULL,"
+"  last_id BIGINT NOT NULL);"
+"INSERT INTO stix_index_state (one, next_id, last_id)"
+"  SELECT 1, 1, COALESCE(MAX(id), 0) FROM item;"
+"CREATE INDEX item_tlp ON item(tlp, published_at, id);",
+NULL, NULL },
 };
 
 #define N_MIGRATIONS ((int)G_N_ELEMENTS(migrations))

@@ -1384,6 +1384,201 @@ out:
 	return rc;
 }
 
+/* ---- the object index ------------------------------------------------ */
+
+static int
+index_ind_row(csip_stmt *st, void *arr)
+{
+	json_array_append_new(arr, json_pack("{ss ss}", "type",
+		csip_stmt_text(st, 0), "value", csip_stmt_text(st, 1)));
+	return CSIP_OK;
+}
+
+int
+csip_stix_index_item(csip_hub *h, int64_t id)
+{
+	csip_store *s = csip_hub_store(h);
+	csip_stmt *st = NULL;
+	json_t *view = NULL, *tags = NULL, *inds = json_array(), *o;
+	char ib[24];
+	size_t i;
+	conv c;
+	int rc;
+
+	conv_init(&c, h);
+	g_snprintf(ib, sizeof ib, "%" PRId64, id);
+	rc = csip_store_prepare_bind(s, &st, "SELECT tlp, tags, published_at "
+		"FROM item WHERE id = ?", ib, NULL);
+	if (rc < 0)
+		goto out;
+	if ((rc = csip_stmt_step(st)) != CSIP_ROW) {
+		if (rc == CSIP_DONE)
+			rc = csip_error_set(CSIP_ENOTFOUND, "item %" PRId64
+				" does not exist", id);
+		goto out;
+	}
+	tags = json_loads(csip_stmt_text(st, 1), 0, NULL);
+	if (!json_is_array(tags)) {
+		json_decref(tags);
+		tags = json_array();
+	}
+	if ((rc = csip_store_each(s, index_ind_row, inds, "SELECT type, value "
+		"FROM item_indicator WHERE item_id = ?", ib, NULL)) < 0)
+		goto out;
+	/* The fields view_objects reads, which are the same for every
+	 * reader.  A sighting is assumed: feedback may arrive after
+	 * publication, and an indexed id the item does not carry (yet)
+	 * only costs the lookup one item's objects, where a missing one
+	 * would hide the object. */
+	view = json_pack("{sI ss s:s? sO sO s{si}}", "id", (json_int_t)id,
+		"tlp", csip_stmt_text(st, 0), "published_at",
+		csip_stmt_text(st, 2), "tags", tags, "indicators", inds,
+		"feedback", "sighting", 1);
+	c.out = json_array();
+	if ((rc = view_objects(&c, view)) < 0)
+		goto out;
+	json_array_foreach(c.out, i, o) {
+		const char *type = json_string_value(json_object_get(o,
+								     "type"));
+		const char *oid = json_string_value(json_object_get(o, "id"));
+
+		/* Every item carries these: answered without the index
+		 * (csip_stix_common_object). */
+		if (g_strcmp0(type, "identity") == 0 ||
+		    g_strcmp0(type, "marking-definition") == 0 || oid == NULL)
+			continue;
+		if ((rc = csip_store_run(s, NULL, "INSERT INTO "
+			"stix_object_item (object_id, item_id) VALUES (?, ?) "
+			"ON CONFLICT DO NOTHING", oid, ib, NULL)) < 0)
+			goto out;
+	}
+	rc = CSIP_OK;
+out:
+	csip_stmt_free(st);
+	json_decref(view);
+	json_decref(tags);
+	json_decref(inds);
+	conv_clear(&c);
+	return rc;
+}
+
+static int
+index_state(csip_store *s, int64_t *next, int64_t *last)
+{
+	int rc;
+
+	if ((rc = csip_store_query_int64(s, next, "SELECT next_id FROM "
+		"stix_index_state WHERE one = 1", NULL)) < 0)
+		return rc;
+	return csip_store_query_int64(s, last, "SELECT last_id FROM "
+		"stix_index_state WHERE one = 1", NULL);
+}
+
+static int
+id_row(csip_stmt *st, void *ud)
+{
+	int64_t v = csip_stmt_int64(st, 0);
+
+	g_array_append_val((GArray *)ud, v);
+	return CSIP_OK;
+}
+
+int
+csip_stix_index_backfill(csip_hub *h, int batch, int64_t *left)
+{
+	csip_store *s = csip_hub_store(h);
+	GArray *ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	int64_t next = 0, last = 0, upto;
+	char nb[24], ub[24];
+	int rc;
+
+	*left = 0;
+	if (batch <= 0)
+		batch = 1;
+	/* Read inside the write transaction: another process may be
+	 * filling the same range, and the index rows are idempotent. */
+	if ((rc = csip_store_begin(s)) < 0)
+		goto out;
+	if ((rc = index_state(s, &next, &last)) < 0)
+		goto done;
+	if (next > last)
+		goto done;
+	upto = MIN(last, next + batch - 1);
+	g_snprintf(nb, sizeof nb, "%" PRId64, next);
+	g_snprintf(ub, sizeof ub, "%" PRId64, upto);
+	/* Withdrawn items are never looked up again; drafts are indexed
+	 * when they are published. */
+	if ((rc = csip_store_each(s, id_row, ids, "SELECT id FROM item WHERE "
+		"id >= ? AND id <= ? AND status = 'published' ORDER BY id", nb,
+		ub, NULL)) < 0)
+		goto done;
+	for (guint i = 0; i < ids->len; i++)
+		if ((rc = csip_stix_index_item(h, g_array_index(ids, int64_t,
+							       i))) < 0)
+			goto done;
+	g_snprintf(nb, sizeof nb, "%" PRId64, upto + 1);
+	if ((rc = csip_store_run(s, NULL, "UPDATE stix_index_state SET "
+		"next_id = ? WHERE one = 1 AND next_id < ?", nb, nb, NULL)) < 0)
+		goto done;
+	*left = last - upto;
+done:
+	if (rc == CSIP_OK)
+		rc = csip_store_commit(s);
+	else
+		csip_store_rollback(s);
+out:
+	if (rc < 0)
+		*left = 0;
+	g_array_unref(ids);
+	return rc;
+}
+
+int
+csip_stix_object_items(csip_hub *h, const char *oid, int *complete,
+		       GArray **out)
+{
+	csip_store *s = csip_hub_store(h);
+	GArray *ids = NULL;
+	int64_t next = 0, last = 0;
+	int rc;
+
+	*out = NULL;
+	*complete = 0;
+	if ((rc = index_state(s, &next, &last)) < 0)
+		return rc;
+	if (next <= last)
+		return CSIP_OK;
+	ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	if ((rc = csip_store_each(s, id_row, ids, "SELECT item_id FROM "
+		"stix_object_item WHERE object_id = ?", oid, NULL)) < 0) {
+		g_array_unref(ids);
+		return rc;
+	}
+	*complete = 1;
+	*out = ids;
+	return CSIP_OK;
+}
+
+int
+csip_stix_common_object(csip_hub *h, const char *oid, const char **tlp)
+{
+	conv c;
+	int kind = 0;
+
+	*tlp = NULL;
+	conv_init(&c, h);
+	if (strcmp(oid, c.identity) == 0)
+		kind = 1;
+	for (int i = 0; kind == 0 && tlp_defs[i].tlp; i++) {
+		if (strcmp(oid, tlp_defs[i].id) == 0) {
+			*tlp = tlp_defs[i].tlp;
+			kind = 2;
+		}
+	}
+	conv_clear(&c);
+	return kind;
+}
+
 /* ---- bundles --------------------------------------------------------- */
 
 static int

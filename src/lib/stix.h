@@ -18,6 +18,7 @@
 #include "lib/policy.h"
 #include "lib/report.h"
 
+#include <glib.h>
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,33 @@ int csip_stix_pattern_check(const char *pattern);
  * CSIP_ENOTFOUND when the reader may not see the item. */
 int csip_stix_item_objects(csip_hub *h, const csip_reader *r, int64_t id,
 			   json_t **out);
+
+/* The object index (issue #6): which items' objects may carry an object
+ * id, so that TAXII answers GET .../objects/{id}/ by building those items
+ * only.  Rows are a superset (an item indexed with its sighting before it
+ * has one): the caller still builds each item and keeps the objects with
+ * that id.  The hub's identity and the TLP markings, which every item
+ * carries, are not indexed (csip_stix_common_object). */
+
+/* Index item ID's objects, inside the caller's transaction (publishing
+ * calls it).  Running it again adds nothing. */
+int csip_stix_index_item(csip_hub *h, int64_t id);
+
+/* Index up to BATCH more of the items published before the index existed
+ * (one transaction); *left is how many item ids are still to look at, 0
+ * once the index is complete. */
+int csip_stix_index_backfill(csip_hub *h, int batch, int64_t *left);
+
+/* The ids of the items whose objects may carry OID (new GArray of int64_t
+ * in *out, any order, unfiltered: the caller asks the policy), and
+ * *complete = 1; or *complete = 0 and *out NULL while the backfill has
+ * not finished, when only a walk of the items is exact. */
+int csip_stix_object_items(csip_hub *h, const char *oid, int *complete,
+			   GArray **out);
+
+/* 1 when OID is the hub's identity, 2 when it is the TLP marking
+ * definition of *tlp (a static string), 0 otherwise. */
+int csip_stix_common_object(csip_hub *h, const char *oid, const char **tlp);
 
 /* Stream a bundle of every item READER may see matching Q (its limit is
  * the page size used internally; the whole result is streamed) to W.

@@ -972,63 +972,123 @@ versions_free(GArray *v)
 		g_array_unref(v);
 }
 
-/* Every version of object OID the reader may read, oldest first, one
- * entry per distinct version (the earliest item that carries it dates
- * it).  CSIP_ENOTFOUND when there is none: an object of an item the
- * reader may not read does not exist for it. */
+/* Add the versions of object OID that item ID (published at PUB) gives
+ * the reader to V, unless SEEN has them: the first item that carries a
+ * version dates it. */
 static int
-object_versions(csip_req *rq, const char *oid, GArray **out)
+collect(csip_req *rq, const char *oid, int64_t id, const char *pub,
+	GArray *v, GHashTable *seen)
 {
-	GArray *v = g_array_new(FALSE, TRUE, sizeof(version));
-	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
-						 g_free, NULL);
-	json_t *items = NULL, *objs = NULL;
+	json_t *objs = NULL, *o;
+	size_t k;
+	int rc;
+
+	if ((rc = item_objects(rq, id, &objs)) < 0)
+		return rc;
+	json_array_foreach(objs, k, o) {
+		version e;
+
+		if (g_strcmp0(json_string_value(json_object_get(o, "id")),
+			      oid) != 0)
+			continue;
+		memset(&e, 0, sizeof e);
+		if (!norm_ts(pub, e.added))
+			continue;
+		version_of(o, e.added, e.norm);
+		if (g_hash_table_contains(seen, e.norm))
+			continue;
+		g_hash_table_add(seen, g_strdup(e.norm));
+		e.obj = json_incref(o);
+		g_array_append_val(v, e);
+	}
+	json_decref(objs);
+	return CSIP_OK;
+}
+
+/* The collection in publication order, items marked TLP only when it is
+ * not NULL; with FIRST, up to the first item that carries OID. */
+static int
+walk(csip_req *rq, const char *oid, const char *tlp, int first, GArray *v,
+     GHashTable *seen)
+{
+	json_t *items = NULL, *it;
 	char at[21] = "";
 	int64_t after_id = 0;
 	int more = 1, rc = CSIP_OK;
 
-	*out = NULL;
-	while (more) {
-		json_t *it;
+	while (more && !(first && v->len > 0)) {
 		size_t i;
 
 		json_decref(items);
 		items = NULL;
-		if ((rc = csip_item_list_published(rq->hub, &rq->reader,
-			at[0] ? at : NULL, after_id, ITEM_BATCH, &items,
-			&more)) < 0)
+		if ((rc = csip_item_list_published_tlp(rq->hub, &rq->reader,
+			tlp, at[0] ? at : NULL, after_id, first ? 1 :
+			ITEM_BATCH, &items, &more)) < 0)
 			goto out;
 		json_array_foreach(items, i, it) {
 			int64_t id = json_integer_value(json_object_get(it,
 								       "id"));
 			const char *pub = json_string_value(json_object_get(it,
 				"published_at"));
-			json_t *o;
-			size_t k;
 
 			g_strlcpy(at, pub, sizeof at);
 			after_id = id;
-			json_decref(objs);
-			if ((rc = item_objects(rq, id, &objs)) < 0)
+			if ((rc = collect(rq, oid, id, pub, v, seen)) < 0)
 				goto out;
-			json_array_foreach(objs, k, o) {
-				version e;
-
-				if (g_strcmp0(json_string_value(json_object_get(
-				    o, "id")), oid) != 0)
-					continue;
-				memset(&e, 0, sizeof e);
-				if (!norm_ts(pub, e.added))
-					continue;
-				version_of(o, e.added, e.norm);
-				if (g_hash_table_contains(seen, e.norm))
-					continue;
-				g_hash_table_add(seen, g_strdup(e.norm));
-				e.obj = json_incref(o);
-				g_array_append_val(v, e);
-			}
 		}
 	}
+out:
+	json_decref(items);
+	return rc;
+}
+
+/* Every version of object OID the reader may read, oldest first, one
+ * entry per distinct version (the earliest item that carries it dates
+ * it).  CSIP_ENOTFOUND when there is none: an object of an item the
+ * reader may not read does not exist for it.
+ *
+ * The cost does not grow with the collection: the hub's identity and a
+ * TLP marking, which every item (of that TLP) carries unchanged, are the
+ * ones of the first such item the reader may read; any other object is
+ * looked up in the object index, and only the items it names are built,
+ * each through the policy as the walk would.  Until the index has been
+ * backfilled, the walk of the whole collection is the exact answer. */
+static int
+object_versions(csip_req *rq, const char *oid, GArray **out)
+{
+	GArray *v = g_array_new(FALSE, TRUE, sizeof(version));
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, NULL);
+	GArray *ids = NULL;
+	json_t *items = NULL, *it;
+	const char *tlp = NULL;
+	int complete = 0, rc = CSIP_OK;
+	size_t i;
+
+	*out = NULL;
+	if (csip_stix_common_object(rq->hub, oid, &tlp)) {
+		rc = walk(rq, oid, tlp, 1, v, seen);
+		if (rc < 0)
+			goto out;
+		goto found;
+	}
+	if ((rc = csip_stix_object_items(rq->hub, oid, &complete, &ids)) < 0)
+		goto out;
+	if (!complete) {
+		if ((rc = walk(rq, oid, NULL, 0, v, seen)) < 0)
+			goto out;
+		goto found;
+	}
+	if ((rc = csip_item_pick_published(rq->hub, &rq->reader,
+		(const int64_t *)(void *)ids->data, ids->len, &items)) < 0)
+		goto out;
+	json_array_foreach(items, i, it) {
+		if ((rc = collect(rq, oid, json_integer_value(json_object_get(
+			it, "id")), json_string_value(json_object_get(it,
+			"published_at")), v, seen)) < 0)
+			goto out;
+	}
+found:
 	if (v->len == 0) {
 		rc = csip_error_set(CSIP_ENOTFOUND, "object %s is not in this "
 			"collection", oid);
@@ -1040,8 +1100,9 @@ object_versions(csip_req *rq, const char *oid, GArray **out)
 out:
 	versions_free(v);
 	g_hash_table_destroy(seen);
+	if (ids)
+		g_array_unref(ids);
 	json_decref(items);
-	json_decref(objs);
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 #include "lib/hub.h"
 #include "lib/notify.h"
 #include "lib/policy.h"
+#include "lib/stix.h"
 #include "lib/user.h"
 #include "util/error.h"
 
@@ -40,6 +41,8 @@
  * records; writes are audited in their own transaction by the library. */
 #define AUDIT_BATCH 256
 #define AUDIT_FLUSH_US (200 * 1000)
+/* Items the notifier indexes per round of the object-index backfill. */
+#define INDEX_BATCH 500
 
 typedef struct read_record {
 	char *actor;
@@ -197,17 +200,22 @@ notifier_main(gpointer p)
 {
 	csip_server *srv = p;
 	csip_hub *h = NULL;
+	int64_t unindexed = 0;
 
 	if (csip_hub_open(srv->cfg, 0, &h) < 0) {
 		g_printerr("csip serve: notifier: %s\n", csip_error_last());
 		return NULL;
 	}
+
 	for (;;) {
 		size_t sent = 0, failed = 0, done = 0;
 		int stop;
 
 		g_mutex_lock(&srv->q_lock);
-		if (!srv->stopping)
+		/* No pause while the object index is being backfilled: each
+		 * round is one short transaction, so the hub stays free for
+		 * the rest in between. */
+		if (!srv->stopping && unindexed == 0)
 			g_cond_wait_until(&srv->n_cond, &srv->q_lock,
 				g_get_monotonic_time() + G_USEC_PER_SEC);
 		stop = srv->stopping;
@@ -224,6 +232,13 @@ notifier_main(gpointer p)
 		 * report to arrive. */
 		if (csip_correlate_pending(h, 50, &done) < 0) {
 			g_printerr("csip serve: correlation: %s\n",
+				   csip_error_last());
+			csip_error_clear();
+		}
+		/* Items published before the TAXII object index existed;
+		 * until they are all indexed, object lookups walk. */
+		if (csip_stix_index_backfill(h, INDEX_BATCH, &unindexed) < 0) {
+			g_printerr("csip serve: object index: %s\n",
 				   csip_error_last());
 			csip_error_clear();
 		}

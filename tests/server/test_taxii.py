@@ -776,6 +776,134 @@ class Test5OneObject(unittest.TestCase):
         r = C["same_sig"].get(coll_path(SHARED, "objects", "nonsense"))
         assert_taxii_error(self, r, 404)
 
+    def versions(self, who, oid):
+        r = C[who].get(coll_path(SHARED, "objects", oid, "versions"))
+        if r.status == 404:
+            return None
+        self.assertEqual(r.status, 200, r)
+        return r.json.get("versions", [])
+
+    def walked(self, who, oid):
+        """The versions of OID in the collection's walk, for READER."""
+        objs, _ = all_pages(self, C[who], coll_path(SHARED, "objects"),
+                            query={"match[id]": oid,
+                                   "match[version]": "all"})
+        return objs
+
+    def test_lookup_follows_each_items_audience(self):
+        # One observable in two items of different audiences, a second
+        # apart (its version is the item's date): each reader gets the
+        # versions of the items it may read, and exactly what the walk
+        # of the collection gives it.
+        value = "lookup-shared-test.example"
+        sig_item = make_item("Lookup SIG", "sig", [value], "sig",
+                             sigs=["energy"])
+        time.sleep(1.1)
+        make_item("Lookup community", "community",
+                  [value, "lookup-other-test.example"], "community")
+        hub_objs, _ = all_pages(self, C["hub"], coll_path(SHARED, "objects"),
+                                query={"match[type]": "domain-name"})
+        sco = [o for o in hub_objs if o["value"] == value][0]["id"]
+        ind = [o for o in all_pages(self, C["hub"], coll_path(
+            SHARED, "objects"), query={"match[type]": "indicator"})[0]
+            if o["name"] == value]
+        self.assertEqual(len(ind), 2)
+        want = {"hub": 2, "same_sig": 2, "other_sig": 1, "partner": None}
+        for who, n in want.items():
+            v = self.versions(who, sco)
+            self.assertEqual(None if v is None else len(v), n, who)
+            if v is not None:
+                r = C[who].get(coll_path(SHARED, "objects", sco),
+                               query={"match[version]": "all"}, expect=200)
+                # An observable has no version of its own: each version
+                # (the date an item added it) is the same object, which
+                # the walk lists once.
+                self.assertEqual(len(r.json["objects"]), n)
+                self.assertEqual(r.json["objects"][:1],
+                                 self.walked(who, sco))
+        later = self.versions("same_sig", sco)[1]
+        self.assertEqual(self.versions("other_sig", sco), [later])
+        # The indicator of the SIG item is that item's alone.
+        sig_ind = [o for o in ind if o["valid_from"] < later][0]["id"]
+        self.assertEqual(len(self.versions("same_sig", sig_ind)), 1)
+        self.assertIsNone(self.versions("other_sig", sig_ind))
+
+        # Withdrawn: its objects leave the collection for everyone.
+        C["hub"].api("POST", "/api/v1/items/%d/withdraw" % sig_item,
+                     expect=200)
+        ITEMS.pop("Lookup SIG")
+        for who in ("hub", "same_sig", "other_sig"):
+            self.assertEqual(self.versions(who, sco), [later], who)
+            self.assertIsNone(self.versions(who, sig_ind), who)
+
+    def test_items_published_before_the_index(self):
+        # A hub upgraded with items already published: their index rows
+        # are missing until the server's backfill has been through them;
+        # meanwhile a lookup walks, and afterwards it finds them again.
+        iid = ITEMS["Community wave 3"][0]
+        objs, _ = all_pages(self, C["same_sig"], coll_path(SHARED, "objects"),
+                            query={"match[type]": "indicator,url"})
+        ids = [o["id"] for o in objs if "wave3-test" in
+               o.get("name", o.get("value", ""))]
+        self.assertEqual(len(ids), 3)
+        before = {oid: self.versions("same_sig", oid) for oid in ids}
+        con = HUB.database.connect()
+        try:
+            # Still being backfilled (a range it cannot finish during the
+            # test), and the item's rows gone: the walk answers.
+            con.execute("UPDATE stix_index_state SET next_id = 1, "
+                        "last_id = 1000000000000000")
+            con.execute("DELETE FROM stix_object_item WHERE item_id = ?",
+                        (iid,))
+            con.commit()
+            for oid in ids:
+                self.assertEqual(self.versions("same_sig", oid),
+                                 before[oid])
+                self.assertIsNone(self.versions("partner", oid))
+            # The backfill of that item only: once done, the index
+            # answers, with its rows back.
+            con.execute("UPDATE stix_index_state SET next_id = ?, "
+                        "last_id = ?", (iid, iid))
+            con.commit()
+            deadline = time.monotonic() + 30
+            while con.execute("SELECT next_id FROM stix_index_state"
+                              ).fetchone()[0] <= iid:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.2)
+            n = con.execute("SELECT COUNT(*) FROM stix_object_item WHERE "
+                            "item_id = ?", (iid,)).fetchone()[0]
+            self.assertGreaterEqual(n, len(ids))
+        finally:
+            con.close()
+        for oid in ids:
+            self.assertEqual(self.versions("same_sig", oid), before[oid])
+            self.assertIsNone(self.versions("partner", oid))
+
+    def test_identity_and_markings(self):
+        # Every item carries the hub's identity and its TLP marking: one
+        # version each, dated by the first item the reader may read.
+        for who in ("hub", "same_sig", "other_sig", "partner"):
+            man, _ = all_pages(self, C[who], coll_path(SHARED, "manifest"))
+            for typ in ("identity", "marking-definition"):
+                rec = [m for m in man if m["id"].startswith(typ + "--")]
+                self.assertEqual(len(rec), 1, (who, typ))
+                oid = rec[0]["id"]
+                r = C[who].get(coll_path(SHARED, "objects", oid),
+                               expect=200)
+                self.assertEqual(r.json["objects"], self.walked(who, oid))
+                self.assertEqual(r.headers["X-TAXII-Date-Added-First"],
+                                 rec[0]["date_added"])
+                self.assertEqual(r.headers["X-TAXII-Date-Added-Last"],
+                                 rec[0]["date_added"])
+                self.assertEqual(self.versions(who, oid),
+                                 [rec[0]["version"]])
+        # TLP:RED: no item carries it.
+        self.assertIsNone(self.versions("hub", "marking-definition--"
+                                        "e828b379-4e03-4974-9ac4-"
+                                        "e53a884c97c1"))
+        r = C["no_nda"].get(coll_path(SHARED, "objects", rec[0]["id"]))
+        assert_taxii_error(self, r, 404)
+
     def test_delete_is_refused(self):
         c = C["same_sig"]
         objs, _ = all_pages(self, c, coll_path(SHARED, "objects"))
