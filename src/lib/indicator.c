@@ -313,18 +313,22 @@ typedef struct fang {
 	const char *from;
 	const char *to;
 	int spaced;        /* also swallow spaces around it: "a [at] b" */
+	char last;         /* the last byte of FROM, none a letter */
 } fang;
 
 /* Matched case-insensitively against the end of the output as it grows, so
  * nested forms ("([.])") reduce completely and the result is a fixed
  * point: refanging it again changes nothing. */
 static const fang fangs[] = {
-	{ "[.]", ".", 1 }, { "(.)", ".", 1 }, { "{.}", ".", 1 },
-	{ "[dot]", ".", 1 }, { "(dot)", ".", 1 }, { "{dot}", ".", 1 },
-	{ "[@]", "@", 1 }, { "(@)", "@", 1 }, { "{@}", "@", 1 },
-	{ "[at]", "@", 1 }, { "(at)", "@", 1 }, { "{at}", "@", 1 },
-	{ "[://]", "://", 0 }, { "(://)", "://", 0 }, { "{://}", "://", 0 },
-	{ "[:]", ":", 0 }, { "[/]", "/", 0 }, { "\\.", ".", 0 },
+	{ "[.]", ".", 1, ']' }, { "(.)", ".", 1, ')' }, { "{.}", ".", 1, '}' },
+	{ "[dot]", ".", 1, ']' }, { "(dot)", ".", 1, ')' },
+	{ "{dot}", ".", 1, '}' },
+	{ "[@]", "@", 1, ']' }, { "(@)", "@", 1, ')' }, { "{@}", "@", 1, '}' },
+	{ "[at]", "@", 1, ']' }, { "(at)", "@", 1, ')' },
+	{ "{at}", "@", 1, '}' },
+	{ "[://]", "://", 0, ']' }, { "(://)", "://", 0, ')' },
+	{ "{://}", "://", 0, '}' },
+	{ "[:]", ":", 0, ']' }, { "[/]", "/", 0, ']' }, { "\\.", ".", 0, '.' },
 };
 
 /* Defanged schemes, recognised only as a whole word before "://".  "ttp"
@@ -362,7 +366,10 @@ reduce(GString *o, int *skip_space)
 	while (again) {
 		again = 0;
 		for (size_t i = 0; i < G_N_ELEMENTS(fangs); i++) {
-			if (!ends_with_ci(o, fangs[i].from))
+			/* The last byte first: it rules out nearly every
+			 * form without a call. */
+			if (fangs[i].last != o->str[o->len - 1] ||
+			    !ends_with_ci(o, fangs[i].from))
 				continue;
 			g_string_truncate(o, o->len - strlen(fangs[i].from));
 			if (fangs[i].spaced) {
@@ -406,27 +413,38 @@ reduce(GString *o, int *skip_space)
 char *
 csip_refang(const char *text, size_t len)
 {
-	GString *o = g_string_sized_new(len + 1);
+	GString *o = NULL;
 	int skip_space = 0;
+	size_t i;
 
 	static gsize once;
 	static guint8 last[256];
+
+	/* Every defanged form holds one of these bytes or "://" (a scheme);
+	 * without any, the text is its own refanged form, which is what
+	 * nearly every value of a large indicator list is. */
+	for (i = 0; text && i < len; i++) {
+		char c = text[i];
+
+		if (c == '[' || c == '(' || c == '{' || c == '\\' ||
+		    (c == ':' && i + 2 < len && text[i + 1] == '/' &&
+		     text[i + 2] == '/'))
+			break;
+	}
+	if (text == NULL || i == len)
+		return text ? g_strndup(text, len) : g_strdup("");
+	o = g_string_sized_new(len + 1);
 
 	/* A defanged form can only end at its own last character: try to
 	 * reduce only after one of those, which skips the table for nearly
 	 * every byte of ordinary text (refanging is on the mail hot path). */
 	if (g_once_init_enter(&once)) {
-		for (size_t i = 0; i < G_N_ELEMENTS(fangs); i++) {
-			guint8 c = (guint8)fangs[i].from[strlen(fangs[i].from)
-							 - 1];
-
-			last[(guint8)g_ascii_tolower((gchar)c)] = 1;
-			last[(guint8)g_ascii_toupper((gchar)c)] = 1;
-		}
+		for (size_t k = 0; k < G_N_ELEMENTS(fangs); k++)
+			last[(guint8)fangs[k].last] = 1;
 		last['/'] = 1;
 		g_once_init_leave(&once, 1);
 	}
-	for (size_t i = 0; text && i < len; i++) {
+	for (i = 0; i < len; i++) {
 		if (skip_space && text[i] == ' ')
 			continue;
 		skip_space = 0;
