@@ -94,7 +94,8 @@ enum {
 	C_URLEND = 32, /* ends a URL */
 	C_WIDE = 64,   /* lead byte of U+3000 and above: a delimiter */
 	C_DOT = 128,
-	C_SPLIT = 256  /* ':', '@', '+': the run needs splitting */
+	C_SPLIT = 256, /* ':', '@', '+': the run needs splitting */
+	C_NOT6 = 512   /* a run character no IPv6 address holds */
 };
 
 static uint16_t cls[256];
@@ -124,6 +125,8 @@ init_classes(void)
 			v |= C_RUN;
 		if (c >= 0xE3)
 			v |= C_WIDE;
+		if ((v & C_RUN) && !(v & C_HEX) && c != ':' && c != '.')
+			v |= C_NOT6;
 		if (c <= 0x20 || c == 0x7F || strchr("\"'<>`\\{}|^", c))
 			v |= C_URLEND;
 		cls[c] = v;
@@ -1328,9 +1331,11 @@ csip_match_line(const csip_match_set *s, const char *line, size_t len,
 				continue;
 			}
 		}
-		/* Most runs are words and numbers: no dot, no colon, too
-		 * short for a hash. */
-		if (!(acc & (C_DOT | C_SPLIT)) && end - st < 32)
+		/* Most runs are words, numbers and times: too short for a
+		 * hash, no dot (so no host name, IPv4 or e-mail address),
+		 * and no colon or else a character no IPv6 address has. */
+		if (!(acc & C_DOT) && end - st < 32 &&
+		    (!(acc & C_SPLIT) || (acc & C_NOT6)))
 			continue;
 		if (acc & C_SPLIT)
 			match_run(&sc, line + st, end - st);
