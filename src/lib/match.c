@@ -350,16 +350,22 @@ new_entry(csip_match_set *s, int kind, csip_ind_type type, const char *p,
 /* Add a hashed key.  The table is made by csip_match_set_build(), in one
  * pass at its final size: growing it while loading rehashed every key
  * about twice, and duplicates cost only their bytes in the arena. */
+static void
+count_key(csip_match_set *s, int kind)
+{
+	s->hashed++;
+	s->urlhosts += kind == K_URLHOST;
+	s->kinds |= 1u << kind;
+	s->built = 0;
+}
+
 static uint32_t
 insert(csip_match_set *s, int kind, csip_ind_type type, const char *p,
        size_t n)
 {
 	uint32_t e = new_entry(s, kind, type, p, n);
 
-	s->hashed++;
-	s->urlhosts += kind == K_URLHOST;
-	s->kinds |= 1u << kind;
-	s->built = 0;
+	count_key(s, kind);
 	return e;
 }
 
@@ -481,8 +487,19 @@ add_parsed(csip_match_set *s, const csip_indicator *ind, uint32_t *at)
 			if (col)
 				e = col;
 		}
-		insert(s, K_URLHOST, ind->type, h, e - h);
 		*at = insert(s, K_URL, ind->type, v, n);
+		if (e - h < (ptrdiff_t)LEN_MAX) {
+			/* The host's bytes are those in the URL just added:
+			 * no copy (its entry is never read as a string). */
+			entry he = { entry_at(s, *at)->off + (uint32_t)(h - v),
+				(uint16_t)(e - h), K_URLHOST,
+				(uint8_t)ind->type };
+
+			g_array_append_val(s->entries, he);
+			count_key(s, K_URLHOST);
+		} else {
+			insert(s, K_URLHOST, ind->type, h, e - h);
+		}
 		return CSIP_OK;
 	}
 	default:
