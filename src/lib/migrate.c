@@ -382,6 +382,22 @@ NULL, NULL },
 "  SELECT 1, 1, COALESCE(MAX(id), 0) FROM item;"
 "CREATE INDEX item_tlp ON item(tlp, published_at, id);",
 NULL, NULL },
+/* Statistics count sharing instances (an item and an organisation it
+ * went out to) in the quarter they happened.  item_recipient says who
+ * may find an item now, and loses its rows when the item is withdrawn or
+ * an organisation leaves its audience, which rewrote past years' counts;
+ * this table only grows.  Rows deleted before it existed are gone. */
+{ 8, "sharing instances kept for the statistics",
+"CREATE TABLE sharing_instance ("
+"  item_id BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,"
+"  org_id BIGINT NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+"  shared_at TEXT NOT NULL,"
+"  PRIMARY KEY (item_id, org_id));"
+"CREATE INDEX sharing_instance_at ON sharing_instance(shared_at);"
+"CREATE INDEX sharing_instance_org ON sharing_instance(org_id, shared_at);"
+"INSERT INTO sharing_instance (item_id, org_id, shared_at)"
+"  SELECT item_id, org_id, shared_at FROM item_recipient;",
+NULL, NULL },
 };
 
 #define N_MIGRATIONS ((int)G_N_ELEMENTS(migrations))

@@ -361,6 +361,17 @@ csip_policy_check_audience(csip_store *s, const char *audience,
 	return rc;
 }
 
+/* A sharing instance for the statistics (migration 8): the first time
+ * ITEM reached ORG, kept when the item stops reaching it. */
+static int
+sharing_record(csip_store *s, const char *item, const char *org,
+	       const char *now)
+{
+	return csip_store_run(s, NULL, "INSERT INTO sharing_instance "
+		"(item_id, org_id, shared_at) VALUES (?, ?, ?) ON CONFLICT DO "
+		"NOTHING", item, org, now, NULL);
+}
+
 static int
 collect_org(csip_stmt *st, void *arr)
 {
@@ -426,6 +437,8 @@ csip_policy_refresh_recipients(csip_store *s, int64_t item_id,
 		rc = csip_store_run(s, &chg, "INSERT INTO item_recipient "
 			"(item_id, org_id, shared_at) VALUES (?, ?, ?) ON "
 			"CONFLICT DO NOTHING", ibuf, obuf, now, NULL);
+		if (rc == CSIP_OK)
+			rc = sharing_record(s, ibuf, obuf, now);
 		if (rc < 0)
 			goto fail;
 		if (chg > 0 && !has_id(before, n_before, org))
@@ -487,10 +500,14 @@ csip_policy_refresh_org(csip_store *s, int64_t org_id)
 				"item_recipient WHERE item_id = ? AND "
 				"org_id = ?", ibuf, obuf, NULL);
 		else
+		{
 			rc = csip_store_run(s, NULL, "INSERT INTO "
 				"item_recipient (item_id, org_id, shared_at) "
 				"VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 				ibuf, obuf, now, NULL);
+			if (rc == CSIP_OK)
+				rc = sharing_record(s, ibuf, obuf, now);
+		}
 		if (rc < 0)
 			goto fail;
 	}
