@@ -241,6 +241,49 @@ test_unreachable(void)
 	g_free(url);
 }
 
+/* What pending() writes, restore() reads back: the same lines; a bad
+ * line anywhere restores nothing. */
+static void
+test_restore(void)
+{
+	csip_match_report *r = NULL;
+	GString *a = g_string_new(NULL), *b = g_string_new(NULL);
+
+	csip_assert_ok(csip_match_report_new("https://hub.example", "t", &r));
+	csip_assert_ok(csip_match_report_restore(r, "{\"item\": 7, "
+		"\"indicator\": {\"type\": \"domain\", \"value\": "
+		"\"evil.example\"}, \"count\": 3, \"first_seen\": "
+		"\"2026-01-01T00:00:00Z\", \"last_seen\": "
+		"\"2026-01-02T00:00:00Z\"}\n\n{\"item\": null, \"indicator\": "
+		"{\"type\": \"ipv4\", \"value\": \"192.0.2.1\"}, \"count\": "
+		"1, \"first_seen\": \"2026-01-03T00:00:00Z\", \"last_seen\": "
+		"\"2026-01-03T00:00:00Z\"}\n"));
+	csip_match_report_pending(r, a);
+	g_assert_nonnull(strstr(a->str, "{\"item\":7,\"indicator\":{\"type\":"
+		"\"domain\",\"value\":\"evil.example\"},\"count\":3,"
+		"\"first_seen\":\"2026-01-01T00:00:00Z\",\"last_seen\":"
+		"\"2026-01-02T00:00:00Z\"}\n"));
+	g_assert_nonnull(strstr(a->str, "\"item\":null,\"indicator\":{"
+		"\"type\":\"ipv4\",\"value\":\"192.0.2.1\"},\"count\":1"));
+	/* Restored twice: counts add up, spans widen. */
+	csip_assert_ok(csip_match_report_restore(r, a->str));
+	csip_match_report_pending(r, b);
+	g_assert_nonnull(strstr(b->str, "\"count\":6,"));
+	g_assert_nonnull(strstr(b->str, "\"count\":2,"));
+	g_string_truncate(a, 0);
+	g_assert_cmpint(csip_match_report_restore(r, "{\"item\": null, "
+		"\"indicator\": {\"type\": \"ipv4\", \"value\": \"192.0.2.9\"}"
+		", \"count\": 1, \"first_seen\": \"2026-01-03T00:00:00Z\", "
+		"\"last_seen\": \"2026-01-03T00:00:00Z\"}\n{\"count\": 0}\n"),
+		==, CSIP_EINVAL);
+	g_assert_nonnull(strstr(csip_error_last(), "sighting 2"));
+	csip_match_report_pending(r, a);
+	g_assert_cmpstr(a->str, ==, b->str);
+	g_string_free(a, TRUE);
+	g_string_free(b, TRUE);
+	csip_match_report_free(r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -249,5 +292,6 @@ main(int argc, char **argv)
 	g_test_add_func("/match-report/new", test_new);
 	g_test_add_func("/match-report/send", test_send);
 	g_test_add_func("/match-report/unreachable", test_unreachable);
+	g_test_add_func("/match-report/restore", test_restore);
 	return g_test_run();
 }

@@ -451,3 +451,83 @@ csip_match_report_pending(csip_match_report *r, GString *out)
 		pending_line(out, v);
 	g_mutex_unlock(&r->lock);
 }
+
+/* Unix seconds of an ISO 8601 time in UTC as iso() writes it; -1 when
+ * it is not one. */
+static gint64
+iso_parse(const char *s)
+{
+	GDateTime *d = s ? g_date_time_new_from_iso8601(s, NULL) : NULL;
+	gint64 t = d ? g_date_time_to_unix(d) : -1;
+
+	if (d)
+		g_date_time_unref(d);
+	return t;
+}
+
+int
+csip_match_report_restore(csip_match_report *r, const char *pending)
+{
+	GPtrArray *got = g_ptr_array_new_with_free_func(agg_free);
+	char **lines = g_strsplit(pending ? pending : "", "\n", -1);
+	int rc = CSIP_OK;
+
+	for (int i = 0; lines[i] && rc == CSIP_OK; i++) {
+		json_t *j, *item, *count;
+		const char *type = NULL, *value = NULL, *first = NULL,
+			   *last = NULL;
+		agg a = { 0 };
+
+		if (*g_strstrip(lines[i]) == '\0')
+			continue;
+		j = json_loads(lines[i], 0, NULL);
+		item = json_object_get(j, "item");
+		count = json_object_get(j, "count");
+		if (json_unpack(j, "{s:{s:s, s:s}, s:s, s:s}", "indicator",
+				"type", &type, "value", &value, "first_seen",
+				&first, "last_seen", &last) == 0) {
+			a.type = csip_ind_type_from_name(type);
+			a.first = iso_parse(first);
+			a.last = iso_parse(last);
+			a.item = json_is_integer(item) ?
+				json_integer_value(item) : 0;
+		}
+		if (value == NULL || a.type == CSIP_IND_UNKNOWN ||
+		    a.first < 0 || a.last < a.first ||
+		    !(json_is_null(item) || a.item > 0) ||
+		    !json_is_integer(count) || json_integer_value(count) < 1) {
+			rc = csip_error_set(CSIP_EINVAL, "unsent sighting %d "
+				"is not {\"item\", \"indicator\": {\"type\", "
+				"\"value\"}, \"count\", \"first_seen\", "
+				"\"last_seen\"}", i + 1);
+		} else {
+			agg *x = g_new(agg, 1);
+
+			*x = a;
+			x->value = g_strdup(value);
+			x->count = (uint64_t)json_integer_value(count);
+			g_ptr_array_add(got, x);
+		}
+		json_decref(j);
+	}
+	for (guint i = 0; rc == CSIP_OK && i < got->len; i++) {
+		agg *a = g_ptr_array_index(got, i);
+		char *key = g_strdup_printf("%s\t%s",
+			csip_ind_type_name(a->type), a->value);
+
+		if (a->item > 0) {
+			char *k2 = g_strdup_printf("%" PRId64 "\t%s",
+						   a->item, key);
+
+			g_free(key);
+			merge(r->pending, k2, a);
+		} else {
+			g_mutex_lock(&r->lock);
+			merge(r->live, key, a);
+			g_mutex_unlock(&r->lock);
+		}
+	}
+	g_strfreev(lines);
+	g_ptr_array_free(got, TRUE);
+	return rc;
+}

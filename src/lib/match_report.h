@@ -76,6 +76,12 @@ int csip_match_report_send(csip_match_report *r, csip_match_item_fn item,
  * up. */
 void csip_match_report_pending(csip_match_report *r, GString *out);
 
+/* Put back what an earlier run counted and did not send, as
+ * csip_match_report_pending() wrote it (one JSON object a line; "item"
+ * null before a send).  All or nothing: CSIP_EINVAL, naming the line,
+ * when one is not such an object.  Not while a send runs. */
+int csip_match_report_restore(csip_match_report *r, const char *pending);
+
 /* The time of a line's timestamp TS as Unix seconds, or NOW when TS does
  * not say the day (empty, or syslog's "Jan 15 10:11:12"). */
 gint64 csip_match_report_time(const char *ts, gint64 now);

@@ -98,6 +98,33 @@ csip_match_tail_stats_of(const csip_match_tail *t)
 	return &t->st;
 }
 
+int
+csip_match_tail_position(const csip_match_tail *t, uint64_t *dev,
+			 uint64_t *ino, uint64_t *offset, uint64_t *line)
+{
+	if (t->is_stdin || !t->known)
+		return 0;
+	*dev = (uint64_t)t->dev;
+	*ino = (uint64_t)t->ino;
+	*offset = t->base;
+	*line = t->line;
+	return 1;
+}
+
+void
+csip_match_tail_resume(csip_match_tail *t, uint64_t dev, uint64_t ino,
+		       uint64_t offset, uint64_t line)
+{
+	if (t->is_stdin || t->fd >= 0 || line == 0)
+		return;
+	/* open_log() goes on from pos when the file is the one known. */
+	t->known = 1;
+	t->dev = (dev_t)dev;
+	t->ino = (ino_t)ino;
+	t->pos = t->base = offset;
+	t->line = line;
+}
+
 /* Start the file anew: its first line at its first byte. */
 static void
 restart(csip_match_tail *t)

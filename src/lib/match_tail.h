@@ -67,6 +67,22 @@ int csip_match_tail_poll(csip_match_tail *t, const csip_match_set *s,
 /* Whether there is nothing more to read: standard input has ended. */
 int csip_match_tail_ended(const csip_match_tail *t);
 
+/* Where the next line to match begins: in the file DEV INO, at byte
+ * OFFSET, its number LINE.  Every line before it has been matched (and
+ * its sightings given to the callback); a part of a line read after it
+ * has not.  Returns 0, filling nothing, for standard input and before the
+ * file was first opened. */
+int csip_match_tail_position(const csip_match_tail *t, uint64_t *dev,
+			     uint64_t *ino, uint64_t *offset,
+			     uint64_t *line);
+
+/* Before the first poll: start at OFFSET (line number LINE) if the log is
+ * then still the file DEV INO and at least that long, as a restarted
+ * follower picks up where it stopped; otherwise the log is read from its
+ * start as always (it was rotated or truncated meanwhile). */
+void csip_match_tail_resume(csip_match_tail *t, uint64_t dev, uint64_t ino,
+			    uint64_t offset, uint64_t line);
+
 /* The counts so far. */
 const csip_match_tail_stats *csip_match_tail_stats_of(
 	const csip_match_tail *t);
