@@ -60,6 +60,7 @@ test_new(void)
 typedef struct hub {
 	GMutex lock;
 	GPtrArray *posts;    /* "target auth body" */
+	GPtrArray *keys;     /* their Idempotency-Keys */
 	int item3[4];
 	int n3;
 } hub;
@@ -73,6 +74,8 @@ answer(void *ud, const csip_test_req *rq, int *status, GString *body)
 	g_ptr_array_add(h->posts, g_strdup_printf("%s %s %s %s", rq->method,
 		rq->target, rq->authorization ? rq->authorization : "-",
 		rq->body));
+	g_ptr_array_add(h->keys, g_strdup(rq->idempotency_key ?
+		rq->idempotency_key : "-"));
 	if (strcmp(rq->target, "/api/v1/items/1/feedback") == 0) {
 		*status = 201;
 	} else if (strcmp(rq->target, "/api/v1/items/2/feedback") == 0) {
@@ -118,7 +121,8 @@ static void
 test_send(void)
 {
 	hub h = { .posts = g_ptr_array_new_with_free_func(g_free),
-		.item3 = { 503, 201 } };
+		.keys = g_ptr_array_new_with_free_func(g_free),
+		.item3 = { 503, 201, 201 } };
 	csip_test_http *srv;
 	csip_match_report *r = NULL;
 	csip_match_report_stats st;
@@ -175,29 +179,43 @@ test_send(void)
 			"indicator"), "value")), ==, "a.example");
 	json_decref(b);
 
-	/* d again meanwhile: the next send carries both, once. */
+	/* The 503 may have come after the hub recorded it: d's POST is
+	 * kept as it was, under its Idempotency-Key, and sent again so; d
+	 * seen again meanwhile goes on its own, under a new key. */
+	for (guint i = 0; i < 3; i++)
+		g_assert_cmpuint(strlen(g_ptr_array_index(h.keys, i)), ==, 36);
+	g_assert_cmpstr(g_ptr_array_index(h.keys, 0), !=,
+			g_ptr_array_index(h.keys, 2));
 	csip_match_report_add(r, CSIP_IND_DOMAIN, "d.example",
 			      "2024-01-15T09:30:00Z");
 	g_string_truncate(left, 0);
 	csip_match_report_pending(r, left);
 	g_assert_nonnull(strstr(left->str, "{\"item\":3,"));
+	g_assert_nonnull(strstr(left->str, g_ptr_array_index(h.keys, 2)));
 	csip_assert_ok(csip_match_report_send(r, item_of, NULL, on_note,
 					      notes, &st));
-	g_assert_cmpint(st.sent, ==, 1);
+	g_assert_cmpint(st.sent, ==, 2);
 	g_assert_cmpint(st.sightings, ==, 2);
 	g_assert_cmpint(st.kept, ==, 0);
-	b = body_of(&h, 3);
-	g_assert_cmpint(json_integer_value(json_object_get(b, "count")), ==,
-			2);
-	g_assert_cmpstr(json_string_value(json_object_get(b, "seen_at")), ==,
-			"2024-01-15T09:00:00Z");
-	g_assert_cmpstr(json_string_value(json_object_get(b,
-			"last_seen_at")), ==, "2024-01-15T09:30:00Z");
-	json_decref(b);
+	g_assert_cmpint(h.posts->len, ==, 5);
+	for (guint i = 3; i < 5; i++) {
+		const char *k = g_ptr_array_index(h.keys, i);
+		int retry = strcmp(k, g_ptr_array_index(h.keys, 2)) == 0;
+
+		b = body_of(&h, i);
+		g_assert_cmpint(json_integer_value(json_object_get(b,
+				"count")), ==, 1);
+		g_assert_cmpstr(json_string_value(json_object_get(b,
+				"seen_at")), ==, retry ? "2024-01-15T09:00:00Z"
+				: "2024-01-15T09:30:00Z");
+		json_decref(b);
+	}
+	g_assert_cmpstr(g_ptr_array_index(h.keys, 3), !=,
+			g_ptr_array_index(h.keys, 4));
 	/* Nothing left, nothing sent. */
 	csip_assert_ok(csip_match_report_send(r, item_of, NULL, on_note,
 					      notes, &st));
-	g_assert_cmpint(h.posts->len, ==, 4);
+	g_assert_cmpint(h.posts->len, ==, 5);
 	g_string_truncate(left, 0);
 	csip_match_report_pending(r, left);
 	g_assert_cmpstr(left->str, ==, "");
@@ -205,6 +223,7 @@ test_send(void)
 	csip_match_report_free(r);
 	csip_test_http_stop(srv);
 	g_ptr_array_free(h.posts, TRUE);
+	g_ptr_array_free(h.keys, TRUE);
 	g_mutex_clear(&h.lock);
 	g_string_free(notes, TRUE);
 	g_string_free(left, TRUE);

@@ -15,8 +15,10 @@
  * unsaid: the hub down, a network failure, HTTP 429 or 5xx, or a refused
  * token keep it; an item that is gone (404) or a feedback the hub refuses
  * (400) cannot succeed later and is dropped with a note to the caller.
- * A feedback the hub recorded but whose answer was lost is sent again:
- * the count may come twice, never not at all.
+ * Each feedback goes with an Idempotency-Key; one whose answer was lost
+ * (no answer, 5xx, 429) is sent again as it was, under its key, so the
+ * hub records it once even when it had recorded it before the answer
+ * was lost.
  */
 #ifndef CSIP_MATCH_REPORT_H
 #define CSIP_MATCH_REPORT_H

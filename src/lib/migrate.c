@@ -398,6 +398,13 @@ NULL, NULL },
 "INSERT INTO sharing_instance (item_id, org_id, shared_at)"
 "  SELECT item_id, org_id, shared_at FROM item_recipient;",
 NULL, NULL },
+/* A feedback sent again under the same Idempotency-Key (its answer was
+ * lost on the way back) is the one recorded, not a second: keys are the
+ * giver's, unique per organisation; NULL for feedback given without. */
+{ 9, "idempotency keys of feedback",
+"ALTER TABLE feedback ADD COLUMN client_key TEXT;"
+"CREATE UNIQUE INDEX feedback_client_key ON feedback(org_id, client_key);",
+NULL, NULL },
 };
 
 #define N_MIGRATIONS ((int)G_N_ELEMENTS(migrations))

@@ -445,6 +445,12 @@ query_count(const csip_req *rq, const char *key)
 	return kc.n;
 }
 
+static const char *
+header_get(const csip_req *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
 /* "Application/JSON; charset=utf-8" -> "application/json" (g_free). */
 static char *
 media_type(const char *ct)
@@ -772,6 +778,7 @@ handle(csip_server *srv, struct MHD_Connection *c, const char *url,
 	rq.conn = c;
 	rq.query = query_get;
 	rq.query_count = query_count;
+	rq.header = header_get;
 	rq.metrics = srv->metrics;
 	g_strlcpy(rq.actor, "anonymous", sizeof rq.actor);
 	csip_error_clear();

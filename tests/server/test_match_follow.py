@@ -514,30 +514,32 @@ class TestFollow(unittest.TestCase):
         self.assertIn("--state only applies with --follow", p.stderr)
 
     def test_report_retry(self):
-        """A hub that answers 503 to the first reports: the sightings are
-        kept, sent again with a backoff, and counted once."""
+        """Answers lost on the way back: the hub records the first
+        reports but the member gets 503.  The sightings are kept, sent
+        again with a backoff under the same Idempotency-Key, and counted
+        once."""
         before = last_feedback_id(1)
         failures = [2]
 
         class Flaky(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                if failures[0] > 0:
-                    failures[0] -= 1
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
+                hdrs = {"Authorization": self.headers["Authorization"],
+                        "Content-Type": "application/json"}
+                if self.headers["Idempotency-Key"]:
+                    hdrs["Idempotency-Key"] = \
+                        self.headers["Idempotency-Key"]
                 req = urllib.request.Request(
                     HUB.url + self.path, data=body, method="POST",
-                    headers={"Authorization":
-                             self.headers["Authorization"],
-                             "Content-Type": "application/json"})
+                    headers=hdrs)
                 try:
                     with OPENER.open(req, timeout=60) as r:
                         status, out = r.status, r.read()
                 except urllib.error.HTTPError as e:
                     status, out = e.code, e.read()
+                if failures[0] > 0:
+                    failures[0] -= 1
+                    status, out = 503, b""
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
