@@ -307,12 +307,13 @@ rate_check(csip_server *srv, int64_t token_id)
 
 /* ---- failed sign-ins --------------------------------------------------- */
 
-/* Password guessing over TAXII Basic.  Each failed sign-in takes one
- * from a bucket of the client's address (of an IPv6 client its /64,
- * which one machine usually holds whole) and one from a bucket of the
- * user name; an empty bucket refuses Basic from that address, or for
- * that name, with 429 before any password hash is computed, until it
- * refills at auth_failures a minute.  Bearer tokens are 256 random bits
+/* Password guessing over TAXII Basic.  Each try takes one from a bucket
+ * of the client's address (of an IPv6 client its /64, which one machine
+ * usually holds whole) and one from a bucket of the user name before
+ * the password is checked, and a right password gives them back, so
+ * only failures count; an empty bucket refuses Basic from that address,
+ * or for that name, with 429 before any password hash is computed, until
+ * it refills at auth_failures a minute.  Bearer tokens are 256 random bits
  * and cost one keyed hash to check: they need no brake.  The table is
  * capped: past FAIL_KEYS_MAX, buckets that have refilled go, and when
  * none has, Basic from new addresses and names is refused rather than
@@ -355,13 +356,12 @@ fail_refilled(gpointer k, gpointer v, gpointer srv_)
 	       G_USEC_PER_SEC * srv->fail_burst / 60 >= srv->fail_burst;
 }
 
-/* Seconds until KEY may try again (0: now); with CHARGE, one failure is
- * taken from its bucket first.  Called with rl_lock held. */
-static int
-fail_bucket(csip_server *srv, const char *key, int charge)
+/* KEY's bucket, refilled to now and made full when new; NULL when the
+ * table is full of buckets that have not refilled.  With rl_lock. */
+static bucket *
+fail_get(csip_server *srv, const char *key)
 {
 	gint64 now = g_get_monotonic_time();
-	double per_s = srv->fail_burst / 60;
 	bucket *b = g_hash_table_lookup(srv->fails, key);
 
 	if (b == NULL) {
@@ -372,42 +372,82 @@ fail_bucket(csip_server *srv, const char *key, int charge)
 			srv->fails_pruned_us = now;
 		}
 		if (g_hash_table_size(srv->fails) >= FAIL_KEYS_MAX)
-			return 60;
-		if (!charge)
-			return 0;
+			return NULL;
 		b = g_new(bucket, 1);
 		b->tokens = srv->fail_burst;
 		b->at_us = now;
 		g_hash_table_insert(srv->fails, g_strdup(key), b);
 	}
-	b->tokens += (double)(now - b->at_us) / G_USEC_PER_SEC * per_s;
+	b->tokens += (double)(now - b->at_us) / G_USEC_PER_SEC *
+		     srv->fail_burst / 60;
 	if (b->tokens > srv->fail_burst)
 		b->tokens = srv->fail_burst;
 	b->at_us = now;
-	if (charge && b->tokens >= 1)
-		b->tokens -= 1;
-	return b->tokens >= 1 ? 0 : (int)((1 - b->tokens) / per_s) + 1;
+	return b;
 }
 
-/* Seconds until this client may try a password for NAME (0: now); with
- * CHARGE, a failure is counted first against both. */
-static int
-fail_check(csip_server *srv, struct MHD_Connection *c, const char *name,
-	   int charge)
+/* The keys of this client and of user NAME: the address as in
+ * client_key(), the name as a hash (a fixed size, however long). */
+static void
+fail_keys(struct MHD_Connection *c, const char *name, char ak[64],
+	  char uk[40])
 {
-	char ak[64], *uk;
-	int a, u;
+	char *h = g_compute_checksum_for_string(G_CHECKSUM_SHA256, name, -1);
+
+	client_key(c, ak);
+	g_snprintf(uk, 40, "u:%.32s", h);
+	g_free(h);
+}
+
+/* A try of a password for NAME from this client: one is taken from both
+ * buckets before the password is checked, so that requests running side
+ * by side cannot all pass one check.  Returns 0, or the seconds to wait
+ * when either bucket is empty (nothing taken). */
+static int
+fail_take(csip_server *srv, struct MHD_Connection *c, const char *name)
+{
+	char ak[64], uk[40];
+	bucket *a, *u;
+	int wait = 0;
 
 	if (srv->fail_burst <= 0)
 		return 0;
-	client_key(c, ak);
-	uk = g_strconcat("u:", name, NULL);
+	fail_keys(c, name, ak, uk);
 	g_mutex_lock(&srv->rl_lock);
-	a = fail_bucket(srv, ak, charge);
-	u = fail_bucket(srv, uk, charge);
+	a = fail_get(srv, ak);
+	u = a ? fail_get(srv, uk) : NULL;
+	if (a == NULL || u == NULL) {
+		wait = 60;
+	} else if (a->tokens < 1 || u->tokens < 1) {
+		double lack = 1 - MIN(a->tokens, u->tokens);
+
+		wait = (int)(lack * 60 / srv->fail_burst) + 1;
+	} else {
+		a->tokens -= 1;
+		u->tokens -= 1;
+	}
 	g_mutex_unlock(&srv->rl_lock);
-	g_free(uk);
-	return MAX(a, u);
+	return wait;
+}
+
+/* The password was right: what fail_take() took goes back. */
+static void
+fail_refund(csip_server *srv, struct MHD_Connection *c, const char *name)
+{
+	char ak[64], uk[40];
+	const char *keys[2] = { ak, uk };
+
+	if (srv->fail_burst <= 0)
+		return;
+	fail_keys(c, name, ak, uk);
+	g_mutex_lock(&srv->rl_lock);
+	for (int i = 0; i < 2; i++) {
+		bucket *b = g_hash_table_lookup(srv->fails, keys[i]);
+
+		if (b)
+			b->tokens = MIN(b->tokens + 1, srv->fail_burst);
+	}
+	g_mutex_unlock(&srv->rl_lock);
 }
 
 /* ---- one request ------------------------------------------------------ */
@@ -487,7 +527,7 @@ basic_auth(csip_server *srv, csip_req *rq, csip_resp *rs, const char *cred)
 	    NULL) || (colon = strchr(text, ':')) == NULL)
 		goto bad;
 	*colon = '\0';
-	if ((wait = fail_check(srv, rq->conn, text, 0)) > 0) {
+	if ((wait = fail_take(srv, rq->conn, text)) > 0) {
 		csip_api_error(rs, 429, "too many failed sign-ins from this "
 			"address or for this user: retry after the Retry-After "
 			"seconds, or use `Authorization: Bearer TOKEN`");
@@ -499,9 +539,9 @@ basic_auth(csip_server *srv, csip_req *rq, csip_resp *rs, const char *cred)
 			csip_api_error(rs, 500, csip_error_last());
 			goto out;
 		}
-		fail_check(srv, rq->conn, text, 1);
 		goto bad;
 	}
+	fail_refund(srv, rq->conn, text);
 	rc = csip_store_prepare_bind(csip_hub_store(rq->hub), &st, "SELECT "
 		"u.id, o.id, u.name, o.name, u.role, o.role FROM app_user u "
 		"JOIN org o ON o.id = u.org_id WHERE u.name = ? AND "

@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -1122,6 +1123,32 @@ class Test8SignInBrake(unittest.TestCase):
         # A token is not a password: it still works from that address.
         r = Client(h, "brake-org", token=tok).get("/taxii2/")
         self.assertEqual(r.status, 200, r)
+
+    def test_brake_parallel(self):
+        """Tries running side by side each take their share first: twelve
+        wrong passwords at once get three 401s and nine 429s, not one
+        password hash each."""
+        h = Hub("rate_limit = 0\nauth_failures = 3\nthreads = 8\n")
+        self.addCleanup(h.cleanup)
+        h.ok("init")
+        h.ok("org", "add", "brake-org")
+        h.ok("user", "add", "cal", "--org", "brake-org", "--role",
+             "member", "--password-stdin", stdin=PASSWORD + "\n")
+        h.start()
+        wrong = Client(h, "brake-org", basic=("cal", "not the password"))
+        got = []
+        lock = threading.Lock()
+
+        def one():
+            r = wrong.get("/taxii2/")
+            with lock:
+                got.append(r.status)
+        ts = [threading.Thread(target=one) for _ in range(12)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(120)
+        self.assertEqual(sorted(got), [401] * 3 + [429] * 9)
 
 
 # ---- the end: what recipients got ---------------------------------------------
