@@ -178,7 +178,7 @@ csip_feedback_add_once(csip_hub *h, const char *actor,
 	char ib[24], ob[24], ub[24], cb[24], now[21], *target = NULL;
 	char *seen = NULL, *last = NULL;
 	int64_t count, n = 0;
-	int rc, published, began = 0, same = 0;
+	int rc, published, began = 0, same = 0, racing = 0, retried = 0;
 
 	*id = 0;
 	*replayed = 0;
@@ -242,6 +242,7 @@ csip_feedback_add_once(csip_hub *h, const char *actor,
 			goto out;
 		}
 	}
+again:
 	if ((rc = csip_store_begin(s)) < 0)
 		goto out;
 	began = 1;
@@ -309,6 +310,7 @@ csip_feedback_add_once(csip_hub *h, const char *actor,
 		}
 	}
 	csip_store_now(now);
+	racing = key != NULL;
 	rc = csip_store_query_int64(s, id, "INSERT INTO feedback (item_id, "
 		"org_id, user_id, kind, indicator_type, indicator_value, count,"
 		" seen_at, last_seen_at, comment, created_at, client_key) "
@@ -332,6 +334,19 @@ out:
 			csip_store_rollback(s);
 		else
 			rc = csip_store_commit(s);
+		began = 0;
+	}
+	if (rc == CSIP_EEXISTS && racing && !retried) {
+		/* The key was inserted by another request between the lookup
+		 * and the insert (on PostgreSQL reads take no lock): looked up
+		 * again, it is answered like any other use of the key. */
+		retried = 1;
+		racing = 0;
+		g_free(seen);
+		g_free(last);
+		seen = last = NULL;
+		csip_error_clear();
+		goto again;
 	}
 	if (rc < 0)
 		*id = 0;
