@@ -260,6 +260,73 @@ test_unreachable(void)
 	g_free(url);
 }
 
+/* Sealed only (csip match --state): a send takes what was sealed, under
+ * the keys it was sealed with; a count restored with its key is sent
+ * apart, never added to. */
+static void
+test_seal(void)
+{
+	hub h = { .posts = g_ptr_array_new_with_free_func(g_free),
+		.keys = g_ptr_array_new_with_free_func(g_free) };
+	csip_test_http *srv;
+	csip_match_report *r = NULL;
+	csip_match_report_stats st;
+	GString *left = g_string_new(NULL);
+	json_t *b;
+	int seen5 = 0, seen3 = 0;
+
+	g_mutex_init(&h.lock);
+	srv = csip_test_http_start(answer, &h);
+	csip_assert_ok(csip_match_report_new(csip_test_http_url(srv), "tok",
+					     &r));
+	csip_match_report_sealed_only(r);
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "a.example", "");
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "a.example", "");
+	csip_assert_ok(csip_match_report_send(r, item_of, NULL, NULL, NULL,
+					      &st));
+	g_assert_cmpint(h.posts->len, ==, 0);
+	csip_match_report_seal(r);
+	csip_match_report_pending(r, left);
+	g_assert_nonnull(strstr(left->str, "\"item\":null"));
+	g_assert_nonnull(strstr(left->str, "\"count\":2"));
+	g_assert_nonnull(strstr(left->str, "\"key\":\""));
+	csip_assert_ok(csip_match_report_restore(r, "{\"item\": null, "
+		"\"indicator\": {\"type\": \"domain\", \"value\": "
+		"\"a.example\"}, \"count\": 5, \"first_seen\": "
+		"\"2026-01-01T00:00:00Z\", \"last_seen\": "
+		"\"2026-01-01T00:00:00Z\", \"key\": \"K0\"}\n"));
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "a.example", "");
+	csip_match_report_seal(r);
+	csip_assert_ok(csip_match_report_send(r, item_of, NULL, NULL, NULL,
+					      &st));
+	g_assert_cmpint(st.sent, ==, 2);
+	g_assert_cmpint(st.sightings, ==, 8);
+	g_assert_cmpint(h.posts->len, ==, 2);
+	for (guint i = 0; i < 2; i++) {
+		const char *k = g_ptr_array_index(h.keys, i);
+
+		b = body_of(&h, i);
+		if (strcmp(k, "K0") == 0) {
+			g_assert_cmpint(json_integer_value(json_object_get(b,
+					"count")), ==, 5);
+			seen5 = 1;
+		} else {
+			g_assert_cmpint(json_integer_value(json_object_get(b,
+					"count")), ==, 3);
+			g_assert_nonnull(strstr(left->str, k));
+			seen3 = 1;
+		}
+		json_decref(b);
+	}
+	g_assert_true(seen5 && seen3);
+	csip_match_report_free(r);
+	csip_test_http_stop(srv);
+	g_ptr_array_free(h.posts, TRUE);
+	g_ptr_array_free(h.keys, TRUE);
+	g_mutex_clear(&h.lock);
+	g_string_free(left, TRUE);
+}
+
 /* What pending() writes, restore() reads back: the same lines; a bad
  * line anywhere restores nothing. */
 static void
@@ -312,5 +379,6 @@ main(int argc, char **argv)
 	g_test_add_func("/match-report/send", test_send);
 	g_test_add_func("/match-report/unreachable", test_unreachable);
 	g_test_add_func("/match-report/restore", test_restore);
+	g_test_add_func("/match-report/seal", test_seal);
 	return g_test_run();
 }

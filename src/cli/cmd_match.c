@@ -415,19 +415,26 @@ tail_events(const char *name, unsigned ev)
 /* The file is written whole (a new file renamed over the old, synced)
  * by the matching thread between two reads, while no report is being
  * sent: then every line before each position has been counted, and each
- * count is either sent or in "unsent".  A restart resumes each log there
- * (if it is still the same file) and sends what is unsent, so a line is
- * neither reported twice nor lost across a clean stop; after a crash the
- * lines read since the last write (two seconds at most) are read again.
+ * count is either sent or in "unsent", under its Idempotency-Key.  Only
+ * what a written state holds is sent (csip_match_report_sealed_only).  A
+ * restart resumes each log there (if it is still the same file, with the
+ * same bytes before the position) and sends what is unsent under the
+ * same keys: a count the hub recorded after the last write is answered,
+ * not recorded again, and the lines read since the last write (two
+ * seconds at most) are read again and counted anew.  So across a stop or
+ * a crash a line is reported once.
  *
  *   {"version": 1,
- *    "logs": {"NAME": {"dev", "ino", "offset", "line"}, ...},
+ *    "logs": {"NAME": {"dev", "ino", "offset", "line", "tag",
+ *                      "skipping"}, ...},
  *    "unsent": [ {as csip_match_report_pending() writes}, ... ]}
  *
- * Logs are keyed by the name given on the command line. */
+ * Logs are keyed by the name given on the command line; dev, ino and
+ * tag (csip_tail_pos) are unsigned 64-bit numbers, written as decimal
+ * strings since JSON integers are signed. */
 typedef struct log_pos {
 	int have;
-	uint64_t dev, ino, offset, line;
+	csip_tail_pos p;
 } log_pos;
 
 typedef struct state_ctx {
@@ -475,19 +482,32 @@ state_load(cli_ctx *ctx, state_ctx *st, char **logs, int n,
 	}
 	for (int i = 0; i < n; i++) {
 		json_t *p = json_object_get(ls, logs[i]);
-		json_int_t dev = -1, ino = -1, off = -1, line = 0;
+		const char *dev = NULL, *ino = NULL, *tag = NULL;
+		json_int_t off = -1, line = 0;
+		int skip = 0;
+		log_pos lp = { 1, { 0 } };
 
 		if (p == NULL)
 			continue;
-		if (json_unpack(p, "{s:I, s:I, s:I, s:I}", "dev", &dev, "ino",
-				&ino, "offset", &off, "line", &line) < 0 ||
-		    dev < 0 || ino < 0 || off < 0 || line < 1) {
+		if (json_unpack(p, "{s:s, s:s, s:I, s:I, s:s, s:b}", "dev",
+				&dev, "ino", &ino, "offset", &off, "line",
+				&line, "tag", &tag, "skipping", &skip) < 0 ||
+		    !g_ascii_string_to_unsigned(dev, 10, 0, G_MAXUINT64,
+						&lp.p.dev, NULL) ||
+		    !g_ascii_string_to_unsigned(ino, 10, 0, G_MAXUINT64,
+						&lp.p.ino, NULL) ||
+		    !g_ascii_string_to_unsigned(tag, 10, 1, G_MAXUINT64,
+						&lp.p.tag, NULL) ||
+		    off < 0 || line < 1) {
 			rc = state_fail(ctx, st->path, "a log's position is "
-					"not {dev, ino, offset, line}");
+					"not {dev, ino, offset, line, tag, "
+					"skipping}");
 			goto out;
 		}
-		st->pos[i] = (log_pos){ 1, (uint64_t)dev, (uint64_t)ino,
-					(uint64_t)off, (uint64_t)line };
+		lp.p.offset = (uint64_t)off;
+		lp.p.line = (uint64_t)line;
+		lp.p.skipping = skip;
+		st->pos[i] = lp;
 	}
 	for (size_t i = 0; i < json_array_size(un); i++) {
 		char *l = json_dumps(json_array_get(un, i), JSON_COMPACT |
@@ -522,8 +542,7 @@ state_snapshot(state_ctx *st, csip_match_tail **tails, int n)
 	for (int i = 0; i < n; i++) {
 		log_pos p = { 0 };
 
-		p.have = csip_match_tail_position(tails[i], &p.dev, &p.ino,
-						  &p.offset, &p.line);
+		p.have = csip_match_tail_position(tails[i], &p.p);
 		if (p.have)
 			st->pos[i] = p;
 	}
@@ -539,13 +558,20 @@ state_save(state_ctx *st, char **logs, int n, csip_match_report *report)
 	GError *err = NULL;
 	char **lines, *text;
 
-	for (int i = 0; i < n; i++)
-		if (st->pos[i].have)
-			json_object_set_new(ls, logs[i], json_pack("{sI sI sI "
-				"sI}", "dev", (json_int_t)st->pos[i].dev,
-				"ino", (json_int_t)st->pos[i].ino, "offset",
-				(json_int_t)st->pos[i].offset, "line",
-				(json_int_t)st->pos[i].line));
+	for (int i = 0; i < n; i++) {
+		const csip_tail_pos *p = &st->pos[i].p;
+		char dev[24], ino[24], tag[24];
+
+		if (!st->pos[i].have)
+			continue;
+		g_snprintf(dev, sizeof dev, "%" G_GUINT64_FORMAT, p->dev);
+		g_snprintf(ino, sizeof ino, "%" G_GUINT64_FORMAT, p->ino);
+		g_snprintf(tag, sizeof tag, "%" G_GUINT64_FORMAT, p->tag);
+		json_object_set_new(ls, logs[i], json_pack("{ss ss sI sI ss "
+			"sb}", "dev", dev, "ino", ino, "offset",
+			(json_int_t)p->offset, "line", (json_int_t)p->line,
+			"tag", tag, "skipping", p->skipping));
+	}
 	if (report)
 		csip_match_report_pending(report, pend);
 	lines = g_strsplit(pend->str, "\n", -1);
@@ -595,9 +621,7 @@ follow(cli_ctx *ctx, char **logs, int n, int fmt, int threads,
 		tails[i] = csip_match_tail_new(logs[i], (csip_log_format)fmt,
 					       threads);
 		if (sc->pos[i].have)
-			csip_match_tail_resume(tails[i], sc->pos[i].dev,
-				sc->pos[i].ino, sc->pos[i].offset,
-				sc->pos[i].line);
+			csip_match_tail_resume(tails[i], &sc->pos[i].p);
 	}
 	while (!stop_requested && live > 0) {
 		size_t round = 0;
@@ -652,6 +676,8 @@ follow(cli_ctx *ctx, char **logs, int n, int fmt, int threads,
 		 * report on its way, the state is whole. */
 		if (sc->path && g_get_monotonic_time() - sc->saved_us >=
 		    STATE_EVERY_US && g_mutex_trylock(&h->send_lock)) {
+			if (o->report)
+				csip_match_report_seal(o->report);
 			state_snapshot(sc, tails, n);
 			state_save(sc, logs, n, o->report);
 			g_mutex_unlock(&h->send_lock);
@@ -887,6 +913,9 @@ cmd_match(cli_ctx *ctx, int argc, char **argv)
 
 	sc.path = opts.state;
 	sc.pos = g_new0(log_pos, argc);
+	/* With a state, only what it holds is sent (see state_save). */
+	if (sc.path && report)
+		csip_match_report_sealed_only(report);
 	if (sc.path && (rc = state_load(ctx, &sc, logs, argc, report)) !=
 	    CLI_OK)
 		goto out;
@@ -913,9 +942,15 @@ cmd_match(cli_ctx *ctx, int argc, char **argv)
 	g_mutex_clear(&h.lock);
 	g_mutex_clear(&h.send_lock);
 	g_cond_clear(&h.wake);
+	/* Where the logs were left and what is to go, written before the
+	 * last report sends it; written again after, without what went. */
+	if (sc.path) {
+		if (report)
+			csip_match_report_seal(report);
+		state_save(&sc, logs, argc, report);
+	}
 	if (report && report_final(ctx, report, feed) != CLI_OK)
 		rc = CLI_FAIL;
-	/* After the last report: what it could not send is kept. */
 	if (sc.path)
 		state_save(&sc, logs, argc, report);
 out:

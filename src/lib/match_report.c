@@ -50,6 +50,8 @@ struct csip_match_report {
 	GMutex lock;           /* LIVE */
 	GHashTable *live;      /* "type\tvalue" -> agg */
 	GHashTable *pending;   /* "item\ttype\tvalue" -> agg */
+	GHashTable *sealed;    /* "type\tvalue" -> agg, keyed, no item yet */
+	int sealed_only;       /* a send takes SEALED, never LIVE */
 	CURL *h;
 };
 
@@ -110,6 +112,7 @@ csip_match_report_new(const char *url, const char *token,
 	g_mutex_init(&r->lock);
 	r->live = table_new();
 	r->pending = table_new();
+	r->sealed = table_new();
 	*out = r;
 	return CSIP_OK;
 }
@@ -123,6 +126,7 @@ csip_match_report_free(csip_match_report *r)
 		curl_easy_cleanup(r->h);
 	g_hash_table_destroy(r->live);
 	g_hash_table_destroy(r->pending);
+	g_hash_table_destroy(r->sealed);
 	g_mutex_clear(&r->lock);
 	if (r->token)
 		memset(r->token, 0, strlen(r->token));
@@ -359,10 +363,14 @@ freeze(csip_match_report *r, const char *key, agg *a)
 	g_free(now);
 }
 
-/* Move LIVE into PENDING, each indicator under its item. */
-static void
-resolve(csip_match_report *r, csip_match_item_fn item, void *item_ud,
-	csip_match_note_fn note, void *note_ud, csip_match_report_stats *st)
+void
+csip_match_report_sealed_only(csip_match_report *r)
+{
+	r->sealed_only = 1;
+}
+
+void
+csip_match_report_seal(csip_match_report *r)
 {
 	GHashTable *live;
 	GHashTableIter it;
@@ -374,12 +382,47 @@ resolve(csip_match_report *r, csip_match_item_fn item, void *item_ud,
 	g_mutex_unlock(&r->lock);
 	g_hash_table_iter_init(&it, live);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
+		agg *a = v, *have = g_hash_table_lookup(r->sealed, k);
+
+		/* Never sent yet: its key may still take more. */
+		if (have == NULL) {
+			char *u = g_uuid_string_random();
+
+			g_strlcpy(a->key, u, sizeof a->key);
+			g_free(u);
+		}
+		merge(r->sealed, g_strdup(k), a);
+	}
+	g_hash_table_destroy(live);
+}
+
+/* Move LIVE (or SEALED) into PENDING, each indicator under its item. */
+static void
+resolve(csip_match_report *r, csip_match_item_fn item, void *item_ud,
+	csip_match_note_fn note, void *note_ud, csip_match_report_stats *st)
+{
+	GHashTable *live;
+	GHashTableIter it;
+	gpointer k, v;
+
+	if (r->sealed_only) {
+		live = r->sealed;
+		r->sealed = table_new();
+	} else {
+		g_mutex_lock(&r->lock);
+		live = r->live;
+		r->live = table_new();
+		g_mutex_unlock(&r->lock);
+	}
+	g_hash_table_iter_init(&it, live);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
 		agg *a = v;
 
 		a->item = item(item_ud, a->type, a->value);
 		if (a->item > 0) {
-			merge(r->pending, g_strdup_printf("%" PRId64 "\t%s",
-			      a->item, (const char *)k), a);
+			/* Sealed ones keep their key, and so their own
+			 * entry. */
+			merge(r->pending, pending_key(a), a);
 			continue;
 		}
 		st->dropped += a->count;
@@ -499,6 +542,9 @@ csip_match_report_pending(csip_match_report *r, GString *out)
 	g_hash_table_iter_init(&it, r->pending);
 	while (g_hash_table_iter_next(&it, &k, &v))
 		pending_line(out, v);
+	g_hash_table_iter_init(&it, r->sealed);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		pending_line(out, v);
 	g_mutex_lock(&r->lock);
 	g_hash_table_iter_init(&it, r->live);
 	while (g_hash_table_iter_next(&it, &k, &v))
@@ -562,7 +608,7 @@ csip_match_report_restore(csip_match_report *r, const char *pending)
 		if (value == NULL || a.type == CSIP_IND_UNKNOWN ||
 		    a.first < 0 || a.last < a.first ||
 		    !(json_is_null(item) || a.item > 0) ||
-		    (key && (!json_is_string(key) || a.item <= 0 ||
+		    (key && (!json_is_string(key) ||
 		     strlen(json_string_value(key)) >= sizeof a.key ||
 		     !key_ok(a.key))) ||
 		    !json_is_integer(count) || json_integer_value(count) < 1) {
@@ -588,6 +634,14 @@ csip_match_report_restore(csip_match_report *r, const char *pending)
 		if (a->item > 0) {
 			g_free(key);
 			merge(r->pending, pending_key(a), a);
+		} else if (a->key[0]) {
+			/* It may have reached the hub before the earlier
+			 * run stopped: apart, under its key, never added to
+			 * (csip_match_report_seal() looks for "type\tvalue"). */
+			char *k2 = g_strdup_printf("%s\t%s", key, a->key);
+
+			g_free(key);
+			merge(r->sealed, k2, a);
 		} else {
 			g_mutex_lock(&r->lock);
 			merge(r->live, key, a);

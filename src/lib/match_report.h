@@ -78,6 +78,19 @@ int csip_match_report_send(csip_match_report *r, csip_match_item_fn item,
  * up. */
 void csip_match_report_pending(csip_match_report *r, GString *out);
 
+/* For a caller that keeps what is not sent in a file (csip match
+ * --state): from now on a send takes only what csip_match_report_seal()
+ * set aside, never what is counted after.  Each sealed count has its
+ * Idempotency-Key from the start, so that once the file holds it, a
+ * restart after a crash sends it under that key again (recorded once)
+ * rather than under a new one. */
+void csip_match_report_sealed_only(csip_match_report *r);
+
+/* Set aside what is counted so far, to be written out, then sent.  A
+ * count not sent yet keeps its key and takes in more.  Not while a send
+ * runs. */
+void csip_match_report_seal(csip_match_report *r);
+
 /* Put back what an earlier run counted and did not send, as
  * csip_match_report_pending() wrote it (one JSON object a line; "item"
  * null before a send).  All or nothing: CSIP_EINVAL, naming the line,

@@ -178,8 +178,8 @@ class Matcher:
         raise AssertionError("%r not %d times in:\n%s" % (
             pattern, count, self.stderr()))
 
-    def stop(self):
-        self.proc.send_signal(signal.SIGINT)
+    def stop(self, sig=signal.SIGINT):
+        self.proc.send_signal(sig)
         rc = self.proc.wait(timeout=120)
         self.reader.join(30)
         self.proc.stdout.close()
@@ -484,6 +484,36 @@ class TestFollow(unittest.TestCase):
         self.assertEqual(counts(feedback(1, before)), {key: 4})
         with open(state, encoding="utf-8") as f:
             self.assertEqual(json.load(f)["unsent"], [])
+
+        # Killed, not stopped: what the hub recorded after the last write
+        # of the state is sent again under its key and counted once; the
+        # lines read since are read again.
+        append(log, "q invoice-portal.example\n")
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1")
+        try:
+            self.assertEqual(m.wait_rows(1)[0]["line"], 6)
+            wait_feedback(1, before, {key: 5})
+        finally:
+            m.stop(signal.SIGKILL)
+        append(log, "q invoice-portal.example\n")
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1")
+        try:
+            self.assertEqual(m.wait_rows(1)[-1]["line"], 7)
+            wait_feedback(1, before, {key: 6})
+            time.sleep(2.5)
+        finally:
+            self.assertEqual(m.stop(), 0, m.stderr())
+        self.assertEqual(counts(feedback(1, before)), {key: 6})
+
+        # Emptied by copytruncate and written past the old position while
+        # stopped: not the same bytes, so read from its start.
+        with open(log, "w") as f:
+            f.write("x" * 200 + "\n" + "q invoice-portal.example\n" * 8)
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1")
+        try:
+            self.assertEqual(m.wait_rows(8)[0]["line"], 2)
+        finally:
+            m.stop()
 
         # A log made anew while stopped is read from its start.
         os.unlink(log)
