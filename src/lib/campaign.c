@@ -1071,6 +1071,34 @@ out:
 	return rc;
 }
 
+/* The campaigns of the links through one value (bound three times).
+ * corr_link is keyed by report only: a link's value is an observation of
+ * its report, and its other_value one of the other report or the value
+ * itself, and both reports of a link stay in one campaign unless an
+ * analyst cut the pair (and a cut link counts for nothing).  So the
+ * campaigns of the reports carrying the value (found through the
+ * observation index, of any type: one name may be stored as a domain or
+ * as a host name) are the candidates, and a candidate is kept when one
+ * of its links goes through the value. */
+static char *
+linked_by_sql(void)
+{
+	GString *types = g_string_new(NULL);
+	char *sql;
+
+	for (int t = 0; t < CSIP_IND__COUNT; t++)
+		g_string_append_printf(types, "%s'%s'", t ? "," : "",
+				       csip_ind_type_name((csip_ind_type)t));
+	sql = g_strdup_printf("SELECT DISTINCT m.campaign_id FROM observation "
+		"o JOIN campaign_report m ON m.report_id = o.report_id WHERE "
+		"o.type IN (%s) AND o.value = ? AND EXISTS (SELECT 1 FROM "
+		"campaign_report x JOIN corr_link l ON l.report_id = x.report_id"
+		" WHERE x.campaign_id = m.campaign_id AND (l.value = ? OR "
+		"l.other_value = ?)) ORDER BY 1", types->str);
+	g_string_free(types, TRUE);
+	return sql;
+}
+
 int
 csip_campaign_exclude(csip_hub *h, const char *actor, const char *value,
 		      const char *reason, size_t *recomputed)
@@ -1113,13 +1141,11 @@ csip_campaign_exclude(csip_hub *h, const char *actor, const char *value,
 		goto out;
 	/* Every campaign the value linked is computed again without it. */
 	q = g_strdup(ind->value);
+	sql = linked_by_sql();
 	{
 		GArray *tmp = g_array_new(FALSE, FALSE, sizeof(int64_t));
 
-		rc = csip_store_each(s, add_id_row, tmp, "SELECT DISTINCT "
-			"m.campaign_id FROM corr_link l JOIN campaign_report m ON"
-			" m.report_id = l.report_id WHERE l.value = ? OR "
-			"l.other_value = ? ORDER BY 1", q, q, NULL);
+		rc = csip_store_each(s, add_id_row, tmp, sql, q, q, q, NULL);
 		camps = tmp;
 	}
 	if (rc < 0)
