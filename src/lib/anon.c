@@ -1031,6 +1031,39 @@ header_decode(const char *raw)
 	return g_string_free(out, FALSE);
 }
 
+/* Whether header_decode() of RAW (N bytes) only removes the line breaks:
+ * ASCII, no ISO-2022-JP escape (which needs an ESC) and no "=?" as the
+ * decoder sees it, line breaks removed.  Read a word at a time, since
+ * it runs over every header of every walk. */
+static gboolean
+header_plain(const char *raw, size_t n)
+{
+	guint64 high = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		guint64 w;
+
+		memcpy(&w, raw + i, 8);
+		high |= w;
+	}
+	for (; i < n; i++)
+		high |= (unsigned char)raw[i];
+	if ((high & G_GUINT64_CONSTANT(0x8080808080808080)) ||
+	    memchr(raw, 0x1b, n))
+		return FALSE;
+	for (const char *q = raw; (q = memchr(q, '?', n - (size_t)(q - raw)));
+	     q++) {
+		const char *b = q;
+
+		while (b > raw && (b[-1] == '\r' || b[-1] == '\n'))
+			b--;
+		if (b > raw && b[-1] == '=')
+			return FALSE;
+	}
+	return TRUE;
+}
+
 /* header_decode() of RAW, remembered: the three walks read the same
  * headers (the check's copy of the message has most of them unchanged),
  * and decoding is a pure function of the raw value.  The check may use
@@ -1041,8 +1074,27 @@ header_decode(const char *raw)
 static char *
 header_text(anon *a, const char *raw)
 {
-	char *v = g_hash_table_lookup(a->decoded, raw);
+	size_t n = strlen(raw);
+	char *v;
 
+	/* Most values are plain: removing the line breaks here is cheaper
+	 * than hashing the value to look it up. */
+	if (header_plain(raw, n)) {
+		const char *p = raw, *end = raw + n;
+		char *w = v = g_malloc(n + 1);
+
+		while (p < end) {
+			size_t k = strcspn(p, "\r\n");
+
+			memcpy(w, p, k);
+			w += k;
+			for (p += k; *p == '\r' || *p == '\n'; p++)
+				;
+		}
+		*w = '\0';
+		return v;
+	}
+	v = g_hash_table_lookup(a->decoded, raw);
 	if (!v) {
 		v = header_decode(raw);
 		g_hash_table_insert(a->decoded, g_strdup(raw), v);
@@ -1479,38 +1531,49 @@ b64_char(int c)
 static GString *
 b64_plausible(const char *s, size_t n)
 {
+	static gsize once;
+	static guint8 val[256];
 	size_t len = n * 6 / 8, o = 0, print = 0, ctl = 0;
-	GString *out = g_string_sized_new(len + 1);
+	char stack[2048];
+	char *buf = len <= sizeof stack ? stack : g_malloc(len);
+	GString *out = NULL;
 	guint32 acc = 0;
 	int bits = 0;
 
-	g_string_set_size(out, len);
+	/* b64_val() by table, and the bytes decoded on the stack: nearly
+	 * every run is refused, so neither a call per character nor an
+	 * allocation per run is worth it. */
+	if (g_once_init_enter(&once)) {
+		for (int c = 0; c < 256; c++)
+			val[c] = (guint8)MAX(b64_val(c), 0);
+		g_once_init_leave(&once, 1);
+	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c;
 
-		acc = (acc << 6) | (guint32)b64_val((unsigned char)s[i]);
+		acc = (acc << 6) | val[(unsigned char)s[i]];
 		bits += 6;
 		if (bits < 8)
 			continue;
 		bits -= 8;
 		c = (unsigned char)(acc >> bits);
-		out->str[o++] = (char)c;
+		buf[o++] = (char)c;
 		if (c >= 0x20 && c < 0x7f)
 			print++;
 		else if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
 			ctl++;
 		/* Mostly printable needs (o - print) * 4 <= len; few
 		 * controls needs ctl * 20 <= len.  Both counts only grow. */
-		if ((o - print) * 4 > len && ctl * 20 > len) {
-			g_string_free(out, TRUE);
-			return NULL;
-		}
+		if ((o - print) * 4 > len && ctl * 20 > len)
+			goto out;
 	}
 	if (print * 4 >= len * 3 ||
-	    (ctl * 20 <= len && g_utf8_validate(out->str, len, NULL)))
-		return out;
-	g_string_free(out, TRUE);
-	return NULL;
+	    (ctl * 20 <= len && g_utf8_validate(buf, len, NULL)))
+		out = g_string_new_len(buf, (gssize)len);
+out:
+	if (buf != stack)
+		g_free(buf);
+	return out;
 }
 
 /* Try S[b..e) as base64.  Returns TRUE on a hit; in REWRITE the encoded
@@ -3577,7 +3640,12 @@ recipients_survive(const char *data, size_t len, const char *res,
 		}
 	}
 	if (v->len) {
-		lower = g_ascii_strdown(res, (gssize)res_len);
+		/* Every byte, also past a NUL (g_ascii_strdown() stops at
+		 * one), and without its call per byte. */
+		lower = g_malloc(res_len + 1);
+		for (size_t i = 0; i < res_len; i++)
+			lower[i] = (char)lc((unsigned char)res[i]);
+		lower[res_len] = '\0';
 		for (guint i = 0; i < v->len && !found; i++)
 			if (memmem(lower, res_len, v->pdata[i],
 				   strlen(v->pdata[i])))
