@@ -115,6 +115,10 @@ typedef struct anon {
 	GMimeParserOptions *popts;
 	GHashTable *decoded;     /* raw header value -> header_decode() */
 	GHashTable *texts;       /* charset and bytes -> memo_text */
+	GHashTable *views;       /* GMimeDataWrapper * -> view, from
+	                            discovery for the rewrite */
+	int transient;           /* inside a message parsed from a part's
+	                            bytes: a tree of this walk alone */
 	int leak_kind;           /* CHECK: what was found, -1: nothing */
 	char *leak_where;
 } anon;
@@ -2998,6 +3002,54 @@ part_text(anon *a, const GByteArray *bytes, const char *cs,
 	return g_string_new_len(t->text->str, (gssize)t->text->len);
 }
 
+/* A part's decoded content as discovery read it.  The wrapper is held,
+ * so no other wrapper can take its address while the entry lives. */
+typedef struct view {
+	GMimeDataWrapper *w;
+	GMimeContentEncoding enc;
+	GByteArray *bytes;
+} view;
+
+static void
+view_free(gpointer p)
+{
+	view *v = p;
+
+	g_object_unref(v->w);
+	g_byte_array_unref(v->bytes);
+	g_free(v);
+}
+
+/* part_bytes() of PART, decoded once for discovery and the rewrite: the
+ * rewrite takes what discovery decoded from the same wrapper (discovery
+ * changes nothing, and new content comes with a new wrapper), and the
+ * decoding through GMime's filters is a good part of a walk.  The check
+ * reads its own tree.  A new reference. */
+static GByteArray *
+leaf_bytes(anon *a, GMimePart *part)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	GByteArray *ba;
+	view *v;
+
+	if (w && a->mode == M_REWRITE &&
+	    (v = g_hash_table_lookup(a->views, w)) != NULL &&
+	    v->enc == g_mime_data_wrapper_get_encoding(w)) {
+		ba = g_byte_array_ref(v->bytes);
+		g_hash_table_remove(a->views, w);
+		return ba;
+	}
+	ba = part_bytes(part);
+	if (w && a->mode == M_DISCOVER && !a->transient) {
+		v = g_new(view, 1);
+		v->w = g_object_ref(w);
+		v->enc = g_mime_data_wrapper_get_encoding(w);
+		v->bytes = g_byte_array_ref(ba);
+		g_hash_table_replace(a->views, w, v);
+	}
+	return ba;
+}
+
 static GMimeMessage *
 parse_bytes(anon *a, const char *data, size_t len)
 {
@@ -3076,7 +3128,7 @@ static int
 do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
-	GByteArray *bytes = part_bytes(part);
+	GByteArray *bytes = leaf_bytes(a, part);
 	int kind = part_kind(obj, bytes), rc = CSIP_OK;
 	const char *cs = g_mime_object_get_content_type_parameter(obj,
 								  "charset");
@@ -3096,7 +3148,9 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 			gboolean changed;
 
 			sub = g_strdup_printf("%s>", path);
+			a->transient++;
 			rc = walk(a, GMIME_OBJECT(m), sub, depth + 1);
+			a->transient--;
 			g_free(sub);
 			changed = a->changes != before;
 			if (rc == CSIP_OK && a->mode == M_REWRITE && changed) {
@@ -3352,6 +3406,7 @@ anon_init(anon *a)
 					   g_free);
 	a->texts = g_hash_table_new_full(memo_hash, g_bytes_equal,
 		(GDestroyNotify)g_bytes_unref, memo_text_free);
+	a->views = g_hash_table_new_full(NULL, NULL, NULL, view_free);
 	a->popts = g_mime_parser_options_new();
 	g_mime_parser_options_set_fallback_charsets(a->popts, fallback);
 	a->leak_kind = -1;
@@ -3374,6 +3429,7 @@ anon_clear(anon *a)
 	g_string_free(a->via, TRUE);
 	g_hash_table_destroy(a->decoded);
 	g_hash_table_destroy(a->texts);
+	g_hash_table_destroy(a->views);
 	g_mime_parser_options_free(a->popts);
 	g_free(a->where);
 	g_free(a->leak_where);
@@ -3697,6 +3753,7 @@ csip_anon_message(const char *data, size_t len, const csip_anon_policy *pol,
 	a.mode = M_REWRITE;
 	if ((rc = walk(&a, GMIME_OBJECT(msg), "", 0)) < 0)
 		goto out;
+	g_hash_table_remove_all(a.views);
 
 	if (!(ba = object_bytes(GMIME_OBJECT(msg)))) {
 		rc = csip_error_set(CSIP_ERR, "anonymisation failed: the "
