@@ -111,6 +111,8 @@ typedef struct anon {
 	                            and IPs only (a 3-letter name part is in
 	                            any base64 body) */
 	char *where;             /* what is being read, for the report */
+	const char *where_path;  /* or, while where is NULL, the header */
+	const char *where_name;  /* being read (see set_where_header()) */
 	GString *via;            /* encodings peeled off on the way */
 	GMimeParserOptions *popts;
 	GHashTable *decoded;     /* raw header value -> header_decode() */
@@ -240,12 +242,32 @@ pop_via(anon *a)
 }
 
 static char *
-where_label(const anon *a)
+header_label(const char *path, const char *name)
 {
+	return *path ? g_strdup_printf("%s header:%s", path, name) :
+		       g_strdup_printf("header:%s", name);
+}
+
+/* What is being read, the label of a header made now if it was put off
+ * (set_where_header()). */
+static const char *
+where_now(anon *a)
+{
+	if (!a->where && a->where_name) {
+		a->where = header_label(a->where_path, a->where_name);
+		a->where_path = a->where_name = NULL;
+	}
+	return a->where;
+}
+
+static char *
+where_label(anon *a)
+{
+	const char *w = where_now(a);
+
 	if (a->via->len)
-		return g_strdup_printf("%s (%s)", a->where ? a->where : "",
-				       a->via->str);
-	return g_strdup(a->where ? a->where : "");
+		return g_strdup_printf("%s (%s)", w ? w : "", a->via->str);
+	return g_strdup(w ? w : "");
 }
 
 static void
@@ -253,6 +275,20 @@ set_where(anon *a, char *label)
 {
 	g_free(a->where);
 	a->where = label;
+	a->where_path = a->where_name = NULL;
+}
+
+/* The header NAME of the object at PATH is being read.  Its label is
+ * only made when something is recorded or found there (where_now()),
+ * which is rare, while every header of every walk comes here.  PATH and
+ * NAME are borrowed: do_headers() makes the label before either can go
+ * (a header removed, the end of its list). */
+static void
+set_where_header(anon *a, const char *path, const char *name)
+{
+	g_clear_pointer(&a->where, g_free);
+	a->where_path = path;
+	a->where_name = name;
 }
 
 static void
@@ -2544,13 +2580,6 @@ discover_header(anon *a, const char *name, const char *val, const char *raw,
 	a->no_addr = FALSE;
 }
 
-static char *
-header_label(const char *path, const char *name)
-{
-	return *path ? g_strdup_printf("%s header:%s", path, name) :
-		       g_strdup_printf("header:%s", name);
-}
-
 static void
 record_drop(anon *a, int kind, const char *value)
 {
@@ -2615,7 +2644,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 		}
 		val = header_text(a, raw);
 		g_strstrip(val);
-		set_where(a, header_label(path, name));
+		set_where_header(a, path, name);
 		a->no_addr = name_in(name, msgid_headers);
 		if (a->mode == M_DISCOVER) {
 			discover_header(a, name, val, raw, h);
@@ -2633,6 +2662,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 			     engine(a, gv, strlen(gv), 0, NULL))) {
 				g_free(val);
 				a->no_addr = FALSE;
+				where_now(a);
 				return FALSE;
 			}
 		} else if ((is_received(name) && received_classify(a, val,
@@ -2643,6 +2673,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 			record_drop(a, is_received(name) ? K_RECEIVED :
 				    K_HEADER, v);
 			g_free(v);
+			where_now(a);  /* NAME goes with the header */
 			g_mime_header_list_remove_at(hl, i);
 			g_free(val);
 			a->no_addr = FALSE;
@@ -2658,6 +2689,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 		a->no_addr = FALSE;
 		i++;
 	}
+	where_now(a);  /* PATH may go when this object's walk ends */
 	return TRUE;
 }
 
