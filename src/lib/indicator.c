@@ -162,10 +162,21 @@ shown(const char *s, size_t n)
 	return g_string_free(o, FALSE);
 }
 
-/* Parsing state: the input as the user wrote it, for messages. */
+/* Parsing state: the input as the user wrote it, for messages.  It is
+ * quoted (shown()) only when a message is made: most parses of a mail's
+ * candidates succeed or fail once, and quoting it up front, twice, was
+ * a good part of a parse. */
 typedef struct pctx {
-	char *shown;
+	const char *in;
+	size_t in_len;
 } pctx;
+
+static void
+pctx_input(pctx *c, const char *s, size_t n)
+{
+	c->in = s;
+	c->in_len = MIN(n, (size_t)MAX_SHOWN * 4);
+}
 
 static int fail(const pctx *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -177,11 +188,14 @@ fail(const pctx *c, int code, const char *fmt, ...)
 	va_list ap;
 	char *why;
 
+	char *sh = shown(c->in ? c->in : "", c->in_len);
+
 	va_start(ap, fmt);
 	why = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	csip_error_set(code, "\"%s\" %s", c->shown, why);
+	csip_error_set(code, "\"%s\" %s", sh, why);
 	g_free(why);
+	g_free(sh);
 	return code;
 }
 
@@ -1186,8 +1200,11 @@ parse_url(const pctx *c, const char *s, size_t n, csip_indicator *ind)
 	int rc = CSIP_OK;
 
 	if (sep == NULL || sep == s) {
+		char *sh = shown(c->in ? c->in : "", c->in_len);
+
 		rc = fail(c, CSIP_EINVAL, "is not a valid URL: it needs a "
-			  "scheme, as in http://%s", c->shown);
+			  "scheme, as in http://%s", sh);
+		g_free(sh);
 		goto out;
 	}
 	scheme = g_ascii_strdown(s, sep - s);
@@ -1868,7 +1885,7 @@ csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
 	*out = NULL;
 	if (text == NULL)
 		s = "", n = 0;
-	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	pctx_input(&c, s, n);
 	if (n > MAX_IND_INPUT) {
 		rc = fail(&c, CSIP_ETOOBIG, "is longer than %d bytes, the "
 			  "limit for an indicator", MAX_IND_INPUT);
@@ -1888,8 +1905,7 @@ csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
 		goto out;
 	}
 	trim_utf8(&s, &n);
-	g_free(c.shown);
-	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	pctx_input(&c, s, n);
 	if (n == 0) {
 		rc = fail(&c, CSIP_EINVAL, "is empty; expected an indicator");
 		goto out;
@@ -1939,7 +1955,6 @@ out:
 	}
 	g_free(r);
 	g_free(again);
-	g_free(c.shown);
 	return rc;
 }
 
@@ -1962,7 +1977,7 @@ csip_cidr_canonical(const char *text, char **out)
 	int rc;
 
 	*out = NULL;
-	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	pctx_input(&c, s, n);
 	trim_utf8(&s, &n);
 	if (n == 0)
 		rc = fail(&c, CSIP_EINVAL, "is not a network: it is empty");
@@ -1978,7 +1993,6 @@ csip_cidr_canonical(const char *text, char **out)
 		ind.value = NULL;
 	}
 	clear_ind(&ind);
-	g_free(c.shown);
 	return rc;
 }
 
@@ -1993,7 +2007,7 @@ csip_domain_canonical(const char *text, char **out)
 	int rc;
 
 	*out = NULL;
-	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	pctx_input(&c, s, n);
 	trim_utf8(&s, &n);
 	if (!g_utf8_validate(s, (gssize)n, NULL)) {
 		rc = fail(&c, CSIP_EINVAL, "is not valid UTF-8");
@@ -2024,6 +2038,5 @@ csip_domain_canonical(const char *text, char **out)
 out:
 	g_free(ascii);
 	g_free(uni);
-	g_free(c.shown);
 	return rc;
 }
