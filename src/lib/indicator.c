@@ -325,20 +325,24 @@ clip(const char *s, size_t n, size_t max)
 
 typedef struct fang {
 	const char *from;
+	size_t len;        /* of from */
 	const char *to;
 	int spaced;        /* also swallow spaces around it: "a [at] b" */
 } fang;
+
+#define FANG(from, to, spaced) { from, sizeof(from) - 1, to, spaced }
 
 /* Matched case-insensitively against the end of the output as it grows, so
  * nested forms ("([.])") reduce completely and the result is a fixed
  * point: refanging it again changes nothing. */
 static const fang fangs[] = {
-	{ "[.]", ".", 1 }, { "(.)", ".", 1 }, { "{.}", ".", 1 },
-	{ "[dot]", ".", 1 }, { "(dot)", ".", 1 }, { "{dot}", ".", 1 },
-	{ "[@]", "@", 1 }, { "(@)", "@", 1 }, { "{@}", "@", 1 },
-	{ "[at]", "@", 1 }, { "(at)", "@", 1 }, { "{at}", "@", 1 },
-	{ "[://]", "://", 0 }, { "(://)", "://", 0 }, { "{://}", "://", 0 },
-	{ "[:]", ":", 0 }, { "[/]", "/", 0 }, { "\\.", ".", 0 },
+	FANG("[.]", ".", 1), FANG("(.)", ".", 1), FANG("{.}", ".", 1),
+	FANG("[dot]", ".", 1), FANG("(dot)", ".", 1), FANG("{dot}", ".", 1),
+	FANG("[@]", "@", 1), FANG("(@)", "@", 1), FANG("{@}", "@", 1),
+	FANG("[at]", "@", 1), FANG("(at)", "@", 1), FANG("{at}", "@", 1),
+	FANG("[://]", "://", 0), FANG("(://)", "://", 0),
+	FANG("{://}", "://", 0),
+	FANG("[:]", ":", 0), FANG("[/]", "/", 0), FANG("\\.", ".", 0),
 };
 
 /* Defanged schemes, recognised only as a whole word before "://".  "ttp"
@@ -351,12 +355,20 @@ static const char *const schemes[][2] = {
 	{ "meow", "http" }, { "fxp", "ftp" }, { "fxps", "ftps" },
 };
 
-static int
-ends_with_ci(const GString *o, const char *pat)
+static inline int
+fold_ascii(char c)
 {
-	size_t n = strlen(pat);
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
 
+/* Whether O ends with PAT (N bytes, N > 0), ignoring ASCII case.  The
+ * last byte is compared first: it rules out nearly every pattern without
+ * a call, and this runs for every pattern after every '.' and '/'. */
+static int
+ends_with_ci(const GString *o, const char *pat, size_t n)
+{
 	return o->len >= n &&
+		fold_ascii(o->str[o->len - 1]) == fold_ascii(pat[n - 1]) &&
 		g_ascii_strncasecmp(o->str + o->len - n, pat, n) == 0;
 }
 
@@ -376,9 +388,9 @@ reduce(GString *o, int *skip_space)
 	while (again) {
 		again = 0;
 		for (size_t i = 0; i < G_N_ELEMENTS(fangs); i++) {
-			if (!ends_with_ci(o, fangs[i].from))
+			if (!ends_with_ci(o, fangs[i].from, fangs[i].len))
 				continue;
-			g_string_truncate(o, o->len - strlen(fangs[i].from));
+			g_string_truncate(o, o->len - fangs[i].len);
 			if (fangs[i].spaced) {
 				while (o->len > 0 && o->str[o->len - 1] == ' ')
 					g_string_truncate(o, o->len - 1);
@@ -388,7 +400,7 @@ reduce(GString *o, int *skip_space)
 			again = 1;
 			break;
 		}
-		if (again || !ends_with_ci(o, "://"))
+		if (again || !ends_with_ci(o, "://", 3))
 			continue;
 		{
 			/* The word before "://", looked at only as far as
