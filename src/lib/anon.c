@@ -2565,14 +2565,18 @@ discover_header(anon *a, const char *name, const char *val, const char *raw,
 
 	if (is_received(name))
 		received_classify(a, val, TRUE);
-	if (rcpt || name_in(name, address_headers)) {
+	/* Outside a recipient header an address is only taken at a provider
+	 * domain: without any, there is nothing to parse for. */
+	if (rcpt || (a->domains->len && name_in(name, address_headers))) {
 		/* GMime decodes a value when asked: only here. */
 		const char *gval = h ? g_mime_header_get_value(h) : NULL;
 
+		/* A reading equal to one already read finds the same. */
 		discover_addresses(a, val, rcpt);
-		if (raw)
+		if (raw && strcmp(raw, val) != 0)
 			discover_addresses(a, raw, rcpt);
-		if (gval)
+		if (gval && strcmp(gval, val) != 0 &&
+		    (!raw || strcmp(gval, raw) != 0))
 			discover_addresses(a, gval, rcpt);
 	}
 	a->no_addr = name_in(name, msgid_headers);
