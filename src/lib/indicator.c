@@ -1888,7 +1888,7 @@ csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
 		     csip_indicator **out)
 {
 	csip_indicator ind = { 0 };
-	pctx c = { NULL };
+	pctx c = { 0 };
 	const char *s = text;
 	size_t n = len, skip;
 	char *r = NULL, *again = NULL;
@@ -1983,7 +1983,7 @@ int
 csip_cidr_canonical(const char *text, char **out)
 {
 	csip_indicator ind = { 0 };
-	pctx c = { NULL };
+	pctx c = { 0 };
 	const char *s = text ? text : "";
 	size_t n = strlen(s);
 	int rc;
@@ -2011,7 +2011,7 @@ csip_cidr_canonical(const char *text, char **out)
 int
 csip_domain_canonical(const char *text, char **out)
 {
-	pctx c = { NULL };
+	pctx c = { 0 };
 	const char *s = text ? text : "";
 	size_t n = strlen(s);
 	char *ascii = NULL, *uni = NULL;
