@@ -297,6 +297,43 @@ test_merge_split_exclude(void)
 	world_free(t);
 }
 
+/* An exclusion finds the campaigns a value links whichever side of the
+ * link carries it: the earlier report's parent domain of the later one's
+ * host name, or the later report's domain above the earlier one's. */
+static void
+test_exclude_either_side(void)
+{
+	/* Pairs of reports, each linked through the value excluded. */
+	static const char *const sent[][3] = {
+		{ "acme", "[\"parent-side.example\"]", "parent-side.example" },
+		{ "coin", "[\"www.parent-side.example\"]", NULL },
+		{ "bolt", "[\"www.child-side.example\"]", "child-side.example" },
+		{ "dual", "[\"child-side.example\"]", NULL },
+	};
+	csip_test_hub *t = world();
+	int64_t r[G_N_ELEMENTS(sent)];
+	size_t rec = 0;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(sent); i++)
+		r[i] = submit(t, sent[i][0], sent[i][1]);
+	for (size_t i = 0; i < G_N_ELEMENTS(sent); i += 2) {
+		g_assert_cmpint(campaign_of(t, r[i]), !=, 0);
+		g_assert_cmpint(campaign_of(t, r[i]), ==, campaign_of(t,
+								 r[i + 1]));
+		csip_assert_ok(csip_campaign_exclude(t->hub, "test",
+						     sent[i][2], NULL, &rec));
+		g_assert_cmpint(rec, ==, 1);
+		g_assert_cmpint(campaign_of(t, r[i]) + campaign_of(t,
+				r[i + 1]), ==, 0);
+	}
+	/* A value no link went through touches no campaign. */
+	submit(t, "acme", "[\"lonely.example\"]");
+	csip_assert_ok(csip_campaign_exclude(t->hub, "test", "lonely.example",
+					     NULL, &rec));
+	g_assert_cmpint(rec, ==, 0);
+	world_free(t);
+}
+
 /* ---- the count of related organisations ------------------------------ */
 
 static void
@@ -422,6 +459,8 @@ main(int argc, char **argv)
 	g_test_add_func("/campaign/alerts", test_alerts);
 	g_test_add_func("/campaign/merge-split-exclude",
 			test_merge_split_exclude);
+	g_test_add_func("/campaign/exclude-either-side",
+			test_exclude_either_side);
 	g_test_add_func("/campaign/related-orgs",
 			test_related_orgs_leak_nothing);
 	return g_test_run();

@@ -116,6 +116,63 @@ test_add(void)
 	csip_test_hub_free(w.t);
 }
 
+/* Under an Idempotency-Key a feedback is recorded once: the same one
+ * sent again is answered with the first; another one under the key is a
+ * conflict; the key is the giver's organisation's alone. */
+static void
+test_add_once(void)
+{
+	world w;
+	csip_feedback_in seen = { .kind = "sighting", .count = 3, .seen_at =
+		"2025-04-01T09:30:00Z", .indicator_type = "domain",
+		.indicator_value = "EVIL[.]example" };
+	csip_feedback_in again = seen, more = seen;
+	csip_reader r, r2;
+	int64_t id = 0, id2 = 0, id3 = 0;
+	int replayed = -1;
+	const char *key = "6f1c1e4a-0d7b-4a8e-9b8e-2f9f1f0b9a11";
+
+	world_init(&w);
+	again.indicator_value = "evil.example";
+	more.count = 4;
+	csip_assert_ok(csip_reader_load(csip_hub_store(w.t->hub), w.in_sig,
+					&r));
+	csip_assert_ok(csip_reader_load(csip_hub_store(w.t->hub), w.in_sig2,
+					&r2));
+	csip_assert_ok(csip_feedback_add_once(w.t->hub, "test", &r, 0, w.item,
+					      &seen, key, &id, &replayed));
+	g_assert_cmpint(replayed, ==, 0);
+	csip_assert_ok(csip_feedback_add_once(w.t->hub, "test", &r, 0, w.item,
+					      &again, key, &id2, &replayed));
+	g_assert_cmpint(replayed, ==, 1);
+	g_assert_cmpint(id2, ==, id);
+	g_assert_cmpint(count(&w, "SELECT COUNT(*) FROM feedback"), ==, 1);
+	g_assert_cmpint(count(&w, "SELECT COUNT(*) FROM audit_log WHERE "
+		"action = 'feedback.add'"), ==, 1);
+	g_assert_cmpint(csip_feedback_add_once(w.t->hub, "test", &r, 0,
+		w.item, &more, key, &id3, &replayed), ==, CSIP_EEXISTS);
+	g_assert_nonnull(strstr(csip_error_last(), "new key"));
+	g_assert_cmpint(id3, ==, 0);
+	/* Another organisation's key space. */
+	csip_assert_ok(csip_feedback_add_once(w.t->hub, "test", &r2, 0,
+		w.item, &more, key, &id3, &replayed));
+	g_assert_cmpint(replayed, ==, 0);
+	g_assert_cmpint(id3, !=, id);
+	/* Without a key, as many as are given. */
+	csip_assert_ok(csip_feedback_add_once(w.t->hub, "test", &r, 0, w.item,
+					      &seen, NULL, &id3, &replayed));
+	csip_assert_ok(csip_feedback_add_once(w.t->hub, "test", &r, 0, w.item,
+					      &seen, NULL, &id3, &replayed));
+	g_assert_cmpint(count(&w, "SELECT COUNT(*) FROM feedback"), ==, 4);
+	g_assert_cmpint(csip_feedback_add_once(w.t->hub, "test", &r, 0,
+		w.item, &seen, "", &id3, &replayed), ==, CSIP_EINVAL);
+	g_assert_cmpint(csip_feedback_add_once(w.t->hub, "test", &r, 0,
+		w.item, &seen, "a b", &id3, &replayed), ==, CSIP_EINVAL);
+	csip_reader_clear(&r);
+	csip_reader_clear(&r2);
+	csip_test_hub_free(w.t);
+}
+
 /* A sighting counted over a while (csip match --report) keeps its first
  * and last time, and the list gives both back. */
 static void
@@ -373,6 +430,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/feedback/add", test_add);
 	g_test_add_func("/feedback/add-span", test_add_span);
+	g_test_add_func("/feedback/add-once", test_add_once);
 	g_test_add_func("/feedback/add-refused", test_add_refused);
 	g_test_add_func("/feedback/add-rejects", test_add_rejects);
 	g_test_add_func("/feedback/list-views", test_list_views);

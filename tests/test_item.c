@@ -327,7 +327,7 @@ test_lifecycle(void)
 	csip_reader rp, rs;
 	json_t *o = NULL;
 	size_t n = 0;
-	int64_t rows;
+	int64_t rows, shared;
 	char *before;
 
 	world_init(&w);
@@ -443,10 +443,18 @@ test_lifecycle(void)
 			"high");
 	json_decref(o);
 
-	/* Withdrawn: the hub's alone again. */
+	/* Withdrawn: the hub's alone again.  The statistics keep the
+	 * sharing instances (where it went, and when). */
+	shared = count(&w, "SELECT COUNT(*) FROM item_recipient");
+	g_assert_cmpint(shared, >, 0);
+	g_assert_cmpint(count(&w, "SELECT COUNT(*) FROM sharing_instance s "
+		"JOIN item_recipient r ON r.item_id = s.item_id AND r.org_id = "
+		"s.org_id AND r.shared_at = s.shared_at"), ==, shared);
 	g_assert_cmpint(csip_item_withdraw(w.t->hub, "test", 9999), ==,
 			CSIP_ENOTFOUND);
 	csip_assert_ok(csip_item_withdraw(w.t->hub, "test", id));
+	g_assert_cmpint(count(&w, "SELECT COUNT(*) FROM sharing_instance"),
+			==, shared);
 	g_assert_cmpint(csip_item_withdraw(w.t->hub, "test", id), ==,
 			CSIP_EBUSY);
 	g_assert_cmpint(count(&w, "SELECT COUNT(*) FROM item_recipient"), ==,

@@ -60,6 +60,7 @@ test_new(void)
 typedef struct hub {
 	GMutex lock;
 	GPtrArray *posts;    /* "target auth body" */
+	GPtrArray *keys;     /* their Idempotency-Keys */
 	int item3[4];
 	int n3;
 } hub;
@@ -73,6 +74,8 @@ answer(void *ud, const csip_test_req *rq, int *status, GString *body)
 	g_ptr_array_add(h->posts, g_strdup_printf("%s %s %s %s", rq->method,
 		rq->target, rq->authorization ? rq->authorization : "-",
 		rq->body));
+	g_ptr_array_add(h->keys, g_strdup(rq->idempotency_key ?
+		rq->idempotency_key : "-"));
 	if (strcmp(rq->target, "/api/v1/items/1/feedback") == 0) {
 		*status = 201;
 	} else if (strcmp(rq->target, "/api/v1/items/2/feedback") == 0) {
@@ -118,7 +121,8 @@ static void
 test_send(void)
 {
 	hub h = { .posts = g_ptr_array_new_with_free_func(g_free),
-		.item3 = { 503, 201 } };
+		.keys = g_ptr_array_new_with_free_func(g_free),
+		.item3 = { 503, 201, 201 } };
 	csip_test_http *srv;
 	csip_match_report *r = NULL;
 	csip_match_report_stats st;
@@ -175,29 +179,43 @@ test_send(void)
 			"indicator"), "value")), ==, "a.example");
 	json_decref(b);
 
-	/* d again meanwhile: the next send carries both, once. */
+	/* The 503 may have come after the hub recorded it: d's POST is
+	 * kept as it was, under its Idempotency-Key, and sent again so; d
+	 * seen again meanwhile goes on its own, under a new key. */
+	for (guint i = 0; i < 3; i++)
+		g_assert_cmpuint(strlen(g_ptr_array_index(h.keys, i)), ==, 36);
+	g_assert_cmpstr(g_ptr_array_index(h.keys, 0), !=,
+			g_ptr_array_index(h.keys, 2));
 	csip_match_report_add(r, CSIP_IND_DOMAIN, "d.example",
 			      "2024-01-15T09:30:00Z");
 	g_string_truncate(left, 0);
 	csip_match_report_pending(r, left);
 	g_assert_nonnull(strstr(left->str, "{\"item\":3,"));
+	g_assert_nonnull(strstr(left->str, g_ptr_array_index(h.keys, 2)));
 	csip_assert_ok(csip_match_report_send(r, item_of, NULL, on_note,
 					      notes, &st));
-	g_assert_cmpint(st.sent, ==, 1);
+	g_assert_cmpint(st.sent, ==, 2);
 	g_assert_cmpint(st.sightings, ==, 2);
 	g_assert_cmpint(st.kept, ==, 0);
-	b = body_of(&h, 3);
-	g_assert_cmpint(json_integer_value(json_object_get(b, "count")), ==,
-			2);
-	g_assert_cmpstr(json_string_value(json_object_get(b, "seen_at")), ==,
-			"2024-01-15T09:00:00Z");
-	g_assert_cmpstr(json_string_value(json_object_get(b,
-			"last_seen_at")), ==, "2024-01-15T09:30:00Z");
-	json_decref(b);
+	g_assert_cmpint(h.posts->len, ==, 5);
+	for (guint i = 3; i < 5; i++) {
+		const char *k = g_ptr_array_index(h.keys, i);
+		int retry = strcmp(k, g_ptr_array_index(h.keys, 2)) == 0;
+
+		b = body_of(&h, i);
+		g_assert_cmpint(json_integer_value(json_object_get(b,
+				"count")), ==, 1);
+		g_assert_cmpstr(json_string_value(json_object_get(b,
+				"seen_at")), ==, retry ? "2024-01-15T09:00:00Z"
+				: "2024-01-15T09:30:00Z");
+		json_decref(b);
+	}
+	g_assert_cmpstr(g_ptr_array_index(h.keys, 3), !=,
+			g_ptr_array_index(h.keys, 4));
 	/* Nothing left, nothing sent. */
 	csip_assert_ok(csip_match_report_send(r, item_of, NULL, on_note,
 					      notes, &st));
-	g_assert_cmpint(h.posts->len, ==, 4);
+	g_assert_cmpint(h.posts->len, ==, 5);
 	g_string_truncate(left, 0);
 	csip_match_report_pending(r, left);
 	g_assert_cmpstr(left->str, ==, "");
@@ -205,6 +223,7 @@ test_send(void)
 	csip_match_report_free(r);
 	csip_test_http_stop(srv);
 	g_ptr_array_free(h.posts, TRUE);
+	g_ptr_array_free(h.keys, TRUE);
 	g_mutex_clear(&h.lock);
 	g_string_free(notes, TRUE);
 	g_string_free(left, TRUE);
@@ -241,6 +260,116 @@ test_unreachable(void)
 	g_free(url);
 }
 
+/* Sealed only (csip match --state): a send takes what was sealed, under
+ * the keys it was sealed with; a count restored with its key is sent
+ * apart, never added to. */
+static void
+test_seal(void)
+{
+	hub h = { .posts = g_ptr_array_new_with_free_func(g_free),
+		.keys = g_ptr_array_new_with_free_func(g_free) };
+	csip_test_http *srv;
+	csip_match_report *r = NULL;
+	csip_match_report_stats st;
+	GString *left = g_string_new(NULL);
+	json_t *b;
+	int seen5 = 0, seen3 = 0;
+
+	g_mutex_init(&h.lock);
+	srv = csip_test_http_start(answer, &h);
+	csip_assert_ok(csip_match_report_new(csip_test_http_url(srv), "tok",
+					     &r));
+	csip_match_report_sealed_only(r);
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "a.example", "");
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "a.example", "");
+	csip_assert_ok(csip_match_report_send(r, item_of, NULL, NULL, NULL,
+					      &st));
+	g_assert_cmpint(h.posts->len, ==, 0);
+	csip_match_report_seal(r);
+	csip_match_report_pending(r, left);
+	g_assert_nonnull(strstr(left->str, "\"item\":null"));
+	g_assert_nonnull(strstr(left->str, "\"count\":2"));
+	g_assert_nonnull(strstr(left->str, "\"key\":\""));
+	csip_assert_ok(csip_match_report_restore(r, "{\"item\": null, "
+		"\"indicator\": {\"type\": \"domain\", \"value\": "
+		"\"a.example\"}, \"count\": 5, \"first_seen\": "
+		"\"2026-01-01T00:00:00Z\", \"last_seen\": "
+		"\"2026-01-01T00:00:00Z\", \"key\": \"K0\"}\n"));
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "a.example", "");
+	csip_match_report_seal(r);
+	csip_assert_ok(csip_match_report_send(r, item_of, NULL, NULL, NULL,
+					      &st));
+	g_assert_cmpint(st.sent, ==, 2);
+	g_assert_cmpint(st.sightings, ==, 8);
+	g_assert_cmpint(h.posts->len, ==, 2);
+	for (guint i = 0; i < 2; i++) {
+		const char *k = g_ptr_array_index(h.keys, i);
+
+		b = body_of(&h, i);
+		if (strcmp(k, "K0") == 0) {
+			g_assert_cmpint(json_integer_value(json_object_get(b,
+					"count")), ==, 5);
+			seen5 = 1;
+		} else {
+			g_assert_cmpint(json_integer_value(json_object_get(b,
+					"count")), ==, 3);
+			g_assert_nonnull(strstr(left->str, k));
+			seen3 = 1;
+		}
+		json_decref(b);
+	}
+	g_assert_true(seen5 && seen3);
+	csip_match_report_free(r);
+	csip_test_http_stop(srv);
+	g_ptr_array_free(h.posts, TRUE);
+	g_ptr_array_free(h.keys, TRUE);
+	g_mutex_clear(&h.lock);
+	g_string_free(left, TRUE);
+}
+
+/* What pending() writes, restore() reads back: the same lines; a bad
+ * line anywhere restores nothing. */
+static void
+test_restore(void)
+{
+	csip_match_report *r = NULL;
+	GString *a = g_string_new(NULL), *b = g_string_new(NULL);
+
+	csip_assert_ok(csip_match_report_new("https://hub.example", "t", &r));
+	csip_assert_ok(csip_match_report_restore(r, "{\"item\": 7, "
+		"\"indicator\": {\"type\": \"domain\", \"value\": "
+		"\"evil.example\"}, \"count\": 3, \"first_seen\": "
+		"\"2026-01-01T00:00:00Z\", \"last_seen\": "
+		"\"2026-01-02T00:00:00Z\"}\n\n{\"item\": null, \"indicator\": "
+		"{\"type\": \"ipv4\", \"value\": \"192.0.2.1\"}, \"count\": "
+		"1, \"first_seen\": \"2026-01-03T00:00:00Z\", \"last_seen\": "
+		"\"2026-01-03T00:00:00Z\"}\n"));
+	csip_match_report_pending(r, a);
+	g_assert_nonnull(strstr(a->str, "{\"item\":7,\"indicator\":{\"type\":"
+		"\"domain\",\"value\":\"evil.example\"},\"count\":3,"
+		"\"first_seen\":\"2026-01-01T00:00:00Z\",\"last_seen\":"
+		"\"2026-01-02T00:00:00Z\"}\n"));
+	g_assert_nonnull(strstr(a->str, "\"item\":null,\"indicator\":{"
+		"\"type\":\"ipv4\",\"value\":\"192.0.2.1\"},\"count\":1"));
+	/* Restored twice: counts add up, spans widen. */
+	csip_assert_ok(csip_match_report_restore(r, a->str));
+	csip_match_report_pending(r, b);
+	g_assert_nonnull(strstr(b->str, "\"count\":6,"));
+	g_assert_nonnull(strstr(b->str, "\"count\":2,"));
+	g_string_truncate(a, 0);
+	g_assert_cmpint(csip_match_report_restore(r, "{\"item\": null, "
+		"\"indicator\": {\"type\": \"ipv4\", \"value\": \"192.0.2.9\"}"
+		", \"count\": 1, \"first_seen\": \"2026-01-03T00:00:00Z\", "
+		"\"last_seen\": \"2026-01-03T00:00:00Z\"}\n{\"count\": 0}\n"),
+		==, CSIP_EINVAL);
+	g_assert_nonnull(strstr(csip_error_last(), "sighting 2"));
+	csip_match_report_pending(r, a);
+	g_assert_cmpstr(a->str, ==, b->str);
+	g_string_free(a, TRUE);
+	g_string_free(b, TRUE);
+	csip_match_report_free(r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -249,5 +378,7 @@ main(int argc, char **argv)
 	g_test_add_func("/match-report/new", test_new);
 	g_test_add_func("/match-report/send", test_send);
 	g_test_add_func("/match-report/unreachable", test_unreachable);
+	g_test_add_func("/match-report/restore", test_restore);
+	g_test_add_func("/match-report/seal", test_seal);
 	return g_test_run();
 }

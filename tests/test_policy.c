@@ -460,6 +460,99 @@ test_refresh_org(void)
 	csip_test_hub_free(w.t);
 }
 
+/* Facts loaded in batches are the facts loaded one by one: for items of
+ * every kind, repeated, missing, and across batch boundaries; and so are
+ * the decisions on them, for every reader. */
+static void
+test_facts_many(void)
+{
+	world w;
+	csip_store *s;
+	static const char *const st[] = { "published", "draft", "withdrawn",
+		"pending" };
+	static const char *const aud[] = { "sig", "community", "partners",
+		"public" };
+	int64_t kinds[24], rep1, rep2, sigs[3];
+	size_t n = 3 * CSIP_FACTS_BATCH + 17;
+	int64_t *ids = g_new(int64_t, n);
+	csip_item_facts *many = g_new(csip_item_facts, n), one;
+	csip_access *acc = g_new(csip_access, n);
+
+	world_init(&w);
+	s = csip_hub_store(w.t->hub);
+	sigs[0] = 0;
+	sigs[1] = w.energy;
+	sigs[2] = w.finance;
+	rep1 = csip_test_report_add(w.t, "kanto-power", "public", NULL, NULL);
+	rep2 = csip_test_report_add(w.t, "mizuho-bank", "public", NULL, NULL);
+	for (int i = 0; i < 24; i++) {
+		char ib[24], vb[24];
+
+		kinds[i] = item_add(&w, st[i % 4], aud[(i / 4) % 4],
+				    sigs[i % 3], i % 2 ? rep1 : rep2);
+		/* A second SIG and a second provider for some. */
+		g_snprintf(ib, sizeof ib, "%" G_GINT64_FORMAT, kinds[i]);
+		if (i % 5 == 0) {
+			g_snprintf(vb, sizeof vb, "%" G_GINT64_FORMAT, w.gas);
+			csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO "
+				"item_sig VALUES (?, ?)", ib, vb, NULL));
+		}
+		if (i % 7 == 0) {
+			g_snprintf(vb, sizeof vb, "%" G_GINT64_FORMAT,
+				   i % 2 ? rep2 : rep1);
+			csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO "
+				"item_source VALUES (?, ?)", ib, vb, NULL));
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		ids[i] = i % 11 == 10 ? 100000 + (int64_t)i :
+			 kinds[(i * 7) % 24];
+	csip_assert_ok(csip_item_facts_load_many(s, ids, n, many));
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i] >= 100000) {
+			g_assert_cmpint(many[i].item_id, ==, 0);
+			g_assert_cmpuint(many[i].n_sigs + many[i].n_providers,
+					 ==, 0);
+			continue;
+		}
+		csip_assert_ok(csip_item_facts_load(s, ids[i], &one));
+		g_assert_cmpint(many[i].item_id, ==, one.item_id);
+		g_assert_cmpstr(many[i].status, ==, one.status);
+		g_assert_cmpstr(many[i].audience, ==, one.audience);
+		g_assert_cmpmem(many[i].sigs, many[i].n_sigs * 8, one.sigs,
+				one.n_sigs * 8);
+		g_assert_cmpmem(many[i].providers, many[i].n_providers * 8,
+				one.providers, one.n_providers * 8);
+		csip_item_facts_clear(&one);
+	}
+	for (size_t i = 0; i < n; i++)
+		csip_item_facts_clear(&many[i]);
+	{
+		int64_t orgs[] = { w.hub, w.prov, w.in_sig, w.other, w.no_nda,
+				   w.partner };
+
+		for (size_t k = 0; k < G_N_ELEMENTS(orgs); k++) {
+			csip_reader r;
+
+			csip_assert_ok(csip_reader_load(s, orgs[k], &r));
+			csip_assert_ok(csip_policy_items_access(s, &r, ids, n,
+								acc));
+			for (size_t i = 0; i < n; i++) {
+				csip_access a;
+
+				csip_assert_ok(csip_policy_item_access(s, &r,
+					ids[i], &a));
+				g_assert_cmpint(acc[i], ==, a);
+			}
+			csip_reader_clear(&r);
+		}
+	}
+	g_free(ids);
+	g_free(many);
+	g_free(acc);
+	csip_test_hub_free(w.t);
+}
+
 static void
 test_report_access(void)
 {
@@ -506,5 +599,6 @@ main(int argc, char **argv)
 			test_refresh_recipients);
 	g_test_add_func("/policy/refresh-org", test_refresh_org);
 	g_test_add_func("/policy/report-access", test_report_access);
+	g_test_add_func("/policy/facts-many", test_facts_many);
 	return g_test_run();
 }

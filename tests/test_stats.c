@@ -196,8 +196,13 @@ add_recipient(csip_test_hub *t, int64_t item, int64_t org, const char *at)
 {
 	char *i = id_text(item), *o = id_text(org);
 
+	/* As the hub does: the item reaches the organisation, and the
+	 * statistics keep the instance. */
 	csip_assert_ok(csip_store_run(csip_hub_store(t->hub), NULL, "INSERT "
 		"INTO item_recipient (item_id, org_id, shared_at) VALUES (?, "
+		"?, ?)", i, o, at, NULL));
+	csip_assert_ok(csip_store_run(csip_hub_store(t->hub), NULL, "INSERT "
+		"INTO sharing_instance (item_id, org_id, shared_at) VALUES (?, "
 		"?, ?)", i, o, at, NULL));
 	g_free(i);
 	g_free(o);

@@ -173,6 +173,53 @@ test_open_errors(void)
 	g_free(path);
 }
 
+/* The writer turn belongs to a file: a transaction on one SQLite file
+ * never waits for one open on another (csip migrate copies one file into
+ * another in one thread; the turn waits 5 s before giving up), while two
+ * stores on one file still take turns. */
+static void
+test_writer_turn_per_file(void)
+{
+	char *dir = g_dir_make_tmp("csip-test-XXXXXX", NULL);
+	char *a = g_build_filename(dir, "a.db", NULL);
+	char *b = g_build_filename(dir, "b.db", NULL);
+	csip_store *sa = NULL, *sb = NULL, *sa2 = NULL;
+	gint64 t0;
+
+	csip_assert_ok(csip_store_open(a, &sa));
+	csip_assert_ok(csip_store_open(b, &sb));
+	csip_assert_ok(csip_store_exec(sa, "CREATE TABLE x (v INTEGER)"));
+	csip_assert_ok(csip_store_exec(sb, "CREATE TABLE x (v INTEGER)"));
+	csip_assert_ok(csip_store_begin(sa));
+	csip_assert_ok(csip_store_run(sa, NULL, "INSERT INTO x VALUES (1)",
+				      NULL));
+	t0 = g_get_monotonic_time();
+	csip_assert_ok(csip_store_begin(sb));
+	csip_assert_ok(csip_store_run(sb, NULL, "INSERT INTO x VALUES (2)",
+				      NULL));
+	csip_assert_ok(csip_store_commit(sb));
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC);
+	/* The same file by another path and store: its turn is taken, so
+	 * after the wait the database itself says busy. */
+	{
+		char *other = g_build_filename(dir, ".", "a.db", NULL);
+
+		csip_assert_ok(csip_store_open(other, &sa2));
+		g_free(other);
+	}
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(csip_store_begin(sa2), ==, CSIP_EBUSY);
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 4 * G_USEC_PER_SEC);
+	csip_assert_ok(csip_store_commit(sa));
+	csip_store_close(sa2);
+	csip_store_close(sb);
+	csip_store_close(sa);
+	csip_test_rmtree(dir);
+	g_free(dir);
+	g_free(a);
+	g_free(b);
+}
+
 /* Disk faults: every write from the Nth on fails.  Whatever N is, the
  * database afterwards holds either all of the transaction or none of it,
  * and stays consistent. */
@@ -299,6 +346,8 @@ main(int argc, char **argv)
 	g_test_add_func("/store/migrations", test_migrations);
 	g_test_add_func("/store/open-errors", test_open_errors);
 	g_test_add_func("/store/fault-injection", test_fault_injection);
+	g_test_add_func("/store/writer-turn-per-file",
+			test_writer_turn_per_file);
 	g_test_add_func("/store/pg-reconnect", test_pg_reconnect);
 	return g_test_run();
 }

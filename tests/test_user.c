@@ -53,9 +53,23 @@ test_users(void)
 			CSIP_EPERM);
 	g_assert_cmpint(csip_user_check_password(t->hub, "nobody", "x"), ==,
 			CSIP_EPERM);
+	/* A remembered success is tied to the stored hash: another password
+	 * stored (here dave's) makes the old one wrong at once. */
+	csip_assert_ok(csip_user_add(t->hub, "test", "acme", "dave", NULL,
+		NULL, "a different secret", &id));
+	csip_assert_ok(csip_user_check_password(t->hub, "alice",
+						"correct horse battery"));
+	csip_assert_ok(csip_store_run(csip_hub_store(t->hub), NULL,
+		"UPDATE app_user SET password_hash = (SELECT password_hash "
+		"FROM app_user WHERE name = 'dave') WHERE name = 'alice'",
+		NULL));
+	g_assert_cmpint(csip_user_check_password(t->hub, "alice",
+		"correct horse battery"), ==, CSIP_EPERM);
+	csip_assert_ok(csip_user_check_password(t->hub, "alice",
+						"a different secret"));
 
 	csip_assert_ok(csip_user_list(t->hub, "acme", &list));
-	g_assert_cmpint(json_array_size(list), ==, 2);
+	g_assert_cmpint(json_array_size(list), ==, 3);
 	g_assert_true(json_is_true(json_object_get(json_array_get(list, 0),
 		"password")));
 	g_assert_null(json_object_get(json_array_get(list, 0),

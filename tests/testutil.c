@@ -226,7 +226,7 @@ static void
 http_serve(csip_test_http *h, GSocket *c)
 {
 	GString *in = g_string_new(NULL), *body = g_string_new(NULL), *out;
-	char buf[4096], *head_end, *len, *auth, **first;
+	char buf[4096], *head_end, *len, *auth, *ikey, **first;
 	gssize r;
 	size_t want = 0;
 	int status = 500;
@@ -253,9 +253,11 @@ http_serve(csip_test_http *h, GSocket *c)
 	*head_end = '\0';
 	first = g_strsplit(in->str, " ", 3);
 	auth = header_of(in->str, "Authorization");
+	ikey = header_of(in->str, "Idempotency-Key");
 	rq.method = first[0];
 	rq.target = first[1] ? first[1] : "";
 	rq.authorization = auth;
+	rq.idempotency_key = ikey;
 	rq.body = head_end + 4;
 	h->fn(h->ud, &rq, &status, body);
 	out = g_string_new(NULL);
@@ -273,6 +275,7 @@ http_serve(csip_test_http *h, GSocket *c)
 	g_string_free(out, TRUE);
 	g_strfreev(first);
 	g_free(auth);
+	g_free(ikey);
 out:
 	g_string_free(in, TRUE);
 	g_string_free(body, TRUE);

@@ -79,6 +79,7 @@ typedef struct csip_test_req {
 	const char *method;
 	const char *target;        /* path and query */
 	const char *authorization; /* the header, or NULL */
+	const char *idempotency_key; /* the header, or NULL */
 	const char *body;
 } csip_test_req;
 

@@ -2,8 +2,9 @@
 # bench/correlate/run.sh - the correlation index against plain indexed SQL
 # on SQLite, at 1,000, 100,000 and 10,000,000 stored indicators (or the
 # sizes given): time to correlate a new report of 50 indicators (median
-# and 99th percentile), memory and disk of the index against the
-# observation table it indexes, and a full rebuild.  Prints a Markdown
+# and 99th percentile, and the median CPU time), memory and disk of the
+# index against the observation table it indexes, the size of the link
+# table, and a full rebuild (wall and CPU time).  Prints a Markdown
 # table for docs/PERFORMANCE.md.
 #
 # Usage: bench/correlate/run.sh [BUILD-DIR] [SIZES...]
@@ -53,15 +54,18 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 mib = lambda b: "%.1f MiB" % (b / 1048576.0) if b >= 0 else "n/a"
 print("| backend | indicators | index: median / p99 | SQL: median / p99 | "
-      "correlate+commit: median / p99 | index memory | index file | "
-      "observation table + indexes | rebuild | index load |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "correlate+commit: median / p99 | correlate+commit CPU: median | "
+      "index memory | index file | observation table + indexes | "
+      "corr_link + indexes | rebuild (CPU) | index load |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     print("| {} | {:,} | {:.0f} / {:.0f} µs | {:.0f} / {:.0f} µs | "
-          "{:.0f} / {:.0f} µs | {} | {} | {} | {:.1f} s | {:.2f} s |".format(
+          "{:.0f} / {:.0f} µs | {:.0f} µs | {} | {} | {} | {} | "
+          "{:.1f} s ({:.1f} s) | {:.2f} s |".format(
               r["backend"], r["indicators"], r["index_us_median"], r["index_us_p99"],
               r["sql_us_median"], r["sql_us_p99"], r["full_us_median"],
-              r["full_us_p99"], mib(r["index_mem_bytes"]),
-              mib(r["index_file_bytes"]), mib(r["observation_bytes"]),
-              r["rebuild_s"], r["index_load_s"]))
+              r["full_us_p99"], r["full_cpu_us_median"],
+              mib(r["index_mem_bytes"]), mib(r["index_file_bytes"]),
+              mib(r["observation_bytes"]), mib(r["link_bytes"]),
+              r["rebuild_s"], r["rebuild_cpu_s"], r["index_load_s"]))
 PY

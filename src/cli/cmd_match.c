@@ -48,6 +48,7 @@ static struct {
 	gint full_refresh;
 	gchar *report;
 	gint report_interval;
+	gchar *state;
 } opts = { .refresh = -1, .full_refresh = -1, .report_interval = -1 };
 
 GOptionEntry cmd_match_options[] = {
@@ -85,6 +86,10 @@ GOptionEntry cmd_match_options[] = {
 	{ "report-interval", 0, 0, G_OPTION_ARG_INT, &opts.report_interval,
 	  "With --follow: report every SECONDS (default 60); without "
 	  "--follow the report is sent once, at the end", "SECONDS" },
+	{ "state", 0, 0, G_OPTION_ARG_FILENAME, &opts.state,
+	  "With --follow: keep in FILE where each log was read up to and the "
+	  "sightings not reported yet, so that a restart goes on from there "
+	  "instead of reading and reporting the logs again", "FILE" },
 	{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet,
 	  "No summary on stderr", NULL },
 	{ NULL, 0, 0, 0, NULL, NULL, NULL }
@@ -94,6 +99,8 @@ GOptionEntry cmd_match_options[] = {
 #define MAX_WARNINGS 20
 /* How often the logs followed are looked at when nothing came. */
 #define POLL_MS 250
+/* How often --state is written while following. */
+#define STATE_EVERY_US (2 * G_USEC_PER_SEC)
 /* Reporting without --follow: attempts, the first wait doubling. */
 #define FINAL_ATTEMPTS 3
 /* While following, a failed report is tried again after 1 s, 2 s, ...
@@ -194,6 +201,7 @@ clear_opts(void)
 	g_free(opts.ind_format);
 	g_free(opts.format);
 	g_free(opts.report);
+	g_free(opts.state);
 	memset(&opts, 0, sizeof(opts));
 	opts.refresh = opts.full_refresh = opts.report_interval = -1;
 }
@@ -287,6 +295,7 @@ typedef struct hub_ctx {
 	GCond wake;
 	int stop;
 	csip_match_set *fresh;       /* built, not picked up yet */
+	GMutex send_lock;            /* held while a report is sent */
 } hub_ctx;
 
 /* Wait until DEADLINE (monotonic µs) or a stop; returns whether to
@@ -363,8 +372,10 @@ hub_thread(gpointer data)
 			csip_match_report_stats st;
 			int sent;
 
+			g_mutex_lock(&h->send_lock);
 			sent = csip_match_report_send(h->report, item_of,
 				h->feed, note_dropped, NULL, &st);
+			g_mutex_unlock(&h->send_lock);
 			reported.sent += st.sent;
 			reported.sightings += st.sightings;
 			if (sent == CSIP_OK) {
@@ -398,11 +409,203 @@ tail_events(const char *name, unsigned ev)
 			"from its start\n", name);
 }
 
+/* ------------------------------------------------------------------ */
+/* --state: where each log was read up to, and what is not reported yet */
+
+/* The file is written whole (a new file renamed over the old, synced)
+ * by the matching thread between two reads, while no report is being
+ * sent: then every line before each position has been counted, and each
+ * count is either sent or in "unsent", under its Idempotency-Key.  Only
+ * what a written state holds is sent (csip_match_report_sealed_only).  A
+ * restart resumes each log there (if it is still the same file, with the
+ * same bytes before the position) and sends what is unsent under the
+ * same keys: a count the hub recorded after the last write is answered,
+ * not recorded again, and the lines read since the last write (two
+ * seconds at most) are read again and counted anew.  So across a stop or
+ * a crash a line is reported once.
+ *
+ *   {"version": 1,
+ *    "logs": {"NAME": {"dev", "ino", "offset", "line", "tag",
+ *                      "skipping"}, ...},
+ *    "unsent": [ {as csip_match_report_pending() writes}, ... ]}
+ *
+ * Logs are keyed by the name given on the command line; dev, ino and
+ * tag (csip_tail_pos) are unsigned 64-bit numbers, written as decimal
+ * strings since JSON integers are signed. */
+typedef struct log_pos {
+	int have;
+	csip_tail_pos p;
+} log_pos;
+
+typedef struct state_ctx {
+	const char *path;      /* NULL: no state kept */
+	log_pos *pos;          /* one per log, as named */
+	gint64 saved_us;
+	int failing;           /* the last write failed (said once) */
+} state_ctx;
+
+static int
+state_fail(cli_ctx *ctx, const char *path, const char *why)
+{
+	csip_error_set(CSIP_EINVAL, "%s: %s; remove it to read the logs "
+		       "from their start", path, why);
+	return cli_fail(ctx);
+}
+
+/* Read ST->path, if it exists, into ST->pos for LOGS[0..N) and REPORT
+ * (may be NULL: unsent sightings are then dropped, said on stderr). */
+static int
+state_load(cli_ctx *ctx, state_ctx *st, char **logs, int n,
+	   csip_match_report *report)
+{
+	json_t *root = NULL, *ls, *un;
+	json_error_t jerr;
+	GString *unsent = g_string_new(NULL);
+	char *text = NULL;
+	gsize len = 0;
+	GError *err = NULL;
+	int rc = CLI_OK;
+
+	if (!g_file_get_contents(st->path, &text, &len, &err)) {
+		if (!g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			rc = state_fail(ctx, st->path, err->message);
+		goto out;
+	}
+	root = json_loadb(text, len, 0, &jerr);
+	ls = json_object_get(root, "logs");
+	un = json_object_get(root, "unsent");
+	if (!json_is_object(root) || json_integer_value(json_object_get(root,
+	    "version")) != 1 || !json_is_object(ls) || !json_is_array(un)) {
+		rc = state_fail(ctx, st->path, "not a state file of csip "
+				"match (version 1)");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		json_t *p = json_object_get(ls, logs[i]);
+		const char *dev = NULL, *ino = NULL, *tag = NULL;
+		json_int_t off = -1, line = 0;
+		int skip = 0;
+		log_pos lp = { 1, { 0 } };
+
+		if (p == NULL)
+			continue;
+		if (json_unpack(p, "{s:s, s:s, s:I, s:I, s:s, s:b}", "dev",
+				&dev, "ino", &ino, "offset", &off, "line",
+				&line, "tag", &tag, "skipping", &skip) < 0 ||
+		    !g_ascii_string_to_unsigned(dev, 10, 0, G_MAXUINT64,
+						&lp.p.dev, NULL) ||
+		    !g_ascii_string_to_unsigned(ino, 10, 0, G_MAXUINT64,
+						&lp.p.ino, NULL) ||
+		    !g_ascii_string_to_unsigned(tag, 10, 1, G_MAXUINT64,
+						&lp.p.tag, NULL) ||
+		    off < 0 || line < 1) {
+			rc = state_fail(ctx, st->path, "a log's position is "
+					"not {dev, ino, offset, line, tag, "
+					"skipping}");
+			goto out;
+		}
+		lp.p.offset = (uint64_t)off;
+		lp.p.line = (uint64_t)line;
+		lp.p.skipping = skip;
+		st->pos[i] = lp;
+	}
+	for (size_t i = 0; i < json_array_size(un); i++) {
+		char *l = json_dumps(json_array_get(un, i), JSON_COMPACT |
+				     JSON_ENCODE_ANY);
+
+		g_string_append_printf(unsent, "%s\n", l ? l : "");
+		free(l);
+	}
+	if (json_array_size(un) && report == NULL) {
+		fprintf(stderr, "csip match: warning: %zu unsent sighting "
+			"count%s in %s dropped: give --report to send them\n",
+			json_array_size(un), json_array_size(un) == 1 ? "" :
+			"s", st->path);
+	} else if (report && csip_match_report_restore(report, unsent->str) <
+		   0) {
+		rc = state_fail(ctx, st->path, csip_error_last());
+		goto out;
+	}
+out:
+	if (err)
+		g_error_free(err);
+	json_decref(root);
+	g_free(text);
+	g_string_free(unsent, TRUE);
+	return rc;
+}
+
+/* Where each of TAILS[0..N) stands, into ST->pos. */
+static void
+state_snapshot(state_ctx *st, csip_match_tail **tails, int n)
+{
+	for (int i = 0; i < n; i++) {
+		log_pos p = { 0 };
+
+		p.have = csip_match_tail_position(tails[i], &p.p);
+		if (p.have)
+			st->pos[i] = p;
+	}
+}
+
+/* Write ST->pos and what REPORT (may be NULL) has not sent.  A failure
+ * is said once while it lasts: matching goes on. */
+static void
+state_save(state_ctx *st, char **logs, int n, csip_match_report *report)
+{
+	json_t *root = json_object(), *ls = json_object(), *un = json_array();
+	GString *pend = g_string_new(NULL);
+	GError *err = NULL;
+	char **lines, *text;
+
+	for (int i = 0; i < n; i++) {
+		const csip_tail_pos *p = &st->pos[i].p;
+		char dev[24], ino[24], tag[24];
+
+		if (!st->pos[i].have)
+			continue;
+		g_snprintf(dev, sizeof dev, "%" G_GUINT64_FORMAT, p->dev);
+		g_snprintf(ino, sizeof ino, "%" G_GUINT64_FORMAT, p->ino);
+		g_snprintf(tag, sizeof tag, "%" G_GUINT64_FORMAT, p->tag);
+		json_object_set_new(ls, logs[i], json_pack("{ss ss sI sI ss "
+			"sb}", "dev", dev, "ino", ino, "offset",
+			(json_int_t)p->offset, "line", (json_int_t)p->line,
+			"tag", tag, "skipping", p->skipping));
+	}
+	if (report)
+		csip_match_report_pending(report, pend);
+	lines = g_strsplit(pend->str, "\n", -1);
+	for (char **l = lines; *l; l++)
+		if (**l)
+			json_array_append_new(un, json_loads(*l, 0, NULL));
+	g_strfreev(lines);
+	json_object_set_new(root, "version", json_integer(1));
+	json_object_set_new(root, "logs", ls);
+	json_object_set_new(root, "unsent", un);
+	text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (!g_file_set_contents_full(st->path, text, -1,
+	    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
+	    &err)) {
+		if (!st->failing)
+			fprintf(stderr, "csip match: warning: writing the "
+				"state failed: %s; check that its folder is "
+				"writable\n", err->message);
+		st->failing = 1;
+		g_error_free(err);
+	} else {
+		st->failing = 0;
+	}
+	st->saved_us = g_get_monotonic_time();
+	free(text);
+	json_decref(root);
+	g_string_free(pend, TRUE);
+}
+
 /* Follow LOGS[0..N) until a signal or the end of standard input, with
  * *SET, which the hub thread may replace.  Returns CLI_OK or CLI_FAIL. */
 static int
 follow(cli_ctx *ctx, char **logs, int n, int fmt, int threads,
-       csip_match_set **set, out_ctx *o, hub_ctx *h)
+       csip_match_set **set, out_ctx *o, hub_ctx *h, state_ctx *sc)
 {
 	csip_match_tail **tails = g_new0(csip_match_tail *, n);
 	int *gone = g_new0(int, n), *failing = g_new0(int, n);
@@ -414,9 +617,12 @@ follow(cli_ctx *ctx, char **logs, int n, int fmt, int threads,
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		tails[i] = csip_match_tail_new(logs[i], (csip_log_format)fmt,
 					       threads);
+		if (sc->pos[i].have)
+			csip_match_tail_resume(tails[i], &sc->pos[i].p);
+	}
 	while (!stop_requested && live > 0) {
 		size_t round = 0;
 		csip_match_set *fresh;
@@ -466,6 +672,16 @@ follow(cli_ctx *ctx, char **logs, int n, int fmt, int threads,
 			rc = cli_fail(ctx);
 			break;
 		}
+		/* Between two reads every line read is counted; with no
+		 * report on its way, the state is whole. */
+		if (sc->path && g_get_monotonic_time() - sc->saved_us >=
+		    STATE_EVERY_US && g_mutex_trylock(&h->send_lock)) {
+			if (o->report)
+				csip_match_report_seal(o->report);
+			state_snapshot(sc, tails, n);
+			state_save(sc, logs, n, o->report);
+			g_mutex_unlock(&h->send_lock);
+		}
 		if (round == 0 && live > 0 && !stop_requested) {
 			/* A signal cuts the sleep short. */
 			struct timespec ts = { 0, POLL_MS * 1000000L };
@@ -473,6 +689,7 @@ follow(cli_ctx *ctx, char **logs, int n, int fmt, int threads,
 			nanosleep(&ts, NULL);
 		}
 	}
+	state_snapshot(sc, tails, n);
 	for (int i = 0; i < n; i++) {
 		const csip_match_tail_stats *st =
 			csip_match_tail_stats_of(tails[i]);
@@ -597,6 +814,7 @@ cmd_match(cli_ctx *ctx, int argc, char **argv)
 	csip_match_feed_stats fst;
 	out_ctx o = { 0 };
 	hub_ctx h = { 0 };
+	state_ctx sc = { 0 };
 	GThread *hub = NULL;
 	size_t added = 0, skipped = 0, warned = 0;
 	int ifmt = CSIP_MSRC_AUTO, fmt = CSIP_LOG_AUTO, threads = opts.threads;
@@ -629,6 +847,10 @@ cmd_match(cli_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = check_intervals(ctx)) != CLI_OK)
 		goto out;
+	if (opts.state && !opts.follow) {
+		rc = cli_usage(ctx, "--state only applies with --follow");
+		goto out;
+	}
 	if (opts.report && csip_match_report_new(opts.report,
 	    g_getenv("CSIP_TOKEN"), &report) < 0) {
 		rc = cli_usage(ctx, "%s", csip_error_last());
@@ -689,17 +911,26 @@ cmd_match(cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 
+	sc.path = opts.state;
+	sc.pos = g_new0(log_pos, argc);
+	/* With a state, only what it holds is sent (see state_save). */
+	if (sc.path && report)
+		csip_match_report_sealed_only(report);
+	if (sc.path && (rc = state_load(ctx, &sc, logs, argc, report)) !=
+	    CLI_OK)
+		goto out;
 	h.feed = feed;
 	h.report = report;
 	h.refresh = opts.refresh;
 	h.full_refresh = opts.full_refresh;
 	h.report_interval = opts.report_interval;
 	g_mutex_init(&h.lock);
+	g_mutex_init(&h.send_lock);
 	g_cond_init(&h.wake);
 	if (h.refresh > 0 || report)
 		hub = g_thread_new("csip-match-hub", hub_thread, &h);
 	rc = follow(ctx, logs, argc, fmt, threads, &set,
-		    &o, &h);
+		    &o, &h, &sc);
 	if (hub) {
 		g_mutex_lock(&h.lock);
 		h.stop = 1;
@@ -709,10 +940,21 @@ cmd_match(cli_ctx *ctx, int argc, char **argv)
 	}
 	csip_match_set_free(h.fresh);
 	g_mutex_clear(&h.lock);
+	g_mutex_clear(&h.send_lock);
 	g_cond_clear(&h.wake);
+	/* Where the logs were left and what is to go, written before the
+	 * last report sends it; written again after, without what went. */
+	if (sc.path) {
+		if (report)
+			csip_match_report_seal(report);
+		state_save(&sc, logs, argc, report);
+	}
 	if (report && report_final(ctx, report, feed) != CLI_OK)
 		rc = CLI_FAIL;
+	if (sc.path)
+		state_save(&sc, logs, argc, report);
 out:
+	g_free(sc.pos);
 	if (o.log)
 		g_string_free(o.log, TRUE);
 	if (o.buf)

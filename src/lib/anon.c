@@ -111,10 +111,16 @@ typedef struct anon {
 	                            and IPs only (a 3-letter name part is in
 	                            any base64 body) */
 	char *where;             /* what is being read, for the report */
+	const char *where_path;  /* or, while where is NULL, the header */
+	const char *where_name;  /* being read (see set_where_header()) */
 	GString *via;            /* encodings peeled off on the way */
 	GMimeParserOptions *popts;
 	GHashTable *decoded;     /* raw header value -> header_decode() */
 	GHashTable *texts;       /* charset and bytes -> memo_text */
+	GHashTable *views;       /* GMimeDataWrapper * -> view, from
+	                            discovery for the rewrite */
+	int transient;           /* inside a message parsed from a part's
+	                            bytes: a tree of this walk alone */
 	int leak_kind;           /* CHECK: what was found, -1: nothing */
 	char *leak_where;
 } anon;
@@ -236,12 +242,32 @@ pop_via(anon *a)
 }
 
 static char *
-where_label(const anon *a)
+header_label(const char *path, const char *name)
 {
+	return *path ? g_strdup_printf("%s header:%s", path, name) :
+		       g_strdup_printf("header:%s", name);
+}
+
+/* What is being read, the label of a header made now if it was put off
+ * (set_where_header()). */
+static const char *
+where_now(anon *a)
+{
+	if (!a->where && a->where_name) {
+		a->where = header_label(a->where_path, a->where_name);
+		a->where_path = a->where_name = NULL;
+	}
+	return a->where;
+}
+
+static char *
+where_label(anon *a)
+{
+	const char *w = where_now(a);
+
 	if (a->via->len)
-		return g_strdup_printf("%s (%s)", a->where ? a->where : "",
-				       a->via->str);
-	return g_strdup(a->where ? a->where : "");
+		return g_strdup_printf("%s (%s)", w ? w : "", a->via->str);
+	return g_strdup(w ? w : "");
 }
 
 static void
@@ -249,6 +275,20 @@ set_where(anon *a, char *label)
 {
 	g_free(a->where);
 	a->where = label;
+	a->where_path = a->where_name = NULL;
+}
+
+/* The header NAME of the object at PATH is being read.  Its label is
+ * only made when something is recorded or found there (where_now()),
+ * which is rare, while every header of every walk comes here.  PATH and
+ * NAME are borrowed: do_headers() makes the label before either can go
+ * (a header removed, the end of its list). */
+static void
+set_where_header(anon *a, const char *path, const char *name)
+{
+	g_clear_pointer(&a->where, g_free);
+	a->where_path = path;
+	a->where_name = name;
 }
 
 static void
@@ -1031,6 +1071,39 @@ header_decode(const char *raw)
 	return g_string_free(out, FALSE);
 }
 
+/* Whether header_decode() of RAW (N bytes) only removes the line breaks:
+ * ASCII, no ISO-2022-JP escape (which needs an ESC) and no "=?" as the
+ * decoder sees it, line breaks removed.  Read a word at a time, since
+ * it runs over every header of every walk. */
+static gboolean
+header_plain(const char *raw, size_t n)
+{
+	guint64 high = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		guint64 w;
+
+		memcpy(&w, raw + i, 8);
+		high |= w;
+	}
+	for (; i < n; i++)
+		high |= (unsigned char)raw[i];
+	if ((high & G_GUINT64_CONSTANT(0x8080808080808080)) ||
+	    memchr(raw, 0x1b, n))
+		return FALSE;
+	for (const char *q = raw; (q = memchr(q, '?', n - (size_t)(q - raw)));
+	     q++) {
+		const char *b = q;
+
+		while (b > raw && (b[-1] == '\r' || b[-1] == '\n'))
+			b--;
+		if (b > raw && b[-1] == '=')
+			return FALSE;
+	}
+	return TRUE;
+}
+
 /* header_decode() of RAW, remembered: the three walks read the same
  * headers (the check's copy of the message has most of them unchanged),
  * and decoding is a pure function of the raw value.  The check may use
@@ -1041,8 +1114,27 @@ header_decode(const char *raw)
 static char *
 header_text(anon *a, const char *raw)
 {
-	char *v = g_hash_table_lookup(a->decoded, raw);
+	size_t n = strlen(raw);
+	char *v;
 
+	/* Most values are plain: removing the line breaks here is cheaper
+	 * than hashing the value to look it up. */
+	if (header_plain(raw, n)) {
+		const char *p = raw, *end = raw + n;
+		char *w = v = g_malloc(n + 1);
+
+		while (p < end) {
+			size_t k = strcspn(p, "\r\n");
+
+			memcpy(w, p, k);
+			w += k;
+			for (p += k; *p == '\r' || *p == '\n'; p++)
+				;
+		}
+		*w = '\0';
+		return v;
+	}
+	v = g_hash_table_lookup(a->decoded, raw);
 	if (!v) {
 		v = header_decode(raw);
 		g_hash_table_insert(a->decoded, g_strdup(raw), v);
@@ -1479,38 +1571,49 @@ b64_char(int c)
 static GString *
 b64_plausible(const char *s, size_t n)
 {
+	static gsize once;
+	static guint8 val[256];
 	size_t len = n * 6 / 8, o = 0, print = 0, ctl = 0;
-	GString *out = g_string_sized_new(len + 1);
+	char stack[2048];
+	char *buf = len <= sizeof stack ? stack : g_malloc(len);
+	GString *out = NULL;
 	guint32 acc = 0;
 	int bits = 0;
 
-	g_string_set_size(out, len);
+	/* b64_val() by table, and the bytes decoded on the stack: nearly
+	 * every run is refused, so neither a call per character nor an
+	 * allocation per run is worth it. */
+	if (g_once_init_enter(&once)) {
+		for (int c = 0; c < 256; c++)
+			val[c] = (guint8)MAX(b64_val(c), 0);
+		g_once_init_leave(&once, 1);
+	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c;
 
-		acc = (acc << 6) | (guint32)b64_val((unsigned char)s[i]);
+		acc = (acc << 6) | val[(unsigned char)s[i]];
 		bits += 6;
 		if (bits < 8)
 			continue;
 		bits -= 8;
 		c = (unsigned char)(acc >> bits);
-		out->str[o++] = (char)c;
+		buf[o++] = (char)c;
 		if (c >= 0x20 && c < 0x7f)
 			print++;
 		else if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
 			ctl++;
 		/* Mostly printable needs (o - print) * 4 <= len; few
 		 * controls needs ctl * 20 <= len.  Both counts only grow. */
-		if ((o - print) * 4 > len && ctl * 20 > len) {
-			g_string_free(out, TRUE);
-			return NULL;
-		}
+		if ((o - print) * 4 > len && ctl * 20 > len)
+			goto out;
 	}
 	if (print * 4 >= len * 3 ||
-	    (ctl * 20 <= len && g_utf8_validate(out->str, len, NULL)))
-		return out;
-	g_string_free(out, TRUE);
-	return NULL;
+	    (ctl * 20 <= len && g_utf8_validate(buf, len, NULL)))
+		out = g_string_new_len(buf, (gssize)len);
+out:
+	if (buf != stack)
+		g_free(buf);
+	return out;
 }
 
 /* Try S[b..e) as base64.  Returns TRUE on a hit; in REWRITE the encoded
@@ -2462,26 +2565,23 @@ discover_header(anon *a, const char *name, const char *val, const char *raw,
 
 	if (is_received(name))
 		received_classify(a, val, TRUE);
-	if (rcpt || name_in(name, address_headers)) {
+	/* Outside a recipient header an address is only taken at a provider
+	 * domain: without any, there is nothing to parse for. */
+	if (rcpt || (a->domains->len && name_in(name, address_headers))) {
 		/* GMime decodes a value when asked: only here. */
 		const char *gval = h ? g_mime_header_get_value(h) : NULL;
 
+		/* A reading equal to one already read finds the same. */
 		discover_addresses(a, val, rcpt);
-		if (raw)
+		if (raw && strcmp(raw, val) != 0)
 			discover_addresses(a, raw, rcpt);
-		if (gval)
+		if (gval && strcmp(gval, val) != 0 &&
+		    (!raw || strcmp(gval, raw) != 0))
 			discover_addresses(a, gval, rcpt);
 	}
 	a->no_addr = name_in(name, msgid_headers);
 	engine(a, val, strlen(val), 0, NULL);
 	a->no_addr = FALSE;
-}
-
-static char *
-header_label(const char *path, const char *name)
-{
-	return *path ? g_strdup_printf("%s header:%s", path, name) :
-		       g_strdup_printf("header:%s", name);
 }
 
 static void
@@ -2548,7 +2648,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 		}
 		val = header_text(a, raw);
 		g_strstrip(val);
-		set_where(a, header_label(path, name));
+		set_where_header(a, path, name);
 		a->no_addr = name_in(name, msgid_headers);
 		if (a->mode == M_DISCOVER) {
 			discover_header(a, name, val, raw, h);
@@ -2566,6 +2666,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 			     engine(a, gv, strlen(gv), 0, NULL))) {
 				g_free(val);
 				a->no_addr = FALSE;
+				where_now(a);
 				return FALSE;
 			}
 		} else if ((is_received(name) && received_classify(a, val,
@@ -2576,6 +2677,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 			record_drop(a, is_received(name) ? K_RECEIVED :
 				    K_HEADER, v);
 			g_free(v);
+			where_now(a);  /* NAME goes with the header */
 			g_mime_header_list_remove_at(hl, i);
 			g_free(val);
 			a->no_addr = FALSE;
@@ -2591,6 +2693,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 		a->no_addr = FALSE;
 		i++;
 	}
+	where_now(a);  /* PATH may go when this object's walk ends */
 	return TRUE;
 }
 
@@ -2935,6 +3038,54 @@ part_text(anon *a, const GByteArray *bytes, const char *cs,
 	return g_string_new_len(t->text->str, (gssize)t->text->len);
 }
 
+/* A part's decoded content as discovery read it.  The wrapper is held,
+ * so no other wrapper can take its address while the entry lives. */
+typedef struct view {
+	GMimeDataWrapper *w;
+	GMimeContentEncoding enc;
+	GByteArray *bytes;
+} view;
+
+static void
+view_free(gpointer p)
+{
+	view *v = p;
+
+	g_object_unref(v->w);
+	g_byte_array_unref(v->bytes);
+	g_free(v);
+}
+
+/* part_bytes() of PART, decoded once for discovery and the rewrite: the
+ * rewrite takes what discovery decoded from the same wrapper (discovery
+ * changes nothing, and new content comes with a new wrapper), and the
+ * decoding through GMime's filters is a good part of a walk.  The check
+ * reads its own tree.  A new reference. */
+static GByteArray *
+leaf_bytes(anon *a, GMimePart *part)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	GByteArray *ba;
+	view *v;
+
+	if (w && a->mode == M_REWRITE &&
+	    (v = g_hash_table_lookup(a->views, w)) != NULL &&
+	    v->enc == g_mime_data_wrapper_get_encoding(w)) {
+		ba = g_byte_array_ref(v->bytes);
+		g_hash_table_remove(a->views, w);
+		return ba;
+	}
+	ba = part_bytes(part);
+	if (w && a->mode == M_DISCOVER && !a->transient) {
+		v = g_new(view, 1);
+		v->w = g_object_ref(w);
+		v->enc = g_mime_data_wrapper_get_encoding(w);
+		v->bytes = g_byte_array_ref(ba);
+		g_hash_table_replace(a->views, w, v);
+	}
+	return ba;
+}
+
 static GMimeMessage *
 parse_bytes(anon *a, const char *data, size_t len)
 {
@@ -3013,7 +3164,7 @@ static int
 do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
-	GByteArray *bytes = part_bytes(part);
+	GByteArray *bytes = leaf_bytes(a, part);
 	int kind = part_kind(obj, bytes), rc = CSIP_OK;
 	const char *cs = g_mime_object_get_content_type_parameter(obj,
 								  "charset");
@@ -3033,7 +3184,9 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 			gboolean changed;
 
 			sub = g_strdup_printf("%s>", path);
+			a->transient++;
 			rc = walk(a, GMIME_OBJECT(m), sub, depth + 1);
+			a->transient--;
 			g_free(sub);
 			changed = a->changes != before;
 			if (rc == CSIP_OK && a->mode == M_REWRITE && changed) {
@@ -3289,6 +3442,7 @@ anon_init(anon *a)
 					   g_free);
 	a->texts = g_hash_table_new_full(memo_hash, g_bytes_equal,
 		(GDestroyNotify)g_bytes_unref, memo_text_free);
+	a->views = g_hash_table_new_full(NULL, NULL, NULL, view_free);
 	a->popts = g_mime_parser_options_new();
 	g_mime_parser_options_set_fallback_charsets(a->popts, fallback);
 	a->leak_kind = -1;
@@ -3311,6 +3465,7 @@ anon_clear(anon *a)
 	g_string_free(a->via, TRUE);
 	g_hash_table_destroy(a->decoded);
 	g_hash_table_destroy(a->texts);
+	g_hash_table_destroy(a->views);
 	g_mime_parser_options_free(a->popts);
 	g_free(a->where);
 	g_free(a->leak_where);
@@ -3577,7 +3732,12 @@ recipients_survive(const char *data, size_t len, const char *res,
 		}
 	}
 	if (v->len) {
-		lower = g_ascii_strdown(res, (gssize)res_len);
+		/* Every byte, also past a NUL (g_ascii_strdown() stops at
+		 * one), and without its call per byte. */
+		lower = g_malloc(res_len + 1);
+		for (size_t i = 0; i < res_len; i++)
+			lower[i] = (char)lc((unsigned char)res[i]);
+		lower[res_len] = '\0';
 		for (guint i = 0; i < v->len && !found; i++)
 			if (memmem(lower, res_len, v->pdata[i],
 				   strlen(v->pdata[i])))
@@ -3629,6 +3789,7 @@ csip_anon_message(const char *data, size_t len, const csip_anon_policy *pol,
 	a.mode = M_REWRITE;
 	if ((rc = walk(&a, GMIME_OBJECT(msg), "", 0)) < 0)
 		goto out;
+	g_hash_table_remove_all(a.views);
 
 	if (!(ba = object_bytes(GMIME_OBJECT(msg)))) {
 		rc = csip_error_set(CSIP_ERR, "anonymisation failed: the "

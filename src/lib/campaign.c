@@ -121,12 +121,23 @@ out:
 	return rc;
 }
 
+/* Report id -> campaign id, both owned by the table. */
+static int
+member_of_row(csip_stmt *st, void *map)
+{
+	g_hash_table_insert(map, g_memdup2(&(int64_t){ csip_stmt_int64(st,
+		0) }, sizeof(int64_t)), g_memdup2(&(int64_t){ csip_stmt_int64(
+		st, 1) }, sizeof(int64_t)));
+	return CSIP_OK;
+}
+
 int
 csip_campaign_join(csip_hub *h, int64_t report, const int64_t *linked,
 		   size_t n, int64_t *campaign)
 {
 	csip_store *s = csip_hub_store(h);
 	GArray *camps = NULL;
+	GHashTable *members = NULL;
 	csip_stmt *st = NULL;
 	char *list = NULL, *sql = NULL, *target = NULL;
 	char now[21];
@@ -136,12 +147,28 @@ csip_campaign_join(csip_hub *h, int64_t report, const int64_t *linked,
 	*campaign = 0;
 	if (n == 0)
 		return CSIP_OK;
+	members = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+					g_free);
 	csip_store_now(now);
 	list = id_list(linked, n);
-	sql = g_strdup_printf("SELECT DISTINCT campaign_id FROM campaign_report"
-		" WHERE report_id IN (%s) ORDER BY campaign_id", list);
-	if ((rc = load_ids(s, sql, &camps)) < 0)
+	sql = g_strdup_printf("SELECT report_id, campaign_id FROM "
+		"campaign_report WHERE report_id IN (%s)", list);
+	if ((rc = csip_store_each(s, member_of_row, members, sql, NULL)) < 0)
 		goto out;
+	{
+		GHashTable *seen = g_hash_table_new(g_int64_hash,
+						    g_int64_equal);
+		GHashTableIter it;
+		gpointer k, v;
+
+		camps = g_array_new(FALSE, FALSE, sizeof(int64_t));
+		g_hash_table_iter_init(&it, members);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			if (g_hash_table_add(seen, v))
+				g_array_append_val(camps, *(int64_t *)v);
+		g_hash_table_destroy(seen);
+		g_array_sort(camps, cmp_i64);
+	}
 	if (camps->len == 0) {
 		if ((rc = new_campaign(s, now, &into)) < 0)
 			goto out;
@@ -153,10 +180,14 @@ csip_campaign_join(csip_hub *h, int64_t report, const int64_t *linked,
 				camps, int64_t, 1), camps->len - 1, now)) < 0)
 			goto out;
 	}
+	/* The reports in a campaign are in INTO now; the others and the
+	 * report itself join it. */
 	rc = csip_store_prepare(s, "INSERT INTO campaign_report (report_id, "
 		"campaign_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 		&st);
 	for (size_t i = 0; rc == CSIP_OK && i <= n; i++) {
+		if (i < n && g_hash_table_contains(members, &linked[i]))
+			continue;
 		csip_stmt_reset(st);
 		if ((rc = csip_stmt_bind_int64(st, 1, i < n ? linked[i]
 					       : report)) < 0 ||
@@ -197,6 +228,7 @@ out:
 	csip_stmt_free(st);
 	if (camps)
 		g_array_free(camps, TRUE);
+	g_hash_table_destroy(members);
 	g_free(list);
 	g_free(sql);
 	g_free(target);
@@ -218,21 +250,26 @@ org_link_row(csip_stmt *st, void *arr)
 	return CSIP_OK;
 }
 
+/* ORG -> its SIG ids, sorted (the query's order). */
 static int
-sigs_of(csip_store *s, int64_t org, GArray **out)
+org_sig_row(csip_stmt *st, void *map)
 {
-	char *sql = g_strdup_printf("SELECT sig_id FROM org_sig WHERE org_id = "
-		"%" PRId64 " ORDER BY sig_id", org);
-	int rc = load_ids(s, sql, out);
+	int64_t org = csip_stmt_int64(st, 0), sig = csip_stmt_int64(st, 1);
+	GArray *a = g_hash_table_lookup(map, &org);
 
-	g_free(sql);
-	return rc;
+	if (a == NULL) {
+		a = g_array_new(FALSE, FALSE, sizeof(int64_t));
+		g_hash_table_insert(map, g_memdup2(&org, sizeof org), a);
+	}
+	g_array_append_val(a, sig);
+	return CSIP_OK;
 }
 
+/* An organisation in no SIG (NULL) shares none. */
 static int
 share_a_sig(GArray *a, GArray *b)
 {
-	for (guint i = 0; i < a->len; i++)
+	for (guint i = 0; a && b && i < a->len; i++)
 		if (bsearch(&g_array_index(a, int64_t, i), b->data, b->len,
 			    sizeof(int64_t), cmp_i64))
 			return 1;
@@ -245,8 +282,10 @@ csip_campaign_alert(csip_hub *h, int64_t report, int64_t campaign,
 {
 	csip_store *s = csip_hub_store(h);
 	GArray *links = g_array_new(FALSE, FALSE, sizeof(org_link));
-	GArray *own_sigs = NULL, *their = NULL;
+	GArray *own_sigs;
 	GHashTable *orgs = g_hash_table_new(g_int64_hash, g_int64_equal);
+	GHashTable *sigs = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+		g_free, (GDestroyNotify)g_array_unref);
 	json_t *lj = NULL, *payload = NULL;
 	csip_stmt *st = NULL;
 	char *list = NULL, *sql = NULL, *lt = NULL, *name = NULL;
@@ -260,37 +299,37 @@ csip_campaign_alert(csip_hub *h, int64_t report, int64_t campaign,
 		rc = CSIP_OK;
 		goto out;
 	}
+	/* The organisations of the report and of those it links, and their
+	 * SIGs, in two queries whatever the number of organisations. */
 	list = id_list(linked, n);
-	sql = g_strdup_printf("SELECT id, org_id FROM report WHERE id IN (%s) "
-		"ORDER BY id", list);
+	sql = g_strdup_printf("SELECT id, org_id FROM report WHERE id IN "
+		"(%" PRId64 ",%s) ORDER BY id", report, list);
 	if ((rc = csip_store_each(s, org_link_row, links, sql, NULL)) < 0)
 		goto out;
-	{
-		char *rb = i64s(report);
-
-		rc = csip_store_query_int64(s, &own, "SELECT org_id FROM report "
-			"WHERE id = ?", rb, NULL);
-		g_free(rb);
-		if (rc < 0)
-			goto out;
-	}
-	if ((rc = sigs_of(s, own, &own_sigs)) < 0)
+	g_free(sql);
+	sql = g_strdup_printf("SELECT org_id, sig_id FROM org_sig WHERE org_id "
+		"IN (SELECT org_id FROM report WHERE id IN (%" PRId64 ",%s)) "
+		"ORDER BY org_id, sig_id", report, list);
+	if ((rc = csip_store_each(s, org_sig_row, sigs, sql, NULL)) < 0)
 		goto out;
+	for (guint i = 0; i < links->len; i++)
+		if (g_array_index(links, org_link, i).report == report)
+			own = g_array_index(links, org_link, i).org;
+	own_sigs = g_hash_table_lookup(sigs, &own);
 	lj = json_array();
 	for (guint i = 0; i < links->len; i++) {
 		org_link *l = &g_array_index(links, org_link, i);
 
+		if (l->report == report)
+			continue;
 		json_array_append_new(lj, json_pack("{sI sI}", "report",
 			(json_int_t)l->report, "org", (json_int_t)l->org));
 		if (l->org == own || !g_hash_table_add(orgs, &l->org))
 			continue;
 		if (scope == NULL)
 			scope = "org";
-		if ((rc = sigs_of(s, l->org, &their)) < 0)
-			goto out;
-		if (!share_a_sig(own_sigs, their))
+		if (!share_a_sig(own_sigs, g_hash_table_lookup(sigs, &l->org)))
 			scope = "sig";
-		g_clear_pointer(&their, g_array_unref);
 	}
 	/* Links within one organisation are its own business. */
 	if (scope == NULL) {
@@ -331,8 +370,10 @@ csip_campaign_alert(csip_hub *h, int64_t report, int64_t campaign,
 		(json_int_t)campaign, "name", name ? json_string(name) : NULL,
 		"report", (json_int_t)report, "linked_reports");
 	for (guint i = 0; i < links->len; i++)
-		json_array_append_new(json_object_get(payload, "linked_reports"),
-			json_integer(g_array_index(links, org_link, i).report));
+		if (g_array_index(links, org_link, i).report != report)
+			json_array_append_new(json_object_get(payload,
+				"linked_reports"), json_integer(g_array_index(
+				links, org_link, i).report));
 	if ((rc = csip_notify_queue_alert(h, id, payload)) < 0)
 		goto out;
 	*alert = id;
@@ -340,11 +381,8 @@ csip_campaign_alert(csip_hub *h, int64_t report, int64_t campaign,
 out:
 	csip_stmt_free(st);
 	g_array_free(links, TRUE);
-	if (own_sigs)
-		g_array_free(own_sigs, TRUE);
-	if (their)
-		g_array_free(their, TRUE);
 	g_hash_table_destroy(orgs);
+	g_hash_table_destroy(sigs);
 	json_decref(lj);
 	json_decref(payload);
 	g_free(list);
@@ -1071,6 +1109,34 @@ out:
 	return rc;
 }
 
+/* The campaigns of the links through one value (bound three times).
+ * corr_link is keyed by report only: a link's value is an observation of
+ * its report, and its other_value one of the other report or the value
+ * itself, and both reports of a link stay in one campaign unless an
+ * analyst cut the pair (and a cut link counts for nothing).  So the
+ * campaigns of the reports carrying the value (found through the
+ * observation index, of any type: one name may be stored as a domain or
+ * as a host name) are the candidates, and a candidate is kept when one
+ * of its links goes through the value. */
+static char *
+linked_by_sql(void)
+{
+	GString *types = g_string_new(NULL);
+	char *sql;
+
+	for (int t = 0; t < CSIP_IND__COUNT; t++)
+		g_string_append_printf(types, "%s'%s'", t ? "," : "",
+				       csip_ind_type_name((csip_ind_type)t));
+	sql = g_strdup_printf("SELECT DISTINCT m.campaign_id FROM observation "
+		"o JOIN campaign_report m ON m.report_id = o.report_id WHERE "
+		"o.type IN (%s) AND o.value = ? AND EXISTS (SELECT 1 FROM "
+		"campaign_report x JOIN corr_link l ON l.report_id = x.report_id"
+		" WHERE x.campaign_id = m.campaign_id AND (l.value = ? OR "
+		"l.other_value = ?)) ORDER BY 1", types->str);
+	g_string_free(types, TRUE);
+	return sql;
+}
+
 int
 csip_campaign_exclude(csip_hub *h, const char *actor, const char *value,
 		      const char *reason, size_t *recomputed)
@@ -1113,13 +1179,11 @@ csip_campaign_exclude(csip_hub *h, const char *actor, const char *value,
 		goto out;
 	/* Every campaign the value linked is computed again without it. */
 	q = g_strdup(ind->value);
+	sql = linked_by_sql();
 	{
 		GArray *tmp = g_array_new(FALSE, FALSE, sizeof(int64_t));
 
-		rc = csip_store_each(s, add_id_row, tmp, "SELECT DISTINCT "
-			"m.campaign_id FROM corr_link l JOIN campaign_report m ON"
-			" m.report_id = l.report_id WHERE l.value = ? OR "
-			"l.other_value = ? ORDER BY 1", q, q, NULL);
+		rc = csip_store_each(s, add_id_row, tmp, sql, q, q, q, NULL);
 		camps = tmp;
 	}
 	if (rc < 0)

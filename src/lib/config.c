@@ -37,6 +37,10 @@ static const csip_config_option options[] = {
 	  "seconds a stopping server waits for requests in flight" },
 	{ "server", "rate_limit", "50",
 	  "requests per second allowed to one token (burst: 4 times as many)" },
+	{ "server", "auth_failures", "10",
+	  "failed password sign-ins (TAXII Basic) allowed from one address "
+	  "and for one user name before 429; as many more each minute "
+	  "(0: no limit)" },
 	{ "export", "false_positive_threshold", "2",
 	  "organisations reporting an indicator as a false positive before "
 	  "it leaves the blocklists" },

@@ -205,7 +205,12 @@ wanted_type(csip_ind_type t)
  * ("HKLM"), which parse but are not kept.  What is left goes to
  * parse_name(), which refuses a single label without a type.  Most
  * words of a mail's prose end here, and the parser's refusal (IDNA, a
- * formatted message) costs far more than this look. */
+ * formatted message) costs far more than this look.
+ *
+ * Words with non-ASCII characters ("für", "você", "–") are single labels
+ * too, as long as none of those characters is one that host_canon()
+ * reads as a dot or the parser trims as a space: for them the refusal
+ * costs two IDNA conversions. */
 static int
 plain_word(const char *c, size_t n, csip_ind_type hint)
 {
@@ -213,11 +218,24 @@ plain_word(const char *c, size_t n, csip_ind_type hint)
 
 	if (hint != CSIP_IND_UNKNOWN || strchr("aAhH", c[0]))
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!g_ascii_isalnum(c[i]))
+	for (size_t i = 0; i < n; ) {
+		gunichar u;
+
+		if (g_ascii_isalnum(c[i])) {
+			if (!g_ascii_isxdigit(c[i]))
+				hex = 0;
+			i++;
+			continue;
+		}
+		if ((unsigned char)c[i] < 0x80)
 			return 0;
-		if (!g_ascii_isxdigit(c[i]))
-			hex = 0;
+		u = g_utf8_get_char_validated(c + i, (gssize)(n - i));
+		if (u == (gunichar)-1 || u == (gunichar)-2 ||
+		    u == 0x3002 || u == 0xff0e || u == 0xff61 ||
+		    g_unichar_isspace(u))
+			return 0;
+		hex = 0;
+		i = (size_t)(g_utf8_next_char(c + i) - c);
 	}
 	return !hex;
 }

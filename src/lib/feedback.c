@@ -108,10 +108,69 @@ out:
 	return rc;
 }
 
+/* Idempotency keys: RFC 8941 sf-string characters, as the
+ * Idempotency-Key header draft has them, without quotes. */
+static int
+check_key(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n == 0 || n > 255)
+		return csip_error_set(CSIP_EINVAL, "Idempotency-Key has %zu "
+			"characters: give 1 to 255", n);
+	for (size_t i = 0; i < n; i++)
+		if (key[i] < 0x21 || key[i] > 0x7e || key[i] == '"' ||
+		    key[i] == '\\')
+			return csip_error_set(CSIP_EINVAL, "Idempotency-Key "
+				"has a character other than visible ASCII "
+				"(no quotes or backslashes): use a UUID");
+	return CSIP_OK;
+}
+
+/* The feedback ORG gave under KEY, if any: *id 0 when none; *same when
+ * it is the one described by the other arguments. */
+static int
+key_lookup(csip_store *s, const char *org, const char *key,
+	   const char *const want[8], int64_t *id, int *same)
+{
+	csip_stmt *st = NULL;
+	int rc;
+
+	*id = 0;
+	*same = 0;
+	rc = csip_store_prepare_bind(s, &st, "SELECT id, item_id, kind, "
+		"COALESCE(indicator_type, ''), COALESCE(indicator_value, ''), "
+		"count, COALESCE(seen_at, ''), COALESCE(last_seen_at, ''), "
+		"COALESCE(comment, '') FROM feedback WHERE org_id = ? AND "
+		"client_key = ?", org, key, NULL);
+	if (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
+		*id = csip_stmt_int64(st, 0);
+		*same = 1;
+		for (int c = 0; c < 8; c++)
+			if (strcmp(csip_stmt_text(st, c + 1), want[c]) != 0)
+				*same = 0;
+		rc = CSIP_OK;
+	}
+	csip_stmt_free(st);
+	return rc == CSIP_DONE ? CSIP_OK : rc;
+}
+
 int
 csip_feedback_add(csip_hub *h, const char *actor, const csip_reader *r,
 		  int64_t user_id, int64_t item_id,
 		  const csip_feedback_in *in, int64_t *id)
+{
+	int replayed;
+
+	return csip_feedback_add_once(h, actor, r, user_id, item_id, in, NULL,
+				      id, &replayed);
+}
+
+int
+csip_feedback_add_once(csip_hub *h, const char *actor,
+		       const csip_reader *r, int64_t user_id,
+		       int64_t item_id, const csip_feedback_in *in,
+		       const char *key, int64_t *id, int *replayed)
 {
 	csip_store *s = csip_hub_store(h);
 	csip_indicator *ind = NULL;
@@ -119,9 +178,12 @@ csip_feedback_add(csip_hub *h, const char *actor, const csip_reader *r,
 	char ib[24], ob[24], ub[24], cb[24], now[21], *target = NULL;
 	char *seen = NULL, *last = NULL;
 	int64_t count, n = 0;
-	int rc, published, began = 0;
+	int rc, published, began = 0, same = 0, racing = 0, retried = 0;
 
 	*id = 0;
+	*replayed = 0;
+	if (key && (rc = check_key(key)) < 0)
+		goto out;
 	if (!is_kind(in->kind)) {
 		rc = csip_error_set(CSIP_EINVAL, "kind \"%s\": use sighting, "
 			"false_positive, blocked or comment",
@@ -180,6 +242,7 @@ csip_feedback_add(csip_hub *h, const char *actor, const csip_reader *r,
 			goto out;
 		}
 	}
+again:
 	if ((rc = csip_store_begin(s)) < 0)
 		goto out;
 	began = 1;
@@ -226,17 +289,38 @@ csip_feedback_add(csip_hub *h, const char *actor, const csip_reader *r,
 		seen = g_strdup(in->seen_at);
 	if (in->last_seen_at && *in->last_seen_at)
 		last = g_strdup(in->last_seen_at);
+	if (key) {
+		const char *want[8] = { ib, in->kind, ind ?
+			csip_ind_type_name(ind->type) : "", ind ? ind->value :
+			"", cb, seen ? seen : "", last ? last : "",
+			in->comment ? in->comment : "" };
+
+		if ((rc = key_lookup(s, ob, key, want, id, &same)) < 0)
+			goto out;
+		if (*id > 0 && !same) {
+			rc = csip_error_set(CSIP_EEXISTS, "Idempotency-Key "
+				"\"%s\" was given to another feedback (%"
+				PRId64 "): give a new key to each new "
+				"feedback", key, *id);
+			goto out;
+		}
+		if (*id > 0) {
+			*replayed = 1;
+			goto out;
+		}
+	}
 	csip_store_now(now);
+	racing = key != NULL;
 	rc = csip_store_query_int64(s, id, "INSERT INTO feedback (item_id, "
 		"org_id, user_id, kind, indicator_type, indicator_value, count,"
-		" seen_at, last_seen_at, comment, created_at) VALUES (?, ?, ?, "
-		"?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", ib, ob, user_id > 0 ?
-		ub : CSIP_SQL_NULL, in->kind, ind ?
+		" seen_at, last_seen_at, comment, created_at, client_key) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", ib,
+		ob, user_id > 0 ? ub : CSIP_SQL_NULL, in->kind, ind ?
 		csip_ind_type_name(ind->type) : CSIP_SQL_NULL,
 		ind ? ind->value : CSIP_SQL_NULL, cb,
 		seen ? seen : CSIP_SQL_NULL, last ? last : CSIP_SQL_NULL,
 		in->comment && *in->comment ? in->comment : CSIP_SQL_NULL, now,
-		NULL);
+		key ? key : CSIP_SQL_NULL, NULL);
 	if (rc < 0)
 		goto out;
 	target = g_strdup_printf("item:%" PRId64, item_id);
@@ -250,6 +334,19 @@ out:
 			csip_store_rollback(s);
 		else
 			rc = csip_store_commit(s);
+		began = 0;
+	}
+	if (rc == CSIP_EEXISTS && racing && !retried) {
+		/* The key was inserted by another request between the lookup
+		 * and the insert (on PostgreSQL reads take no lock): looked up
+		 * again, it is answered like any other use of the key. */
+		retried = 1;
+		racing = 0;
+		g_free(seen);
+		g_free(last);
+		seen = last = NULL;
+		csip_error_clear();
+		goto again;
 	}
 	if (rc < 0)
 		*id = 0;

@@ -38,6 +38,17 @@ int csip_feedback_add(csip_hub *h, const char *actor, const csip_reader *r,
 		      int64_t user_id, int64_t item_id,
 		      const csip_feedback_in *in, int64_t *id);
 
+/* The same, at most once per KEY (an Idempotency-Key: 1 to 255 visible
+ * ASCII characters, the giver's to choose, unique per organisation; NULL:
+ * no key).  When READER's organisation already gave a feedback under KEY,
+ * nothing is recorded: if it was the same one (item, kind, indicator,
+ * count and times), *id is its id and *replayed 1; if not, CSIP_EEXISTS,
+ * since a key names one feedback. */
+int csip_feedback_add_once(csip_hub *h, const char *actor,
+			   const csip_reader *r, int64_t user_id,
+			   int64_t item_id, const csip_feedback_in *in,
+			   const char *key, int64_t *id, int *replayed);
+
 /* Feedback on ITEM_ID as READER may see it, oldest first (new JSON array
  * in *out): [{id, kind, count, seen_at, last_seen_at, comment, indicator,
  * created_at, org}] where org is the giver's name for the hub, null for a provider,

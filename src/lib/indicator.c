@@ -162,10 +162,21 @@ shown(const char *s, size_t n)
 	return g_string_free(o, FALSE);
 }
 
-/* Parsing state: the input as the user wrote it, for messages. */
+/* Parsing state: the input as the user wrote it, for messages.  It is
+ * quoted (shown()) only when a message is made: most parses of a mail's
+ * candidates succeed or fail once, and quoting it up front, twice, was
+ * a good part of a parse. */
 typedef struct pctx {
-	char *shown;
+	const char *in;
+	size_t in_len;
 } pctx;
+
+static void
+pctx_input(pctx *c, const char *s, size_t n)
+{
+	c->in = s;
+	c->in_len = MIN(n, (size_t)MAX_SHOWN * 4);
+}
 
 static int fail(const pctx *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -177,11 +188,14 @@ fail(const pctx *c, int code, const char *fmt, ...)
 	va_list ap;
 	char *why;
 
+	char *sh = shown(c->in ? c->in : "", c->in_len);
+
 	va_start(ap, fmt);
 	why = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	csip_error_set(code, "\"%s\" %s", c->shown, why);
+	csip_error_set(code, "\"%s\" %s", sh, why);
 	g_free(why);
+	g_free(sh);
 	return code;
 }
 
@@ -311,24 +325,24 @@ clip(const char *s, size_t n, size_t max)
 
 typedef struct fang {
 	const char *from;
+	size_t len;        /* of from */
 	const char *to;
 	int spaced;        /* also swallow spaces around it: "a [at] b" */
-	char last;         /* the last byte of FROM, none a letter */
 } fang;
+
+#define FANG(from, to, spaced) { from, sizeof(from) - 1, to, spaced }
 
 /* Matched case-insensitively against the end of the output as it grows, so
  * nested forms ("([.])") reduce completely and the result is a fixed
  * point: refanging it again changes nothing. */
 static const fang fangs[] = {
-	{ "[.]", ".", 1, ']' }, { "(.)", ".", 1, ')' }, { "{.}", ".", 1, '}' },
-	{ "[dot]", ".", 1, ']' }, { "(dot)", ".", 1, ')' },
-	{ "{dot}", ".", 1, '}' },
-	{ "[@]", "@", 1, ']' }, { "(@)", "@", 1, ')' }, { "{@}", "@", 1, '}' },
-	{ "[at]", "@", 1, ']' }, { "(at)", "@", 1, ')' },
-	{ "{at}", "@", 1, '}' },
-	{ "[://]", "://", 0, ']' }, { "(://)", "://", 0, ')' },
-	{ "{://}", "://", 0, '}' },
-	{ "[:]", ":", 0, ']' }, { "[/]", "/", 0, ']' }, { "\\.", ".", 0, '.' },
+	FANG("[.]", ".", 1), FANG("(.)", ".", 1), FANG("{.}", ".", 1),
+	FANG("[dot]", ".", 1), FANG("(dot)", ".", 1), FANG("{dot}", ".", 1),
+	FANG("[@]", "@", 1), FANG("(@)", "@", 1), FANG("{@}", "@", 1),
+	FANG("[at]", "@", 1), FANG("(at)", "@", 1), FANG("{at}", "@", 1),
+	FANG("[://]", "://", 0), FANG("(://)", "://", 0),
+	FANG("{://}", "://", 0),
+	FANG("[:]", ":", 0), FANG("[/]", "/", 0), FANG("\\.", ".", 0),
 };
 
 /* Defanged schemes, recognised only as a whole word before "://".  "ttp"
@@ -341,12 +355,20 @@ static const char *const schemes[][2] = {
 	{ "meow", "http" }, { "fxp", "ftp" }, { "fxps", "ftps" },
 };
 
-static int
-ends_with_ci(const GString *o, const char *pat)
+static inline int
+fold_ascii(char c)
 {
-	size_t n = strlen(pat);
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
 
+/* Whether O ends with PAT (N bytes, N > 0), ignoring ASCII case.  The
+ * last byte is compared first: it rules out nearly every pattern without
+ * a call, and this runs for every pattern after every '.' and '/'. */
+static int
+ends_with_ci(const GString *o, const char *pat, size_t n)
+{
 	return o->len >= n &&
+		fold_ascii(o->str[o->len - 1]) == fold_ascii(pat[n - 1]) &&
 		g_ascii_strncasecmp(o->str + o->len - n, pat, n) == 0;
 }
 
@@ -366,12 +388,9 @@ reduce(GString *o, int *skip_space)
 	while (again) {
 		again = 0;
 		for (size_t i = 0; i < G_N_ELEMENTS(fangs); i++) {
-			/* The last byte first: it rules out nearly every
-			 * form without a call. */
-			if (fangs[i].last != o->str[o->len - 1] ||
-			    !ends_with_ci(o, fangs[i].from))
+			if (!ends_with_ci(o, fangs[i].from, fangs[i].len))
 				continue;
-			g_string_truncate(o, o->len - strlen(fangs[i].from));
+			g_string_truncate(o, o->len - fangs[i].len);
 			if (fangs[i].spaced) {
 				while (o->len > 0 && o->str[o->len - 1] == ' ')
 					g_string_truncate(o, o->len - 1);
@@ -381,7 +400,7 @@ reduce(GString *o, int *skip_space)
 			again = 1;
 			break;
 		}
-		if (again || !ends_with_ci(o, "://"))
+		if (again || !ends_with_ci(o, "://", 3))
 			continue;
 		{
 			/* The word before "://", looked at only as far as
@@ -439,8 +458,12 @@ csip_refang(const char *text, size_t len)
 	 * reduce only after one of those, which skips the table for nearly
 	 * every byte of ordinary text (refanging is on the mail hot path). */
 	if (g_once_init_enter(&once)) {
-		for (size_t k = 0; k < G_N_ELEMENTS(fangs); k++)
-			last[(guint8)fangs[k].last] = 1;
+		for (size_t k = 0; k < G_N_ELEMENTS(fangs); k++) {
+			guint8 c = (guint8)fangs[k].from[fangs[k].len - 1];
+
+			last[(guint8)g_ascii_tolower((gchar)c)] = 1;
+			last[(guint8)g_ascii_toupper((gchar)c)] = 1;
+		}
 		last['/'] = 1;
 		g_once_init_leave(&once, 1);
 	}
@@ -1204,8 +1227,11 @@ parse_url(const pctx *c, const char *s, size_t n, csip_indicator *ind)
 	int rc = CSIP_OK;
 
 	if (sep == NULL || sep == s) {
+		char *sh = shown(c->in ? c->in : "", c->in_len);
+
 		rc = fail(c, CSIP_EINVAL, "is not a valid URL: it needs a "
-			  "scheme, as in http://%s", c->shown);
+			  "scheme, as in http://%s", sh);
+		g_free(sh);
 		goto out;
 	}
 	scheme = g_ascii_strdown(s, sep - s);
@@ -1877,7 +1903,7 @@ csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
 		     csip_indicator **out)
 {
 	csip_indicator ind = { 0 };
-	pctx c = { NULL };
+	pctx c = { 0 };
 	const char *s = text;
 	size_t n = len, skip;
 	char *r = NULL, *again = NULL;
@@ -1886,7 +1912,7 @@ csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
 	*out = NULL;
 	if (text == NULL)
 		s = "", n = 0;
-	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	pctx_input(&c, s, n);
 	if (n > MAX_IND_INPUT) {
 		rc = fail(&c, CSIP_ETOOBIG, "is longer than %d bytes, the "
 			  "limit for an indicator", MAX_IND_INPUT);
@@ -1906,8 +1932,7 @@ csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
 		goto out;
 	}
 	trim_utf8(&s, &n);
-	g_free(c.shown);
-	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	pctx_input(&c, s, n);
 	if (n == 0) {
 		rc = fail(&c, CSIP_EINVAL, "is empty; expected an indicator");
 		goto out;
@@ -1957,7 +1982,6 @@ out:
 	}
 	g_free(r);
 	g_free(again);
-	g_free(c.shown);
 	return rc;
 }
 
@@ -1974,13 +1998,13 @@ int
 csip_cidr_canonical(const char *text, char **out)
 {
 	csip_indicator ind = { 0 };
-	pctx c = { NULL };
+	pctx c = { 0 };
 	const char *s = text ? text : "";
 	size_t n = strlen(s);
 	int rc;
 
 	*out = NULL;
-	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	pctx_input(&c, s, n);
 	trim_utf8(&s, &n);
 	if (n == 0)
 		rc = fail(&c, CSIP_EINVAL, "is not a network: it is empty");
@@ -1996,14 +2020,13 @@ csip_cidr_canonical(const char *text, char **out)
 		ind.value = NULL;
 	}
 	clear_ind(&ind);
-	g_free(c.shown);
 	return rc;
 }
 
 int
 csip_domain_canonical(const char *text, char **out)
 {
-	pctx c = { NULL };
+	pctx c = { 0 };
 	const char *s = text ? text : "";
 	size_t n = strlen(s);
 	char *ascii = NULL, *uni = NULL;
@@ -2011,7 +2034,7 @@ csip_domain_canonical(const char *text, char **out)
 	int rc;
 
 	*out = NULL;
-	c.shown = shown(s, MIN(n, (size_t)MAX_SHOWN * 4));
+	pctx_input(&c, s, n);
 	trim_utf8(&s, &n);
 	if (!g_utf8_validate(s, (gssize)n, NULL)) {
 		rc = fail(&c, CSIP_EINVAL, "is not valid UTF-8");
@@ -2042,6 +2065,5 @@ csip_domain_canonical(const char *text, char **out)
 out:
 	g_free(ascii);
 	g_free(uni);
-	g_free(c.shown);
 	return rc;
 }

@@ -1819,6 +1819,7 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 	csip_indicator *ind = NULL;
 	GString *sql = NULL, *sql2 = NULL, *filt = NULL;
 	GArray *ids = NULL, *ids2 = NULL;
+	csip_access *acc = NULL;
 	json_t *arr = NULL;
 	param p[16], p2[16], fp[4];
 	size_t np = 0, np2 = 0, nfp = 0, ncur = 0, base = 0, cur[2], cur2 = 0;
@@ -1978,14 +1979,17 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 			merge_ids(ids, ids2, (guint)p[base].num);
 		}
 		got = ids->len;
+		g_free(acc);
+		acc = g_new(csip_access, MAX(got, 1));
+		if ((rc = csip_policy_items_access(s, r, (const int64_t *)(
+		    void *)ids->data, got, acc)) < 0)
+			goto out;
 		for (guint i = 0; i < got; i++) {
 			int64_t id = g_array_index(ids, int64_t, i);
-			csip_access a = CSIP_ACCESS_NONE;
+			csip_access a = acc[i];
 			json_t *v = NULL;
 
 			cursor = id;
-			if ((rc = csip_policy_item_access(s, r, id, &a)) < 0)
-				goto out;
 			if (a == CSIP_ACCESS_NONE)
 				continue;
 			if (json_array_size(arr) == (size_t)limit) {
@@ -2006,6 +2010,7 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 	arr = NULL;
 out:
 	json_decref(arr);
+	g_free(acc);
 	if (ids)
 		g_array_unref(ids);
 	if (ids2)
@@ -2050,6 +2055,29 @@ list_pub_rows(csip_store *s, const char *sql, const param *p, size_t n,
 	return rc == CSIP_DONE ? CSIP_OK : rc;
 }
 
+/* The reader's access to each of ROWS, NONE for those no longer
+ * published, into *ACC (resized; g_free). */
+static int
+rows_access(csip_store *s, const csip_reader *r, const GArray *rows,
+	    csip_access **acc)
+{
+	int64_t *ids = g_new(int64_t, MAX(rows->len, 1));
+	guint n = 0;
+	int rc;
+
+	*acc = g_renew(csip_access, *acc, MAX(rows->len, 1));
+	for (guint i = 0; i < rows->len; i++)
+		if (g_array_index(rows, pub_row, i).published)
+			ids[n++] = g_array_index(rows, pub_row, i).id;
+	rc = csip_policy_items_access(s, r, ids, n, *acc);
+	/* Spread over the rows, the unpublished ones NONE. */
+	for (guint i = rows->len; rc == CSIP_OK && i-- > 0;)
+		(*acc)[i] = g_array_index(rows, pub_row, i).published ?
+			(*acc)[--n] : CSIP_ACCESS_NONE;
+	g_free(ids);
+	return rc;
+}
+
 /* Which items a reader other than the hub may find in publication order:
  * those it receives and those of its own reports.  Candidates only: the
  * policy decides for each one, exactly as for csip_item_list.  The
@@ -2072,6 +2100,7 @@ list_published(csip_hub *h, const csip_reader *r, const char *tlp,
 {
 	csip_store *s = csip_hub_store(h);
 	GArray *rows = NULL;
+	csip_access *acc = NULL;
 	json_t *arr = NULL;
 	char at[21];
 	param p[6];
@@ -2146,20 +2175,16 @@ list_published(csip_hub *h, const csip_reader *r, const char *tlp,
 		if ((rc = list_pub_rows(s, sql, p, np, rows)) < 0)
 			goto out;
 		got = rows->len;
+		if ((rc = rows_access(s, r, rows, &acc)) < 0)
+			goto out;
 		for (guint i = 0; i < got; i++) {
 			pub_row *row = &g_array_index(rows, pub_row, i);
-			csip_access a = CSIP_ACCESS_NONE;
 
 			/* The position moves past every candidate, readable
 			 * or not, so the next batch starts after it. */
 			g_strlcpy(at, row->at, sizeof at);
 			p[1].num = row->id;
-			if (!row->published)
-				continue;
-			if ((rc = csip_policy_item_access(s, r, row->id,
-							  &a)) < 0)
-				goto out;
-			if (a == CSIP_ACCESS_NONE)
+			if (!row->published || acc[i] == CSIP_ACCESS_NONE)
 				continue;
 			if (json_array_size(arr) == (size_t)limit) {
 				full = 1;
@@ -2176,6 +2201,7 @@ list_published(csip_hub *h, const csip_reader *r, const char *tlp,
 	arr = NULL;
 out:
 	json_decref(arr);
+	g_free(acc);
 	if (rows)
 		g_array_unref(rows);
 	return rc;

@@ -1328,6 +1328,21 @@ on_gmime_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
 #define EW_CLOSE_NEAR 256
 #define EW_BAD_STARTS 8
 
+/* The first "=?" or "?=" (NEEDLE, two bytes) in S[0..n) before any NUL,
+ * or NULL: what g_strstr_len() answers, which reads byte by byte, where
+ * this runs over every line of every message. */
+static const char *
+find_pair(const char *s, size_t n, const char *needle)
+{
+	const char *end = s + strnlen(s, n), *p = s;
+
+	for (; (p = memchr(p, needle[0], (size_t)(end - p))) != NULL &&
+	     p + 1 < end; p++)
+		if (p[1] == needle[1])
+			return p;
+	return NULL;
+}
+
 static void
 defuse_field(char *f, size_t n, unsigned *fixed)
 {
@@ -1340,9 +1355,8 @@ defuse_field(char *f, size_t n, unsigned *fixed)
 			if (f[i] != '=' || f[i + 1] != '?')
 				continue;
 			if (close <= i + 1) {
-				const char *q = i + 2 < n ? g_strstr_len(
-					f + i + 2, (gssize)(n - i - 2), "?=")
-					: NULL;
+				const char *q = i + 2 < n ? find_pair(
+					f + i + 2, n - i - 2, "?=") : NULL;
 
 				close = q ? (size_t)(q - f) : n;
 			}
@@ -1391,7 +1405,7 @@ defuse(ctx *c, const char *data, size_t *len)
 
 			fend = e ? (size_t)(e - src) + 1 : n;
 		}
-		if (g_strstr_len(src + i, (gssize)(fend - i), "=?")) {
+		if (find_pair(src + i, fend - i, "=?")) {
 			unsigned before = fixed;
 			char *tmp = g_memdup2(src + i, fend - i);
 

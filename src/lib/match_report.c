@@ -9,6 +9,13 @@
  * that moment) and removes what the hub recorded.  What a failed send
  * keeps is merged with what comes later, so each feedback carries the
  * whole count and the widest span.
+ *
+ * Except one whose fate is unknown: a POST that failed on the way back
+ * (no answer, a 5xx, a 429) may have been recorded.  Each POST carries an
+ * Idempotency-Key, and a failed one is frozen under its key, count and
+ * span in PENDING ("item\ttype\tvalue\tKEY"), sent again exactly so
+ * until it is answered: the hub records it once, or answers with the one
+ * it has.  What is seen meanwhile goes to a new entry.
  */
 #include "lib/match_report.h"
 #include "lib/match_src.h"
@@ -33,6 +40,8 @@ typedef struct agg {
 	char *value;
 	uint64_t count;
 	gint64 first, last;    /* Unix seconds */
+	char key[40];          /* the Idempotency-Key of a POST whose fate
+				* is unknown; "" when none is */
 } agg;
 
 struct csip_match_report {
@@ -41,6 +50,8 @@ struct csip_match_report {
 	GMutex lock;           /* LIVE */
 	GHashTable *live;      /* "type\tvalue" -> agg */
 	GHashTable *pending;   /* "item\ttype\tvalue" -> agg */
+	GHashTable *sealed;    /* "type\tvalue" -> agg, keyed, no item yet */
+	int sealed_only;       /* a send takes SEALED, never LIVE */
 	CURL *h;
 };
 
@@ -101,6 +112,7 @@ csip_match_report_new(const char *url, const char *token,
 	g_mutex_init(&r->lock);
 	r->live = table_new();
 	r->pending = table_new();
+	r->sealed = table_new();
 	*out = r;
 	return CSIP_OK;
 }
@@ -114,6 +126,7 @@ csip_match_report_free(csip_match_report *r)
 		curl_easy_cleanup(r->h);
 	g_hash_table_destroy(r->live);
 	g_hash_table_destroy(r->pending);
+	g_hash_table_destroy(r->sealed);
 	g_mutex_clear(&r->lock);
 	if (r->token)
 		memset(r->token, 0, strlen(r->token));
@@ -167,7 +180,7 @@ csip_match_report_add(csip_match_report *r, csip_ind_type type,
 {
 	gint64 t = csip_match_report_time(ts, g_get_real_time() /
 					  G_USEC_PER_SEC);
-	agg a = { 0, type, (char *)value, 1, t, t };
+	agg a = { 0, type, (char *)value, 1, t, t, "" };
 
 	g_mutex_lock(&r->lock);
 	merge(r->live, g_strdup_printf("%s\t%s", csip_ind_type_name(type),
@@ -216,10 +229,11 @@ answer_message(const GString *answer)
 
 enum { SENT, DROP, STOP };
 
-/* POST one feedback for A; *N is the count it carried.  On DROP and STOP
- * the error message says why. */
+/* POST one feedback for A, under A's key (made now if it has none); *N
+ * is the count it carried.  On DROP and STOP the error message says
+ * why. */
 static int
-post(csip_match_report *r, const agg *a, uint64_t *n)
+post(csip_match_report *r, agg *a, uint64_t *n)
 {
 	GString *answer = g_string_new(NULL);
 	struct curl_slist *hdr = NULL;
@@ -246,6 +260,18 @@ post(csip_match_report *r, const agg *a, uint64_t *n)
 	/* One handle for every feedback: the connection is kept. */
 	curl_easy_reset(r->h);
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	if (a->key[0] == '\0') {
+		char *u = g_uuid_string_random();
+
+		g_strlcpy(a->key, u, sizeof a->key);
+		g_free(u);
+	}
+	{
+		char h[64];
+
+		g_snprintf(h, sizeof h, "Idempotency-Key: %s", a->key);
+		hdr = curl_slist_append(hdr, h);
+	}
 	curl_easy_setopt(r->h, CURLOPT_URL, url);
 	curl_easy_setopt(r->h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(r->h, CURLOPT_NOSIGNAL, 1L);
@@ -310,10 +336,41 @@ cmp_key(gconstpointer a, gconstpointer b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Move LIVE into PENDING, each indicator under its item. */
+/* The key of A in PENDING: frozen under its Idempotency-Key, or open. */
+static char *
+pending_key(const agg *a)
+{
+	return a->key[0] ? g_strdup_printf("%" PRId64 "\t%s\t%s\t%s",
+		a->item, csip_ind_type_name(a->type), a->value, a->key) :
+		g_strdup_printf("%" PRId64 "\t%s\t%s", a->item,
+		csip_ind_type_name(a->type), a->value);
+}
+
+/* A's POST under KEY failed on the way: keep it apart, as it is, so that
+ * it is sent again the same. */
 static void
-resolve(csip_match_report *r, csip_match_item_fn item, void *item_ud,
-	csip_match_note_fn note, void *note_ud, csip_match_report_stats *st)
+freeze(csip_match_report *r, const char *key, agg *a)
+{
+	char *now = pending_key(a);
+	gpointer old_key, value;
+
+	if (strcmp(now, key) != 0 && g_hash_table_steal_extended(r->pending,
+	    key, &old_key, &value)) {
+		g_free(old_key);
+		g_hash_table_insert(r->pending, now, value);
+		now = NULL;
+	}
+	g_free(now);
+}
+
+void
+csip_match_report_sealed_only(csip_match_report *r)
+{
+	r->sealed_only = 1;
+}
+
+void
+csip_match_report_seal(csip_match_report *r)
 {
 	GHashTable *live;
 	GHashTableIter it;
@@ -325,12 +382,47 @@ resolve(csip_match_report *r, csip_match_item_fn item, void *item_ud,
 	g_mutex_unlock(&r->lock);
 	g_hash_table_iter_init(&it, live);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
+		agg *a = v, *have = g_hash_table_lookup(r->sealed, k);
+
+		/* Never sent yet: its key may still take more. */
+		if (have == NULL) {
+			char *u = g_uuid_string_random();
+
+			g_strlcpy(a->key, u, sizeof a->key);
+			g_free(u);
+		}
+		merge(r->sealed, g_strdup(k), a);
+	}
+	g_hash_table_destroy(live);
+}
+
+/* Move LIVE (or SEALED) into PENDING, each indicator under its item. */
+static void
+resolve(csip_match_report *r, csip_match_item_fn item, void *item_ud,
+	csip_match_note_fn note, void *note_ud, csip_match_report_stats *st)
+{
+	GHashTable *live;
+	GHashTableIter it;
+	gpointer k, v;
+
+	if (r->sealed_only) {
+		live = r->sealed;
+		r->sealed = table_new();
+	} else {
+		g_mutex_lock(&r->lock);
+		live = r->live;
+		r->live = table_new();
+		g_mutex_unlock(&r->lock);
+	}
+	g_hash_table_iter_init(&it, live);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
 		agg *a = v;
 
 		a->item = item(item_ud, a->type, a->value);
 		if (a->item > 0) {
-			merge(r->pending, g_strdup_printf("%" PRId64 "\t%s",
-			      a->item, (const char *)k), a);
+			/* Sealed ones keep their key, and so their own
+			 * entry. */
+			merge(r->pending, pending_key(a), a);
 			continue;
 		}
 		st->dropped += a->count;
@@ -374,6 +466,7 @@ csip_match_report_send(csip_match_report *r, csip_match_item_fn item,
 		int res = post(r, a, &n);
 
 		if (res == STOP) {
+			freeze(r, key, a);
 			rc = CSIP_EIO;
 			break;
 		}
@@ -396,6 +489,7 @@ csip_match_report_send(csip_match_report *r, csip_match_item_fn item,
 		}
 		st->sent++;
 		st->sightings += n;
+		a->key[0] = '\0';
 		a->count -= n;
 		if (a->count == 0)
 			g_hash_table_remove(r->pending, key);
@@ -428,6 +522,9 @@ pending_line(GString *out, const agg *a)
 		csip_ind_type_name(a->type), "value", a->value, "count",
 		(json_int_t)a->count, "first_seen", first, "last_seen", last);
 
+	if (a->key[0])
+		json_object_set_new(j, "key", json_string(a->key));
+
 	s = json_dumps(j, JSON_COMPACT);
 	g_string_append_printf(out, "%s\n", s);
 	free(s);
@@ -445,9 +542,113 @@ csip_match_report_pending(csip_match_report *r, GString *out)
 	g_hash_table_iter_init(&it, r->pending);
 	while (g_hash_table_iter_next(&it, &k, &v))
 		pending_line(out, v);
+	g_hash_table_iter_init(&it, r->sealed);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		pending_line(out, v);
 	g_mutex_lock(&r->lock);
 	g_hash_table_iter_init(&it, r->live);
 	while (g_hash_table_iter_next(&it, &k, &v))
 		pending_line(out, v);
 	g_mutex_unlock(&r->lock);
+}
+
+/* Whether K can be sent as an Idempotency-Key. */
+static int
+key_ok(const char *k)
+{
+	for (; *k; k++)
+		if (*k < 0x21 || *k > 0x7e || *k == '"' || *k == '\\')
+			return 0;
+	return 1;
+}
+
+/* Unix seconds of an ISO 8601 time in UTC as iso() writes it; -1 when
+ * it is not one. */
+static gint64
+iso_parse(const char *s)
+{
+	GDateTime *d = s ? g_date_time_new_from_iso8601(s, NULL) : NULL;
+	gint64 t = d ? g_date_time_to_unix(d) : -1;
+
+	if (d)
+		g_date_time_unref(d);
+	return t;
+}
+
+int
+csip_match_report_restore(csip_match_report *r, const char *pending)
+{
+	GPtrArray *got = g_ptr_array_new_with_free_func(agg_free);
+	char **lines = g_strsplit(pending ? pending : "", "\n", -1);
+	int rc = CSIP_OK;
+
+	for (int i = 0; lines[i] && rc == CSIP_OK; i++) {
+		json_t *j, *item, *count, *key;
+		const char *type = NULL, *value = NULL, *first = NULL,
+			   *last = NULL;
+		agg a = { 0 };
+
+		if (*g_strstrip(lines[i]) == '\0')
+			continue;
+		j = json_loads(lines[i], 0, NULL);
+		item = json_object_get(j, "item");
+		count = json_object_get(j, "count");
+		key = json_object_get(j, "key");
+		if (json_is_string(key))
+			g_strlcpy(a.key, json_string_value(key), sizeof a.key);
+		if (json_unpack(j, "{s:{s:s, s:s}, s:s, s:s}", "indicator",
+				"type", &type, "value", &value, "first_seen",
+				&first, "last_seen", &last) == 0) {
+			a.type = csip_ind_type_from_name(type);
+			a.first = iso_parse(first);
+			a.last = iso_parse(last);
+			a.item = json_is_integer(item) ?
+				json_integer_value(item) : 0;
+		}
+		if (value == NULL || a.type == CSIP_IND_UNKNOWN ||
+		    a.first < 0 || a.last < a.first ||
+		    !(json_is_null(item) || a.item > 0) ||
+		    (key && (!json_is_string(key) ||
+		     strlen(json_string_value(key)) >= sizeof a.key ||
+		     !key_ok(a.key))) ||
+		    !json_is_integer(count) || json_integer_value(count) < 1) {
+			rc = csip_error_set(CSIP_EINVAL, "unsent sighting %d "
+				"is not {\"item\", \"indicator\": {\"type\", "
+				"\"value\"}, \"count\", \"first_seen\", "
+				"\"last_seen\"}", i + 1);
+		} else {
+			agg *x = g_new(agg, 1);
+
+			*x = a;
+			x->value = g_strdup(value);
+			x->count = (uint64_t)json_integer_value(count);
+			g_ptr_array_add(got, x);
+		}
+		json_decref(j);
+	}
+	for (guint i = 0; rc == CSIP_OK && i < got->len; i++) {
+		agg *a = g_ptr_array_index(got, i);
+		char *key = g_strdup_printf("%s\t%s",
+			csip_ind_type_name(a->type), a->value);
+
+		if (a->item > 0) {
+			g_free(key);
+			merge(r->pending, pending_key(a), a);
+		} else if (a->key[0]) {
+			/* It may have reached the hub before the earlier
+			 * run stopped: apart, under its key, never added to
+			 * (csip_match_report_seal() looks for "type\tvalue"). */
+			char *k2 = g_strdup_printf("%s\t%s", key, a->key);
+
+			g_free(key);
+			merge(r->sealed, k2, a);
+		} else {
+			g_mutex_lock(&r->lock);
+			merge(r->live, key, a);
+			g_mutex_unlock(&r->lock);
+		}
+	}
+	g_strfreev(lines);
+	g_ptr_array_free(got, TRUE);
+	return rc;
 }

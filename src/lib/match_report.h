@@ -15,8 +15,10 @@
  * unsaid: the hub down, a network failure, HTTP 429 or 5xx, or a refused
  * token keep it; an item that is gone (404) or a feedback the hub refuses
  * (400) cannot succeed later and is dropped with a note to the caller.
- * A feedback the hub recorded but whose answer was lost is sent again:
- * the count may come twice, never not at all.
+ * Each feedback goes with an Idempotency-Key; one whose answer was lost
+ * (no answer, 5xx, 429) is sent again as it was, under its key, so the
+ * hub records it once even when it had recorded it before the answer
+ * was lost.
  */
 #ifndef CSIP_MATCH_REPORT_H
 #define CSIP_MATCH_REPORT_H
@@ -75,6 +77,25 @@ int csip_match_report_send(csip_match_report *r, csip_match_item_fn item,
  * "last_seen"}), appended to OUT: for the user, when sending is given
  * up. */
 void csip_match_report_pending(csip_match_report *r, GString *out);
+
+/* For a caller that keeps what is not sent in a file (csip match
+ * --state): from now on a send takes only what csip_match_report_seal()
+ * set aside, never what is counted after.  Each sealed count has its
+ * Idempotency-Key from the start, so that once the file holds it, a
+ * restart after a crash sends it under that key again (recorded once)
+ * rather than under a new one. */
+void csip_match_report_sealed_only(csip_match_report *r);
+
+/* Set aside what is counted so far, to be written out, then sent.  A
+ * count not sent yet keeps its key and takes in more.  Not while a send
+ * runs. */
+void csip_match_report_seal(csip_match_report *r);
+
+/* Put back what an earlier run counted and did not send, as
+ * csip_match_report_pending() wrote it (one JSON object a line; "item"
+ * null before a send).  All or nothing: CSIP_EINVAL, naming the line,
+ * when one is not such an object.  Not while a send runs. */
+int csip_match_report_restore(csip_match_report *r, const char *pending);
 
 /* The time of a line's timestamp TS as Unix seconds, or NOW when TS does
  * not say the day (empty, or syslog's "Jan 15 10:11:12"). */

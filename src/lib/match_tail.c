@@ -36,6 +36,7 @@ struct csip_match_tail {
 	uint64_t base;       /* offset of buf in the current file */
 	GString *buf;        /* read, not matched yet: a part of a line */
 	int skipping;        /* dropping the rest of an overlong line */
+	uint64_t resume_tag; /* csip_match_tail_resume()'s, checked once */
 	int missing;         /* CSIP_TAIL_MISSING was reported */
 	int ended;
 	int threads;
@@ -96,6 +97,56 @@ const csip_match_tail_stats *
 csip_match_tail_stats_of(const csip_match_tail *t)
 {
 	return &t->st;
+}
+
+/* FNV-1a of the (up to) TAG_BYTES bytes of FD before OFF, and OFF;
+ * 0 when they cannot be read. */
+#define TAG_BYTES 256
+static uint64_t
+tag_of(int fd, uint64_t off)
+{
+	unsigned char b[TAG_BYTES];
+	size_t want = (size_t)MIN(off, (uint64_t)TAG_BYTES);
+	uint64_t h = 14695981039346656037ull ^ off;
+
+	if (want && pread(fd, b, want, (off_t)(off - want)) != (ssize_t)want)
+		return 0;
+	for (size_t i = 0; i < want; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+int
+csip_match_tail_position(const csip_match_tail *t, csip_tail_pos *p)
+{
+	uint64_t tag;
+
+	if (t->is_stdin || !t->known || t->fd < 0 ||
+	    (tag = tag_of(t->fd, t->base)) == 0)
+		return 0;
+	p->dev = (uint64_t)t->dev;
+	p->ino = (uint64_t)t->ino;
+	p->offset = t->base;
+	p->line = t->line;
+	p->tag = tag;
+	p->skipping = t->skipping;
+	return 1;
+}
+
+void
+csip_match_tail_resume(csip_match_tail *t, const csip_tail_pos *p)
+{
+	if (t->is_stdin || t->fd >= 0 || p->line == 0)
+		return;
+	/* open_log() goes on from pos when the file is the one known and
+	 * the bytes before pos are those tagged. */
+	t->known = 1;
+	t->dev = (dev_t)p->dev;
+	t->ino = (ino_t)p->ino;
+	t->pos = t->base = p->offset;
+	t->line = p->line;
+	t->skipping = p->skipping;
+	t->resume_tag = p->tag;
 }
 
 /* Start the file anew: its first line at its first byte. */
@@ -192,7 +243,8 @@ open_log(csip_match_tail *t, unsigned *events)
 	t->missing = 0;
 	*events |= CSIP_TAIL_OPENED;
 	if (t->known && st.st_dev == t->dev && st.st_ino == t->ino &&
-	    (uint64_t)st.st_size >= t->pos) {
+	    (uint64_t)st.st_size >= t->pos &&
+	    (t->resume_tag == 0 || tag_of(fd, t->pos) == t->resume_tag)) {
 		/* The same file again (after a read error, or renamed
 		 * back): on from where it was left. */
 		if (lseek(fd, (off_t)t->pos, SEEK_SET) < 0) {
@@ -203,6 +255,7 @@ open_log(csip_match_tail *t, unsigned *events)
 	} else {
 		restart(t);
 	}
+	t->resume_tag = 0;
 	t->fd = fd;
 	t->known = 1;
 	t->dev = st.st_dev;

@@ -67,6 +67,27 @@ int csip_match_tail_poll(csip_match_tail *t, const csip_match_set *s,
 /* Whether there is nothing more to read: standard input has ended. */
 int csip_match_tail_ended(const csip_match_tail *t);
 
+/* Where a log was matched up to: every line before OFFSET of the file
+ * DEV INO has been matched (its sightings given to the callback), and
+ * the next line is number LINE; with SKIPPING, OFFSET is inside a line
+ * too long to scan, whose rest is dropped.  TAG is a hash of the bytes
+ * just before OFFSET, which tells the same content from a file that was
+ * emptied (copytruncate) and written past OFFSET again. */
+typedef struct csip_tail_pos {
+	uint64_t dev, ino, offset, line, tag;
+	int skipping;
+} csip_tail_pos;
+
+/* Fill *P; returns 0, filling nothing, for standard input and while the
+ * log is not open. */
+int csip_match_tail_position(const csip_match_tail *t, csip_tail_pos *p);
+
+/* Before the first poll: go on from *P if the log is then still that
+ * file, at least that long, with the same bytes before the offset, as a
+ * restarted follower picks up where it stopped; otherwise the log is read
+ * from its start as always (it was rotated or truncated meanwhile). */
+void csip_match_tail_resume(csip_match_tail *t, const csip_tail_pos *p);
+
 /* The counts so far. */
 const csip_match_tail_stats *csip_match_tail_stats_of(
 	const csip_match_tail *t);

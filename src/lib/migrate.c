@@ -21,6 +21,19 @@ typedef struct migration {
 	const char *sql_pg;      /* PostgreSQL-only part, may be NULL */
 } migration;
 
+/* corr_link's columns and key, written twice: by migration 5 and again
+ * when migration 10 makes the table anew on SQLite. */
+#define CORR_LINK_COLUMNS \
+"  report_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE," \
+"  other_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE," \
+"  kind TEXT NOT NULL CHECK (kind IN " \
+"    ('value','domain','cidr','ssdeep','manual'))," \
+"  type TEXT NOT NULL," \
+"  value TEXT NOT NULL," \
+"  other_value TEXT NOT NULL," \
+"  score INTEGER NOT NULL," \
+"  PRIMARY KEY (report_id, other_id, type, value, other_value))"
+
 static const migration migrations[] = {
 { 1, "organisations, users, tokens, audit log",
 "CREATE TABLE sig ("
@@ -307,16 +320,7 @@ NULL, NULL },
 /* A link from a report to one correlated before it: through the same
  * value, a parent domain or sub-domain, an address in a network, similar
  * ssdeep hashes, or an analyst's merge ('manual'). */
-"CREATE TABLE corr_link ("
-"  report_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE,"
-"  other_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE,"
-"  kind TEXT NOT NULL CHECK (kind IN "
-"    ('value','domain','cidr','ssdeep','manual')),"
-"  type TEXT NOT NULL,"
-"  value TEXT NOT NULL,"
-"  other_value TEXT NOT NULL,"
-"  score INTEGER NOT NULL,"
-"  PRIMARY KEY (report_id, other_id, type, value, other_value));"
+"CREATE TABLE corr_link (" CORR_LINK_COLUMNS ";"
 "CREATE INDEX corr_link_other ON corr_link(other_id);"
 "CREATE INDEX corr_link_value ON corr_link(value);"
 "CREATE INDEX corr_link_other_value ON corr_link(other_value);"
@@ -382,6 +386,48 @@ NULL, NULL },
 "  SELECT 1, 1, COALESCE(MAX(id), 0) FROM item;"
 "CREATE INDEX item_tlp ON item(tlp, published_at, id);",
 NULL, NULL },
+/* Statistics count sharing instances (an item and an organisation it
+ * went out to) in the quarter they happened.  item_recipient says who
+ * may find an item now, and loses its rows when the item is withdrawn or
+ * an organisation leaves its audience, which rewrote past years' counts;
+ * this table only grows.  Rows deleted before it existed are gone. */
+{ 8, "sharing instances kept for the statistics",
+"CREATE TABLE sharing_instance ("
+"  item_id BIGINT NOT NULL REFERENCES item(id) ON DELETE CASCADE,"
+"  org_id BIGINT NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+"  shared_at TEXT NOT NULL,"
+"  PRIMARY KEY (item_id, org_id));"
+"CREATE INDEX sharing_instance_at ON sharing_instance(shared_at);"
+"CREATE INDEX sharing_instance_org ON sharing_instance(org_id, shared_at);"
+"INSERT INTO sharing_instance (item_id, org_id, shared_at)"
+"  SELECT item_id, org_id, shared_at FROM item_recipient;",
+NULL, NULL },
+/* A feedback sent again under the same Idempotency-Key (its answer was
+ * lost on the way back) is the one recorded, not a second: keys are the
+ * giver's, unique per organisation; NULL for feedback given without. */
+{ 9, "idempotency keys of feedback",
+"ALTER TABLE feedback ADD COLUMN client_key TEXT;"
+"CREATE UNIQUE INDEX feedback_client_key ON feedback(org_id, client_key);",
+NULL, NULL },
+/* Correlation speed (issue #5): corr_link keeps only its primary key,
+ * which a new report's links extend at its end.  Its three indexes took
+ * a random insert each per link, most of the pages a correlation wrote
+ * and committed, and served only the search for the campaigns an
+ * exclusion touches, which now starts from the observations carrying the
+ * value (campaign.c).  Reports are never deleted, so the foreign key on
+ * other_id needs no index either.  On SQLite the table loses its rowid:
+ * the key holds every column, so the rowid table was a second copy. */
+{ 10, "corr_link: the primary key only",
+"DROP INDEX corr_link_other;"
+"DROP INDEX corr_link_value;"
+"DROP INDEX corr_link_other_value;",
+/* SQLite */
+"CREATE TABLE corr_link_new (" CORR_LINK_COLUMNS " WITHOUT ROWID;"
+"INSERT INTO corr_link_new SELECT report_id, other_id, kind, type, value,"
+"  other_value, score FROM corr_link;"
+"DROP TABLE corr_link;"
+"ALTER TABLE corr_link_new RENAME TO corr_link;",
+NULL },
 };
 
 #define N_MIGRATIONS ((int)G_N_ELEMENTS(migrations))

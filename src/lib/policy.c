@@ -161,6 +161,121 @@ out:
 	return rc < 0 ? rc : CSIP_OK;
 }
 
+/* One batch of csip_item_facts_load_many: N <= CSIP_FACTS_BATCH items. */
+typedef struct facts_acc {
+	GArray *sigs, *provs;
+} facts_acc;
+
+static int
+facts_batch(csip_store *s, const int64_t *items, size_t n,
+	    csip_item_facts *out)
+{
+	static const char *const sqls[3] = {
+		"SELECT id, status, audience FROM item WHERE id IN (",
+		"SELECT item_id, sig_id FROM item_sig WHERE item_id IN (",
+		"SELECT DISTINCT i.item_id, r.org_id FROM item_source i JOIN "
+		"report r ON r.id = i.report_id WHERE i.item_id IN (" };
+	GHashTable *at = g_hash_table_new(g_int64_hash, g_int64_equal);
+	facts_acc *acc = g_new0(facts_acc, n);
+	GString *marks = g_string_new(NULL);
+	csip_stmt *st = NULL;
+	size_t slots = 1;
+	int rc = CSIP_OK;
+
+	/* The list is padded to a power of four with its last id, so that
+	 * a handful of statement texts serve every batch (PostgreSQL keeps
+	 * each text prepared). */
+	while (slots < n)
+		slots *= 4;
+	for (size_t i = 0; i < slots; i++)
+		g_string_append(marks, i ? ", ?" : "?");
+	for (size_t i = 0; i < n; i++) {
+		/* The first of duplicates collects; the rest copy below. */
+		if (!g_hash_table_contains(at, &items[i]))
+			g_hash_table_insert(at, (gpointer)&items[i],
+					    GSIZE_TO_POINTER(i + 1));
+		acc[i].sigs = g_array_new(FALSE, FALSE, sizeof(int64_t));
+		acc[i].provs = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	}
+	for (int q = 0; q < 3 && rc == CSIP_OK; q++) {
+		char *sql = g_strconcat(sqls[q], marks->str, ")", NULL);
+
+		rc = csip_store_prepare(s, sql, &st);
+		g_free(sql);
+		for (size_t i = 0; rc == CSIP_OK && i < slots; i++)
+			rc = csip_stmt_bind_int64(st, (int)i + 1,
+						  items[MIN(i, n - 1)]);
+		while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
+			int64_t id = csip_stmt_int64(st, 0), v;
+			size_t k = GPOINTER_TO_SIZE(g_hash_table_lookup(at,
+								       &id));
+
+			rc = CSIP_OK;
+			if (k-- == 0)
+				continue;
+			if (q == 0) {
+				out[k].item_id = id;
+				g_strlcpy(out[k].status, csip_stmt_text(st, 1),
+					  sizeof out[k].status);
+				g_strlcpy(out[k].audience, csip_stmt_text(st,
+					  2), sizeof out[k].audience);
+				continue;
+			}
+			v = csip_stmt_int64(st, 1);
+			g_array_append_val(q == 1 ? acc[k].sigs : acc[k].provs,
+					   v);
+		}
+		if (rc == CSIP_DONE)
+			rc = CSIP_OK;
+		csip_stmt_free(st);
+		st = NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t k = GPOINTER_TO_SIZE(g_hash_table_lookup(at,
+							       &items[i])) - 1;
+
+		if (k != i) {
+			/* A duplicate: its first (k < i) is complete. */
+			out[i] = out[k];
+			out[i].sigs = g_memdup2(out[k].sigs, out[k].n_sigs *
+						sizeof(int64_t));
+			out[i].providers = g_memdup2(out[k].providers,
+				out[k].n_providers * sizeof(int64_t));
+			g_array_free(acc[i].sigs, TRUE);
+			g_array_free(acc[i].provs, TRUE);
+			continue;
+		}
+		g_array_sort(acc[i].sigs, cmp_i64);
+		g_array_sort(acc[i].provs, cmp_i64);
+		out[i].n_sigs = acc[i].sigs->len;
+		out[i].sigs = (int64_t *)(void *)g_array_free(acc[i].sigs,
+							      FALSE);
+		out[i].n_providers = acc[i].provs->len;
+		out[i].providers = (int64_t *)(void *)g_array_free(
+			acc[i].provs, FALSE);
+	}
+	g_string_free(marks, TRUE);
+	g_hash_table_destroy(at);
+	g_free(acc);
+	return rc;
+}
+
+int
+csip_item_facts_load_many(csip_store *s, const int64_t *items, size_t n,
+			  csip_item_facts *out)
+{
+	int rc = CSIP_OK;
+
+	memset(out, 0, n * sizeof *out);
+	for (size_t i = 0; rc == CSIP_OK && i < n; i += CSIP_FACTS_BATCH)
+		rc = facts_batch(s, items + i, MIN(n - i, CSIP_FACTS_BATCH),
+				 out + i);
+	if (rc < 0)
+		for (size_t i = 0; i < n; i++)
+			csip_item_facts_clear(&out[i]);
+	return rc;
+}
+
 void
 csip_item_facts_clear(csip_item_facts *f)
 {
@@ -232,6 +347,30 @@ csip_policy_item_access(csip_store *s, const csip_reader *r, int64_t item_id,
 	*out = csip_policy_decide(r, &f);
 	csip_item_facts_clear(&f);
 	return CSIP_OK;
+}
+
+int
+csip_policy_items_access(csip_store *s, const csip_reader *r,
+			 const int64_t *items, size_t n, csip_access *out)
+{
+	csip_item_facts *f = g_new0(csip_item_facts, MIN(n,
+						 CSIP_FACTS_BATCH));
+	int rc = CSIP_OK;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = CSIP_ACCESS_NONE;
+	for (size_t i = 0; rc == CSIP_OK && i < n; i += CSIP_FACTS_BATCH) {
+		size_t m = MIN(n - i, CSIP_FACTS_BATCH);
+
+		if ((rc = csip_item_facts_load_many(s, items + i, m, f)) < 0)
+			break;
+		for (size_t k = 0; k < m; k++) {
+			out[i + k] = csip_policy_decide(r, &f[k]);
+			csip_item_facts_clear(&f[k]);
+		}
+	}
+	g_free(f);
+	return rc;
 }
 
 int
@@ -361,6 +500,17 @@ csip_policy_check_audience(csip_store *s, const char *audience,
 	return rc;
 }
 
+/* A sharing instance for the statistics (migration 8): the first time
+ * ITEM reached ORG, kept when the item stops reaching it. */
+static int
+sharing_record(csip_store *s, const char *item, const char *org,
+	       const char *now)
+{
+	return csip_store_run(s, NULL, "INSERT INTO sharing_instance "
+		"(item_id, org_id, shared_at) VALUES (?, ?, ?) ON CONFLICT DO "
+		"NOTHING", item, org, now, NULL);
+}
+
 static int
 collect_org(csip_stmt *st, void *arr)
 {
@@ -426,6 +576,8 @@ csip_policy_refresh_recipients(csip_store *s, int64_t item_id,
 		rc = csip_store_run(s, &chg, "INSERT INTO item_recipient "
 			"(item_id, org_id, shared_at) VALUES (?, ?, ?) ON "
 			"CONFLICT DO NOTHING", ibuf, obuf, now, NULL);
+		if (rc == CSIP_OK)
+			rc = sharing_record(s, ibuf, obuf, now);
 		if (rc < 0)
 			goto fail;
 		if (chg > 0 && !has_id(before, n_before, org))
@@ -487,10 +639,14 @@ csip_policy_refresh_org(csip_store *s, int64_t org_id)
 				"item_recipient WHERE item_id = ? AND "
 				"org_id = ?", ibuf, obuf, NULL);
 		else
+		{
 			rc = csip_store_run(s, NULL, "INSERT INTO "
 				"item_recipient (item_id, org_id, shared_at) "
 				"VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 				ibuf, obuf, now, NULL);
+			if (rc == CSIP_OK)
+				rc = sharing_record(s, ibuf, obuf, now);
+		}
 		if (rc < 0)
 			goto fail;
 	}
@@ -538,6 +694,7 @@ csip_policy_related_orgs(csip_store *s, const csip_reader *r,
 						 g_free, NULL);
 	int64_t *items = NULL;
 	size_t n_items = 0;
+	csip_item_facts *facts = NULL;
 	csip_access a;
 	char ib[24];
 	int rc;
@@ -556,25 +713,35 @@ csip_policy_related_orgs(csip_store *s, const csip_reader *r,
 		*shown = rc == CSIP_OK;
 		goto out;
 	}
-	/* Every item sharing an indicator, each through the decision. */
+	/* Every item sharing an indicator, each through the decision: a
+	 * popular value may be carried by thousands, so their facts come
+	 * in batches. */
 	rc = load_ids(s, "SELECT DISTINCT b.item_id FROM item_indicator a JOIN "
 		"item_indicator b ON b.type = a.type AND b.value = a.value WHERE "
 		"a.item_id = ?", item_id, &items, &n_items);
-	for (size_t i = 0; rc == CSIP_OK && i < n_items; i++) {
-		csip_item_facts f;
+	facts = g_new0(csip_item_facts, MIN(n_items, CSIP_FACTS_BATCH));
+	for (size_t i = 0; rc == CSIP_OK && i < n_items;
+	     i += CSIP_FACTS_BATCH) {
+		size_t m = MIN(n_items - i, CSIP_FACTS_BATCH);
 
-		if ((rc = csip_item_facts_load(s, items[i], &f)) < 0)
+		if ((rc = csip_item_facts_load_many(s, items + i, m,
+						    facts)) < 0)
 			break;
-		if (csip_policy_decide(r, &f) != CSIP_ACCESS_NONE) {
-			for (size_t k = 0; k < f.n_providers; k++)
-				if (f.providers[k] != r->org_id &&
+		for (size_t j = 0; j < m; j++) {
+			const csip_item_facts *f = &facts[j];
+
+			if (csip_policy_decide(r, f) == CSIP_ACCESS_NONE)
+				continue;
+			for (size_t k = 0; k < f->n_providers; k++)
+				if (f->providers[k] != r->org_id &&
 				    !g_hash_table_contains(orgs,
-							   &f.providers[k]))
+							   &f->providers[k]))
 					g_hash_table_add(orgs, g_memdup2(
-						&f.providers[k],
+						&f->providers[k],
 						sizeof(int64_t)));
 		}
-		csip_item_facts_clear(&f);
+		for (size_t j = 0; j < m; j++)
+			csip_item_facts_clear(&facts[j]);
 	}
 	if (rc < 0)
 		goto out;
@@ -585,5 +752,6 @@ csip_policy_related_orgs(csip_store *s, const csip_reader *r,
 out:
 	g_hash_table_destroy(orgs);
 	g_free(items);
+	g_free(facts);
 	return rc;
 }

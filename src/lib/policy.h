@@ -82,6 +82,20 @@ csip_access csip_policy_decide(const csip_reader *r,
 int csip_policy_item_access(csip_store *s, const csip_reader *r,
 			    int64_t item_id, csip_access *out);
 
+/* The facts of ITEMS[0..N) into the caller's OUT[0..N), the same as
+ * csip_item_facts_load() gives one by one, in three queries for every
+ * CSIP_FACTS_BATCH items instead of three per item.  An item that does
+ * not exist gets item_id 0, which csip_policy_decide() answers NONE.
+ * Each OUT[i] is cleared with csip_item_facts_clear(), also on failure. */
+#define CSIP_FACTS_BATCH 256
+int csip_item_facts_load_many(csip_store *s, const int64_t *items, size_t n,
+			      csip_item_facts *out);
+
+/* csip_policy_item_access() for ITEMS[0..N): OUT[i] for ITEMS[i]. */
+int csip_policy_items_access(csip_store *s, const csip_reader *r,
+			     const int64_t *items, size_t n,
+			     csip_access *out);
+
 /* Reports are read only by the hub and their provider. */
 int csip_policy_report_access(csip_store *s, const csip_reader *r,
 			      int64_t report_id, csip_access *out);

@@ -431,7 +431,7 @@ static const query queries[T_N] = {
 		"r.received_at", NULL, "" },
 	[T_ITEMS] = { "''", "''", "COUNT(*)", "item i", "i.published_at",
 		NULL, "" },
-	[T_SHARING] = { "''", "''", "COUNT(*)", "item_recipient ir",
+	[T_SHARING] = { "''", "''", "COUNT(*)", "sharing_instance ir",
 		"ir.shared_at", NULL, "" },
 	[T_FEEDBACK] = { "''", "''", "COUNT(*)", "feedback f", "f.created_at",
 		NULL, "" },
@@ -439,7 +439,7 @@ static const query queries[T_N] = {
 		"c." CAMPAIGN_TIME, " AND c." CAMPAIGN_MERGED " IS NULL", "" },
 	[T_PROVIDED] = { "''", "''", "COUNT(*)", "report r", "r.received_at",
 		" AND r.org_id = ?", "" },
-	[T_RECEIVED] = { "''", "''", "COUNT(*)", "item_recipient ir",
+	[T_RECEIVED] = { "''", "''", "COUNT(*)", "sharing_instance ir",
 		"ir.shared_at", " AND ir.org_id = ?", "" },
 	[T_REPORTS_SIG] = { "s.code", "s.code", "COUNT(*)", "report r JOIN "
 		"org_sig os ON os.org_id = r.org_id JOIN sig s ON s.id = "
@@ -448,13 +448,13 @@ static const query queries[T_N] = {
 		"report r", "r.received_at", NULL, "unclassified" },
 	[T_ITEMS_TYPE] = { "i.attack_type", "i.attack_type", "COUNT(*)",
 		"item i", "i.published_at", NULL, "unclassified" },
-	[T_SHARING_SIG] = { "s.code", "s.code", "COUNT(*)", "item_recipient "
+	[T_SHARING_SIG] = { "s.code", "s.code", "COUNT(*)", "sharing_instance "
 		"ir JOIN org_sig os ON os.org_id = ir.org_id JOIN sig s ON "
 		"s.id = os.sig_id", "ir.shared_at", NULL, "no SIG" },
 	[T_FEEDBACK_KIND] = { "f.kind", "f.kind", "COUNT(*)", "feedback f",
 		"f.created_at", NULL, "" },
 	[T_RECEIVED_TYPE] = { "i.attack_type", "i.attack_type", "COUNT(*)",
-		"item_recipient ir JOIN item i ON i.id = ir.item_id",
+		"sharing_instance ir JOIN item i ON i.id = ir.item_id",
 		"ir.shared_at", " AND ir.org_id = ?", "unclassified" },
 };
 
@@ -464,7 +464,7 @@ static const query no_sig_reports = { "NULL", "NULL", "COUNT(*)",
 	"report r", "r.received_at", " AND NOT EXISTS (SELECT 1 FROM org_sig "
 	"os WHERE os.org_id = r.org_id)", "no SIG" };
 static const query no_sig_sharing = { "NULL", "NULL", "COUNT(*)",
-	"item_recipient ir", "ir.shared_at", " AND NOT EXISTS (SELECT 1 FROM "
+	"sharing_instance ir", "ir.shared_at", " AND NOT EXISTS (SELECT 1 FROM "
 	"org_sig os WHERE os.org_id = ir.org_id)", "no SIG" };
 
 /* Which tallies each scope gets: nothing else is queried. */
@@ -633,8 +633,10 @@ notes_json(csip_stats_scope scope, int campaigns)
 		"January-March."));
 	if (scope >= CSIP_STATS_COMMUNITY)
 		json_array_append_new(a, json_string("Sharing instances are "
-			"items x receiving organisations; a withdrawn item's "
-			"recipients are no longer counted."));
+			"items x receiving organisations, counted when the "
+			"item reached the organisation; an item withdrawn or "
+			"an organisation leaving its audience later does not "
+			"change past counts."));
 	if (scope == CSIP_STATS_ALL)
 		json_array_append_new(a, json_string("An organisation in "
 			"several SIGs counts in each of them, so the rows by "

@@ -9,37 +9,95 @@
 
 #include <glib.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The writer turn of one database file (see one_writer in
+ * store_backend.h), shared by every store of this process open on it.
+ * Not owned by a thread: a thread waiting on itself (two stores on one
+ * file in one thread) gives up after WRITER_WAIT_US and lets the
+ * database decide.  Stores on different files never wait for each
+ * other (csip migrate copies one SQLite file into another in one
+ * thread). */
+typedef struct writer_turn {
+	char *path;     /* the file's canonical path: the table's key */
+	int refs;       /* stores open on it */
+	int held;
+	GCond cond;
+} writer_turn;
 
 struct csip_store {
 	const csip_store_backend *be;
 	void *conn;
 	int depth;      /* nesting of csip_store_begin() */
 	int failed;     /* a nested level rolled back */
-	int writer;     /* holds the process's writer turn */
+	int writer;     /* holds its file's writer turn */
+	writer_turn *turn;  /* NULL: the backend needs none */
 };
 
-/* The writer turn of this process (see one_writer in store_backend.h).
- * Not owned by a thread: a thread waiting on itself (two stores in one
- * thread) gives up after WRITER_WAIT_US and lets the database decide. */
 #define WRITER_WAIT_US (5 * G_USEC_PER_SEC)
-static GMutex writer_mutex;
-static GCond writer_cond;
-static int writer_held;
+static GMutex writer_mutex;     /* guards every turn and the table */
+static GHashTable *writer_turns; /* path -> writer_turn */
+
+/* The turn of the SQLite file TARGET, made on first use; NULL for an
+ * in-memory database, which no other store can reach. */
+static writer_turn *
+turn_ref(const char *target)
+{
+	char *path, *real;
+	writer_turn *t;
+
+	if (strcmp(target, ":memory:") == 0 || *target == '\0')
+		return NULL;
+	real = realpath(target, NULL);
+	path = real ? g_strdup(real) : g_canonicalize_filename(target, NULL);
+	free(real);
+	g_mutex_lock(&writer_mutex);
+	if (writer_turns == NULL)
+		writer_turns = g_hash_table_new(g_str_hash, g_str_equal);
+	t = g_hash_table_lookup(writer_turns, path);
+	if (t == NULL) {
+		t = g_new0(writer_turn, 1);
+		t->path = path;
+		path = NULL;
+		g_cond_init(&t->cond);
+		g_hash_table_insert(writer_turns, t->path, t);
+	}
+	t->refs++;
+	g_mutex_unlock(&writer_mutex);
+	g_free(path);
+	return t;
+}
+
+static void
+turn_unref(writer_turn *t)
+{
+	if (t == NULL)
+		return;
+	g_mutex_lock(&writer_mutex);
+	if (--t->refs == 0) {
+		g_hash_table_remove(writer_turns, t->path);
+		g_cond_clear(&t->cond);
+		g_free(t->path);
+		g_free(t);
+	}
+	g_mutex_unlock(&writer_mutex);
+}
 
 static int
-writer_acquire(void)
+writer_acquire(writer_turn *t)
 {
 	gint64 end = g_get_monotonic_time() + WRITER_WAIT_US;
 	int got = 0;
 
+	if (t == NULL)
+		return 0;
 	g_mutex_lock(&writer_mutex);
-	while (writer_held &&
-	       g_cond_wait_until(&writer_cond, &writer_mutex, end))
+	while (t->held && g_cond_wait_until(&t->cond, &writer_mutex, end))
 		;
-	if (!writer_held)
-		got = writer_held = 1;
+	if (!t->held)
+		got = t->held = 1;
 	g_mutex_unlock(&writer_mutex);
 	return got;
 }
@@ -51,8 +109,8 @@ writer_release(csip_store *s)
 		return;
 	s->writer = 0;
 	g_mutex_lock(&writer_mutex);
-	writer_held = 0;
-	g_cond_signal(&writer_cond);
+	s->turn->held = 0;
+	g_cond_signal(&s->turn->cond);
 	g_mutex_unlock(&writer_mutex);
 }
 
@@ -120,6 +178,9 @@ csip_store_open(const char *url, csip_store **out)
 	s->be = be;
 	if ((rc = be->open(target, &s->conn)) < 0)
 		goto out;
+	/* After the open, which made the file: its real path is known. */
+	if (be->one_writer)
+		s->turn = turn_ref(target);
 	*out = s;
 	s = NULL;
 	rc = CSIP_OK;
@@ -168,6 +229,7 @@ csip_store_close(csip_store *s)
 	if (s == NULL)
 		return;
 	writer_release(s);
+	turn_unref(s->turn);
 	s->be->close(s->conn);
 	g_free(s);
 }
@@ -192,8 +254,7 @@ csip_store_begin(csip_store *s)
 	if (s->depth++ > 0)
 		return CSIP_OK;
 	s->failed = 0;
-	if (s->be->one_writer)
-		s->writer = writer_acquire();
+	s->writer = writer_acquire(s->turn);
 	if ((rc = s->be->exec(s->conn, s->be->begin_sql)) < 0) {
 		s->depth = 0;
 		writer_release(s);

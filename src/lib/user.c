@@ -168,10 +168,116 @@ out:
 	return csip_store_commit(s);
 }
 
+/* ---- verified passwords ---------------------------------------------
+ * TAXII clients send Basic credentials with every request, and an
+ * Argon2id verification costs about a tenth of a second and 64 MiB by
+ * design.  A success is remembered for CRED_TTL seconds under a keyed
+ * BLAKE2b of the name and password (the key drawn at random once per
+ * process, so nothing in the table outlives it), beside the stored hash
+ * it was verified against.  The stored hash is read on every call, of
+ * enabled users only, so a changed password or a disabled user misses at
+ * once, on every server of a cluster.  Failures are never remembered:
+ * the server's brake on guessing applies to them. */
+#define CRED_TTL_US (300 * G_USEC_PER_SEC)
+#define CRED_MAX 4096
+
+typedef struct cred_entry {
+	unsigned char mac[32];
+	char hash[crypto_pwhash_STRBYTES];
+	gint64 until;
+} cred_entry;
+
+static GMutex cred_lock;
+static GHashTable *cred_seen;   /* mac -> cred_entry (owns it) */
+static unsigned char cred_key[crypto_generichash_KEYBYTES];
+
+static guint
+cred_hash(gconstpointer k)
+{
+	guint v;
+
+	memcpy(&v, k, sizeof v);
+	return v;
+}
+
+static gboolean
+cred_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, 32) == 0;
+}
+
+static void
+cred_mac(const char *name, const char *password, unsigned char mac[32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, cred_key, sizeof cred_key, 32);
+	crypto_generichash_update(&st, (const unsigned char *)name,
+				  strlen(name) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)password,
+				  strlen(password));
+	crypto_generichash_final(&st, mac, 32);
+}
+
+static gboolean
+cred_expired(gpointer k, gpointer v, gpointer now)
+{
+	(void)k;
+	return ((cred_entry *)v)->until <= *(gint64 *)now;
+}
+
+static void
+cred_init(void)
+{
+	static gsize once;
+
+	if (g_once_init_enter(&once)) {
+		randombytes_buf(cred_key, sizeof cred_key);
+		cred_seen = g_hash_table_new_full(cred_hash, cred_equal, NULL,
+						  g_free);
+		g_once_init_leave(&once, 1);
+	}
+}
+
+/* Whether MAC was verified against STORED less than CRED_TTL ago. */
+static int
+cred_known(const unsigned char mac[32], const char *stored)
+{
+	cred_entry *e;
+	int hit;
+
+	g_mutex_lock(&cred_lock);
+	e = g_hash_table_lookup(cred_seen, mac);
+	hit = e != NULL && e->until > g_get_monotonic_time() &&
+	      strcmp(e->hash, stored) == 0;
+	g_mutex_unlock(&cred_lock);
+	return hit;
+}
+
+static void
+cred_remember(const unsigned char mac[32], const char *stored)
+{
+	cred_entry *e = g_new0(cred_entry, 1);
+	gint64 now = g_get_monotonic_time();
+
+	memcpy(e->mac, mac, 32);
+	g_strlcpy(e->hash, stored, sizeof e->hash);
+	e->until = now + CRED_TTL_US;
+	g_mutex_lock(&cred_lock);
+	if (g_hash_table_size(cred_seen) >= CRED_MAX)
+		g_hash_table_foreach_remove(cred_seen, cred_expired, &now);
+	if (g_hash_table_size(cred_seen) >= CRED_MAX)
+		g_hash_table_remove_all(cred_seen);
+	g_hash_table_replace(cred_seen, e->mac, e);
+	g_mutex_unlock(&cred_lock);
+}
+
 int
 csip_user_check_password(csip_hub *h, const char *name, const char *password)
 {
 	csip_stmt *st = NULL;
+	unsigned char mac[32] = { 0 };
+	const char *stored;
 	int rc;
 
 	rc = csip_store_prepare_bind(csip_hub_store(h), &st, "SELECT "
@@ -181,14 +287,23 @@ csip_user_check_password(csip_hub *h, const char *name, const char *password)
 		goto out;
 	if ((rc = csip_stmt_step(st)) < 0)
 		goto out;
-	if (rc == CSIP_ROW && crypto_pwhash_str_verify(csip_stmt_text(st, 0),
-			password, strlen(password)) == 0) {
+	if (rc == CSIP_ROW) {
+		stored = csip_stmt_text(st, 0);
+		cred_init();
+		cred_mac(name, password, mac);
 		rc = CSIP_OK;
-		goto out;
+		if (cred_known(mac, stored))
+			goto out;
+		if (crypto_pwhash_str_verify(stored, password,
+					     strlen(password)) == 0) {
+			cred_remember(mac, stored);
+			goto out;
+		}
 	}
 	rc = csip_error_set(CSIP_EPERM, "wrong user name or password");
 out:
 	csip_stmt_free(st);
+	sodium_memzero(mac, sizeof mac);
 	return rc;
 }
 

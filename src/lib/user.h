@@ -29,7 +29,10 @@ int csip_user_list(csip_hub *h, const char *org, json_t **out);
 int csip_user_disable(csip_hub *h, const char *actor, const char *name);
 
 /* CSIP_OK when NAME exists, is enabled and PASSWORD is right; CSIP_EPERM
- * otherwise (the message does not say which). */
+ * otherwise (the message does not say which).  A success is remembered
+ * for five minutes, as long as the stored password stays the same, so
+ * that clients signing every request do not pay the password hash each
+ * time.  Thread-safe. */
 int csip_user_check_password(csip_hub *h, const char *name,
 			     const char *password);
 

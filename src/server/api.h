@@ -65,6 +65,8 @@ typedef struct csip_req {
 	 * keys) and how many times a key is given; set by the server. */
 	const char *(*query)(const struct csip_req *rq, const char *key);
 	int (*query_count)(const struct csip_req *rq, const char *key);
+	/* A request header (NULL when absent), set by the server. */
+	const char *(*header)(const struct csip_req *rq, const char *name);
 	void *conn;
 	struct csip_metrics *metrics; /* the server's, for /metrics */
 } csip_req;

@@ -334,7 +334,7 @@ csip_api_feedback_create(csip_req *rq, csip_resp *rs)
 	csip_feedback_in in = { 0 };
 	json_t *ind;
 	int64_t id = 0;
-	int rc;
+	int rc, replayed = 0;
 
 	if ((rc = csip_api_known_fields(rq->json, fields)) < 0 ||
 	    (rc = csip_api_get_str(rq->json, "kind", &in.kind)) < 0 ||
@@ -360,11 +360,14 @@ csip_api_feedback_create(csip_req *rq, csip_resp *rs)
 	if (in.kind == NULL)
 		return csip_error_set(CSIP_EINVAL, "field \"kind\" is required: "
 			"sighting, false_positive, blocked or comment");
-	rc = csip_feedback_add(rq->hub, rq->actor, &rq->reader,
-			       rq->who.user_id, rq->ids[0], &in, &id);
+	/* Idempotency-Key (the IETF httpapi draft): a feedback sent again
+	 * because its answer was lost is answered, not recorded again. */
+	rc = csip_feedback_add_once(rq->hub, rq->actor, &rq->reader,
+		rq->who.user_id, rq->ids[0], &in, rq->header ? rq->header(rq,
+		"Idempotency-Key") : NULL, &id, &replayed);
 	if (rc < 0)
 		return rc;
-	rs->status = 201;
+	rs->status = replayed ? 200 : 201;
 	rs->json = json_pack("{sIsIss}", "id", (json_int_t)id, "item",
 			     (json_int_t)rq->ids[0], "kind", in.kind);
 	return CSIP_OK;

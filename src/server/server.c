@@ -68,6 +68,9 @@ struct csip_server {
 
 	GMutex rl_lock;
 	GHashTable *buckets;    /* token id -> bucket */
+	double fail_burst;      /* failed sign-ins per key, 0: no brake */
+	GHashTable *fails;      /* "a:ADDRESS" or "u:NAME" -> bucket */
+	gint64 fails_pruned_us;
 
 	GMutex q_lock;
 	GCond q_cond;           /* the auditor's */
@@ -302,6 +305,151 @@ rate_check(csip_server *srv, int64_t token_id)
 	return wait;
 }
 
+/* ---- failed sign-ins --------------------------------------------------- */
+
+/* Password guessing over TAXII Basic.  Each try takes one from a bucket
+ * of the client's address (of an IPv6 client its /64, which one machine
+ * usually holds whole) and one from a bucket of the user name before
+ * the password is checked, and a right password gives them back, so
+ * only failures count; an empty bucket refuses Basic from that address,
+ * or for that name, with 429 before any password hash is computed, until
+ * it refills at auth_failures a minute.  Bearer tokens are 256 random bits
+ * and cost one keyed hash to check: they need no brake.  The table is
+ * capped: past FAIL_KEYS_MAX, buckets that have refilled go, and when
+ * none has, Basic from new addresses and names is refused rather than
+ * left unbraked. */
+#define FAIL_KEYS_MAX 65536
+
+/* "a:" and the client's address, or its /64 for IPv6. */
+static void
+client_key(struct MHD_Connection *c, char out[64])
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+		MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	char buf[INET6_ADDRSTRLEN] = "?";
+
+	if (sa && sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  buf, sizeof buf);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(&a))
+			inet_ntop(AF_INET, &a.s6_addr[12], buf, sizeof buf);
+		else {
+			memset(&a.s6_addr[8], 0, 8);
+			inet_ntop(AF_INET6, &a, buf, sizeof buf);
+		}
+	}
+	g_snprintf(out, 64, "a:%s", buf);
+}
+
+static gboolean
+fail_refilled(gpointer k, gpointer v, gpointer srv_)
+{
+	const csip_server *srv = srv_;
+	const bucket *b = v;
+
+	(void)k;
+	return b->tokens + (double)(g_get_monotonic_time() - b->at_us) /
+	       G_USEC_PER_SEC * srv->fail_burst / 60 >= srv->fail_burst;
+}
+
+/* KEY's bucket, refilled to now and made full when new; NULL when the
+ * table is full of buckets that have not refilled.  With rl_lock. */
+static bucket *
+fail_get(csip_server *srv, const char *key)
+{
+	gint64 now = g_get_monotonic_time();
+	bucket *b = g_hash_table_lookup(srv->fails, key);
+
+	if (b == NULL) {
+		if (g_hash_table_size(srv->fails) >= FAIL_KEYS_MAX &&
+		    now - srv->fails_pruned_us > G_USEC_PER_SEC) {
+			g_hash_table_foreach_remove(srv->fails, fail_refilled,
+						    srv);
+			srv->fails_pruned_us = now;
+		}
+		if (g_hash_table_size(srv->fails) >= FAIL_KEYS_MAX)
+			return NULL;
+		b = g_new(bucket, 1);
+		b->tokens = srv->fail_burst;
+		b->at_us = now;
+		g_hash_table_insert(srv->fails, g_strdup(key), b);
+	}
+	b->tokens += (double)(now - b->at_us) / G_USEC_PER_SEC *
+		     srv->fail_burst / 60;
+	if (b->tokens > srv->fail_burst)
+		b->tokens = srv->fail_burst;
+	b->at_us = now;
+	return b;
+}
+
+/* The keys of this client and of user NAME: the address as in
+ * client_key(), the name as a hash (a fixed size, however long). */
+static void
+fail_keys(struct MHD_Connection *c, const char *name, char ak[64],
+	  char uk[40])
+{
+	char *h = g_compute_checksum_for_string(G_CHECKSUM_SHA256, name, -1);
+
+	client_key(c, ak);
+	g_snprintf(uk, 40, "u:%.32s", h);
+	g_free(h);
+}
+
+/* A try of a password for NAME from this client: one is taken from both
+ * buckets before the password is checked, so that requests running side
+ * by side cannot all pass one check.  Returns 0, or the seconds to wait
+ * when either bucket is empty (nothing taken). */
+static int
+fail_take(csip_server *srv, struct MHD_Connection *c, const char *name)
+{
+	char ak[64], uk[40];
+	bucket *a, *u;
+	int wait = 0;
+
+	if (srv->fail_burst <= 0)
+		return 0;
+	fail_keys(c, name, ak, uk);
+	g_mutex_lock(&srv->rl_lock);
+	a = fail_get(srv, ak);
+	u = a ? fail_get(srv, uk) : NULL;
+	if (a == NULL || u == NULL) {
+		wait = 60;
+	} else if (a->tokens < 1 || u->tokens < 1) {
+		double lack = 1 - MIN(a->tokens, u->tokens);
+
+		wait = (int)(lack * 60 / srv->fail_burst) + 1;
+	} else {
+		a->tokens -= 1;
+		u->tokens -= 1;
+	}
+	g_mutex_unlock(&srv->rl_lock);
+	return wait;
+}
+
+/* The password was right: what fail_take() took goes back. */
+static void
+fail_refund(csip_server *srv, struct MHD_Connection *c, const char *name)
+{
+	char ak[64], uk[40];
+	const char *keys[2] = { ak, uk };
+
+	if (srv->fail_burst <= 0)
+		return;
+	fail_keys(c, name, ak, uk);
+	g_mutex_lock(&srv->rl_lock);
+	for (int i = 0; i < 2; i++) {
+		bucket *b = g_hash_table_lookup(srv->fails, keys[i]);
+
+		if (b)
+			b->tokens = MIN(b->tokens + 1, srv->fail_burst);
+	}
+	g_mutex_unlock(&srv->rl_lock);
+}
+
 /* ---- one request ------------------------------------------------------ */
 
 static const char *
@@ -337,6 +485,12 @@ query_count(const csip_req *rq, const char *key)
 	return kc.n;
 }
 
+static const char *
+header_get(const csip_req *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
 /* "Application/JSON; charset=utf-8" -> "application/json" (g_free). */
 static char *
 media_type(const char *ct)
@@ -353,13 +507,13 @@ media_type(const char *ct)
  * the user's name and password, then the user's organisation.  The
  * principal has no token (token_id 0) and is never read-only. */
 static int
-basic_auth(csip_req *rq, csip_resp *rs, const char *cred)
+basic_auth(csip_server *srv, csip_req *rq, csip_resp *rs, const char *cred)
 {
 	csip_stmt *st = NULL;
 	guchar *raw = NULL;
 	gsize len = 0;
 	char *text = NULL, *colon;
-	int rc, ret = -1;
+	int rc, ret = -1, wait;
 
 	while (*cred == ' ')
 		cred++;
@@ -373,6 +527,13 @@ basic_auth(csip_req *rq, csip_resp *rs, const char *cred)
 	    NULL) || (colon = strchr(text, ':')) == NULL)
 		goto bad;
 	*colon = '\0';
+	if ((wait = fail_take(srv, rq->conn, text)) > 0) {
+		csip_api_error(rs, 429, "too many failed sign-ins from this "
+			"address or for this user: retry after the Retry-After "
+			"seconds, or use `Authorization: Bearer TOKEN`");
+		rs->retry_after = wait;
+		goto out;
+	}
 	if ((rc = csip_user_check_password(rq->hub, text, colon + 1)) < 0) {
 		if (rc != CSIP_EPERM) {
 			csip_api_error(rs, 500, csip_error_last());
@@ -380,6 +541,7 @@ basic_auth(csip_req *rq, csip_resp *rs, const char *cred)
 		}
 		goto bad;
 	}
+	fail_refund(srv, rq->conn, text);
 	rc = csip_store_prepare_bind(csip_hub_store(rq->hub), &st, "SELECT "
 		"u.id, o.id, u.name, o.name, u.role, o.role FROM app_user u "
 		"JOIN org o ON o.id = u.org_id WHERE u.name = ? AND "
@@ -417,7 +579,8 @@ out:
 }
 
 static int
-authenticate(csip_req *rq, csip_resp *rs, const csip_route *route)
+authenticate(csip_server *srv, csip_req *rq, csip_resp *rs,
+	     const csip_route *route)
 {
 	const char *auth = MHD_lookup_connection_value(rq->conn,
 		MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -425,7 +588,7 @@ authenticate(csip_req *rq, csip_resp *rs, const csip_route *route)
 
 	if (route->taxii && auth &&
 	    g_ascii_strncasecmp(auth, "Basic ", 6) == 0) {
-		if (basic_auth(rq, rs, auth + 6) < 0)
+		if (basic_auth(srv, rq, rs, auth + 6) < 0)
 			return -1;
 	} else if (auth == NULL ||
 		   g_ascii_strncasecmp(auth, "Bearer ", 7) != 0) {
@@ -655,6 +818,7 @@ handle(csip_server *srv, struct MHD_Connection *c, const char *url,
 	rq.conn = c;
 	rq.query = query_get;
 	rq.query_count = query_count;
+	rq.header = header_get;
 	rq.metrics = srv->metrics;
 	g_strlcpy(rq.actor, "anonymous", sizeof rq.actor);
 	csip_error_clear();
@@ -678,7 +842,8 @@ handle(csip_server *srv, struct MHD_Connection *c, const char *url,
 		csip_api_error(&rs, 413, msg);
 		goto out;
 	}
-	if (route->auth != CSIP_AUTH_NONE && authenticate(&rq, &rs, route) < 0)
+	if (route->auth != CSIP_AUTH_NONE && authenticate(srv, &rq, &rs,
+							       route) < 0)
 		goto out;
 	/* Basic sign-ins have no token: their bucket is the user's. */
 	if (rq.authed && (wait = rate_check(srv, rq.who.token_id ?
@@ -859,7 +1024,7 @@ csip_server_new(csip_config *cfg, const csip_server_opts *opts,
 	csip_hub *h = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	int rc, mb = 0, rate = 0;
+	int rc, mb = 0, rate = 0, fails = 0;
 	GError *err = NULL;
 
 	*out = NULL;
@@ -875,10 +1040,12 @@ csip_server_new(csip_config *cfg, const csip_server_opts *opts,
 	if ((rc = parse_listen(srv->opts.listen, &ss, &sl)) < 0)
 		goto out;
 	if ((rc = config_int(cfg, "max_body_mb", 1, 4096, &mb)) < 0 ||
-	    (rc = config_int(cfg, "rate_limit", 0, 1000000, &rate)) < 0)
+	    (rc = config_int(cfg, "rate_limit", 0, 1000000, &rate)) < 0 ||
+	    (rc = config_int(cfg, "auth_failures", 0, 1000000, &fails)) < 0)
 		goto out;
 	srv->max_body = (size_t)mb << 20;
 	srv->rate = rate;
+	srv->fail_burst = fails;
 	if ((srv->opts.tls_cert && *srv->opts.tls_cert) !=
 	    (srv->opts.tls_key && *srv->opts.tls_key)) {
 		rc = csip_error_set(CSIP_ECONFIG, "HTTPS needs both a "
@@ -907,6 +1074,8 @@ csip_server_new(csip_config *cfg, const csip_server_opts *opts,
 	srv->metrics = csip_metrics_new();
 	srv->buckets = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 					     g_free, g_free);
+	srv->fails = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					   g_free);
 	srv->reads = g_ptr_array_new_with_free_func(read_record_free);
 	g_mutex_init(&srv->rl_lock);
 	g_mutex_init(&srv->q_lock);
@@ -1049,6 +1218,8 @@ csip_server_free(csip_server *srv)
 		close(srv->stop_pipe[1]);
 	csip_metrics_free(srv->metrics);
 	g_hash_table_destroy(srv->buckets);
+	if (srv->fails)
+		g_hash_table_destroy(srv->fails);
 	g_ptr_array_free(srv->reads, TRUE);
 	g_mutex_clear(&srv->rl_lock);
 	g_mutex_clear(&srv->q_lock);

@@ -178,8 +178,8 @@ class Matcher:
         raise AssertionError("%r not %d times in:\n%s" % (
             pattern, count, self.stderr()))
 
-    def stop(self):
-        self.proc.send_signal(signal.SIGINT)
+    def stop(self, sig=signal.SIGINT):
+        self.proc.send_signal(sig)
         rc = self.proc.wait(timeout=120)
         self.reader.join(30)
         self.proc.stdout.close()
@@ -418,31 +418,158 @@ class TestFollow(unittest.TestCase):
         self.assertIn("CSIP_TOKEN", p.stderr)
         self.assertEqual(p.stdout, "")
 
+    def test_state_restart(self):
+        """--state: a restarted follower goes on where it stopped, neither
+        printing nor reporting a line twice, and sends at the next start
+        what the last one could not."""
+        log = os.path.join(HUB.dir, "state-dns.log")
+        state = os.path.join(HUB.dir, "match.state")
+        key = ("domain", "invoice-portal.example")
+        before = last_feedback_id(1)
+        with open(log, "w") as f:
+            f.write("q invoice-portal.example\nq ok.example\n"
+                    "q invoice-portal.example\n")
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1")
+        try:
+            self.assertEqual([r["line"] for r in m.wait_rows(2)], [1, 3])
+            wait_feedback(1, before, {key: 2})
+        finally:
+            self.assertEqual(m.stop(), 0, m.stderr())
+        with open(state, encoding="utf-8") as f:
+            st = json.load(f)
+        self.assertEqual(st["logs"][log]["offset"], os.path.getsize(log))
+        self.assertEqual(st["logs"][log]["line"], 4)
+        self.assertEqual(st["unsent"], [])
+
+        append(log, "q www.invoice-portal.example\n")
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1")
+        try:
+            rows = m.wait_rows(1)
+            # Offsets count from the file's start, as without a state.
+            self.assertEqual(rows[0]["line"], 4)
+            self.assertGreaterEqual(rows[0]["offset"], os.path.getsize(log)
+                                    - len("q www.invoice-portal.example\n"))
+            wait_feedback(1, before, {key: 3})
+            time.sleep(1.5)
+        finally:
+            self.assertEqual(m.stop(), 0, m.stderr())
+        self.assertEqual(len(m.rows), 1, m.rows)
+        self.assertEqual(counts(feedback(1, before)), {key: 3})
+
+        # The hub unreachable at the stop: the count waits in the state
+        # and goes with the next start, with nothing new read.
+        srv = http.server.HTTPServer(("127.0.0.1", 0),
+                                     http.server.BaseHTTPRequestHandler)
+        dead = "http://127.0.0.1:%d" % srv.server_address[1]
+        srv.server_close()
+        append(log, "q invoice-portal.example\n")
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1",
+                    report=dead)
+        try:
+            self.assertEqual(m.wait_rows(1)[0]["line"], 5)
+        finally:
+            self.assertEqual(m.stop(), 1, m.stderr())
+        with open(state, encoding="utf-8") as f:
+            st = json.load(f)
+        self.assertEqual([(u["indicator"]["value"], u["count"])
+                          for u in st["unsent"]],
+                         [("invoice-portal.example", 1)])
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1")
+        try:
+            wait_feedback(1, before, {key: 4})
+            time.sleep(1.5)
+        finally:
+            self.assertEqual(m.stop(), 0, m.stderr())
+        self.assertEqual(m.rows, [])
+        self.assertEqual(counts(feedback(1, before)), {key: 4})
+        with open(state, encoding="utf-8") as f:
+            self.assertEqual(json.load(f)["unsent"], [])
+
+        # Killed, not stopped: what the hub recorded after the last write
+        # of the state is sent again under its key and counted once; the
+        # lines read since are read again.
+        append(log, "q invoice-portal.example\n")
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1")
+        try:
+            self.assertEqual(m.wait_rows(1)[0]["line"], 6)
+            wait_feedback(1, before, {key: 5})
+        finally:
+            m.stop(signal.SIGKILL)
+        append(log, "q invoice-portal.example\n")
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1")
+        try:
+            self.assertEqual(m.wait_rows(1)[-1]["line"], 7)
+            wait_feedback(1, before, {key: 6})
+            time.sleep(2.5)
+        finally:
+            self.assertEqual(m.stop(), 0, m.stderr())
+        self.assertEqual(counts(feedback(1, before)), {key: 6})
+
+        # Emptied by copytruncate and written past the old position while
+        # stopped: not the same bytes, so read from its start.
+        with open(log, "w") as f:
+            f.write("x" * 200 + "\n" + "q invoice-portal.example\n" * 8)
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1")
+        try:
+            self.assertEqual(m.wait_rows(8)[0]["line"], 2)
+        finally:
+            m.stop()
+
+        # A log made anew while stopped is read from its start.
+        os.unlink(log)
+        with open(log, "w") as f:
+            f.write("q invoice-portal.example\n")
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1")
+        try:
+            self.assertEqual(m.wait_rows(1)[0]["line"], 1)
+        finally:
+            m.stop()
+
+        # A state that is not one: refused, saying what to do.
+        with open(state, "w") as f:
+            f.write("{\"version\": 1, \"logs\": []}")
+        e = HUB.env()
+        e["CSIP_TOKEN"] = TOKENS["member"]
+        p = subprocess.run([CSIP, "match", "--follow", "--indicators",
+                            HUB.url + "/api/v1/export/csv", "--state",
+                            state, log], capture_output=True, text=True,
+                           env=e, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("remove it to read the logs from their start",
+                      p.stderr)
+        p = subprocess.run([CSIP, "match", "--indicators", log, "--state",
+                            state, log], capture_output=True, text=True,
+                           env=e, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--state only applies with --follow", p.stderr)
+
     def test_report_retry(self):
-        """A hub that answers 503 to the first reports: the sightings are
-        kept, sent again with a backoff, and counted once."""
+        """Answers lost on the way back: the hub records the first
+        reports but the member gets 503.  The sightings are kept, sent
+        again with a backoff under the same Idempotency-Key, and counted
+        once."""
         before = last_feedback_id(1)
         failures = [2]
 
         class Flaky(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                if failures[0] > 0:
-                    failures[0] -= 1
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
+                hdrs = {"Authorization": self.headers["Authorization"],
+                        "Content-Type": "application/json"}
+                if self.headers["Idempotency-Key"]:
+                    hdrs["Idempotency-Key"] = \
+                        self.headers["Idempotency-Key"]
                 req = urllib.request.Request(
                     HUB.url + self.path, data=body, method="POST",
-                    headers={"Authorization":
-                             self.headers["Authorization"],
-                             "Content-Type": "application/json"})
+                    headers=hdrs)
                 try:
                     with OPENER.open(req, timeout=60) as r:
                         status, out = r.status, r.read()
                 except urllib.error.HTTPError as e:
                     status, out = e.code, e.read()
+                if failures[0] > 0:
+                    failures[0] -= 1
+                    status, out = 503, b""
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()

@@ -173,9 +173,10 @@ def setUpModule():
             "'2016-07-01T00:00:00Z', 'targeted-mail') RETURNING id")
         item = cur.fetchone()[0]
         for org in ("kanto", "tohoku", "osaka"):
-            con.execute("INSERT INTO item_recipient (item_id, org_id, "
-                        "shared_at) VALUES (?, ?, '2016-07-01T00:00:00Z')",
-                        (item, ids[org]))
+            for table in ("item_recipient", "sharing_instance"):
+                con.execute("INSERT INTO %s (item_id, org_id, shared_at) "
+                            "VALUES (?, ?, '2016-07-01T00:00:00Z')" % table,
+                            (item, ids[org]))
         con.execute("INSERT INTO feedback (item_id, org_id, kind, "
                     "created_at) VALUES (?, ?, 'sighting', "
                     "'2016-12-31T15:00:00Z')", (item, ids["tohoku"]))

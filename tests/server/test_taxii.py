@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -375,7 +376,9 @@ def make_item(title, audience, values, permission, sigs=None):
 
 def start_shared():
     global HUB
-    HUB = Hub("max_body_mb = 1\nrate_limit = 0\n")
+    # test_401 fails many sign-ins on purpose: the brake on them has a
+    # hub of its own (Test8SignInBrake).
+    HUB = Hub("max_body_mb = 1\nrate_limit = 0\nauth_failures = 0\n")
     h = HUB
     h.ok("init")
     h.ok("sig", "add", "energy")
@@ -1082,6 +1085,70 @@ class Test7Auth(unittest.TestCase):
         self.assertIn("error", r.json)
         self.assertEqual(r.headers.get_all("WWW-Authenticate"),
                          ['Bearer realm="csip"'])
+
+
+class Test8SignInBrake(unittest.TestCase):
+    """Failed Basic sign-ins are braked per address and per user name;
+    a remembered success never outlives the user's right to sign in."""
+
+    def test_brake(self):
+        h = Hub("rate_limit = 0\nauth_failures = 3\n")
+        self.addCleanup(h.cleanup)
+        h.ok("init")
+        h.ok("org", "add", "brake-org")
+        for u in ("ann", "ben"):
+            h.ok("user", "add", u, "--org", "brake-org", "--role",
+                 "member", "--password-stdin", stdin=PASSWORD + "\n")
+        tok = h.token("ben")
+        h.start()
+        ann = Client(h, "brake-org", basic=("ann", PASSWORD))
+        for _ in range(3):
+            self.assertEqual(ann.get("/taxii2/").status, 200)
+        # Remembered or not, a disabled user is refused at once.
+        h.ok("user", "disable", "ann")
+        assert_taxii_error(self, ann.get("/taxii2/"), 401)  # failure 1
+        wrong = Client(h, "brake-org", basic=("ben", "not the password"))
+        for _ in range(2):                                  # 2 and 3
+            assert_taxii_error(self, wrong.get("/taxii2/"), 401)
+        r = wrong.get("/taxii2/")
+        assert_taxii_error(self, r, 429)
+        self.assertGreaterEqual(int(r.headers["Retry-After"]), 1)
+        self.assertLessEqual(int(r.headers["Retry-After"]), 21)
+        # The right password too: the address is braked, and so is the
+        # name; no password hash is computed for either.
+        r = Client(h, "brake-org", basic=("ben", PASSWORD)).get("/taxii2/")
+        assert_taxii_error(self, r, 429)
+        r = Client(h, "brake-org", basic=("zed", "x" * 12)).get("/taxii2/")
+        assert_taxii_error(self, r, 429)
+        # A token is not a password: it still works from that address.
+        r = Client(h, "brake-org", token=tok).get("/taxii2/")
+        self.assertEqual(r.status, 200, r)
+
+    def test_brake_parallel(self):
+        """Tries running side by side each take their share first: twelve
+        wrong passwords at once get three 401s and nine 429s, not one
+        password hash each."""
+        h = Hub("rate_limit = 0\nauth_failures = 3\nthreads = 8\n")
+        self.addCleanup(h.cleanup)
+        h.ok("init")
+        h.ok("org", "add", "brake-org")
+        h.ok("user", "add", "cal", "--org", "brake-org", "--role",
+             "member", "--password-stdin", stdin=PASSWORD + "\n")
+        h.start()
+        wrong = Client(h, "brake-org", basic=("cal", "not the password"))
+        got = []
+        lock = threading.Lock()
+
+        def one():
+            r = wrong.get("/taxii2/")
+            with lock:
+                got.append(r.status)
+        ts = [threading.Thread(target=one) for _ in range(12)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(120)
+        self.assertEqual(sorted(got), [401] * 3 + [429] * 9)
 
 
 # ---- the end: what recipients got ---------------------------------------------
