@@ -432,19 +432,34 @@ reduce(GString *o, int *skip_space)
 char *
 csip_refang(const char *text, size_t len)
 {
-	GString *o = g_string_sized_new(len + 1);
+	GString *o = NULL;
 	int skip_space = 0;
+	size_t i;
 
 	static gsize once;
 	static guint8 last[256];
+
+	/* Every defanged form holds one of these bytes or "://" (a scheme);
+	 * without any, the text is its own refanged form, which is what
+	 * nearly every value of a large indicator list is. */
+	for (i = 0; text && i < len; i++) {
+		char c = text[i];
+
+		if (c == '[' || c == '(' || c == '{' || c == '\\' ||
+		    (c == ':' && i + 2 < len && text[i + 1] == '/' &&
+		     text[i + 2] == '/'))
+			break;
+	}
+	if (text == NULL || i == len)
+		return text ? g_strndup(text, len) : g_strdup("");
+	o = g_string_sized_new(len + 1);
 
 	/* A defanged form can only end at its own last character: try to
 	 * reduce only after one of those, which skips the table for nearly
 	 * every byte of ordinary text (refanging is on the mail hot path). */
 	if (g_once_init_enter(&once)) {
-		for (size_t i = 0; i < G_N_ELEMENTS(fangs); i++) {
-			guint8 c = (guint8)fangs[i].from[strlen(fangs[i].from)
-							 - 1];
+		for (size_t k = 0; k < G_N_ELEMENTS(fangs); k++) {
+			guint8 c = (guint8)fangs[k].from[fangs[k].len - 1];
 
 			last[(guint8)g_ascii_tolower((gchar)c)] = 1;
 			last[(guint8)g_ascii_toupper((gchar)c)] = 1;
@@ -452,7 +467,7 @@ csip_refang(const char *text, size_t len)
 		last['/'] = 1;
 		g_once_init_leave(&once, 1);
 	}
-	for (size_t i = 0; text && i < len; i++) {
+	for (i = 0; i < len; i++) {
 		if (skip_space && text[i] == ' ')
 			continue;
 		skip_space = 0;

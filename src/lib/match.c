@@ -7,8 +7,9 @@
  * (longest prefix), a host name has one hash per label suffix computed
  * right to left in a single pass, a hex run of hash length and an e-mail
  * address are hashed whole.  Hashes are checked first against a small bit
- * filter that stays in cache, so the large open-addressing table (64-bit
- * slots: a 32-bit tag and an entry index; strings in one arena) is touched
+ * filter that stays in cache, so the large open-addressing table (32-bit
+ * slots: an entry index and a tag of hash bits above it; strings in one
+ * arena) is touched
  * only for tokens that are probably in the set.  URLs are rare and their
  * canonical form is subtle, so a URL is canonicalised with the full
  * csip_indicator_parse() only when its host is the host of some URL
@@ -24,20 +25,29 @@
 /* What a hashed key is: the same bytes mean different things per kind. */
 enum { K_NET = 0, K_HOST, K_EMAIL, K_URL, K_HASH, K_URLHOST };
 
+/* 8 bytes: the set holds one per value, a million and more. */
 typedef struct entry {
 	uint32_t off;      /* canonical value in the arena, NUL-terminated */
-	uint32_t len;
+	uint16_t len;      /* its length, LEN_MAX for that or more */
 	uint8_t kind;
 	uint8_t type;      /* csip_ind_type */
 } entry;
 
+#define LEN_MAX 0xFFFFu
+
 __extension__ typedef unsigned __int128 u128;
 
+/* An IPv6 network while loading; IPv4 ones, most of the networks of a
+ * large list, are held as prefix4 (12 bytes instead of 48) and widened
+ * to this one at a time. */
 typedef struct prefix {
 	u128 lo, hi;       /* inclusive range */
 	uint32_t ind;
-	uint32_t plen;
 } prefix;
+
+typedef struct prefix4 {
+	uint32_t lo, hi, ind;
+} prefix4;
 
 /* A flattened prefix table: disjoint segments, each with the most specific
  * indicator covering it (UINT32_MAX for none). */
@@ -56,13 +66,14 @@ typedef struct seg6 {
 struct csip_match_set {
 	GByteArray *arena;
 	GArray *entries;   /* entry */
-	uint64_t *slots;   /* tag << 32 | (entry index + 1); 0 is empty */
+	uint32_t *slots;   /* tag | (entry index + 1); 0 is empty */
 	size_t mask;       /* slots - 1, after build */
+	uint32_t tagmask;  /* the bits of a slot above the largest index */
 	size_t hashed;     /* entries of hashed kinds, duplicates included */
 	size_t urlhosts;   /* of which the hosts of URL indicators */
 	uint64_t *filter;  /* bit filter over the hashes, after build */
 	size_t fmask;      /* bits - 1 */
-	GArray *p4, *p6;   /* prefix, before build */
+	GArray *p4, *p6;   /* prefix4 and prefix, sorted by the build */
 	seg4 t4;
 	seg6 t6;
 	size_t count;      /* distinct hashed indicators, after build */
@@ -83,7 +94,8 @@ enum {
 	C_URLEND = 32, /* ends a URL */
 	C_WIDE = 64,   /* lead byte of U+3000 and above: a delimiter */
 	C_DOT = 128,
-	C_SPLIT = 256  /* ':', '@', '+': the run needs splitting */
+	C_SPLIT = 256, /* ':', '@', '+': the run needs splitting */
+	C_NOT6 = 512   /* a run character no IPv6 address holds */
 };
 
 static uint16_t cls[256];
@@ -113,6 +125,8 @@ init_classes(void)
 			v |= C_RUN;
 		if (c >= 0xE3)
 			v |= C_WIDE;
+		if ((v & C_RUN) && !(v & C_HEX) && c != ':' && c != '.')
+			v |= C_NOT6;
 		if (c <= 0x20 || c == 0x7F || strchr("\"'<>`\\{}|^", c))
 			v |= C_URLEND;
 		cls[c] = v;
@@ -220,7 +234,7 @@ csip_match_set_new(void)
 	g_once(&classes_once, classes_init, NULL);
 	s->arena = g_byte_array_new();
 	s->entries = g_array_new(FALSE, FALSE, sizeof(entry));
-	s->p4 = g_array_new(FALSE, FALSE, sizeof(prefix));
+	s->p4 = g_array_new(FALSE, FALSE, sizeof(prefix4));
 	s->p6 = g_array_new(FALSE, FALSE, sizeof(prefix));
 	return s;
 }
@@ -261,25 +275,45 @@ entry_at(const csip_match_set *s, uint32_t i)
 	return &g_array_index(s->entries, entry, i);
 }
 
+static size_t
+entry_len(const csip_match_set *s, const entry *e)
+{
+	return e->len < LEN_MAX ? e->len :
+		strlen((const char *)s->arena->data + e->off);
+}
+
+/* The tag of hash H in a slot. */
+static inline uint32_t
+tag_of(const csip_match_set *s, uint64_t h)
+{
+	return (uint32_t)(h >> 32) & s->tagmask;
+}
+
 /* Find KIND:P[0..N) with hash H in the table, without the filter; the
  * index of the entry or -1. */
 static inline int64_t
 probe(const csip_match_set *s, int kind, uint64_t h, const char *p, size_t n)
 {
-	uint32_t tag = (uint32_t)(h >> 32);
+	uint32_t tag = tag_of(s, h);
+	size_t n16 = n < LEN_MAX ? n : LEN_MAX;
 
 	for (size_t i = h & s->mask;; i = (i + 1) & s->mask) {
-		uint64_t v = s->slots[i];
+		uint32_t v = s->slots[i];
+		const char *a;
 		const entry *e;
 
 		if (v == 0)
 			return -1;
-		if ((uint32_t)(v >> 32) != tag)
+		if ((v & s->tagmask) != tag)
 			continue;
-		e = entry_at(s, (uint32_t)v - 1);
-		if (e->kind == kind && e->len == n &&
-		    eq_fold((const char *)s->arena->data + e->off, p, n))
-			return (uint32_t)v - 1;
+		v = (v & ~s->tagmask) - 1;
+		e = entry_at(s, v);
+		a = (const char *)s->arena->data + e->off;
+		/* A value of LEN_MAX bytes or more ends where its NUL is;
+		 * a token holds no NUL, so the comparison stops there. */
+		if (e->kind == kind && e->len == n16 && eq_fold(a, p, n) &&
+		    (n < LEN_MAX || a[n] == '\0'))
+			return v;
 	}
 }
 
@@ -304,8 +338,8 @@ static uint32_t
 new_entry(csip_match_set *s, int kind, csip_ind_type type, const char *p,
 	  size_t n)
 {
-	entry e = { (uint32_t)s->arena->len, (uint32_t)n, (uint8_t)kind,
-		(uint8_t)type };
+	entry e = { (uint32_t)s->arena->len, (uint16_t)(n < LEN_MAX ? n :
+		LEN_MAX), (uint8_t)kind, (uint8_t)type };
 
 	g_byte_array_append(s->arena, (const guint8 *)p, (guint)n);
 	g_byte_array_append(s->arena, (const guint8 *)"", 1);
@@ -316,22 +350,51 @@ new_entry(csip_match_set *s, int kind, csip_ind_type type, const char *p,
 /* Add a hashed key.  The table is made by csip_match_set_build(), in one
  * pass at its final size: growing it while loading rehashed every key
  * about twice, and duplicates cost only their bytes in the arena. */
+static void
+count_key(csip_match_set *s, int kind)
+{
+	s->hashed++;
+	s->urlhosts += kind == K_URLHOST;
+	s->kinds |= 1u << kind;
+	s->built = 0;
+}
+
 static uint32_t
 insert(csip_match_set *s, int kind, csip_ind_type type, const char *p,
        size_t n)
 {
 	uint32_t e = new_entry(s, kind, type, p, n);
 
-	s->hashed++;
-	s->urlhosts += kind == K_URLHOST;
-	s->kinds |= 1u << kind;
-	s->built = 0;
+	count_key(s, kind);
 	return e;
 }
 
 /* Parse an address of FAMILY (4 or 6) in canonical form into *a. */
 static int parse_v6(const char *p, size_t n, uint8_t out[16]);
 static int parse_v4(const char *p, size_t n, uint32_t *out);
+
+/* Network I of ARR (of prefix4 when V4), as a prefix. */
+static inline prefix
+prefix_at(const GArray *arr, int v4, guint i)
+{
+	prefix4 q;
+
+	if (!v4)
+		return g_array_index(arr, prefix, i);
+	q = g_array_index(arr, prefix4, i);
+	return (prefix){ q.lo, q.hi, q.ind };
+}
+
+static void
+prefix_append(GArray *arr, int v4, const prefix *p)
+{
+	prefix4 q = { (uint32_t)p->lo, (uint32_t)p->hi, p->ind };
+
+	if (v4)
+		g_array_append_val(arr, q);
+	else
+		g_array_append_vals(arr, p, 1);
+}
 
 static int
 add_net(csip_match_set *s, const csip_indicator *ind, uint32_t *at)
@@ -367,10 +430,9 @@ add_net(csip_match_set *s, const csip_indicator *ind, uint32_t *at)
 		p.hi = a | (plen == 0 ? 0xffffffffu :
 			    (uint32_t)((1ull << (32 - plen)) - 1));
 	}
-	p.plen = plen;
 	/* Duplicates are dropped (and uncounted) by flatten(). */
 	p.ind = new_entry(s, K_NET, ind->type, v, strlen(v));
-	g_array_append_val(arr, p);
+	prefix_append(arr, !v6, &p);
 	s->built = 0;
 	*at = p.ind;
 	return CSIP_OK;
@@ -425,8 +487,19 @@ add_parsed(csip_match_set *s, const csip_indicator *ind, uint32_t *at)
 			if (col)
 				e = col;
 		}
-		insert(s, K_URLHOST, ind->type, h, e - h);
 		*at = insert(s, K_URL, ind->type, v, n);
+		if (e - h < (ptrdiff_t)LEN_MAX) {
+			/* The host's bytes are those in the URL just added:
+			 * no copy (its entry is never read as a string). */
+			entry he = { entry_at(s, *at)->off + (uint32_t)(h - v),
+				(uint16_t)(e - h), K_URLHOST,
+				(uint8_t)ind->type };
+
+			g_array_append_val(s->entries, he);
+			count_key(s, K_URLHOST);
+		} else {
+			insert(s, K_URLHOST, ind->type, h, e - h);
+		}
 		return CSIP_OK;
 	}
 	default:
@@ -495,18 +568,35 @@ out:
 	return rc;
 }
 
+/* By first address, then the widest first (the highest last address),
+ * so that a network comes before the networks it holds. */
+static inline int
+cmp_bounds(u128 xlo, u128 xhi, u128 ylo, u128 yhi)
+{
+	if (xlo != ylo)
+		return xlo < ylo ? -1 : 1;
+	return xhi > yhi ? -1 : xhi < yhi;
+}
+
 static int
 cmp_prefix(const void *a, const void *b)
 {
 	const prefix *x = a, *y = b;
 
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return x->plen < y->plen ? -1 : x->plen > y->plen;
+	return cmp_bounds(x->lo, x->hi, y->lo, y->hi);
+}
+
+static int
+cmp_prefix4(const void *a, const void *b)
+{
+	const prefix4 *x = a, *y = b;
+
+	return cmp_bounds(x->lo, x->hi, y->lo, y->hi);
 }
 
 typedef struct segs {
-	GArray *start;  /* u128 */
+	int v4;
+	GArray *start;  /* uint32_t when V4, else u128 */
 	GArray *ind;    /* uint32_t */
 } segs;
 
@@ -514,14 +604,19 @@ static void
 emit(segs *o, u128 at, uint32_t ind)
 {
 	guint n = o->start->len;
+	uint32_t at4 = (uint32_t)at;
 
-	if (n && g_array_index(o->start, u128, n - 1) == at) {
+	if (n && (o->v4 ? g_array_index(o->start, uint32_t, n - 1) == at4 :
+		  g_array_index(o->start, u128, n - 1) == at)) {
 		g_array_index(o->ind, uint32_t, n - 1) = ind;
 		return;
 	}
 	if (n && g_array_index(o->ind, uint32_t, n - 1) == ind)
 		return;
-	g_array_append_val(o->start, at);
+	if (o->v4)
+		g_array_append_val(o->start, at4);
+	else
+		g_array_append_val(o->start, at);
 	g_array_append_val(o->ind, ind);
 }
 
@@ -529,18 +624,21 @@ emit(segs *o, u128 at, uint32_t ind)
  * prefix, so a lookup is one binary search.  Prefixes nest or are
  * disjoint, so a stack of the open ones is enough. */
 static size_t
-flatten(GArray *prefixes, u128 max, segs *o)
+flatten(GArray *prefixes, int v4, segs *o)
 {
 	size_t dups = 0;
-
+	u128 max = v4 ? 0xffffffffu : ~(u128)0;
 	GArray *stack = g_array_new(FALSE, FALSE, sizeof(prefix));
 
-	o->start = g_array_new(FALSE, FALSE, sizeof(u128));
+	o->v4 = v4;
+	o->start = g_array_new(FALSE, FALSE, v4 ? sizeof(uint32_t) :
+			       sizeof(u128));
 	o->ind = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	g_array_sort(prefixes, cmp_prefix);
+	g_array_sort(prefixes, v4 ? cmp_prefix4 : cmp_prefix);
 	for (guint i = 0; i <= prefixes->len; i++) {
-		const prefix *p = i < prefixes->len
-			? &g_array_index(prefixes, prefix, i) : NULL;
+		prefix cur = i < prefixes->len ? prefix_at(prefixes, v4, i) :
+			(prefix){ 0 };
+		const prefix *p = i < prefixes->len ? &cur : NULL;
 
 		while (stack->len) {
 			prefix t = g_array_index(stack, prefix,
@@ -558,7 +656,7 @@ flatten(GArray *prefixes, u128 max, segs *o)
 			break;
 		if (stack->len && g_array_index(stack, prefix,
 			stack->len - 1).lo == p->lo && g_array_index(stack,
-			prefix, stack->len - 1).plen == p->plen) {
+			prefix, stack->len - 1).hi == p->hi) {
 			dups++;
 			continue;
 		}
@@ -586,35 +684,38 @@ csip_match_set_build(csip_match_set *s)
 	 * so longer probe chains cost little and the memory matters. */
 	for (s->mask = 1023; (s->mask + 1) * 3 < s->hashed * 4; )
 		s->mask = s->mask * 2 + 1;
-	s->slots = g_new0(uint64_t, s->mask + 1);
+	s->slots = g_new0(uint32_t, s->mask + 1);
+	/* The index needs the bits up to the largest one plus one; the rest
+	 * keep most colliding slots off the entries. */
+	s->tagmask = UINT32_MAX;
+	while (s->tagmask && (~s->tagmask & UINT32_MAX) < s->entries->len)
+		s->tagmask <<= 1;
 	s->count = 0;
 	for (guint k = 0; k < s->entries->len; k++) {
 		const entry *e = entry_at(s, k);
 		const char *p = (const char *)s->arena->data + e->off;
+		size_t i, n;
 		uint64_t h, b;
-		size_t i;
 
 		if (e->kind == K_NET)
 			continue;
-		h = hash_key(e->kind, p, e->len);
-		if (probe(s, e->kind, h, p, e->len) >= 0)
+		n = entry_len(s, e);
+		h = hash_key(e->kind, p, n);
+		if (probe(s, e->kind, h, p, n) >= 0)
 			continue;
 		for (i = h & s->mask; s->slots[i]; i = (i + 1) & s->mask)
 			;
-		s->slots[i] = (h >> 32) << 32 | (uint64_t)(k + 1);
+		s->slots[i] = tag_of(s, h) | (k + 1);
 		s->count += e->kind != K_URLHOST;
 		b = (h >> 7) & s->fmask;
 		s->filter[b >> 6] |= 1ull << (b & 63);
 	}
 
 	s->nets = s->p4->len + s->p6->len;
-	s->nets -= flatten(s->p4, 0xffffffffu, &o);
+	s->nets -= flatten(s->p4, 1, &o);
 	s->t4.n = o.start->len;
-	s->t4.start = g_new(uint32_t, s->t4.n + 1);
+	s->t4.start = (uint32_t *)g_array_free(o.start, FALSE);
 	s->t4.ind = (uint32_t *)g_array_free(o.ind, FALSE);
-	for (size_t i = 0; i < s->t4.n; i++)
-		s->t4.start[i] = (uint32_t)g_array_index(o.start, u128, i);
-	g_array_free(o.start, TRUE);
 	s->t4.index = g_new(uint32_t, 65537);
 	for (size_t k = 0, i = 0; k <= 65536; k++) {
 		while (i < s->t4.n && (s->t4.start[i] >> 16) < k)
@@ -622,7 +723,7 @@ csip_match_set_build(csip_match_set *s)
 		s->t4.index[k] = (uint32_t)i;
 	}
 
-	s->nets -= flatten(s->p6, ~(u128)0, &o);
+	s->nets -= flatten(s->p6, 0, &o);
 	s->t6.n = o.start->len;
 	s->t6.start = (u128 *)g_array_free(o.start, FALSE);
 	s->t6.ind = (uint32_t *)g_array_free(o.ind, FALSE);
@@ -633,19 +734,19 @@ csip_match_set_build(csip_match_set *s)
  * with new entries. */
 static void
 copy_prefixes(csip_match_set *d, const csip_match_set *s, const GArray *a,
-	      GArray *to)
+	      int v4, GArray *to)
 {
 	for (guint i = 0; i < a->len; i++) {
-		prefix p = g_array_index(a, prefix, i);
+		prefix p = prefix_at(a, v4, i), q;
 		const entry *e = entry_at(s, p.ind);
 
-		if (i > 0 && g_array_index(a, prefix, i - 1).lo == p.lo &&
-		    g_array_index(a, prefix, i - 1).plen == p.plen)
+		if (i > 0 && (q = prefix_at(a, v4, i - 1)).lo == p.lo &&
+		    q.hi == p.hi)
 			continue;
 		p.ind = new_entry(d, K_NET, (csip_ind_type)e->type,
 				  (const char *)s->arena->data + e->off,
-				  e->len);
-		g_array_append_val(to, p);
+				  entry_len(s, e));
+		prefix_append(to, v4, &p);
 	}
 }
 
@@ -666,7 +767,7 @@ csip_match_set_copy(const csip_match_set *s)
 
 		if (s->slots[i] == 0)
 			continue;
-		k = (uint32_t)s->slots[i] - 1;
+		k = (s->slots[i] & ~s->tagmask) - 1;
 		keep[k >> 3] |= (uint8_t)(1u << (k & 7));
 	}
 	g_byte_array_set_size(d->arena, (guint)s->arena->len);
@@ -676,11 +777,12 @@ csip_match_set_copy(const csip_match_set *s)
 
 		if (keep[k >> 3] & (1u << (k & 7)))
 			insert(d, e->kind, (csip_ind_type)e->type,
-			       (const char *)s->arena->data + e->off, e->len);
+			       (const char *)s->arena->data + e->off,
+			       entry_len(s, e));
 	}
 	g_free(keep);
-	copy_prefixes(d, s, s->p4, d->p4);
-	copy_prefixes(d, s, s->p6, d->p6);
+	copy_prefixes(d, s, s->p4, 1, d->p4);
+	copy_prefixes(d, s, s->p6, 0, d->p6);
 	return d;
 }
 
@@ -695,7 +797,7 @@ size_t
 csip_match_set_memory(const csip_match_set *s)
 {
 	return s->arena->len + s->entries->len * sizeof(entry) +
-		(s->slots ? (s->mask + 1) * 8 : 0) + (s->fmask + 1) / 8 +
+		(s->slots ? (s->mask + 1) * 4 : 0) + (s->fmask + 1) / 8 +
 		s->t4.n * 8 + (s->t4.index ? 65537 * 4 : 0) + s->t6.n * 20;
 }
 
@@ -1246,9 +1348,11 @@ csip_match_line(const csip_match_set *s, const char *line, size_t len,
 				continue;
 			}
 		}
-		/* Most runs are words and numbers: no dot, no colon, too
-		 * short for a hash. */
-		if (!(acc & (C_DOT | C_SPLIT)) && end - st < 32)
+		/* Most runs are words, numbers and times: too short for a
+		 * hash, no dot (so no host name, IPv4 or e-mail address),
+		 * and no colon or else a character no IPv6 address has. */
+		if (!(acc & C_DOT) && end - st < 32 &&
+		    (!(acc & C_SPLIT) || (acc & C_NOT6)))
 			continue;
 		if (acc & C_SPLIT)
 			match_run(&sc, line + st, end - st);

@@ -576,7 +576,7 @@ count_hit(void *ud, const csip_sighting *sg)
 }
 
 /* Per thread, the size of the window read at a time. */
-#define WINDOW (8u << 20)
+#define WINDOW (4u << 20)
 
 int
 csip_match_fd(const csip_match_set *s, csip_log_format f, int fd,
