@@ -296,6 +296,9 @@ typedef struct hub_ctx {
 	int stop;
 	csip_match_set *fresh;       /* built, not picked up yet */
 	GMutex send_lock;            /* held while a report is sent */
+	int hold;                    /* under send_lock: the last write of
+				      * --state failed, so nothing is sent
+				      * that the file does not hold */
 } hub_ctx;
 
 /* Wait until DEADLINE (monotonic µs) or a stop; returns whether to
@@ -373,6 +376,11 @@ hub_thread(gpointer data)
 			int sent;
 
 			g_mutex_lock(&h->send_lock);
+			if (h->hold) {
+				g_mutex_unlock(&h->send_lock);
+				next_report = now + h->report_interval * s;
+				continue;
+			}
 			sent = csip_match_report_send(h->report, item_of,
 				h->feed, note_dropped, NULL, &st);
 			g_mutex_unlock(&h->send_lock);
@@ -589,7 +597,8 @@ state_save(state_ctx *st, char **logs, int n, csip_match_report *report)
 		if (!st->failing)
 			fprintf(stderr, "csip match: warning: writing the "
 				"state failed: %s; check that its folder is "
-				"writable\n", err->message);
+				"writable (sightings are kept, not reported, "
+				"until it can be written)\n", err->message);
 		st->failing = 1;
 		g_error_free(err);
 	} else {
@@ -680,6 +689,7 @@ follow(cli_ctx *ctx, char **logs, int n, int fmt, int threads,
 				csip_match_report_seal(o->report);
 			state_snapshot(sc, tails, n);
 			state_save(sc, logs, n, o->report);
+			h->hold = sc->failing;
 			g_mutex_unlock(&h->send_lock);
 		}
 		if (round == 0 && live > 0 && !stop_requested) {

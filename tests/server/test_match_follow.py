@@ -525,6 +525,21 @@ class TestFollow(unittest.TestCase):
         finally:
             m.stop()
 
+        # A state that cannot be written: nothing is reported that it
+        # does not hold, until the stop, where what is left goes.
+        before2 = last_feedback_id(1)
+        m = Matcher(HUB, log, "--state",
+                    os.path.join(HUB.dir, "no-such-dir", "match.state"),
+                    "--report-interval", "1")
+        try:
+            m.wait_rows(1)
+            m.wait_stderr(r"writing the state failed.*not reported, until")
+            time.sleep(2.5)
+            self.assertEqual(feedback(1, before2), [])
+        finally:
+            m.stop()
+        self.assertEqual(counts(feedback(1, before2)), {key: 1})
+
         # A state that is not one: refused, saying what to do.
         with open(state, "w") as f:
             f.write("{\"version\": 1, \"logs\": []}")
