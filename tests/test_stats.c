@@ -267,6 +267,16 @@ fixture_new(void)
 	add_recipient(t, f->i1, f->partner, "2016-07-01T00:00:00Z");
 	add_recipient(t, f->i2, f->p1, "2017-03-31T14:59:59Z");
 	add_recipient(t, f->i4, f->p2, "2017-03-31T15:00:00Z");
+	/* i2 was withdrawn: the hub no longer lists it for p1, and the
+	 * statistics still count the instance (sharing_instance). */
+	{
+		char *i = id_text(f->i2);
+
+		csip_assert_ok(csip_store_run(csip_hub_store(t->hub), NULL,
+			"DELETE FROM item_recipient WHERE item_id = ?", i,
+			NULL));
+		g_free(i);
+	}
 
 	add_feedback(t, f->i1, f->p2, "sighting", "2016-07-02T00:00:00Z");
 	add_feedback(t, f->i1, f->p3, "false_positive",

@@ -227,6 +227,29 @@ answer_message(const GString *answer)
 	return s;
 }
 
+/* A fresh Idempotency-Key for A. */
+static void
+new_key(agg *a)
+{
+	char *u = g_uuid_string_random();
+
+	g_strlcpy(a->key, u, sizeof a->key);
+	g_free(u);
+}
+
+/* LIVE, handed over whole; the matching thread goes on in a new one. */
+static GHashTable *
+take_live(csip_match_report *r)
+{
+	GHashTable *live;
+
+	g_mutex_lock(&r->lock);
+	live = r->live;
+	r->live = table_new();
+	g_mutex_unlock(&r->lock);
+	return live;
+}
+
 enum { SENT, DROP, STOP };
 
 /* POST one feedback for A, under A's key (made now if it has none); *N
@@ -260,12 +283,8 @@ post(csip_match_report *r, agg *a, uint64_t *n)
 	/* One handle for every feedback: the connection is kept. */
 	curl_easy_reset(r->h);
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	if (a->key[0] == '\0') {
-		char *u = g_uuid_string_random();
-
-		g_strlcpy(a->key, u, sizeof a->key);
-		g_free(u);
-	}
+	if (a->key[0] == '\0')
+		new_key(a);
 	{
 		char h[64];
 
@@ -376,21 +395,14 @@ csip_match_report_seal(csip_match_report *r)
 	GHashTableIter it;
 	gpointer k, v;
 
-	g_mutex_lock(&r->lock);
-	live = r->live;
-	r->live = table_new();
-	g_mutex_unlock(&r->lock);
+	live = take_live(r);
 	g_hash_table_iter_init(&it, live);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		agg *a = v, *have = g_hash_table_lookup(r->sealed, k);
 
 		/* Never sent yet: its key may still take more. */
-		if (have == NULL) {
-			char *u = g_uuid_string_random();
-
-			g_strlcpy(a->key, u, sizeof a->key);
-			g_free(u);
-		}
+		if (have == NULL)
+			new_key(a);
 		merge(r->sealed, g_strdup(k), a);
 	}
 	g_hash_table_destroy(live);
@@ -409,10 +421,7 @@ resolve(csip_match_report *r, csip_match_item_fn item, void *item_ud,
 		live = r->sealed;
 		r->sealed = table_new();
 	} else {
-		g_mutex_lock(&r->lock);
-		live = r->live;
-		r->live = table_new();
-		g_mutex_unlock(&r->lock);
+		live = take_live(r);
 	}
 	g_hash_table_iter_init(&it, live);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
