@@ -525,10 +525,20 @@ state_load(cli_ctx *ctx, state_ctx *st, char **logs, int n,
 		free(l);
 	}
 	if (json_array_size(un) && report == NULL) {
-		fprintf(stderr, "csip match: warning: %zu unsent sighting "
-			"count%s in %s dropped: give --report to send them\n",
-			json_array_size(un), json_array_size(un) == 1 ? "" :
-			"s", st->path);
+		/* The next write would drop them. */
+		json_int_t total = 0;
+		char *why;
+
+		for (size_t i = 0; i < json_array_size(un); i++)
+			total += json_integer_value(json_object_get(
+				json_array_get(un, i), "count"));
+		why = g_strdup_printf("it holds %" JSON_INTEGER_FORMAT
+			" sighting%s not reported yet: give --report with the "
+			"hub to send them", total, total == 1 ? "" : "s");
+
+		rc = state_fail(ctx, st->path, why);
+		g_free(why);
+		goto out;
 	} else if (report && csip_match_report_restore(report, unsent->str) <
 		   0) {
 		rc = state_fail(ctx, st->path, csip_error_last());

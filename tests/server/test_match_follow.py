@@ -552,6 +552,25 @@ class TestFollow(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("remove it to read the logs from their start",
                       p.stderr)
+        # Counts not reported yet are not dropped by a run that cannot
+        # send them.
+        with open(state, "w") as f:
+            json.dump({"version": 1, "logs": {}, "unsent": [{
+                "item": None, "indicator": {
+                    "type": "domain", "value": "invoice-portal.example"},
+                "count": 2, "first_seen": "2026-01-01T00:00:00Z",
+                "last_seen": "2026-01-01T00:00:00Z", "key": "k-1"}]}, f)
+        with open(state, encoding="utf-8") as f:
+            before_state = f.read()
+        p = subprocess.run([CSIP, "match", "--follow", "--indicators",
+                            HUB.url + "/api/v1/export/csv", "--state",
+                            state, log], capture_output=True, text=True,
+                           env=e, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("2 sightings not reported yet: give --report",
+                      p.stderr)
+        with open(state, encoding="utf-8") as f:
+            self.assertEqual(f.read(), before_state)
         p = subprocess.run([CSIP, "match", "--indicators", log, "--state",
                             state, log], capture_output=True, text=True,
                            env=e, timeout=60)
