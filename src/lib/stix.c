@@ -1489,7 +1489,7 @@ csip_stix_index_backfill(csip_hub *h, int batch, int64_t *left)
 	csip_store *s = csip_hub_store(h);
 	GArray *ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	int64_t next = 0, last = 0, upto;
-	char nb[24], ub[24];
+	char nb[24], ub[24], lb[24];
 	int rc;
 
 	*left = 0;
@@ -1516,9 +1516,16 @@ csip_stix_index_backfill(csip_hub *h, int batch, int64_t *left)
 		if ((rc = csip_stix_index_item(h, g_array_index(ids, int64_t,
 							       i))) < 0)
 			goto done;
-	g_snprintf(nb, sizeof nb, "%" PRId64, upto + 1);
+	/* Advance only from the state this batch was read from: on
+	 * PostgreSQL the transaction does not hold the state row, and a
+	 * range reset meanwhile (an operator, another process) must not
+	 * be skipped by a batch of the old range. */
+	g_snprintf(ub, sizeof ub, "%" PRId64, upto + 1);
+	g_snprintf(nb, sizeof nb, "%" PRId64, next);
+	g_snprintf(lb, sizeof lb, "%" PRId64, last);
 	if ((rc = csip_store_run(s, NULL, "UPDATE stix_index_state SET "
-		"next_id = ? WHERE one = 1 AND next_id < ?", nb, nb, NULL)) < 0)
+		"next_id = ? WHERE one = 1 AND next_id = ? AND last_id = ?",
+		ub, nb, lb, NULL)) < 0)
 		goto done;
 	*left = last - upto;
 done:
