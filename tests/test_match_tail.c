@@ -1,6 +1,7 @@
 /*
  * test_match_tail.c - following a log: lines as they arrive, a line
- * written in two parts, rotation (rename and a new file), truncation, a
+ * written in two parts, rotation (rename and a new file; also while the
+ * follower was stopped, resumed from its position), truncation, a
  * log that appears later, gzip refused, and standard input to its end.
  */
 #include "lib/match.h"
@@ -158,6 +159,88 @@ test_rotate(void)
 	teardown(&f);
 }
 
+/* A follower stopped, the log rotated, the follower started again on
+ * its saved position: PATH's new follower resumed at *POS. */
+static void
+restart_at(fixture *f, const csip_tail_pos *pos)
+{
+	csip_match_tail_free(f->t);
+	f->t = csip_match_tail_new(f->path, CSIP_LOG_AUTO, 2);
+	csip_match_tail_resume(f->t, pos);
+}
+
+static void
+test_rotated_while_stopped(void)
+{
+	fixture f;
+	csip_tail_pos pos;
+	char *old, *gz;
+
+	setup(&f, "mail.log");
+	old = g_strconcat(f.path, "-20261129", NULL);
+	gz = g_strconcat(old, ".gz", NULL);
+	append(f.path, "q evil.example\n");
+	poll_all(&f);
+	g_assert_true(csip_match_tail_position(f.t, &pos));
+	/* Stopped; written on, renamed, and a new log made meanwhile: the
+	 * rest of the renamed file first, from the saved line on, then the
+	 * new one from its start. */
+	append(f.path, "q 192.0.2.1\nq x.evil.example");
+	g_assert_cmpint(g_rename(f.path, old), ==, 0);
+	append(f.path, "new evil.example\n");
+	restart_at(&f, &pos);
+	g_assert_cmpuint(poll_all(&f), ==, CSIP_TAIL_OPENED |
+			 CSIP_TAIL_PREDECESSOR | CSIP_TAIL_ROTATED);
+	g_assert_cmpstr(f.out->str, ==, "192.0.2.1:2:17 evil.example:3:29 "
+			"evil.example:1:4 ");
+	g_assert_null(csip_match_tail_predecessor(f.t));
+
+	/* Stopped inside the renamed file, no new log yet: on from there,
+	 * the name waited for, then read. */
+	g_assert_true(csip_match_tail_position(f.t, &pos));
+	append(f.path, "q 192.0.2.1\n");
+	g_assert_cmpint(g_rename(f.path, old), ==, 0);
+	restart_at(&f, &pos);
+	g_assert_cmpuint(poll_all(&f), ==, CSIP_TAIL_OPENED |
+			 CSIP_TAIL_PREDECESSOR);
+	g_assert_cmpstr(f.out->str, ==, "192.0.2.1:2:19 ");
+	g_assert_nonnull(strstr(csip_match_tail_predecessor(f.t),
+				"-20261129"));
+	g_assert_true(csip_match_tail_position(f.t, &pos));
+	restart_at(&f, &pos);          /* stopped again, still inside */
+	append(old, "q evil.example\n");
+	g_assert_cmpuint(poll_all(&f), ==, CSIP_TAIL_OPENED |
+			 CSIP_TAIL_PREDECESSOR);
+	g_assert_cmpstr(f.out->str, ==, "evil.example:3:31 ");
+	append(f.path, "evil.example\n");
+	g_assert_cmpuint(poll_all(&f), ==, CSIP_TAIL_ROTATED |
+			 CSIP_TAIL_OPENED);
+	g_assert_cmpstr(f.out->str, ==, "evil.example:1:0 ");
+
+	/* The renamed file compressed (another file) or rewritten (other
+	 * bytes at the position): not taken for the old one; the log is
+	 * read from its start. */
+	g_assert_true(csip_match_tail_position(f.t, &pos));
+	append(f.path, "q 192.0.2.1\n");
+	append(gz, "\x1f\x8b\x08 as logrotate's compress leaves it");
+	g_assert_cmpint(g_unlink(f.path), ==, 0);
+	append(f.path, "fresh evil.example\n");
+	restart_at(&f, &pos);
+	g_assert_cmpuint(poll_all(&f), ==, CSIP_TAIL_OPENED);
+	g_assert_cmpstr(f.out->str, ==, "evil.example:1:6 ");
+	g_assert_true(csip_match_tail_position(f.t, &pos));
+	g_assert_cmpint(g_rename(f.path, old), ==, 0);
+	g_assert_cmpint(truncate(old, 0), ==, 0);
+	append(old, "other evil.example\n");   /* as long, other bytes */
+	append(f.path, "q 192.0.2.1\n");
+	restart_at(&f, &pos);
+	g_assert_cmpuint(poll_all(&f), ==, CSIP_TAIL_OPENED);
+	g_assert_cmpstr(f.out->str, ==, "192.0.2.1:1:2 ");
+	g_free(old);
+	g_free(gz);
+	teardown(&f);
+}
+
 static void
 test_truncate(void)
 {
@@ -229,6 +312,8 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/match-tail/grow", test_grow);
 	g_test_add_func("/match-tail/rotate", test_rotate);
+	g_test_add_func("/match-tail/rotated-while-stopped",
+			test_rotated_while_stopped);
 	g_test_add_func("/match-tail/truncate", test_truncate);
 	g_test_add_func("/match-tail/gzip", test_gzip);
 	g_test_add_func("/match-tail/stdin", test_stdin);

@@ -402,13 +402,17 @@ hub_thread(gpointer data)
 }
 
 static void
-tail_events(const char *name, unsigned ev)
+tail_events(const char *name, const csip_match_tail *t, unsigned ev)
 {
 	if (ev & CSIP_TAIL_MISSING)
 		fprintf(stderr, "csip match: warning: %s does not exist (yet);"
 			" waiting for it\n", name);
 	if (opts.quiet)
 		return;
+	if (ev & CSIP_TAIL_PREDECESSOR)
+		fprintf(stderr, "csip match: %s was rotated while stopped; "
+			"reading the rest of %s first\n", name,
+			csip_match_tail_predecessor(t));
 	if (ev & CSIP_TAIL_ROTATED)
 		fprintf(stderr, "csip match: %s was rotated; reading the new "
 			"file\n", name);
@@ -678,7 +682,7 @@ follow(cli_ctx *ctx, char **logs, int n, int fmt, int threads,
 			} else {
 				failing[i] = 0;
 			}
-			tail_events(logs[i], ev);
+			tail_events(logs[i], tails[i], ev);
 			if (csip_match_tail_ended(tails[i]) && !gone[i]) {
 				gone[i] = 1;
 				live--;

@@ -12,6 +12,7 @@
 #include "lib/match_tail.h"
 #include "util/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -37,6 +38,9 @@ struct csip_match_tail {
 	GString *buf;        /* read, not matched yet: a part of a line */
 	int skipping;        /* dropping the rest of an overlong line */
 	uint64_t resume_tag; /* csip_match_tail_resume()'s, checked once */
+	char *predecessor;   /* the renamed file read to its end, when the
+			      * log was rotated while not followed */
+	int in_predecessor;  /* still reading it */
 	int missing;         /* CSIP_TAIL_MISSING was reported */
 	int ended;
 	int threads;
@@ -83,6 +87,7 @@ csip_match_tail_free(csip_match_tail *t)
 	if (t->fd >= 0 && !t->is_stdin)
 		close(t->fd);
 	g_string_free(t->buf, TRUE);
+	g_free(t->predecessor);
 	g_free(t->path);
 	g_free(t);
 }
@@ -97,6 +102,12 @@ const csip_match_tail_stats *
 csip_match_tail_stats_of(const csip_match_tail *t)
 {
 	return &t->st;
+}
+
+const char *
+csip_match_tail_predecessor(const csip_match_tail *t)
+{
+	return t->predecessor;
 }
 
 /* FNV-1a of the (up to) TAG_BYTES bytes of FD before OFF, and OFF;
@@ -205,6 +216,65 @@ consume(csip_match_tail *t, const csip_match_set *s, int final, counter *c)
 	g_string_erase(t->buf, 0, (gssize)end);
 }
 
+/* The log was rotated while nobody followed it: the name is another
+ * file now, or none.  The file a resumed position was taken in is looked
+ * for beside the log, by its device and inode (logrotate's "name.1",
+ * "name-20261129" and the like, whatever the naming), and read on from
+ * the position when it still has the bytes tagged there; the poll that
+ * reaches its end finds the name is another file and goes on to it, as
+ * for a rotation seen while following.  A predecessor compressed
+ * meanwhile is another inode and is not found: the log is read from its
+ * start, as before.  Returns 1 when open, 0 when not found, or an
+ * error. */
+static int
+open_predecessor(csip_match_tail *t, unsigned *events)
+{
+	char *dir = g_path_get_dirname(t->path), *name = NULL;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+	int fd = -1, rc = 0;
+
+	if (d == NULL)
+		goto out;
+	while (fd < 0 && (e = readdir(d)) != NULL) {
+		if (e->d_ino != t->ino || strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0)
+			continue;
+		g_free(name);
+		name = g_build_filename(dir, e->d_name, NULL);
+		fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_dev != t->dev || st.st_ino != t->ino ||
+		    (uint64_t)st.st_size < t->pos ||
+		    tag_of(fd, t->pos) != t->resume_tag)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	closedir(d);
+	if (fd < 0)
+		goto out;
+	if (lseek(fd, (off_t)t->pos, SEEK_SET) < 0) {
+		rc = csip_error_set(CSIP_EIO, "%s: %s", name,
+				    g_strerror(errno));
+		close(fd);
+		goto out;
+	}
+	t->resume_tag = 0;
+	t->fd = fd;
+	t->missing = 0;
+	g_free(t->predecessor);
+	t->predecessor = g_steal_pointer(&name);
+	t->in_predecessor = 1;
+	*events |= CSIP_TAIL_OPENED | CSIP_TAIL_PREDECESSOR;
+	rc = 1;
+out:
+	g_free(name);
+	g_free(dir);
+	return rc;
+}
+
 /* Open the file of t->path.  Returns 1 when open, 0 when it does not
  * exist, or an error. */
 static int
@@ -212,7 +282,7 @@ open_log(csip_match_tail *t, unsigned *events)
 {
 	struct stat st;
 	unsigned char magic[2];
-	int fd;
+	int fd, rc;
 
 	if (t->is_stdin) {
 		t->fd = 0;
@@ -220,13 +290,16 @@ open_log(csip_match_tail *t, unsigned *events)
 	}
 	fd = open(t->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
+		if (t->resume_tag != 0 &&
+		    (rc = open_predecessor(t, events)) != 0)
+			return rc;
 		if (!t->missing)
 			*events |= CSIP_TAIL_MISSING;
 		t->missing = 1;
 		return 0;
 	}
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		int rc = csip_error_set(CSIP_EIO, "%s: %s; check the path of "
+		rc = csip_error_set(CSIP_EIO, "%s: %s; check the path of "
 					"the log", t->path, g_strerror(errno));
 
 		if (fd >= 0)
@@ -242,6 +315,11 @@ open_log(csip_match_tail *t, unsigned *events)
 	}
 	t->missing = 0;
 	*events |= CSIP_TAIL_OPENED;
+	if (t->resume_tag != 0 && (st.st_dev != t->dev || st.st_ino != t->ino)
+	    && (rc = open_predecessor(t, events)) != 0) {
+		close(fd);
+		return rc;
+	}
 	if (t->known && st.st_dev == t->dev && st.st_ino == t->ino &&
 	    (uint64_t)st.st_size >= t->pos &&
 	    (t->resume_tag == 0 || tag_of(fd, t->pos) == t->resume_tag)) {
@@ -334,6 +412,8 @@ csip_match_tail_poll(csip_match_tail *t, const csip_match_set *s,
 
 	*events = 0;
 	*got = 0;
+	if (!t->in_predecessor)
+		g_clear_pointer(&t->predecessor, g_free);
 	if (t->ended)
 		goto out;
 	if (t->fd < 0 && (rc = open_log(t, events)) <= 0)
@@ -379,6 +459,7 @@ csip_match_tail_poll(csip_match_tail *t, const csip_match_set *s,
 	consume(t, s, 1, &c);
 	close_log(t);
 	t->known = 0;
+	t->in_predecessor = 0;
 	*events |= CSIP_TAIL_ROTATED;
 	if ((rc = open_log(t, events)) <= 0)
 		goto out;

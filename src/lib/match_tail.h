@@ -31,7 +31,10 @@ enum {
 				   * until it appears) */
 	CSIP_TAIL_ROTATED = 4,    /* the name is another file now */
 	CSIP_TAIL_TRUNCATED = 8,  /* the file shrank: read from its start */
-	CSIP_TAIL_ENDED = 16      /* standard input ended */
+	CSIP_TAIL_ENDED = 16,     /* standard input ended */
+	CSIP_TAIL_PREDECESSOR = 32  /* resumed in the file the log was
+				     * renamed to while not followed
+				     * (csip_match_tail_predecessor()) */
 };
 
 typedef struct csip_match_tail_stats {
@@ -84,9 +87,17 @@ int csip_match_tail_position(const csip_match_tail *t, csip_tail_pos *p);
 
 /* Before the first poll: go on from *P if the log is then still that
  * file, at least that long, with the same bytes before the offset, as a
- * restarted follower picks up where it stopped; otherwise the log is read
- * from its start as always (it was rotated or truncated meanwhile). */
+ * restarted follower picks up where it stopped.  When the name is
+ * another file (or none), the file of *P is looked for beside the log by
+ * its inode: found, with those bytes, it is read on to its end first (the
+ * log was rotated while stopped), then the log from its start; otherwise
+ * the log is read from its start as always. */
 void csip_match_tail_resume(csip_match_tail *t, const csip_tail_pos *p);
+
+/* After a poll that reported CSIP_TAIL_PREDECESSOR, and while a resumed
+ * log is read on in the file it was renamed to while not followed: that
+ * file's path (owned by T, valid until the next poll); otherwise NULL. */
+const char *csip_match_tail_predecessor(const csip_match_tail *t);
 
 /* The counts so far. */
 const csip_match_tail_stats *csip_match_tail_stats_of(

@@ -525,6 +525,23 @@ class TestFollow(unittest.TestCase):
         finally:
             m.stop()
 
+        # Rotated while stopped (written on, renamed, a new log made):
+        # the rest of the renamed file first, found by its inode, then
+        # the new log from its start.
+        append(log, "q invoice-portal.example\n")
+        os.rename(log, log + "-20261129")
+        with open(log, "w") as f:
+            f.write("q ok.example\nq invoice-portal.example\n")
+        m = Matcher(HUB, log, "--state", state, "--report-interval", "1")
+        try:
+            rows = m.wait_rows(2)
+            self.assertEqual([r["line"] for r in rows], [2, 2])
+            self.assertEqual([r["offset"] for r in rows], [27, 15])
+            m.wait_stderr(r"state-dns\.log was rotated while stopped; "
+                          r"reading the rest of .*-20261129 first")
+        finally:
+            m.stop()
+
         # A state that cannot be written: nothing is reported that it
         # does not hold, until the stop, where what is left goes.
         before2 = last_feedback_id(1)
