@@ -290,6 +290,14 @@ test_seal(void)
 	g_assert_nonnull(strstr(left->str, "\"item\":null"));
 	g_assert_nonnull(strstr(left->str, "\"count\":2"));
 	g_assert_nonnull(strstr(left->str, "\"key\":\""));
+	/* A key that could not be sent as a header is a damaged state. */
+	g_assert_cmpint(csip_match_report_restore(r, "{\"item\": null, "
+		"\"indicator\": {\"type\": \"domain\", \"value\": "
+		"\"a.example\"}, \"count\": 5, \"first_seen\": "
+		"\"2026-01-01T00:00:00Z\", \"last_seen\": "
+		"\"2026-01-01T00:00:00Z\", \"key\": \"K 0\"}\n"), ==,
+		CSIP_EINVAL);
+	csip_error_clear();
 	csip_assert_ok(csip_match_report_restore(r, "{\"item\": null, "
 		"\"indicator\": {\"type\": \"domain\", \"value\": "
 		"\"a.example\"}, \"count\": 5, \"first_seen\": "

@@ -108,10 +108,10 @@ out:
 	return rc;
 }
 
-/* Idempotency keys: RFC 8941 sf-string characters, as the
- * Idempotency-Key header draft has them, without quotes. */
-static int
-check_key(const char *key)
+/* RFC 8941 sf-string characters, as the Idempotency-Key header draft
+ * has them, without quotes. */
+int
+csip_feedback_key_check(const char *key)
 {
 	size_t n = strlen(key);
 
@@ -182,7 +182,7 @@ csip_feedback_add_once(csip_hub *h, const char *actor,
 
 	*id = 0;
 	*replayed = 0;
-	if (key && (rc = check_key(key)) < 0)
+	if (key && (rc = csip_feedback_key_check(key)) < 0)
 		goto out;
 	if (!is_kind(in->kind)) {
 		rc = csip_error_set(CSIP_EINVAL, "kind \"%s\": use sighting, "

@@ -38,6 +38,11 @@ int csip_feedback_add(csip_hub *h, const char *actor, const csip_reader *r,
 		      int64_t user_id, int64_t item_id,
 		      const csip_feedback_in *in, int64_t *id);
 
+/* Whether KEY can be an Idempotency-Key: 1 to 255 visible ASCII
+ * characters, no quote or backslash.  CSIP_OK, or CSIP_EINVAL saying
+ * so.  The hub checks what it is given, a sender what it sends. */
+int csip_feedback_key_check(const char *key);
+
 /* The same, at most once per KEY (an Idempotency-Key: 1 to 255 visible
  * ASCII characters, the giver's to choose, unique per organisation; NULL:
  * no key).  When READER's organisation already gave a feedback under KEY,

@@ -18,6 +18,7 @@
  * it has.  What is seen meanwhile goes to a new entry.
  */
 #include "lib/match_report.h"
+#include "lib/feedback.h"
 #include "lib/match_src.h"
 #include "util/error.h"
 
@@ -561,16 +562,6 @@ csip_match_report_pending(csip_match_report *r, GString *out)
 	g_mutex_unlock(&r->lock);
 }
 
-/* Whether K can be sent as an Idempotency-Key. */
-static int
-key_ok(const char *k)
-{
-	for (; *k; k++)
-		if (*k < 0x21 || *k > 0x7e || *k == '"' || *k == '\\')
-			return 0;
-	return 1;
-}
-
 /* Unix seconds of an ISO 8601 time in UTC as iso() writes it; -1 when
  * it is not one. */
 static gint64
@@ -619,7 +610,7 @@ csip_match_report_restore(csip_match_report *r, const char *pending)
 		    !(json_is_null(item) || a.item > 0) ||
 		    (key && (!json_is_string(key) ||
 		     strlen(json_string_value(key)) >= sizeof a.key ||
-		     !key_ok(a.key))) ||
+		     (a.key[0] && csip_feedback_key_check(a.key) < 0))) ||
 		    !json_is_integer(count) || json_integer_value(count) < 1) {
 			rc = csip_error_set(CSIP_EINVAL, "unsent sighting %d "
 				"is not {\"item\", \"indicator\": {\"type\", "
