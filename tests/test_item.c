@@ -7,6 +7,7 @@
  * nothing half-written.
  */
 #include "lib/audit.h"
+#include "lib/feedback.h"
 #include "lib/item.h"
 #include "lib/org.h"
 #include "lib/report.h"
@@ -682,6 +683,18 @@ test_submit_leak(void)
 
 enum { R_HUB, R_PROV, R_IN_SIG, R_OTHER, R_NO_NDA, R_PARTNER, N_READERS };
 
+/* The organisation of each kind of reader, by R_ index. */
+static void
+reader_orgs(const world *w, int64_t orgs[N_READERS])
+{
+	orgs[R_HUB] = w->hub;
+	orgs[R_PROV] = w->prov;
+	orgs[R_IN_SIG] = w->in_sig;
+	orgs[R_OTHER] = w->other;
+	orgs[R_NO_NDA] = w->no_nda;
+	orgs[R_PARTNER] = w->partner;
+}
+
 static void
 test_matrix(void)
 {
@@ -702,12 +715,7 @@ test_matrix(void)
 	int64_t orgs[N_READERS];
 
 	world_init(&w);
-	orgs[R_HUB] = w.hub;
-	orgs[R_PROV] = w.prov;
-	orgs[R_IN_SIG] = w.in_sig;
-	orgs[R_OTHER] = w.other;
-	orgs[R_NO_NDA] = w.no_nda;
-	orgs[R_PARTNER] = w.partner;
+	reader_orgs(&w, orgs);
 	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
 		size_t n = 0;
 		int sig = strcmp(rows[i].audience, "sig") == 0;
@@ -813,6 +821,118 @@ test_attribution(void)
 			json_decref(o);
 			csip_reader_clear(&r);
 		}
+	}
+	csip_test_hub_free(w.t);
+}
+
+/* A page of items is read a statement per part for all its items: each
+ * item on the page must be exactly its view read alone, for every kind
+ * of reader, with items that differ in every part (sources of two
+ * providers, SIGs, indicators, approvals, feedback, recipients, status). */
+static void
+test_list_views(void)
+{
+	static const csip_item_ind other_inds[] = {
+		{ "domain", "login-check.example", "link" },
+		{ "url", "http://login-check.example/a", NULL },
+		{ "ipv4", "203.0.113.9", NULL },
+	};
+	char *energy[] = { "energy", NULL };
+	csip_feedback_in seen = { .kind = "sighting", .count = 2 };
+	csip_feedback_in fp = { .kind = "false_positive" };
+	world w;
+	int64_t ids[6], reps[2], readers[N_READERS], id, fid = 0;
+	int listed[6] = { 0 };
+	size_t n = 0;
+
+	world_init(&w);
+	reader_orgs(&w, readers);
+	ids[n++] = published(&w, "public", "community", "public", NULL, NULL);
+	ids[n++] = published(&w, "public", "sig", "sig", energy, NULL);
+	reps[0] = csip_test_report_add(w.t, "mizuho-bank", "public",
+				       "community", NULL);
+	reps[1] = csip_test_report_add(w.t, "kanto-power", "public", "none",
+				       NULL);
+	id = create(&w, "Two providers", "community", NULL, reps, 2,
+		    other_inds, G_N_ELEMENTS(other_inds));
+	approve_all(&w, id);
+	csip_assert_ok(csip_item_publish(w.t->hub, "test", id, NULL));
+	ids[n++] = id;
+	ids[n++] = published(&w, "public", "none", "partners", NULL, NULL);
+	/* Not published: the hub and the provider see them. */
+	ids[n++] = create(&w, "Draft", "public", NULL, &reps[1], 1,
+			  other_inds, 1);
+	ids[n] = create(&w, "Pending", "community", NULL, &reps[1], 1,
+			evil_inds, 1);
+	csip_assert_ok(csip_item_submit(w.t->hub, "test", ids[n++]));
+	for (size_t i = 0; i < n; i += 2) {
+		csip_reader r;
+
+		reader(&w, w.in_sig, &r);
+		if (csip_feedback_add(w.t->hub, "test", &r, 0, ids[i], &seen,
+				      &fid) < 0)
+			csip_error_clear();   /* not readable by in_sig */
+		csip_reader_clear(&r);
+	}
+	{
+		csip_reader r;
+
+		reader(&w, w.other, &r);
+		csip_assert_ok(csip_feedback_add(w.t->hub, "test", &r, 0,
+						 ids[2], &fp, &fid));
+		csip_reader_clear(&r);
+	}
+	for (int k = 0; k < N_READERS; k++) {
+		static const char *const statuses[] = { NULL, "draft",
+							"pending" };
+		csip_reader r;
+		json_t *list = json_array(), *o;
+		size_t i;
+
+		reader(&w, readers[k], &r);
+		for (size_t st = 0; st < G_N_ELEMENTS(statuses); st++) {
+			csip_item_query q = { .limit = 100,
+					      .status = statuses[st] };
+			json_t *page = NULL;
+			int64_t next = -1;
+
+			csip_assert_ok(csip_item_list(w.t->hub, &r, &q, &page,
+						      &next));
+			g_assert_cmpint(next, ==, 0);
+			json_array_extend(list, page);
+			json_decref(page);
+		}
+		json_array_foreach(list, i, o) {
+			json_t *one = NULL;
+			int64_t oid = json_integer_value(json_object_get(o,
+								       "id"));
+
+			csip_assert_ok(csip_item_get(w.t->hub, &r, oid, &one));
+			if (!json_equal(o, one)) {
+				char *a = json_dumps(o, JSON_COMPACT);
+				char *b = json_dumps(one, JSON_COMPACT);
+
+				g_error("reader %d, item %" G_GINT64_FORMAT
+					": listed %s, alone %s", k, oid, a, b);
+			}
+			json_decref(one);
+			for (size_t j = 0; j < n; j++)
+				listed[j] |= ids[j] == oid;
+		}
+		/* Every item a reader may read is on one of its pages. */
+		for (size_t j = 0; j < n; j++) {
+			json_t *one = NULL;
+			int rc = csip_item_get(w.t->hub, &r, ids[j], &one);
+
+			g_assert_cmpint(rc == CSIP_OK, ==, listed[j]);
+			csip_error_clear();
+			json_decref(one);
+			listed[j] = 0;
+		}
+		if (k == R_HUB)   /* everything, drafts twice */
+			g_assert_cmpuint(json_array_size(list), ==, n + 2);
+		json_decref(list);
+		csip_reader_clear(&r);
 	}
 	csip_test_hub_free(w.t);
 }
@@ -1139,6 +1259,7 @@ main(int argc, char **argv)
 	g_test_add_func("/item/submit-leak", test_submit_leak);
 	g_test_add_func("/item/matrix", test_matrix);
 	g_test_add_func("/item/attribution", test_attribution);
+	g_test_add_func("/item/list-views", test_list_views);
 	g_test_add_func("/item/pagination", test_pagination);
 	g_test_add_func("/item/published-order", test_published_order);
 	g_test_add_func("/item/faults", test_faults);

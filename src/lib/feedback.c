@@ -424,32 +424,64 @@ csip_feedback_list(csip_hub *h, const csip_reader *r, int64_t item_id,
 	return CSIP_OK;
 }
 
-static int
-count_row(csip_stmt *st, void *obj)
-{
-	json_object_set_new(obj, csip_stmt_text(st, 0),
-			    json_integer(csip_stmt_int64(st, 1)));
-	return CSIP_OK;
-}
-
 int
 csip_feedback_counts(csip_hub *h, int64_t item_id, json_t **out)
 {
-	json_t *o = json_object();
-	char ib[24];
-	int rc;
+	return csip_feedback_counts_many(h, &item_id, 1, out);
+}
 
-	*out = NULL;
-	for (int i = 0; kinds[i]; i++)
-		json_object_set_new(o, kinds[i], json_integer(0));
-	g_snprintf(ib, sizeof ib, "%" PRId64, item_id);
-	rc = csip_store_each(csip_hub_store(h), count_row, o, "SELECT kind, "
-		"COUNT(*) FROM feedback WHERE item_id = ? GROUP BY kind", ib,
-		NULL);
-	if (rc < 0) {
-		json_decref(o);
-		return rc;
+/* The batches of csip_feedback_counts_many(), as policy.c's facts. */
+#define COUNTS_BATCH 256
+
+int
+csip_feedback_counts_many(csip_hub *h, const int64_t *ids, size_t n,
+			  json_t **out)
+{
+	/* id -> index + 1 of its first place in IDS */
+	GHashTable *at = g_hash_table_new(g_int64_hash, g_int64_equal);
+	csip_stmt *st = NULL;
+	int rc = CSIP_OK, next;
+
+	for (size_t i = 0; i < n; i++) {
+		out[i] = json_object();
+		for (int k = 0; kinds[k]; k++)
+			json_object_set_new(out[i], kinds[k], json_integer(0));
+		if (!g_hash_table_contains(at, &ids[i]))
+			g_hash_table_insert(at, (gpointer)&ids[i],
+					    GSIZE_TO_POINTER(i + 1));
 	}
-	*out = o;
-	return CSIP_OK;
+	for (size_t b = 0; rc == CSIP_OK && b < n; b += COUNTS_BATCH) {
+		rc = csip_store_prepare_ids(csip_hub_store(h), "SELECT "
+			"item_id, kind, COUNT(*) FROM feedback WHERE item_id "
+			"IN", ids + b, MIN(n - b, COUNTS_BATCH),
+			"GROUP BY item_id, kind", &next, &st);
+		while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
+			int64_t id = csip_stmt_int64(st, 0);
+			size_t k = GPOINTER_TO_SIZE(g_hash_table_lookup(at,
+								       &id));
+
+			rc = CSIP_OK;
+			if (k-- > 0)
+				json_object_set_new(out[k], csip_stmt_text(st,
+					1), json_integer(csip_stmt_int64(st,
+					2)));
+		}
+		if (rc == CSIP_DONE)
+			rc = CSIP_OK;
+		g_clear_pointer(&st, csip_stmt_free);
+	}
+	for (size_t i = 0; rc == CSIP_OK && i < n; i++) {
+		size_t k = GPOINTER_TO_SIZE(g_hash_table_lookup(at,
+							       &ids[i])) - 1;
+
+		if (k != i) {
+			json_decref(out[i]);
+			out[i] = json_deep_copy(out[k]);
+		}
+	}
+	g_hash_table_destroy(at);
+	if (rc < 0)
+		for (size_t i = 0; i < n; i++)
+			g_clear_pointer(&out[i], json_decref);
+	return rc;
 }

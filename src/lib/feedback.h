@@ -65,4 +65,9 @@ int csip_feedback_list(csip_hub *h, const csip_reader *r, int64_t item_id,
  * same for every reader, as it names no one. */
 int csip_feedback_counts(csip_hub *h, int64_t item_id, json_t **out);
 
+/* The same for the N items IDS in one query a batch: OUT[i] (new
+ * references; all NULL on an error) for IDS[i]. */
+int csip_feedback_counts_many(csip_hub *h, const int64_t *ids, size_t n,
+			      json_t **out);
+
 #endif

@@ -1512,66 +1512,334 @@ done:
 
 /* ---- reads ----------------------------------------------------------- */
 
-static int
-text_row(csip_stmt *st, void *arr)
+/* A source of an item as its view shows it. */
+typedef struct view_src {
+	int64_t report_id, org_id;
+	char *name, *attribution, *permission;
+} view_src;
+
+static void
+view_src_clear(gpointer p)
 {
-	json_array_append_new(arr, json_string(csip_stmt_text(st, 0)));
-	return CSIP_OK;
+	view_src *v = p;
+
+	g_free(v->name);
+	g_free(v->attribution);
+	g_free(v->permission);
 }
 
-static int
-ind_row(csip_stmt *st, void *arr)
-{
-	json_array_append_new(arr, json_pack("{ss ss s:s?}", "type",
-		csip_stmt_text(st, 0), "value", csip_stmt_text(st, 1), "role",
-		csip_stmt_text(st, 2)));
-	return CSIP_OK;
-}
+/* The columns of the item row a view reads, in this order. */
+enum { V_TITLE, V_ANALYSIS, V_TLP, V_AUDIENCE, V_ATTACK, V_SEVERITY,
+       V_TAGS, V_STATUS, V_REVISION, V_CREATED_BY, V_CREATED_AT,
+       V_UPDATED_AT, V_PUBLISHED_AT, V_COLS };
 
-typedef struct view_ctx {
-	csip_store *s;
-	const csip_reader *r;
+/* What the view of one item is made of, read for a batch of items by
+ * views_load() and put together by view_build(). */
+typedef struct view_parts {
+	int64_t id;
 	csip_access a;
-	json_t *providers;  /* name or null per source */
-	json_t *sources;    /* hub: every source */
-	json_t *own;        /* provider: its own report ids */
-	int rc;
-} view_ctx;
+	int found;
+	char *col[V_COLS];
+	int64_t revision;
+	json_t *sigs, *inds, *fb, *appr;
+	GArray *srcs;         /* view_src */
+	int64_t recipients;
+} view_parts;
 
-static int
-view_source_row(csip_stmt *st, void *ud)
+static void
+view_parts_clear(view_parts *v)
 {
-	view_ctx *c = ud;
-	int64_t rid = csip_stmt_int64(st, 0), org = csip_stmt_int64(st, 1);
-	const char *name = csip_stmt_text(st, 2);
-	int vis = 0, rc;
+	for (int i = 0; i < V_COLS; i++)
+		g_free(v->col[i]);
+	json_decref(v->sigs);
+	json_decref(v->inds);
+	json_decref(v->fb);
+	json_decref(v->appr);
+	if (v->srcs)
+		g_array_unref(v->srcs);
+	memset(v, 0, sizeof *v);
+}
 
-	rc = csip_policy_provider_visible(c->s, c->r, org,
-					  csip_stmt_text(st, 3), &vis);
-	if (rc < 0)
+/* The queries of views_load(), each with the item id first; the rows of
+ * an item come in the order its view lists them. */
+enum { Q_ROW, Q_SIGS, Q_INDS, Q_SRCS, Q_HUB_APPR, Q_RECIPIENTS,
+       Q_OWN_APPR, Q_COUNT };
+
+static const struct {
+	const char *head, *tail;
+} view_sql[Q_COUNT] = {
+	[Q_ROW] = { "SELECT id, title, analysis, tlp, audience, attack_type, "
+		"severity, tags, status, revision, created_by, created_at, "
+		"updated_at, published_at FROM item WHERE id IN", "" },
+	[Q_SIGS] = { "SELECT i.item_id, g.code FROM item_sig i JOIN sig g "
+		"ON g.id = i.sig_id WHERE i.item_id IN",
+		"ORDER BY i.item_id, g.code" },
+	[Q_INDS] = { "SELECT item_id, type, value, role FROM item_indicator "
+		"WHERE item_id IN", "ORDER BY item_id, type, value" },
+	[Q_SRCS] = { "SELECT i.item_id, r.id, r.org_id, o.name, "
+		"r.attribution, r.permission FROM item_source i JOIN report r "
+		"ON r.id = i.report_id JOIN org o ON o.id = r.org_id WHERE "
+		"i.item_id IN", "ORDER BY i.item_id, r.id" },
+	[Q_HUB_APPR] = { "SELECT a.item_id, o.name, a.revision, a.decision, "
+		"a.comment, a.decided_by, a.decided_at FROM item_approval a "
+		"JOIN org o ON o.id = a.org_id WHERE a.item_id IN",
+		"ORDER BY a.item_id, o.name" },
+	[Q_RECIPIENTS] = { "SELECT item_id, COUNT(*) FROM item_recipient "
+		"WHERE item_id IN", "GROUP BY item_id" },
+	[Q_OWN_APPR] = { "SELECT a.item_id, o.name, a.revision, a.decision, "
+		"a.comment, a.decided_by, a.decided_at FROM item_approval a "
+		"JOIN org o ON o.id = a.org_id WHERE a.item_id IN",
+		"AND a.org_id = ? ORDER BY a.item_id, o.name" },
+};
+
+/* One row of query Q into V. */
+static void
+view_row(int q, csip_stmt *st, view_parts *v)
+{
+	view_src src;
+
+	switch (q) {
+	case Q_ROW:
+		v->found = 1;
+		for (int i = 0; i < V_COLS; i++)
+			v->col[i] = g_strdup(csip_stmt_text(st, i + 1));
+		v->revision = csip_stmt_int64(st, V_REVISION + 1);
+		break;
+	case Q_SIGS:
+		json_array_append_new(v->sigs, json_string(csip_stmt_text(st,
+			1)));
+		break;
+	case Q_INDS:
+		json_array_append_new(v->inds, json_pack("{ss ss s:s?}",
+			"type", csip_stmt_text(st, 1), "value",
+			csip_stmt_text(st, 2), "role", csip_stmt_text(st, 3)));
+		break;
+	case Q_SRCS:
+		src.report_id = csip_stmt_int64(st, 1);
+		src.org_id = csip_stmt_int64(st, 2);
+		src.name = g_strdup(csip_stmt_text(st, 3));
+		src.attribution = g_strdup(csip_stmt_text(st, 4));
+		src.permission = g_strdup(csip_stmt_text(st, 5));
+		g_array_append_val(v->srcs, src);
+		break;
+	case Q_HUB_APPR:
+	case Q_OWN_APPR:
+		if ((q == Q_HUB_APPR) != (v->a == CSIP_ACCESS_HUB) ||
+		    (q == Q_OWN_APPR) != (v->a == CSIP_ACCESS_PROVIDER))
+			break;
+		json_array_append_new(v->appr, json_pack(
+			"{ss sI ss s:s? s:s? s:s?}", "org", csip_stmt_text(st,
+			1), "revision", (json_int_t)csip_stmt_int64(st, 2),
+			"decision", csip_stmt_text(st, 3), "comment",
+			csip_stmt_text(st, 4), "decided_by", csip_stmt_text(st,
+			5), "decided_at", csip_stmt_text(st, 6)));
+		break;
+	case Q_RECIPIENTS:
+		v->recipients = csip_stmt_int64(st, 1);
+		break;
+	}
+}
+
+/* Read the parts of the N <= CSIP_FACTS_BATCH views V (their id and
+ * access set, the ids distinct) for reader R: a statement per kind of
+ * part for all of them, instead of one per part and item. */
+static int
+views_load(csip_hub *h, const csip_reader *r, view_parts *v, size_t n)
+{
+	csip_store *s = csip_hub_store(h);
+	GHashTable *at = g_hash_table_new(g_int64_hash, g_int64_equal);
+	int64_t *ids = g_new(int64_t, n);
+	json_t **fb = g_new0(json_t *, n);
+	csip_stmt *st = NULL;
+	int rc = CSIP_OK, next, hub = 0, own = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = v[i].id;
+		g_hash_table_insert(at, &v[i].id, &v[i]);
+		v[i].sigs = json_array();
+		v[i].inds = json_array();
+		v[i].appr = json_array();
+		v[i].srcs = g_array_new(FALSE, TRUE, sizeof(view_src));
+		g_array_set_clear_func(v[i].srcs, view_src_clear);
+		hub |= v[i].a == CSIP_ACCESS_HUB;
+		own |= v[i].a == CSIP_ACCESS_PROVIDER;
+	}
+	for (int q = 0; q < Q_COUNT && rc == CSIP_OK; q++) {
+		if ((q == Q_HUB_APPR || q == Q_RECIPIENTS) ? !hub :
+		    q == Q_OWN_APPR ? !own : 0)
+			continue;
+		rc = csip_store_prepare_ids(s, view_sql[q].head, ids, n,
+					    view_sql[q].tail, &next, &st);
+		if (rc == CSIP_OK && q == Q_OWN_APPR)
+			rc = csip_stmt_bind_int64(st, next, r->org_id);
+		while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
+			int64_t id = csip_stmt_int64(st, 0);
+			view_parts *p = g_hash_table_lookup(at, &id);
+
+			rc = CSIP_OK;
+			if (p)
+				view_row(q, st, p);
+		}
+		if (rc == CSIP_DONE)
+			rc = CSIP_OK;
+		g_clear_pointer(&st, csip_stmt_free);
+	}
+	if (rc == CSIP_OK &&
+	    (rc = csip_feedback_counts_many(h, ids, n, fb)) == CSIP_OK)
+		for (size_t i = 0; i < n; i++)
+			v[i].fb = fb[i];
+	g_free(fb);
+	g_free(ids);
+	g_hash_table_destroy(at);
+	return rc;
+}
+
+/* Whether reader R may see the name of provider ORG for a report of
+ * that ATTRIBUTION, asked of the policy once per batch (MEMO). */
+static int
+provider_visible(csip_store *s, const csip_reader *r, GHashTable *memo,
+		 int64_t org, const char *attribution, int *vis)
+{
+	char *key = g_strdup_printf("%" PRId64 "%c%s", org, attribution ?
+				    ':' : '!', attribution ? attribution : "");
+	gpointer got;
+	int rc = CSIP_OK;
+
+	if (g_hash_table_lookup_extended(memo, key, NULL, &got)) {
+		*vis = GPOINTER_TO_INT(got);
+		g_free(key);
+		return CSIP_OK;
+	}
+	if ((rc = csip_policy_provider_visible(s, r, org, attribution,
+					       vis)) < 0) {
+		g_free(key);
 		return rc;
-	json_array_append_new(c->providers, vis ? json_string(name)
-						: json_null());
-	if (c->a == CSIP_ACCESS_HUB)
-		json_array_append_new(c->sources, json_pack("{sI ss ss ss}",
-			"report_id", (json_int_t)rid, "org", name,
-			"permission", csip_stmt_text(st, 4), "attribution",
-			csip_stmt_text(st, 3)));
-	else if (c->a == CSIP_ACCESS_PROVIDER && org == c->r->org_id)
-		json_array_append_new(c->own, json_integer(rid));
+	}
+	g_hash_table_insert(memo, key, GINT_TO_POINTER(*vis));
 	return CSIP_OK;
 }
 
+/* The view of the item of V for reader R with access V->a (not NONE),
+ * from its parts; *out is a new reference. */
 static int
-approval_row(csip_stmt *st, void *arr)
+view_build(csip_store *s, const csip_reader *r, view_parts *v,
+	   GHashTable *memo, json_t **out)
 {
-	json_array_append_new(arr, json_pack("{ss sI ss s:s? s:s? s:s?}",
-		"org", csip_stmt_text(st, 0), "revision",
-		(json_int_t)csip_stmt_int64(st, 1), "decision",
-		csip_stmt_text(st, 2), "comment", csip_stmt_text(st, 3),
-		"decided_by", csip_stmt_text(st, 4), "decided_at",
-		csip_stmt_text(st, 5)));
-	return CSIP_OK;
+	json_t *o = NULL, *tags = NULL, *providers = json_array();
+	json_t *sources = json_array(), *own = json_array();
+	int rc = CSIP_OK;
+
+	*out = NULL;
+	if (!v->found) {
+		rc = csip_error_set(CSIP_ENOTFOUND, "item %" PRId64 " does "
+				    "not exist", v->id);
+		goto out;
+	}
+	for (guint i = 0; i < v->srcs->len; i++) {
+		const view_src *x = &g_array_index(v->srcs, view_src, i);
+		int vis = 0;
+
+		if ((rc = provider_visible(s, r, memo, x->org_id,
+					   x->attribution, &vis)) < 0)
+			goto out;
+		json_array_append_new(providers, vis ? json_string(x->name)
+						     : json_null());
+		if (v->a == CSIP_ACCESS_HUB)
+			json_array_append_new(sources, json_pack(
+				"{sI ss ss ss}", "report_id",
+				(json_int_t)x->report_id, "org", x->name,
+				"permission", x->permission, "attribution",
+				x->attribution));
+		else if (v->a == CSIP_ACCESS_PROVIDER && x->org_id == r->org_id)
+			json_array_append_new(own, json_integer(x->report_id));
+	}
+	tags = json_loads(v->col[V_TAGS], 0, NULL);
+	if (!json_is_array(tags)) {
+		json_decref(tags);
+		tags = json_array();
+	}
+	o = json_pack("{sI ss ss ss ss sO s:s? s:s? sO s:s? sO sO sO}",
+		"id", (json_int_t)v->id,
+		"title", v->col[V_TITLE],
+		"analysis", v->col[V_ANALYSIS],
+		"tlp", v->col[V_TLP],
+		"audience", v->col[V_AUDIENCE],
+		"sigs", v->sigs,
+		"attack_type", v->col[V_ATTACK],
+		"severity", v->col[V_SEVERITY],
+		"tags", tags,
+		"published_at", v->col[V_PUBLISHED_AT],
+		"indicators", v->inds,
+		"providers", providers,
+		"feedback", v->fb);
+	if (o == NULL) {
+		rc = csip_error_set(CSIP_ERR, "item %" PRId64 " could not be "
+			"rendered as JSON", v->id);
+		goto out;
+	}
+	if (v->a == CSIP_ACCESS_PROVIDER || v->a == CSIP_ACCESS_HUB) {
+		json_object_set_new(o, "status", json_string(
+			v->col[V_STATUS]));
+		json_object_set_new(o, "revision", json_integer(v->revision));
+	}
+	if (v->a == CSIP_ACCESS_HUB) {
+		json_object_set_new(o, "created_by", json_string(
+			v->col[V_CREATED_BY]));
+		json_object_set_new(o, "created_at", json_string(
+			v->col[V_CREATED_AT]));
+		json_object_set_new(o, "updated_at", json_string(
+			v->col[V_UPDATED_AT]));
+		json_object_set(o, "sources", sources);
+		json_object_set(o, "approvals", v->appr);
+		json_object_set_new(o, "recipients", json_integer(
+			v->recipients));
+	} else if (v->a == CSIP_ACCESS_PROVIDER) {
+		json_object_set(o, "report_ids", own);
+		json_object_set(o, "approval", json_array_size(v->appr)
+			? json_array_get(v->appr, 0) : json_null());
+	}
+	*out = o;
+	o = NULL;
+out:
+	json_decref(o);
+	json_decref(tags);
+	json_decref(providers);
+	json_decref(sources);
+	json_decref(own);
+	return rc;
+}
+
+/* The views of the N items IDS (distinct) for reader R, with the access
+ * ACC[i] (not NONE) of each, appended to ARR in order. */
+static int
+item_views(csip_hub *h, const csip_reader *r, const int64_t *ids,
+	   const csip_access *acc, size_t n, json_t *arr)
+{
+	GHashTable *memo = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, NULL);
+	view_parts *v = g_new0(view_parts, MIN(n, CSIP_FACTS_BATCH));
+	int rc = CSIP_OK;
+
+	for (size_t b = 0; rc == CSIP_OK && b < n; b += CSIP_FACTS_BATCH) {
+		size_t m = MIN(n - b, CSIP_FACTS_BATCH);
+
+		for (size_t i = 0; i < m; i++) {
+			v[i].id = ids[b + i];
+			v[i].a = acc[b + i];
+		}
+		rc = views_load(h, r, v, m);
+		for (size_t i = 0; i < m; i++) {
+			json_t *o = NULL;
+
+			if (rc == CSIP_OK && (rc = view_build(csip_hub_store(h),
+			    r, &v[i], memo, &o)) == CSIP_OK)
+				json_array_append_new(arr, o);
+			view_parts_clear(&v[i]);
+		}
+	}
+	g_free(v);
+	g_hash_table_destroy(memo);
+	return rc;
 }
 
 /* The view of item ID for reader R with access A (not NONE). */
@@ -1579,131 +1847,13 @@ static int
 item_view(csip_hub *h, const csip_reader *r, csip_access a, int64_t id,
 	  json_t **out)
 {
-	csip_store *s = csip_hub_store(h);
-	csip_stmt *st = NULL;
-	view_ctx c = { .s = s, .r = r, .a = a };
-	json_t *o = NULL, *sigs = json_array(), *inds = json_array();
-	json_t *tags = NULL, *fb = NULL, *appr = NULL;
-	char ib[24];
+	json_t *arr = json_array();
 	int rc;
 
 	*out = NULL;
-	c.providers = json_array();
-	c.sources = json_array();
-	c.own = json_array();
-	i64s(ib, id);
-	rc = csip_store_prepare_bind(s, &st, "SELECT title, analysis, tlp, "
-		"audience, attack_type, severity, tags, status, revision, "
-		"created_by, created_at, updated_at, published_at FROM item "
-		"WHERE id = ?", ib, NULL);
-	if (rc < 0)
-		goto out;
-	if ((rc = csip_stmt_step(st)) != CSIP_ROW) {
-		if (rc == CSIP_DONE)
-			rc = csip_error_set(CSIP_ENOTFOUND, "item %" PRId64
-				" does not exist", id);
-		goto out;
-	}
-	tags = json_loads(csip_stmt_text(st, 6), 0, NULL);
-	if (!json_is_array(tags)) {
-		json_decref(tags);
-		tags = json_array();
-	}
-	if ((rc = csip_store_each(s, text_row, sigs, "SELECT g.code FROM "
-		"item_sig i JOIN sig g ON g.id = i.sig_id WHERE i.item_id = ? "
-		"ORDER BY g.code", ib, NULL)) < 0 ||
-	    (rc = csip_store_each(s, ind_row, inds, "SELECT type, value, role "
-		"FROM item_indicator WHERE item_id = ? ORDER BY type, value",
-		ib, NULL)) < 0 ||
-	    (rc = csip_store_each(s, view_source_row, &c, "SELECT r.id, "
-		"r.org_id, o.name, r.attribution, r.permission FROM "
-		"item_source i JOIN report r ON r.id = i.report_id JOIN org o "
-		"ON o.id = r.org_id WHERE i.item_id = ? ORDER BY r.id", ib,
-		NULL)) < 0 ||
-	    (rc = csip_feedback_counts(h, id, &fb)) < 0)
-		goto out;
-	o = json_pack("{sI ss ss ss ss so s:s? s:s? sO s:s? so so so}",
-		"id", (json_int_t)id,
-		"title", csip_stmt_text(st, 0),
-		"analysis", csip_stmt_text(st, 1),
-		"tlp", csip_stmt_text(st, 2),
-		"audience", csip_stmt_text(st, 3),
-		"sigs", sigs,
-		"attack_type", csip_stmt_text(st, 4),
-		"severity", csip_stmt_text(st, 5),
-		"tags", tags,
-		"published_at", csip_stmt_text(st, 12),
-		"indicators", inds,
-		"providers", c.providers,
-		"feedback", fb);
-	sigs = inds = fb = NULL;
-	c.providers = NULL;
-	if (o == NULL) {
-		rc = csip_error_set(CSIP_ERR, "item %" PRId64 " could not be "
-			"rendered as JSON", id);
-		goto out;
-	}
-	if (a == CSIP_ACCESS_PROVIDER || a == CSIP_ACCESS_HUB) {
-		json_object_set_new(o, "status", json_string(csip_stmt_text(st,
-			7)));
-		json_object_set_new(o, "revision", json_integer(
-			csip_stmt_int64(st, 8)));
-	}
-	if (a == CSIP_ACCESS_HUB) {
-		int64_t n = 0;
-
-		json_object_set_new(o, "created_by", json_string(
-			csip_stmt_text(st, 9)));
-		json_object_set_new(o, "created_at", json_string(
-			csip_stmt_text(st, 10)));
-		json_object_set_new(o, "updated_at", json_string(
-			csip_stmt_text(st, 11)));
-		json_object_set(o, "sources", c.sources);
-		appr = json_array();
-		if ((rc = csip_store_each(s, approval_row, appr, "SELECT "
-			"o.name,"
-			" a.revision, a.decision, a.comment, a.decided_by, "
-			"a.decided_at FROM item_approval a JOIN org o ON o.id "
-			"= "
-			"a.org_id WHERE a.item_id = ? ORDER BY o.name", ib,
-			NULL)) < 0)
-			goto out;
-		json_object_set(o, "approvals", appr);
-		if ((rc = csip_store_query_int64(s, &n, "SELECT COUNT(*) FROM "
-			"item_recipient WHERE item_id = ?", ib, NULL)) < 0)
-			goto out;
-		json_object_set_new(o, "recipients", json_integer(n));
-	} else if (a == CSIP_ACCESS_PROVIDER) {
-		char ob[24];
-
-		i64s(ob, r->org_id);
-		json_object_set(o, "report_ids", c.own);
-		appr = json_array();
-		if ((rc = csip_store_each(s, approval_row, appr, "SELECT "
-			"o.name,"
-			" a.revision, a.decision, a.comment, a.decided_by, "
-			"a.decided_at FROM item_approval a JOIN org o ON o.id "
-			"= "
-			"a.org_id WHERE a.item_id = ? AND a.org_id = ?", ib, ob,
-			NULL)) < 0)
-			goto out;
-		json_object_set(o, "approval", json_array_size(appr)
-			? json_array_get(appr, 0) : json_null());
-	}
-	rc = CSIP_OK;
-	*out = o;
-	o = NULL;
-out:
-	csip_stmt_free(st);
-	json_decref(o);
-	json_decref(sigs);
-	json_decref(inds);
-	json_decref(tags);
-	json_decref(fb);
-	json_decref(appr);
-	json_decref(c.providers);
-	json_decref(c.sources);
-	json_decref(c.own);
+	if ((rc = item_views(h, r, &id, &a, 1, arr)) == CSIP_OK)
+		*out = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
 	return rc;
 }
 
@@ -1818,7 +1968,7 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 	csip_store *s = csip_hub_store(h);
 	csip_indicator *ind = NULL;
 	GString *sql = NULL, *sql2 = NULL, *filt = NULL;
-	GArray *ids = NULL, *ids2 = NULL;
+	GArray *ids = NULL, *ids2 = NULL, *take = NULL;
 	csip_access *acc = NULL;
 	json_t *arr = NULL;
 	param p[16], p2[16], fp[4];
@@ -1956,6 +2106,7 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 	arr = json_array();
 	ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	ids2 = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	take = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	cursor = q->after_id;
 	/* Batches until the page is full and one more item is known to
 	 * exist (then there is a next page), or the candidates run out. */
@@ -1984,22 +2135,26 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 		if ((rc = csip_policy_items_access(s, r, (const int64_t *)(
 		    void *)ids->data, got, acc)) < 0)
 			goto out;
+		/* The readable items that fit on the page, then their views
+		 * together. */
+		g_array_set_size(take, 0);
 		for (guint i = 0; i < got; i++) {
 			int64_t id = g_array_index(ids, int64_t, i);
-			csip_access a = acc[i];
-			json_t *v = NULL;
 
 			cursor = id;
-			if (a == CSIP_ACCESS_NONE)
+			if (acc[i] == CSIP_ACCESS_NONE)
 				continue;
-			if (json_array_size(arr) == (size_t)limit) {
+			if (json_array_size(arr) + take->len ==
+			    (size_t)limit) {
 				full = 1;
 				break;
 			}
-			if ((rc = item_view(h, r, a, id, &v)) < 0)
-				goto out;
-			json_array_append_new(arr, v);
+			acc[take->len] = acc[i];
+			g_array_append_val(take, id);
 		}
+		if ((rc = item_views(h, r, (const int64_t *)(void *)
+				     take->data, acc, take->len, arr)) < 0)
+			goto out;
 		if (full || !more || got == 0)
 			break;
 	}
@@ -2015,6 +2170,8 @@ out:
 		g_array_unref(ids);
 	if (ids2)
 		g_array_unref(ids2);
+	if (take)
+		g_array_unref(take);
 	if (sql)
 		g_string_free(sql, TRUE);
 	if (sql2)

@@ -171,24 +171,15 @@ facts_batch(csip_store *s, const int64_t *items, size_t n,
 	    csip_item_facts *out)
 {
 	static const char *const sqls[3] = {
-		"SELECT id, status, audience FROM item WHERE id IN (",
-		"SELECT item_id, sig_id FROM item_sig WHERE item_id IN (",
+		"SELECT id, status, audience FROM item WHERE id IN",
+		"SELECT item_id, sig_id FROM item_sig WHERE item_id IN",
 		"SELECT DISTINCT i.item_id, r.org_id FROM item_source i JOIN "
-		"report r ON r.id = i.report_id WHERE i.item_id IN (" };
+		"report r ON r.id = i.report_id WHERE i.item_id IN" };
 	GHashTable *at = g_hash_table_new(g_int64_hash, g_int64_equal);
 	facts_acc *acc = g_new0(facts_acc, n);
-	GString *marks = g_string_new(NULL);
 	csip_stmt *st = NULL;
-	size_t slots = 1;
-	int rc = CSIP_OK;
+	int rc = CSIP_OK, next;
 
-	/* The list is padded to a power of four with its last id, so that
-	 * a handful of statement texts serve every batch (PostgreSQL keeps
-	 * each text prepared). */
-	while (slots < n)
-		slots *= 4;
-	for (size_t i = 0; i < slots; i++)
-		g_string_append(marks, i ? ", ?" : "?");
 	for (size_t i = 0; i < n; i++) {
 		/* The first of duplicates collects; the rest copy below. */
 		if (!g_hash_table_contains(at, &items[i]))
@@ -198,13 +189,8 @@ facts_batch(csip_store *s, const int64_t *items, size_t n,
 		acc[i].provs = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	}
 	for (int q = 0; q < 3 && rc == CSIP_OK; q++) {
-		char *sql = g_strconcat(sqls[q], marks->str, ")", NULL);
-
-		rc = csip_store_prepare(s, sql, &st);
-		g_free(sql);
-		for (size_t i = 0; rc == CSIP_OK && i < slots; i++)
-			rc = csip_stmt_bind_int64(st, (int)i + 1,
-						  items[MIN(i, n - 1)]);
+		rc = csip_store_prepare_ids(s, sqls[q], items, n, "", &next,
+					    &st);
 		while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
 			int64_t id = csip_stmt_int64(st, 0), v;
 			size_t k = GPOINTER_TO_SIZE(g_hash_table_lookup(at,
@@ -254,7 +240,6 @@ facts_batch(csip_store *s, const int64_t *items, size_t n,
 		out[i].providers = (int64_t *)(void *)g_array_free(
 			acc[i].provs, FALSE);
 	}
-	g_string_free(marks, TRUE);
 	g_hash_table_destroy(at);
 	g_free(acc);
 	return rc;

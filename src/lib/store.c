@@ -548,3 +548,35 @@ csip_store_size_bytes(csip_store *s)
 	}
 	return v;
 }
+
+int
+csip_store_prepare_ids(csip_store *s, const char *head, const int64_t *ids,
+		       size_t n, const char *tail, int *next, csip_stmt **out)
+{
+	GString *sql = g_string_new(head);
+	csip_stmt *st = NULL;
+	size_t slots = 1;
+	int rc;
+
+	*out = NULL;
+	while (slots < n)
+		slots *= 4;
+	g_string_append(sql, " (");
+	for (size_t i = 0; i < slots; i++)
+		g_string_append(sql, i ? ", ?" : "?");
+	g_string_append(sql, ") ");
+	g_string_append(sql, tail);
+	if ((rc = csip_store_prepare(s, sql->str, &st)) < 0)
+		goto out;
+	for (size_t i = 0; i < slots; i++)
+		if ((rc = csip_stmt_bind_int64(st, (int)i + 1,
+					       ids[MIN(i, n - 1)])) < 0)
+			goto out;
+	*next = (int)slots + 1;
+	*out = st;
+	st = NULL;
+out:
+	csip_stmt_free(st);
+	g_string_free(sql, TRUE);
+	return rc;
+}

@@ -105,6 +105,16 @@ typedef int (*csip_row_fn)(csip_stmt *st, void *ud);
 int csip_store_each(csip_store *s, csip_row_fn fn, void *ud,
 		    const char *sql, ...) __attribute__((sentinel));
 
+/* Prepare HEAD "(?, ?, ...)" TAIL, an IN list of the N > 0 ids IDS bound
+ * as parameters 1 and up, and set *next to the index of the first
+ * parameter after them (TAIL's own).  The list is padded to a power of
+ * four with the last id, so that a handful of statement texts serve
+ * every N (PostgreSQL keeps each text prepared); an id twice in an IN
+ * list matches its rows once.  *out is freed with csip_stmt_free(). */
+int csip_store_prepare_ids(csip_store *s, const char *head,
+			   const int64_t *ids, size_t n, const char *tail,
+			   int *next, csip_stmt **out);
+
 /* Convenience: run a query returning one int64 (first column of the first
  * row) with text parameters as above.  CSIP_ENOTFOUND when no row. */
 int csip_store_query_int64(csip_store *s, int64_t *out, const char *sql, ...)
