@@ -71,6 +71,9 @@ struct csip_server {
 	double fail_burst;      /* failed sign-ins per key, 0: no brake */
 	GHashTable *fails;      /* "a:ADDRESS" or "u:NAME" -> bucket */
 	gint64 fails_pruned_us;
+	GHashTable *known;      /* "u:NAME a:ADDRESS" -> gint64, when that
+				 * name last signed in from there */
+	gint64 known_pruned_us;
 
 	GMutex q_lock;
 	GCond q_cond;           /* the auditor's */
@@ -317,8 +320,19 @@ rate_check(csip_server *srv, int64_t token_id)
  * and cost one keyed hash to check: they need no brake.  The table is
  * capped: past FAIL_KEYS_MAX, buckets that have refilled go, and when
  * none has, Basic from new addresses and names is refused rather than
- * left unbraked. */
+ * left unbraked.
+ *
+ * A name's bucket alone would let anyone lock a user out of Basic by
+ * failing under its name.  So an address a name signed in from (the
+ * same /64) within KNOWN_TTL_US is known for that name, and a try from
+ * it takes from the address's bucket only: a user keeps signing in from
+ * where it usually does while its name is under attack from elsewhere,
+ * and guessing from a known address is braked by that address's bucket.
+ * This table is capped the same way; when it is full of recent entries,
+ * a new success is not remembered (the name's bucket applies, as
+ * before). */
 #define FAIL_KEYS_MAX 65536
+#define KNOWN_TTL_US (G_GINT64_CONSTANT(30) * 24 * 3600 * G_USEC_PER_SEC)
 
 /* "a:" and the client's address, or its /64 for IPv6. */
 static void
@@ -399,54 +413,106 @@ fail_keys(struct MHD_Connection *c, const char *name, char ak[64],
 	g_free(h);
 }
 
-/* A try of a password for NAME from this client: one is taken from both
- * buckets before the password is checked, so that requests running side
+static gboolean
+known_expired(gpointer k, gpointer v, gpointer now)
+{
+	(void)k;
+	return *(gint64 *)now - *(gint64 *)v >= KNOWN_TTL_US;
+}
+
+/* Whether NAME signed in from this client recently (UK and AK as
+ * fail_keys() makes them).  With rl_lock. */
+static int
+known_client(csip_server *srv, const char *uk, const char *ak)
+{
+	char key[104];
+	const gint64 *at;
+
+	g_snprintf(key, sizeof key, "%s %s", uk, ak);
+	at = g_hash_table_lookup(srv->known, key);
+	return at && g_get_monotonic_time() - *at < KNOWN_TTL_US;
+}
+
+/* Remember that the name of UK signed in from AK, now.  With rl_lock. */
+static void
+known_add(csip_server *srv, const char *uk, const char *ak)
+{
+	gint64 now = g_get_monotonic_time(), *at;
+	char *key = g_strdup_printf("%s %s", uk, ak);
+
+	if ((at = g_hash_table_lookup(srv->known, key)) != NULL) {
+		*at = now;
+		g_free(key);
+		return;
+	}
+	if (g_hash_table_size(srv->known) >= FAIL_KEYS_MAX &&
+	    now - srv->known_pruned_us > G_USEC_PER_SEC) {
+		g_hash_table_foreach_remove(srv->known, known_expired, &now);
+		srv->known_pruned_us = now;
+	}
+	if (g_hash_table_size(srv->known) >= FAIL_KEYS_MAX) {
+		g_free(key);
+		return;
+	}
+	at = g_new(gint64, 1);
+	*at = now;
+	g_hash_table_insert(srv->known, key, at);
+}
+
+/* A try of a password for NAME from this client: one is taken from the
+ * address's bucket and, unless the address is known for NAME, from the
+ * name's, before the password is checked, so that requests running side
  * by side cannot all pass one check.  Returns 0, or the seconds to wait
- * when either bucket is empty (nothing taken). */
+ * when a bucket is empty (nothing taken). */
 static int
 fail_take(csip_server *srv, struct MHD_Connection *c, const char *name)
 {
 	char ak[64], uk[40];
-	bucket *a, *u;
-	int wait = 0;
+	bucket *a, *u = NULL;
+	int wait = 0, known;
 
 	if (srv->fail_burst <= 0)
 		return 0;
 	fail_keys(c, name, ak, uk);
 	g_mutex_lock(&srv->rl_lock);
+	known = known_client(srv, uk, ak);
 	a = fail_get(srv, ak);
-	u = a ? fail_get(srv, uk) : NULL;
-	if (a == NULL || u == NULL) {
+	if (a && !known)
+		u = fail_get(srv, uk);
+	if (a == NULL || (!known && u == NULL)) {
 		wait = 60;
-	} else if (a->tokens < 1 || u->tokens < 1) {
-		double lack = 1 - MIN(a->tokens, u->tokens);
+	} else if (a->tokens < 1 || (u && u->tokens < 1)) {
+		double lack = 1 - MIN(a->tokens, u ? u->tokens : a->tokens);
 
 		wait = (int)(lack * 60 / srv->fail_burst) + 1;
 	} else {
 		a->tokens -= 1;
-		u->tokens -= 1;
+		if (u)
+			u->tokens -= 1;
 	}
 	g_mutex_unlock(&srv->rl_lock);
 	return wait;
 }
 
-/* The password was right: what fail_take() took goes back. */
+/* The password was right: what fail_take() took goes back (from the
+ * name's bucket only when the address was not known: a known address
+ * took nothing there), and the address is known for NAME from now. */
 static void
 fail_refund(csip_server *srv, struct MHD_Connection *c, const char *name)
 {
 	char ak[64], uk[40];
-	const char *keys[2] = { ak, uk };
+	bucket *b;
 
 	if (srv->fail_burst <= 0)
 		return;
 	fail_keys(c, name, ak, uk);
 	g_mutex_lock(&srv->rl_lock);
-	for (int i = 0; i < 2; i++) {
-		bucket *b = g_hash_table_lookup(srv->fails, keys[i]);
-
-		if (b)
-			b->tokens = MIN(b->tokens + 1, srv->fail_burst);
-	}
+	if ((b = g_hash_table_lookup(srv->fails, ak)) != NULL)
+		b->tokens = MIN(b->tokens + 1, srv->fail_burst);
+	if (!known_client(srv, uk, ak) &&
+	    (b = g_hash_table_lookup(srv->fails, uk)) != NULL)
+		b->tokens = MIN(b->tokens + 1, srv->fail_burst);
+	known_add(srv, uk, ak);
 	g_mutex_unlock(&srv->rl_lock);
 }
 
@@ -1076,6 +1142,8 @@ csip_server_new(csip_config *cfg, const csip_server_opts *opts,
 					     g_free, g_free);
 	srv->fails = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					   g_free);
+	srv->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					   g_free);
 	srv->reads = g_ptr_array_new_with_free_func(read_record_free);
 	g_mutex_init(&srv->rl_lock);
 	g_mutex_init(&srv->q_lock);
@@ -1220,6 +1288,8 @@ csip_server_free(csip_server *srv)
 	g_hash_table_destroy(srv->buckets);
 	if (srv->fails)
 		g_hash_table_destroy(srv->fails);
+	if (srv->known)
+		g_hash_table_destroy(srv->known);
 	g_ptr_array_free(srv->reads, TRUE);
 	g_mutex_clear(&srv->rl_lock);
 	g_mutex_clear(&srv->q_lock);

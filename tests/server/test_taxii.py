@@ -1124,6 +1124,41 @@ class Test8SignInBrake(unittest.TestCase):
         r = Client(h, "brake-org", token=tok).get("/taxii2/")
         self.assertEqual(r.status, 200, r)
 
+    def test_known_address(self):
+        """Failures under a user's name from elsewhere do not lock the
+        user out where it signed in before; guessing from there is still
+        braked by that address."""
+        h = Hub("rate_limit = 0\nauth_failures = 3\n")
+        self.addCleanup(h.cleanup)
+        h.ok("init")
+        h.ok("org", "add", "brake-org")
+        h.ok("user", "add", "dee", "--org", "brake-org", "--role",
+             "member", "--password-stdin", stdin=PASSWORD + "\n")
+        h.start()
+
+        def basic(src, password):
+            # Loopback takes any 127/8 source: three "machines".
+            conn = http.client.HTTPConnection(
+                "127.0.0.1", h.port, timeout=120, source_address=(src, 0))
+            cred = base64.b64encode(("dee:" + password).encode()).decode()
+            try:
+                conn.request("GET", "/taxii2/", headers={
+                    "Accept": TAXII, "Authorization": "Basic " + cred})
+                return conn.getresponse().status
+            finally:
+                conn.close()
+
+        self.assertEqual(basic("127.0.0.1", PASSWORD), 200)
+        self.assertEqual([basic("127.0.0.2", "guess") for _ in range(4)],
+                         [401, 401, 401, 429])
+        # The name is braked for an address it never signed in from...
+        self.assertEqual(basic("127.0.0.3", PASSWORD), 429)
+        # ...but not for the one it did, which has its own brake.
+        self.assertEqual(basic("127.0.0.1", PASSWORD), 200)
+        self.assertEqual([basic("127.0.0.1", "guess") for _ in range(4)],
+                         [401, 401, 401, 429])
+        self.assertEqual(basic("127.0.0.1", PASSWORD), 429)
+
     def test_brake_parallel(self):
         """Tries running side by side each take their share first: twelve
         wrong passwords at once get three 401s and nine 429s, not one
