@@ -207,6 +207,8 @@ notifier_main(gpointer p)
 	csip_server *srv = p;
 	csip_hub *h = NULL;
 	int64_t unindexed = 0;
+	gint64 backfill_us = 0;
+	int rc;
 
 	if (csip_hub_open(srv->cfg, 0, &h) < 0) {
 		g_printerr("csip serve: notifier: %s\n", csip_error_last());
@@ -216,14 +218,21 @@ notifier_main(gpointer p)
 	for (;;) {
 		size_t sent = 0, failed = 0, done = 0;
 		int stop;
+		gint64 t0;
 
 		g_mutex_lock(&srv->q_lock);
-		/* No pause while the object index is being backfilled: each
-		 * round is one short transaction, so the hub stays free for
-		 * the rest in between. */
-		if (!srv->stopping && unindexed == 0)
+		/* While the object index is being backfilled, a pause as long
+		 * as the last round took (at least 10 ms): each round is one
+		 * write transaction, and back to back they would hold
+		 * SQLite's write lock nearly all the time, so a writer in
+		 * another process (the command line, a second server), whose
+		 * busy handler sleeps and retries, would rarely find it
+		 * free. */
+		if (!srv->stopping)
 			g_cond_wait_until(&srv->n_cond, &srv->q_lock,
-				g_get_monotonic_time() + G_USEC_PER_SEC);
+				g_get_monotonic_time() + (unindexed == 0 ?
+				G_USEC_PER_SEC : CLAMP(backfill_us, 10000,
+						       G_USEC_PER_SEC)));
 		stop = srv->stopping;
 		g_mutex_unlock(&srv->q_lock);
 		if (stop)
@@ -243,7 +252,10 @@ notifier_main(gpointer p)
 		}
 		/* Items published before the TAXII object index existed;
 		 * until they are all indexed, object lookups walk. */
-		if (csip_stix_index_backfill(h, INDEX_BATCH, &unindexed) < 0) {
+		t0 = g_get_monotonic_time();
+		rc = csip_stix_index_backfill(h, INDEX_BATCH, &unindexed);
+		backfill_us = g_get_monotonic_time() - t0;
+		if (rc < 0) {
 			g_printerr("csip serve: object index: %s\n",
 				   csip_error_last());
 			csip_error_clear();

@@ -1091,14 +1091,20 @@ class Test8SignInBrake(unittest.TestCase):
     """Failed Basic sign-ins are braked per address and per user name;
     a remembered success never outlives the user's right to sign in."""
 
-    def test_brake(self):
-        h = Hub("rate_limit = 0\nauth_failures = 3\n")
+    def hub(self, users, extra=""):
+        """A hub braking after three failures, with USERS of brake-org
+        (password PASSWORD), not started yet."""
+        h = Hub("rate_limit = 0\nauth_failures = 3\n" + extra)
         self.addCleanup(h.cleanup)
         h.ok("init")
         h.ok("org", "add", "brake-org")
-        for u in ("ann", "ben"):
+        for u in users:
             h.ok("user", "add", u, "--org", "brake-org", "--role",
                  "member", "--password-stdin", stdin=PASSWORD + "\n")
+        return h
+
+    def test_brake(self):
+        h = self.hub(("ann", "ben"))
         tok = h.token("ben")
         h.start()
         ann = Client(h, "brake-org", basic=("ann", PASSWORD))
@@ -1128,12 +1134,7 @@ class Test8SignInBrake(unittest.TestCase):
         """Failures under a user's name from elsewhere do not lock the
         user out where it signed in before; guessing from there is still
         braked by that address."""
-        h = Hub("rate_limit = 0\nauth_failures = 3\n")
-        self.addCleanup(h.cleanup)
-        h.ok("init")
-        h.ok("org", "add", "brake-org")
-        h.ok("user", "add", "dee", "--org", "brake-org", "--role",
-             "member", "--password-stdin", stdin=PASSWORD + "\n")
+        h = self.hub(("dee",))
         h.start()
 
         def basic(src, password):
@@ -1163,12 +1164,7 @@ class Test8SignInBrake(unittest.TestCase):
         """Tries running side by side each take their share first: twelve
         wrong passwords at once get three 401s and nine 429s, not one
         password hash each."""
-        h = Hub("rate_limit = 0\nauth_failures = 3\nthreads = 8\n")
-        self.addCleanup(h.cleanup)
-        h.ok("init")
-        h.ok("org", "add", "brake-org")
-        h.ok("user", "add", "cal", "--org", "brake-org", "--role",
-             "member", "--password-stdin", stdin=PASSWORD + "\n")
+        h = self.hub(("cal",), "threads = 8\n")
         h.start()
         wrong = Client(h, "brake-org", basic=("cal", "not the password"))
         got = []
