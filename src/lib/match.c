@@ -708,13 +708,18 @@ out:
 }
 
 /* By first address, then the widest first (the highest last address),
- * so that a network comes before the networks it holds. */
+ * so that a network comes before the networks it holds; equal ones in
+ * the order they were added (their entries'), which flatten() keeps the
+ * first of. */
 static inline int
-cmp_bounds(u128 xlo, u128 xhi, u128 ylo, u128 yhi)
+cmp_bounds(u128 xlo, u128 xhi, u128 ylo, u128 yhi, uint32_t xi,
+	   uint32_t yi)
 {
 	if (xlo != ylo)
 		return xlo < ylo ? -1 : 1;
-	return xhi > yhi ? -1 : xhi < yhi;
+	if (xhi != yhi)
+		return xhi > yhi ? -1 : 1;
+	return xi < yi ? -1 : xi > yi;
 }
 
 static int
@@ -724,7 +729,8 @@ cmp_prefix6(const void *a, const void *b)
 	u128 xlo = (u128)x->lo_hi << 64 | x->lo_lo;
 	u128 ylo = (u128)y->lo_hi << 64 | y->lo_lo;
 
-	return cmp_bounds(xlo, last6(xlo, x->plen), ylo, last6(ylo, y->plen));
+	return cmp_bounds(xlo, last6(xlo, x->plen), ylo, last6(ylo, y->plen),
+			  x->ind, y->ind);
 }
 
 static int
@@ -732,7 +738,7 @@ cmp_prefix4(const void *a, const void *b)
 {
 	const prefix4 *x = a, *y = b;
 
-	return cmp_bounds(x->lo, x->hi, y->lo, y->hi);
+	return cmp_bounds(x->lo, x->hi, y->lo, y->hi, x->ind, y->ind);
 }
 
 typedef struct segs {
@@ -772,9 +778,13 @@ flatten(GArray *prefixes, int v4, segs *o)
 	GArray *stack = g_array_new(FALSE, FALSE, sizeof(prefix));
 
 	o->v4 = v4;
-	o->start = g_array_new(FALSE, FALSE, v4 ? sizeof(uint32_t) :
-			       sizeof(u128));
-	o->ind = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	/* At their largest (a prefix opens a segment and closes one), so
+	 * that they never grow by copies; pages never written stay out of
+	 * memory. */
+	o->start = g_array_sized_new(FALSE, FALSE, v4 ? sizeof(uint32_t) :
+				     sizeof(u128), 2 * prefixes->len + 1);
+	o->ind = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t),
+				   2 * prefixes->len + 1);
 	for (guint i = 0; i <= prefixes->len; i++) {
 		prefix cur = i < prefixes->len ? prefix_at(prefixes, v4, i) :
 			(prefix){ 0 };
@@ -807,12 +817,57 @@ flatten(GArray *prefixes, int v4, segs *o)
 	return dups;
 }
 
+/* Sift element I of the heap A[0..N) of SIZE-byte elements down. */
+static void
+sift(char *a, size_t size, size_t i, size_t n,
+     int (*cmp)(const void *, const void *))
+{
+	char t[sizeof(prefix6)];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && cmp(a + c * size, a + (c + 1) * size) < 0)
+			c++;
+		if (cmp(a + i * size, a + c * size) >= 0)
+			return;
+		memcpy(t, a + i * size, size);
+		memcpy(a + i * size, a + c * size, size);
+		memcpy(a + c * size, t, size);
+		i = c;
+	}
+}
+
+/* Sort ARR in place: a heap sort, because g_array_sort()'s merge sort
+ * takes a copy of the array, which at the end of a large load is peak
+ * memory, and freed it raises malloc's threshold for mapping (the tables
+ * made after it then come from the heap, and their growth fragments it).
+ * The order is total, so the result is that of any sort. */
+static void
+sort_in_place(GArray *arr, int (*cmp)(const void *, const void *))
+{
+	char *a = arr->data, t[sizeof(prefix6)];
+	size_t size = g_array_get_element_size(arr), n = arr->len;
+
+	g_assert(size <= sizeof(t));
+	for (size_t i = n / 2; i-- > 0;)
+		sift(a, size, i, n, cmp);
+	for (size_t k = n; k-- > 1;) {
+		memcpy(t, a, size);
+		memcpy(a, a + k * size, size);
+		memcpy(a + k * size, t, size);
+		sift(a, size, 0, k, cmp);
+	}
+}
+
 /* Sort the rows of ARR (for flatten()) and point the entries held as
  * rows at their new places. */
 static void
 sort_rows(csip_match_set *s, GArray *arr, int v4)
 {
-	g_array_sort(arr, v4 ? cmp_prefix4 : cmp_prefix6);
+	sort_in_place(arr, v4 ? cmp_prefix4 : cmp_prefix6);
 	for (guint i = 0; i < arr->len; i++) {
 		entry *e = &g_array_index(s->entries, entry,
 					  prefix_at(arr, v4, i).ind);
