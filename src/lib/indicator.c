@@ -937,20 +937,68 @@ out:
 	return rc;
 }
 
+/* Whether S[0..N) is a host name already in its canonical form with
+ * nothing for the general path below to convert or check further: lower
+ * case ASCII letters, digits, hyphens (underscores with HOST_UNDERSCORE),
+ * labels of 1 to MAX_LABEL characters that neither begin nor end with a
+ * hyphen nor begin with "xn--", no trailing dot, at most MAX_NAME
+ * characters, a top-level label with a letter and no underscore.  Such a
+ * name is its own A-label and Unicode form; nearly every name of a large
+ * list is one. */
+static int
+host_plain(const char *s, size_t n, unsigned opts)
+{
+	size_t st = 0;
+	int alpha = 0, under = 0;
+
+	if (n == 0 || n > MAX_NAME)
+		return 0;
+	for (size_t i = 0; i <= n; i++) {
+		char ch = i < n ? s[i] : '.';
+
+		if (ch == '.') {
+			if (i == st || i - st > MAX_LABEL || s[st] == '-' ||
+			    s[i - 1] == '-' || (i - st >= 4 &&
+			    memcmp(s + st, "xn--", 4) == 0))
+				return 0;
+			if (i < n) {
+				alpha = under = 0;
+				st = i + 1;
+			}
+		} else if (ch >= 'a' && ch <= 'z') {
+			alpha = 1;
+		} else if (ch == '_' && (opts & HOST_UNDERSCORE)) {
+			under = 1;
+		} else if (!(ch >= '0' && ch <= '9') && ch != '-') {
+			return 0;
+		}
+	}
+	/* The top-level label: "digits only" refused, as below, and a
+	 * hyphen counts as no letter there. */
+	return alpha && !under;
+}
+
 /* Canonicalise a host name: *ascii gets the lower-case A-label form, *uni
  * the Unicode one.  S is valid UTF-8. */
 static int
 host_canon(const pctx *c, const char *s, size_t n, unsigned opts,
 	   char **ascii, char **uni, unsigned *flags)
 {
-	GString *in = g_string_sized_new(n);
-	GString *a = g_string_new(NULL), *u = g_string_new(NULL);
+	GString *in = NULL, *a = NULL, *u = NULL;
 	char **labels = NULL;
 	const char *p = s, *end = s + n;
 	size_t nl;
 	int rc = CSIP_OK;
 
 	*ascii = *uni = NULL;
+	if (host_plain(s, n, opts)) {
+		*ascii = g_strndup(s, n);
+		*uni = g_strndup(s, n);
+		goto out;
+	}
+	in = g_string_sized_new(n);
+	a = g_string_new(NULL);
+	u = g_string_new(NULL);
 	/* The ideographic and full-width full stops separate labels in
 	 * Japanese and Chinese text (UTS #46). */
 	while (p < end) {
@@ -1033,7 +1081,8 @@ out:
 		g_string_free(a, TRUE);
 	if (u)
 		g_string_free(u, TRUE);
-	g_string_free(in, TRUE);
+	if (in)
+		g_string_free(in, TRUE);
 	g_strfreev(labels);
 	return rc;
 }
