@@ -1101,6 +1101,7 @@ parse_name(const pctx *c, const char *s, size_t n, csip_ind_type hint,
 	   csip_indicator *ind)
 {
 	const psl_ctx_t *psl = psl_ctx();
+	const char *reg;
 	char *ascii = NULL, *uni = NULL;
 	int rc;
 
@@ -1114,8 +1115,22 @@ parse_name(const pctx *c, const char *s, size_t n, csip_ind_type hint,
 			  "accept it)");
 		goto out;
 	}
-	if (psl_is_public_suffix2(psl, ascii, PSL_TYPE_ICANN |
-				  PSL_TYPE_NO_STAR_RULE)) {
+	/* A name with a registrable domain is no public suffix of any
+	 * kind: psl_registrable_domain() stops at once on a suffix (with
+	 * the implicit "*" rule and the private section, which only add
+	 * suffixes to the two checks below).  One look-up instead of three
+	 * for nearly every name. */
+	reg = psl_registrable_domain(psl, ascii);
+	if (reg != NULL) {
+		ind->registrable = g_strdup(reg);
+		if (hint != CSIP_IND_UNKNOWN)
+			ind->type = hint;
+		else if (strcmp(reg, ascii) == 0)
+			ind->type = CSIP_IND_DOMAIN;
+		else
+			ind->type = CSIP_IND_HOSTNAME;
+	} else if (psl_is_public_suffix2(psl, ascii, PSL_TYPE_ICANN |
+					 PSL_TYPE_NO_STAR_RULE)) {
 		if (hint == CSIP_IND_UNKNOWN) {
 			rc = fail(c, CSIP_EINVAL, "is a public suffix (like "
 				  "com or co.jp) that nobody can register; "
@@ -1132,14 +1147,9 @@ parse_name(const pctx *c, const char *s, size_t n, csip_ind_type hint,
 		ind->registrable = g_strdup(ascii);
 		ind->type = hint ? hint : CSIP_IND_DOMAIN;
 	} else {
-		ind->registrable = registrable_of(ascii);
-		if (hint != CSIP_IND_UNKNOWN)
-			ind->type = hint;
-		else if (ind->registrable &&
-			 strcmp(ind->registrable, ascii) == 0)
-			ind->type = CSIP_IND_DOMAIN;
-		else
-			ind->type = CSIP_IND_HOSTNAME;
+		/* No suffix, and nothing registrable either. */
+		ind->type = hint != CSIP_IND_UNKNOWN ? hint :
+			CSIP_IND_HOSTNAME;
 	}
 	ind->value = ascii;
 	ind->display = uni;
