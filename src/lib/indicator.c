@@ -379,6 +379,25 @@ scheme_char(char c)
 		c == '-' || c == '.';
 }
 
+/* The defanged scheme (an index of schemes[]) that is the whole word
+ * ending at S[END], where "://" follows, or -1.  The word is looked at
+ * only as far as the longest defanged scheme needs. */
+static int
+defanged_scheme(const char *s, size_t end)
+{
+	size_t st = end;
+
+	while (st > 0 && end - st < 6 && scheme_char(s[st - 1]))
+		st--;
+	if (st > 0 && scheme_char(s[st - 1]))
+		return -1;
+	for (size_t i = 0; i < G_N_ELEMENTS(schemes); i++)
+		if (strlen(schemes[i][0]) == end - st &&
+		    g_ascii_strncasecmp(s + st, schemes[i][0], end - st) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* Reduce the end of O while it matches a defanged form. */
 static void
 reduce(GString *o, int *skip_space)
@@ -403,28 +422,15 @@ reduce(GString *o, int *skip_space)
 		if (again || !ends_with_ci(o, "://", 3))
 			continue;
 		{
-			/* The word before "://", looked at only as far as
-			 * the longest defanged scheme needs. */
-			size_t end = o->len - 3, st = end;
+			size_t end = o->len - 3;
+			int k = defanged_scheme(o->str, end);
 
-			while (st > 0 && end - st < 6 &&
-			       scheme_char(o->str[st - 1]))
-				st--;
-			if (st > 0 && scheme_char(o->str[st - 1]))
+			if (k < 0)
 				continue;
-			for (size_t i = 0; i < G_N_ELEMENTS(schemes); i++) {
-				const char *f = schemes[i][0];
-
-				if (strlen(f) != end - st ||
-				    g_ascii_strncasecmp(o->str + st, f,
-							end - st) != 0)
-					continue;
-				g_string_truncate(o, st);
-				g_string_append(o, schemes[i][1]);
-				g_string_append(o, "://");
-				again = 1;
-				break;
-			}
+			g_string_truncate(o, end - strlen(schemes[k][0]));
+			g_string_append(o, schemes[k][1]);
+			g_string_append(o, "://");
+			again = 1;
 		}
 	}
 }
@@ -439,15 +445,16 @@ csip_refang(const char *text, size_t len)
 	static gsize once;
 	static guint8 last[256];
 
-	/* Every defanged form holds one of these bytes or "://" (a scheme);
-	 * without any, the text is its own refanged form, which is what
-	 * nearly every value of a large indicator list is. */
+	/* Every defanged form holds one of these bytes or is a defanged
+	 * scheme before "://"; without any, the text is its own refanged
+	 * form, which is what nearly every value of a large indicator list
+	 * is (a URL's "http://" included). */
 	for (i = 0; text && i < len; i++) {
 		char c = text[i];
 
 		if (c == '[' || c == '(' || c == '{' || c == '\\' ||
 		    (c == ':' && i + 2 < len && text[i + 1] == '/' &&
-		     text[i + 2] == '/'))
+		     text[i + 2] == '/' && defanged_scheme(text, i) >= 0))
 			break;
 	}
 	if (text == NULL || i == len)
