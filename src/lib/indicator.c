@@ -1752,6 +1752,10 @@ static const char *const hives[][2] = {
 static int
 hive_of(const char *s, size_t n, size_t *skip)
 {
+	/* Every hive's name starts with "HK", and almost no indicator does. */
+	if (n < 2 || g_ascii_tolower(s[0]) != 'h' ||
+	    g_ascii_tolower(s[1]) != 'k')
+		return -1;
 	for (size_t i = 0; i < G_N_ELEMENTS(hives); i++)
 		for (int k = 0; k < 2; k++) {
 			size_t l = strlen(hives[i][k]);

@@ -510,11 +510,19 @@ render(const csip_match_set *s, const entry *e, char buf[RENDER_MAX])
 	}
 	p = prefix_at(v4 ? s->p4 : s->p6, v4, e->off);
 	if (v4) {
-		uint32_t a = (uint32_t)p.lo;
+		/* Dotted quad, by hand: a format string costs more than the
+		 * rest of adding an address. */
+		for (int k = 3; k >= 0; k--) {
+			unsigned o = (unsigned)(p.lo >> (8 * k)) & 0xff;
 
-		n = (size_t)g_snprintf(buf, RENDER_MAX, "%u.%u.%u.%u",
-				       a >> 24, (a >> 16) & 0xff,
-				       (a >> 8) & 0xff, a & 0xff);
+			if (o >= 100)
+				buf[n++] = (char)('0' + o / 100);
+			if (o >= 10)
+				buf[n++] = (char)('0' + o / 10 % 10);
+			buf[n++] = (char)('0' + o % 10);
+			buf[n++] = k ? '.' : '\0';
+		}
+		n--;
 	} else {
 		uint8_t a[16];
 
