@@ -1065,30 +1065,35 @@ csip_match_indicator(const csip_match_set *s, uint32_t ind,
 /* Addresses */
 
 /* Dotted quad, decimal, no leading zeros (so that 010.1.1.1 is not
- * silently read as something else). */
+ * silently read as something else).  Part by part with at most three
+ * digits each, as every log line has addresses. */
 static int
 parse_v4(const char *p, size_t n, uint32_t *out)
 {
-	uint32_t a = 0, part = 0;
-	int parts = 0, digits = 0;
+	uint32_t a = 0;
+	size_t i = 0;
 
-	for (size_t i = 0; i <= n; i++) {
-		if (i == n || p[i] == '.') {
-			if (digits == 0 || part > 255 ||
-			    (digits > 1 && p[i - digits] == '0'))
-				return 0;
-			a = a << 8 | part;
-			parts++;
-			part = 0;
-			digits = 0;
-		} else if (p[i] >= '0' && p[i] <= '9' && digits < 3) {
-			part = part * 10 + (uint32_t)(p[i] - '0');
-			digits++;
-		} else {
+	for (int part = 0; part < 4; part++) {
+		unsigned v;
+
+		if (part > 0 && (i >= n || p[i++] != '.'))
 			return 0;
+		if (i >= n || (v = (unsigned)(unsigned char)p[i] - '0') > 9)
+			return 0;
+		i++;
+		if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
+			if (v == 0)
+				return 0;
+			v = v * 10 + (unsigned)(p[i++] - '0');
+			if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
+				v = v * 10 + (unsigned)(p[i++] - '0');
+				if (v > 255)
+					return 0;
+			}
 		}
+		a = a << 8 | v;
 	}
-	if (parts != 4)
+	if (i != n)
 		return 0;
 	*out = a;
 	return 1;
