@@ -121,6 +121,11 @@ test_ipv4(void)
 	assert_scan(s, "src=10.1.2.3:443 1.10.1.2.3 10.1.2.3.4 010.1.2.3 "
 		    "10.1.2.300", "10.1.2.3@4");
 	assert_scan(s, "from 10.1.2.3.", "10.1.2.3@5");
+	/* Each part 0-255, one to three digits, no leading zero. */
+	assert_scan(s, "10.01.2.3 10.1.2.256 10.1.2.3000 10.0.0.00 10.1.2.03",
+		    "");
+	assert_scan(s, "10.0.0.0 10.255.255.255 10.1.2.3",
+		    "10.0.0.0/8@0 10.0.0.0/8@9 10.1.2.3@24");
 	csip_match_set_free(s);
 }
 
@@ -576,6 +581,79 @@ test_copy(void)
 	g_free(want);
 }
 
+/* Hashes and networks are held in binary and their text is rendered when
+ * asked for: the text is the one added, canonical or not, before and
+ * after the build and in a copy, and matching is unchanged. */
+static void
+test_binary_values(void)
+{
+	static const char *const values[] = {
+		"D41D8CD98F00B204E9800998ECF8427E",
+		"da39a3ee5e6b4b0d3255bfef95601890afd80709",
+		"192.0.2.1", "10.0.0.0/8", "2001:db8::5", "2001:db8:1::/48",
+		"::ffff:192.0.2.9", NULL };
+	/* Given as parsed values, not canonical: kept as text. */
+	static const struct {
+		csip_ind_type type;
+		const char *value;
+	} odd[] = {
+		{ CSIP_IND_MD5, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" },
+		{ CSIP_IND_CIDR4, "172.16.9.9/12" },
+		{ CSIP_IND_CIDR6, "2001:DB8:2::/48" },
+		{ CSIP_IND_IPV6, "2001:db8:0:0:0:0:0:7" },
+	};
+	static const char line[] = "D41D8CD98F00B204E9800998ECF8427E "
+		"DA39A3EE5E6B4B0D3255BFEF95601890AFD80709 192.0.2.1 10.1.2.3 "
+		"2001:db8::5 2001:db8:1:2::1 ::ffff:192.0.2.9 "
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 172.20.0.1 2001:db8:2::3 "
+		"2001:db8::7";
+	static const char want[] = "d41d8cd98f00b204e9800998ecf8427e@0 "
+		"da39a3ee5e6b4b0d3255bfef95601890afd80709@33 192.0.2.1@74 "
+		"10.0.0.0/8@84 2001:db8::5@93 2001:db8:1::/48@105 "
+		"::ffff:192.0.2.9@121 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA@138 "
+		"172.16.9.9/12@171 2001:DB8:2::/48@182 "
+		"2001:db8:0:0:0:0:0:7@196";
+	csip_match_set *s = csip_match_set_new(), *c;
+	uint32_t at[G_N_ELEMENTS(values) - 1];
+	const char *a, *b;
+	char *got;
+
+	for (size_t i = 0; values[i]; i++)
+		csip_assert_ok(csip_match_set_add_ind(s, values[i],
+			strlen(values[i]), CSIP_IND_UNKNOWN, &at[i]));
+	for (size_t i = 0; i < G_N_ELEMENTS(odd); i++) {
+		csip_indicator ind = { odd[i].type, (char *)odd[i].value,
+			NULL, NULL, 0 };
+
+		csip_assert_ok(csip_match_set_add_parsed(s, &ind));
+	}
+	g_assert_cmpstr(csip_match_indicator(s, at[0], NULL), ==,
+			"d41d8cd98f00b204e9800998ecf8427e");
+	g_assert_cmpstr(csip_match_indicator(s, at[3], NULL), ==,
+			"10.0.0.0/8");
+	csip_match_set_build(s);
+	/* The build sorts the networks; each value still names its own. */
+	for (size_t i = 2; values[i]; i++)
+		g_assert_cmpstr(csip_match_indicator(s, at[i], NULL), ==,
+				values[i]);
+	/* Two texts at once stay apart. */
+	a = csip_match_indicator(s, at[1], NULL);
+	b = csip_match_indicator(s, at[4], NULL);
+	g_assert_cmpstr(a, ==, values[1]);
+	g_assert_cmpstr(b, ==, values[4]);
+	got = scan(s, line);
+	g_assert_cmpstr(got, ==, want);
+	g_free(got);
+	c = csip_match_set_copy(s);
+	csip_match_set_build(c);
+	g_assert_cmpint(csip_match_set_count(c), ==, csip_match_set_count(s));
+	got = scan(c, line);
+	g_assert_cmpstr(got, ==, want);
+	g_free(got);
+	csip_match_set_free(c);
+	csip_match_set_free(s);
+}
+
 static void
 collect_row(void *ud, const csip_match_src_row *r)
 {
@@ -977,6 +1055,7 @@ main(int argc, char **argv)
 	g_test_add_func("/match/hashes", test_hashes);
 	g_test_add_func("/match/set", test_set);
 	g_test_add_func("/match/copy", test_copy);
+	g_test_add_func("/match/binary-values", test_binary_values);
 	g_test_add_func("/match/rows", test_rows);
 	g_test_add_func("/match/formats", test_formats);
 	g_test_add_func("/match/threads", test_threads);

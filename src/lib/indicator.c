@@ -379,6 +379,25 @@ scheme_char(char c)
 		c == '-' || c == '.';
 }
 
+/* The defanged scheme (an index of schemes[]) that is the whole word
+ * ending at S[END], where "://" follows, or -1.  The word is looked at
+ * only as far as the longest defanged scheme needs. */
+static int
+defanged_scheme(const char *s, size_t end)
+{
+	size_t st = end;
+
+	while (st > 0 && end - st < 6 && scheme_char(s[st - 1]))
+		st--;
+	if (st > 0 && scheme_char(s[st - 1]))
+		return -1;
+	for (size_t i = 0; i < G_N_ELEMENTS(schemes); i++)
+		if (strlen(schemes[i][0]) == end - st &&
+		    g_ascii_strncasecmp(s + st, schemes[i][0], end - st) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* Reduce the end of O while it matches a defanged form. */
 static void
 reduce(GString *o, int *skip_space)
@@ -403,28 +422,15 @@ reduce(GString *o, int *skip_space)
 		if (again || !ends_with_ci(o, "://", 3))
 			continue;
 		{
-			/* The word before "://", looked at only as far as
-			 * the longest defanged scheme needs. */
-			size_t end = o->len - 3, st = end;
+			size_t end = o->len - 3;
+			int k = defanged_scheme(o->str, end);
 
-			while (st > 0 && end - st < 6 &&
-			       scheme_char(o->str[st - 1]))
-				st--;
-			if (st > 0 && scheme_char(o->str[st - 1]))
+			if (k < 0)
 				continue;
-			for (size_t i = 0; i < G_N_ELEMENTS(schemes); i++) {
-				const char *f = schemes[i][0];
-
-				if (strlen(f) != end - st ||
-				    g_ascii_strncasecmp(o->str + st, f,
-							end - st) != 0)
-					continue;
-				g_string_truncate(o, st);
-				g_string_append(o, schemes[i][1]);
-				g_string_append(o, "://");
-				again = 1;
-				break;
-			}
+			g_string_truncate(o, end - strlen(schemes[k][0]));
+			g_string_append(o, schemes[k][1]);
+			g_string_append(o, "://");
+			again = 1;
 		}
 	}
 }
@@ -439,15 +445,16 @@ csip_refang(const char *text, size_t len)
 	static gsize once;
 	static guint8 last[256];
 
-	/* Every defanged form holds one of these bytes or "://" (a scheme);
-	 * without any, the text is its own refanged form, which is what
-	 * nearly every value of a large indicator list is. */
+	/* Every defanged form holds one of these bytes or is a defanged
+	 * scheme before "://"; without any, the text is its own refanged
+	 * form, which is what nearly every value of a large indicator list
+	 * is (a URL's "http://" included). */
 	for (i = 0; text && i < len; i++) {
 		char c = text[i];
 
 		if (c == '[' || c == '(' || c == '{' || c == '\\' ||
 		    (c == ':' && i + 2 < len && text[i + 1] == '/' &&
-		     text[i + 2] == '/'))
+		     text[i + 2] == '/' && defanged_scheme(text, i) >= 0))
 			break;
 	}
 	if (text == NULL || i == len)
@@ -937,20 +944,68 @@ out:
 	return rc;
 }
 
+/* Whether S[0..N) is a host name already in its canonical form with
+ * nothing for the general path below to convert or check further: lower
+ * case ASCII letters, digits, hyphens (underscores with HOST_UNDERSCORE),
+ * labels of 1 to MAX_LABEL characters that neither begin nor end with a
+ * hyphen nor begin with "xn--", no trailing dot, at most MAX_NAME
+ * characters, a top-level label with a letter and no underscore.  Such a
+ * name is its own A-label and Unicode form; nearly every name of a large
+ * list is one. */
+static int
+host_plain(const char *s, size_t n, unsigned opts)
+{
+	size_t st = 0;
+	int alpha = 0, under = 0;
+
+	if (n == 0 || n > MAX_NAME)
+		return 0;
+	for (size_t i = 0; i <= n; i++) {
+		char ch = i < n ? s[i] : '.';
+
+		if (ch == '.') {
+			if (i == st || i - st > MAX_LABEL || s[st] == '-' ||
+			    s[i - 1] == '-' || (i - st >= 4 &&
+			    memcmp(s + st, "xn--", 4) == 0))
+				return 0;
+			if (i < n) {
+				alpha = under = 0;
+				st = i + 1;
+			}
+		} else if (ch >= 'a' && ch <= 'z') {
+			alpha = 1;
+		} else if (ch == '_' && (opts & HOST_UNDERSCORE)) {
+			under = 1;
+		} else if (!(ch >= '0' && ch <= '9') && ch != '-') {
+			return 0;
+		}
+	}
+	/* The top-level label: "digits only" refused, as below, and a
+	 * hyphen counts as no letter there. */
+	return alpha && !under;
+}
+
 /* Canonicalise a host name: *ascii gets the lower-case A-label form, *uni
  * the Unicode one.  S is valid UTF-8. */
 static int
 host_canon(const pctx *c, const char *s, size_t n, unsigned opts,
 	   char **ascii, char **uni, unsigned *flags)
 {
-	GString *in = g_string_sized_new(n);
-	GString *a = g_string_new(NULL), *u = g_string_new(NULL);
+	GString *in = NULL, *a = NULL, *u = NULL;
 	char **labels = NULL;
 	const char *p = s, *end = s + n;
 	size_t nl;
 	int rc = CSIP_OK;
 
 	*ascii = *uni = NULL;
+	if (host_plain(s, n, opts)) {
+		*ascii = g_strndup(s, n);
+		*uni = g_strndup(s, n);
+		goto out;
+	}
+	in = g_string_sized_new(n);
+	a = g_string_new(NULL);
+	u = g_string_new(NULL);
 	/* The ideographic and full-width full stops separate labels in
 	 * Japanese and Chinese text (UTS #46). */
 	while (p < end) {
@@ -1033,7 +1088,8 @@ out:
 		g_string_free(a, TRUE);
 	if (u)
 		g_string_free(u, TRUE);
-	g_string_free(in, TRUE);
+	if (in)
+		g_string_free(in, TRUE);
 	g_strfreev(labels);
 	return rc;
 }
@@ -1052,6 +1108,7 @@ parse_name(const pctx *c, const char *s, size_t n, csip_ind_type hint,
 	   csip_indicator *ind)
 {
 	const psl_ctx_t *psl = psl_ctx();
+	const char *reg;
 	char *ascii = NULL, *uni = NULL;
 	int rc;
 
@@ -1065,8 +1122,22 @@ parse_name(const pctx *c, const char *s, size_t n, csip_ind_type hint,
 			  "accept it)");
 		goto out;
 	}
-	if (psl_is_public_suffix2(psl, ascii, PSL_TYPE_ICANN |
-				  PSL_TYPE_NO_STAR_RULE)) {
+	/* A name with a registrable domain is no public suffix of any
+	 * kind: psl_registrable_domain() stops at once on a suffix (with
+	 * the implicit "*" rule and the private section, which only add
+	 * suffixes to the two checks below).  One look-up instead of three
+	 * for nearly every name. */
+	reg = psl_registrable_domain(psl, ascii);
+	if (reg != NULL) {
+		ind->registrable = g_strdup(reg);
+		if (hint != CSIP_IND_UNKNOWN)
+			ind->type = hint;
+		else if (strcmp(reg, ascii) == 0)
+			ind->type = CSIP_IND_DOMAIN;
+		else
+			ind->type = CSIP_IND_HOSTNAME;
+	} else if (psl_is_public_suffix2(psl, ascii, PSL_TYPE_ICANN |
+					 PSL_TYPE_NO_STAR_RULE)) {
 		if (hint == CSIP_IND_UNKNOWN) {
 			rc = fail(c, CSIP_EINVAL, "is a public suffix (like "
 				  "com or co.jp) that nobody can register; "
@@ -1083,14 +1154,9 @@ parse_name(const pctx *c, const char *s, size_t n, csip_ind_type hint,
 		ind->registrable = g_strdup(ascii);
 		ind->type = hint ? hint : CSIP_IND_DOMAIN;
 	} else {
-		ind->registrable = registrable_of(ascii);
-		if (hint != CSIP_IND_UNKNOWN)
-			ind->type = hint;
-		else if (ind->registrable &&
-			 strcmp(ind->registrable, ascii) == 0)
-			ind->type = CSIP_IND_DOMAIN;
-		else
-			ind->type = CSIP_IND_HOSTNAME;
+		/* No suffix, and nothing registrable either. */
+		ind->type = hint != CSIP_IND_UNKNOWN ? hint :
+			CSIP_IND_HOSTNAME;
 	}
 	ind->value = ascii;
 	ind->display = uni;
@@ -1686,6 +1752,10 @@ static const char *const hives[][2] = {
 static int
 hive_of(const char *s, size_t n, size_t *skip)
 {
+	/* Every hive's name starts with "HK", and almost no indicator does. */
+	if (n < 2 || g_ascii_tolower(s[0]) != 'h' ||
+	    g_ascii_tolower(s[1]) != 'k')
+		return -1;
 	for (size_t i = 0; i < G_N_ELEMENTS(hives); i++)
 		for (int k = 0; k < 2; k++) {
 			size_t l = strlen(hives[i][k]);

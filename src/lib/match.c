@@ -18,6 +18,7 @@
 #include "lib/match.h"
 #include "util/error.h"
 
+#include <arpa/inet.h>
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,19 @@
 /* What a hashed key is: the same bytes mean different things per kind. */
 enum { K_NET = 0, K_HOST, K_EMAIL, K_URL, K_HASH, K_URLHOST };
 
+/* Set in an entry's kind when the set holds the value in binary and
+ * renders its canonical text on demand: a hash as its bytes in the arena
+ * (half the hex), a network as its row of p4 or p6.  Only values whose
+ * rendering gives back the very text added are held so; any other stays
+ * text. */
+#define K_BIN 0x80u
+#define KIND(e) ((int)((e)->kind & ~K_BIN))
+
 /* 8 bytes: the set holds one per value, a million and more. */
 typedef struct entry {
-	uint32_t off;      /* canonical value in the arena, NUL-terminated */
-	uint16_t len;      /* its length, LEN_MAX for that or more */
+	uint32_t off;      /* value in the arena, text NUL-terminated; with
+			    * K_BIN, a hash's bytes or a network's row */
+	uint16_t len;      /* its text's length, LEN_MAX for that or more */
 	uint8_t kind;
 	uint8_t type;      /* csip_ind_type */
 } entry;
@@ -37,17 +47,25 @@ typedef struct entry {
 
 __extension__ typedef unsigned __int128 u128;
 
-/* An IPv6 network while loading; IPv4 ones, most of the networks of a
- * large list, are held as prefix4 (12 bytes instead of 48) and widened
- * to this one at a time. */
+/* A network, widened from the rows the set keeps (prefix4 and prefix6)
+ * one at a time while building. */
 typedef struct prefix {
 	u128 lo, hi;       /* inclusive range */
 	uint32_t ind;
+	uint8_t plen;
 } prefix;
 
+/* The rows: 12 and 24 bytes.  LO is the address as added (a canonical
+ * network has no host bits). */
 typedef struct prefix4 {
 	uint32_t lo, hi, ind;
 } prefix4;
+
+typedef struct prefix6 {
+	uint64_t lo_hi, lo_lo;  /* LO's upper and lower 64 bits */
+	uint32_t ind;
+	uint8_t plen;
+} prefix6;
 
 /* A flattened prefix table: disjoint segments, each with the most specific
  * indicator covering it (UINT32_MAX for none). */
@@ -67,13 +85,13 @@ struct csip_match_set {
 	GByteArray *arena;
 	GArray *entries;   /* entry */
 	uint32_t *slots;   /* tag | (entry index + 1); 0 is empty */
-	size_t mask;       /* slots - 1, after build */
+	size_t nslots;     /* after build; 0 before */
 	uint32_t tagmask;  /* the bits of a slot above the largest index */
 	size_t hashed;     /* entries of hashed kinds, duplicates included */
 	size_t urlhosts;   /* of which the hosts of URL indicators */
 	uint64_t *filter;  /* bit filter over the hashes, after build */
 	size_t fmask;      /* bits - 1 */
-	GArray *p4, *p6;   /* prefix4 and prefix, sorted by the build */
+	GArray *p4, *p6;   /* prefix4 and prefix6, sorted by the build */
 	seg4 t4;
 	seg6 t6;
 	size_t count;      /* distinct hashed indicators, after build */
@@ -99,6 +117,7 @@ enum {
 };
 
 static uint16_t cls[256];
+static int8_t hexv[256];   /* a hex digit's value, else -1 */
 
 static void
 init_classes(void)
@@ -130,6 +149,8 @@ init_classes(void)
 		if (c <= 0x20 || c == 0x7F || strchr("\"'<>`\\{}|^", c))
 			v |= C_URLEND;
 		cls[c] = v;
+		hexv[c] = (int8_t)(g_ascii_isxdigit(c) ?
+				   g_ascii_xdigit_value((char)c) : -1);
 	}
 }
 
@@ -223,6 +244,20 @@ eq_fold(const char *a, const char *b, size_t n)
 	return 1;
 }
 
+/* Whether the N hex digits at P (either case; N even) are the bytes BIN. */
+static inline int
+eq_hex(const uint8_t *bin, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hexv[(unsigned char)p[i]];
+		int lo = hexv[(unsigned char)p[i + 1]];
+
+		if ((hi | lo) < 0 || (hi << 4 | lo) != bin[i / 2])
+			return 0;
+	}
+	return 1;
+}
+
 /* ------------------------------------------------------------------ */
 /* The set */
 
@@ -235,7 +270,7 @@ csip_match_set_new(void)
 	s->arena = g_byte_array_new();
 	s->entries = g_array_new(FALSE, FALSE, sizeof(entry));
 	s->p4 = g_array_new(FALSE, FALSE, sizeof(prefix4));
-	s->p6 = g_array_new(FALSE, FALSE, sizeof(prefix));
+	s->p6 = g_array_new(FALSE, FALSE, sizeof(prefix6));
 	return s;
 }
 
@@ -246,7 +281,7 @@ free_tables(csip_match_set *s)
 	s->filter = NULL;
 	g_free(s->slots);
 	s->slots = NULL;
-	s->mask = 0;
+	s->nslots = 0;
 	g_free(s->t4.start);
 	g_free(s->t4.ind);
 	g_free(s->t4.index);
@@ -289,6 +324,15 @@ tag_of(const csip_match_set *s, uint64_t h)
 	return (uint32_t)(h >> 32) & s->tagmask;
 }
 
+/* The first slot for hash H: the table's size is no power of two (its
+ * memory matters), so the low 32 bits of H are scaled to it; the tag
+ * takes bits above them. */
+static inline size_t
+home(const csip_match_set *s, uint64_t h)
+{
+	return (size_t)(((uint64_t)(uint32_t)h * s->nslots) >> 32);
+}
+
 /* Find KIND:P[0..N) with hash H in the table, without the filter; the
  * index of the entry or -1. */
 static inline int64_t
@@ -297,7 +341,7 @@ probe(const csip_match_set *s, int kind, uint64_t h, const char *p, size_t n)
 	uint32_t tag = tag_of(s, h);
 	size_t n16 = n < LEN_MAX ? n : LEN_MAX;
 
-	for (size_t i = h & s->mask;; i = (i + 1) & s->mask) {
+	for (size_t i = home(s, h);; i = i + 1 < s->nslots ? i + 1 : 0) {
 		uint32_t v = s->slots[i];
 		const char *a;
 		const entry *e;
@@ -308,11 +352,13 @@ probe(const csip_match_set *s, int kind, uint64_t h, const char *p, size_t n)
 			continue;
 		v = (v & ~s->tagmask) - 1;
 		e = entry_at(s, v);
+		if (KIND(e) != kind || e->len != n16)
+			continue;
 		a = (const char *)s->arena->data + e->off;
 		/* A value of LEN_MAX bytes or more ends where its NUL is;
 		 * a token holds no NUL, so the comparison stops there. */
-		if (e->kind == kind && e->len == n16 && eq_fold(a, p, n) &&
-		    (n < LEN_MAX || a[n] == '\0'))
+		if ((e->kind & K_BIN) ? eq_hex((const uint8_t *)a, p, n) :
+		    eq_fold(a, p, n) && (n < LEN_MAX || a[n] == '\0'))
 			return v;
 	}
 }
@@ -369,42 +415,141 @@ insert(csip_match_set *s, int kind, csip_ind_type type, const char *p,
 	return e;
 }
 
+/* Add hash V of N hex digits: as its bytes when it is in canonical form
+ * (lower-case hex), else as text. */
+static uint32_t
+insert_hash(csip_match_set *s, csip_ind_type type, const char *v, size_t n)
+{
+	uint8_t bin[64];
+	size_t i;
+	entry e = { (uint32_t)s->arena->len, (uint16_t)n, K_HASH | K_BIN,
+		(uint8_t)type };
+
+	for (i = 0; i < n && n <= 2 * sizeof(bin) && n % 2 == 0; i += 2) {
+		int hi = hexv[(unsigned char)v[i]];
+		int lo = hexv[(unsigned char)v[i + 1]];
+
+		if ((hi | lo) < 0 || g_ascii_isupper(v[i]) ||
+		    g_ascii_isupper(v[i + 1]))
+			break;
+		bin[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	if (n == 0 || i != n)
+		return insert(s, K_HASH, type, v, n);
+	g_byte_array_append(s->arena, bin, (guint)(n / 2));
+	g_array_append_val(s->entries, e);
+	count_key(s, K_HASH);
+	return s->entries->len - 1;
+}
+
 /* Parse an address of FAMILY (4 or 6) in canonical form into *a. */
 static int parse_v6(const char *p, size_t n, uint8_t out[16]);
 static int parse_v4(const char *p, size_t n, uint32_t *out);
 
-/* Network I of ARR (of prefix4 when V4), as a prefix. */
+/* The last address of LO/PLEN. */
+static inline u128
+last6(u128 lo, unsigned plen)
+{
+	if (plen == 0)
+		return ~(u128)0;
+	if (plen >= 128)
+		return lo;
+	return lo | ((((u128)1) << (128 - plen)) - 1);
+}
+
+/* Network I of ARR (of prefix4 when V4, else of prefix6), as a prefix. */
 static inline prefix
 prefix_at(const GArray *arr, int v4, guint i)
 {
 	prefix4 q;
+	const prefix6 *r;
+	u128 lo;
 
-	if (!v4)
-		return g_array_index(arr, prefix, i);
+	if (!v4) {
+		r = &g_array_index(arr, prefix6, i);
+		lo = (u128)r->lo_hi << 64 | r->lo_lo;
+		return (prefix){ lo, last6(lo, r->plen), r->ind, r->plen };
+	}
 	q = g_array_index(arr, prefix4, i);
-	return (prefix){ q.lo, q.hi, q.ind };
+	return (prefix){ q.lo, q.hi, q.ind,
+		(uint8_t)(32 - __builtin_popcount(q.hi ^ q.lo)) };
 }
 
 static void
 prefix_append(GArray *arr, int v4, const prefix *p)
 {
 	prefix4 q = { (uint32_t)p->lo, (uint32_t)p->hi, p->ind };
+	prefix6 r = { (uint64_t)(p->lo >> 64), (uint64_t)p->lo, p->ind,
+		p->plen };
 
 	if (v4)
 		g_array_append_val(arr, q);
 	else
-		g_array_append_vals(arr, p, 1);
+		g_array_append_val(arr, r);
+}
+
+/* Write the canonical text of the value of E, held in binary (K_BIN), to
+ * BUF; returns its length. */
+#define RENDER_MAX 160
+static size_t
+render(const csip_match_set *s, const entry *e, char buf[RENDER_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *b = s->arena->data + e->off;
+	size_t n = 0;
+	prefix p;
+	int v4 = e->type == CSIP_IND_IPV4 || e->type == CSIP_IND_CIDR4;
+
+	if (KIND(e) == K_HASH) {
+		for (size_t i = 0; i < e->len / 2u; i++) {
+			buf[n++] = hex[b[i] >> 4];
+			buf[n++] = hex[b[i] & 15];
+		}
+		buf[n] = '\0';
+		return n;
+	}
+	p = prefix_at(v4 ? s->p4 : s->p6, v4, e->off);
+	if (v4) {
+		/* Dotted quad, by hand: a format string costs more than the
+		 * rest of adding an address. */
+		for (int k = 3; k >= 0; k--) {
+			unsigned o = (unsigned)(p.lo >> (8 * k)) & 0xff;
+
+			if (o >= 100)
+				buf[n++] = (char)('0' + o / 100);
+			if (o >= 10)
+				buf[n++] = (char)('0' + o / 10 % 10);
+			buf[n++] = (char)('0' + o % 10);
+			buf[n++] = k ? '.' : '\0';
+		}
+		n--;
+	} else {
+		uint8_t a[16];
+
+		for (int i = 0; i < 16; i++)
+			a[i] = (uint8_t)(p.lo >> (8 * (15 - i)));
+		/* As indicator.c writes an IPv6 address. */
+		inet_ntop(AF_INET6, a, buf, RENDER_MAX);
+		n = strlen(buf);
+	}
+	if (e->type == CSIP_IND_CIDR4 || e->type == CSIP_IND_CIDR6)
+		n += (size_t)g_snprintf(buf + n, RENDER_MAX - n, "/%u",
+					(unsigned)p.plen);
+	return n;
 }
 
 static int
 add_net(csip_match_set *s, const csip_indicator *ind, uint32_t *at)
 {
 	const char *v = ind->value, *slash = strchr(v, '/');
-	size_t alen = slash ? (size_t)(slash - v) : strlen(v);
+	size_t alen = slash ? (size_t)(slash - v) : strlen(v), n = strlen(v);
 	int v6 = ind->type == CSIP_IND_IPV6 || ind->type == CSIP_IND_CIDR6;
 	unsigned plen = slash ? (unsigned)atoi(slash + 1) : (v6 ? 128 : 32);
 	prefix p = { 0 };
 	GArray *arr = v6 ? s->p6 : s->p4;
+	entry e = { arr->len, (uint16_t)(n < LEN_MAX ? n : LEN_MAX),
+		K_NET | K_BIN, (uint8_t)ind->type };
+	char buf[RENDER_MAX];
 
 	if (v6) {
 		uint8_t a[16];
@@ -414,12 +559,7 @@ add_net(csip_match_set *s, const csip_indicator *ind, uint32_t *at)
 					      "network", v);
 		for (int i = 0; i < 16; i++)
 			p.lo = p.lo << 8 | a[i];
-		if (plen == 0)
-			p.hi = ~(u128)0;
-		else if (plen == 128)
-			p.hi = p.lo;
-		else
-			p.hi = p.lo | ((((u128)1) << (128 - plen)) - 1);
+		p.hi = last6(p.lo, plen);
 	} else {
 		uint32_t a;
 
@@ -430,9 +570,16 @@ add_net(csip_match_set *s, const csip_indicator *ind, uint32_t *at)
 		p.hi = a | (plen == 0 ? 0xffffffffu :
 			    (uint32_t)((1ull << (32 - plen)) - 1));
 	}
+	p.plen = (uint8_t)plen;
 	/* Duplicates are dropped (and uncounted) by flatten(). */
-	p.ind = new_entry(s, K_NET, ind->type, v, strlen(v));
+	p.ind = s->entries->len;
 	prefix_append(arr, !v6, &p);
+	/* Held as its row when that gives back V (a canonical network),
+	 * else as text as well. */
+	if (render(s, &e, buf) == n && memcmp(buf, v, n) == 0)
+		g_array_append_val(s->entries, e);
+	else
+		new_entry(s, K_NET, ind->type, v, n);
 	s->built = 0;
 	*at = p.ind;
 	return CSIP_OK;
@@ -462,7 +609,7 @@ add_parsed(csip_match_set *s, const csip_indicator *ind, uint32_t *at)
 	case CSIP_IND_SHA1:
 	case CSIP_IND_SHA256:
 	case CSIP_IND_SHA512:
-		*at = insert(s, K_HASH, ind->type, v, n);
+		*at = insert_hash(s, ind->type, v, n);
 		return CSIP_OK;
 	case CSIP_IND_URL: {
 		/* The host as it appears in the canonical form, so that the
@@ -545,7 +692,7 @@ csip_match_set_add_ind(csip_match_set *s, const char *text, size_t len,
 		for (i = 0; i < len && g_ascii_isxdigit(text[i]); i++)
 			buf[i] = g_ascii_tolower(text[i]);
 		if (i == len) {
-			*at = insert(s, K_HASH, len == 32 ? CSIP_IND_MD5 :
+			*at = insert_hash(s, len == 32 ? CSIP_IND_MD5 :
 				len == 40 ? CSIP_IND_SHA1 : len == 64 ?
 				CSIP_IND_SHA256 : CSIP_IND_SHA512, buf, len);
 			return CSIP_OK;
@@ -569,21 +716,29 @@ out:
 }
 
 /* By first address, then the widest first (the highest last address),
- * so that a network comes before the networks it holds. */
+ * so that a network comes before the networks it holds; equal ones in
+ * the order they were added (their entries'), which flatten() keeps the
+ * first of. */
 static inline int
-cmp_bounds(u128 xlo, u128 xhi, u128 ylo, u128 yhi)
+cmp_bounds(u128 xlo, u128 xhi, u128 ylo, u128 yhi, uint32_t xi,
+	   uint32_t yi)
 {
 	if (xlo != ylo)
 		return xlo < ylo ? -1 : 1;
-	return xhi > yhi ? -1 : xhi < yhi;
+	if (xhi != yhi)
+		return xhi > yhi ? -1 : 1;
+	return xi < yi ? -1 : xi > yi;
 }
 
 static int
-cmp_prefix(const void *a, const void *b)
+cmp_prefix6(const void *a, const void *b)
 {
-	const prefix *x = a, *y = b;
+	const prefix6 *x = a, *y = b;
+	u128 xlo = (u128)x->lo_hi << 64 | x->lo_lo;
+	u128 ylo = (u128)y->lo_hi << 64 | y->lo_lo;
 
-	return cmp_bounds(x->lo, x->hi, y->lo, y->hi);
+	return cmp_bounds(xlo, last6(xlo, x->plen), ylo, last6(ylo, y->plen),
+			  x->ind, y->ind);
 }
 
 static int
@@ -591,7 +746,7 @@ cmp_prefix4(const void *a, const void *b)
 {
 	const prefix4 *x = a, *y = b;
 
-	return cmp_bounds(x->lo, x->hi, y->lo, y->hi);
+	return cmp_bounds(x->lo, x->hi, y->lo, y->hi, x->ind, y->ind);
 }
 
 typedef struct segs {
@@ -631,10 +786,13 @@ flatten(GArray *prefixes, int v4, segs *o)
 	GArray *stack = g_array_new(FALSE, FALSE, sizeof(prefix));
 
 	o->v4 = v4;
-	o->start = g_array_new(FALSE, FALSE, v4 ? sizeof(uint32_t) :
-			       sizeof(u128));
-	o->ind = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	g_array_sort(prefixes, v4 ? cmp_prefix4 : cmp_prefix);
+	/* At their largest (a prefix opens a segment and closes one), so
+	 * that they never grow by copies; pages never written stay out of
+	 * memory. */
+	o->start = g_array_sized_new(FALSE, FALSE, v4 ? sizeof(uint32_t) :
+				     sizeof(u128), 2 * prefixes->len + 1);
+	o->ind = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t),
+				   2 * prefixes->len + 1);
 	for (guint i = 0; i <= prefixes->len; i++) {
 		prefix cur = i < prefixes->len ? prefix_at(prefixes, v4, i) :
 			(prefix){ 0 };
@@ -667,6 +825,66 @@ flatten(GArray *prefixes, int v4, segs *o)
 	return dups;
 }
 
+/* Sift element I of the heap A[0..N) of SIZE-byte elements down. */
+static void
+sift(char *a, size_t size, size_t i, size_t n,
+     int (*cmp)(const void *, const void *))
+{
+	char t[sizeof(prefix6)];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && cmp(a + c * size, a + (c + 1) * size) < 0)
+			c++;
+		if (cmp(a + i * size, a + c * size) >= 0)
+			return;
+		memcpy(t, a + i * size, size);
+		memcpy(a + i * size, a + c * size, size);
+		memcpy(a + c * size, t, size);
+		i = c;
+	}
+}
+
+/* Sort ARR in place: a heap sort, because g_array_sort()'s merge sort
+ * takes a copy of the array, which at the end of a large load is peak
+ * memory, and freed it raises malloc's threshold for mapping (the tables
+ * made after it then come from the heap, and their growth fragments it).
+ * The order is total, so the result is that of any sort. */
+static void
+sort_in_place(GArray *arr, int (*cmp)(const void *, const void *))
+{
+	char *a = arr->data, t[sizeof(prefix6)];
+	size_t size = g_array_get_element_size(arr), n = arr->len;
+
+	g_assert(size <= sizeof(t));
+	for (size_t i = n / 2; i-- > 0;)
+		sift(a, size, i, n, cmp);
+	for (size_t k = n; k-- > 1;) {
+		memcpy(t, a, size);
+		memcpy(a, a + k * size, size);
+		memcpy(a + k * size, t, size);
+		sift(a, size, 0, k, cmp);
+	}
+}
+
+/* Sort the rows of ARR (for flatten()) and point the entries held as
+ * rows at their new places. */
+static void
+sort_rows(csip_match_set *s, GArray *arr, int v4)
+{
+	sort_in_place(arr, v4 ? cmp_prefix4 : cmp_prefix6);
+	for (guint i = 0; i < arr->len; i++) {
+		entry *e = &g_array_index(s->entries, entry,
+					  prefix_at(arr, v4, i).ind);
+
+		if (e->kind & K_BIN)
+			e->off = i;
+	}
+}
+
 void
 csip_match_set_build(csip_match_set *s)
 {
@@ -680,11 +898,10 @@ csip_match_set_build(csip_match_set *s)
 		bits <<= 1;
 	s->fmask = bits - 1;
 	s->filter = g_new0(uint64_t, bits / 64);
-	/* Up to 3/4 full: the bit filter keeps most misses off the table,
+	/* Up to 7/10 full: the bit filter keeps most misses off the table,
 	 * so longer probe chains cost little and the memory matters. */
-	for (s->mask = 1023; (s->mask + 1) * 3 < s->hashed * 4; )
-		s->mask = s->mask * 2 + 1;
-	s->slots = g_new0(uint32_t, s->mask + 1);
+	s->nslots = MAX(1024, s->hashed * 10 / 7 + 1);
+	s->slots = g_new0(uint32_t, s->nslots);
 	/* The index needs the bits up to the largest one plus one; the rest
 	 * keep most colliding slots off the entries. */
 	s->tagmask = UINT32_MAX;
@@ -694,24 +911,31 @@ csip_match_set_build(csip_match_set *s)
 	for (guint k = 0; k < s->entries->len; k++) {
 		const entry *e = entry_at(s, k);
 		const char *p = (const char *)s->arena->data + e->off;
+		char buf[RENDER_MAX];
 		size_t i, n;
 		uint64_t h, b;
 
-		if (e->kind == K_NET)
+		if (KIND(e) == K_NET)
 			continue;
-		n = entry_len(s, e);
-		h = hash_key(e->kind, p, n);
-		if (probe(s, e->kind, h, p, n) >= 0)
+		if (e->kind & K_BIN)
+			p = buf, n = render(s, e, buf);
+		else
+			n = entry_len(s, e);
+		h = hash_key(KIND(e), p, n);
+		if (probe(s, KIND(e), h, p, n) >= 0)
 			continue;
-		for (i = h & s->mask; s->slots[i]; i = (i + 1) & s->mask)
+		for (i = home(s, h); s->slots[i]; i = i + 1 < s->nslots ?
+		     i + 1 : 0)
 			;
 		s->slots[i] = tag_of(s, h) | (k + 1);
-		s->count += e->kind != K_URLHOST;
+		s->count += KIND(e) != K_URLHOST;
 		b = (h >> 7) & s->fmask;
 		s->filter[b >> 6] |= 1ull << (b & 63);
 	}
 
 	s->nets = s->p4->len + s->p6->len;
+	sort_rows(s, s->p4, 1);
+	sort_rows(s, s->p6, 0);
 	s->nets -= flatten(s->p4, 1, &o);
 	s->t4.n = o.start->len;
 	s->t4.start = (uint32_t *)g_array_free(o.start, FALSE);
@@ -739,13 +963,20 @@ copy_prefixes(csip_match_set *d, const csip_match_set *s, const GArray *a,
 	for (guint i = 0; i < a->len; i++) {
 		prefix p = prefix_at(a, v4, i), q;
 		const entry *e = entry_at(s, p.ind);
+		entry x = *e;
 
 		if (i > 0 && (q = prefix_at(a, v4, i - 1)).lo == p.lo &&
 		    q.hi == p.hi)
 			continue;
-		p.ind = new_entry(d, K_NET, (csip_ind_type)e->type,
-				  (const char *)s->arena->data + e->off,
-				  entry_len(s, e));
+		if (e->kind & K_BIN) {
+			x.off = to->len;
+			p.ind = d->entries->len;
+			g_array_append_val(d->entries, x);
+		} else {
+			p.ind = new_entry(d, K_NET, (csip_ind_type)e->type,
+				(const char *)s->arena->data + e->off,
+				entry_len(s, e));
+		}
 		prefix_append(to, v4, &p);
 	}
 }
@@ -762,7 +993,7 @@ csip_match_set_copy(const csip_match_set *s)
 	 * entries are marked, then copied in their order, which reads the
 	 * arena once from end to end instead of in the table's order. */
 	keep = g_malloc0(s->entries->len / 8 + 1);
-	for (size_t i = 0; i <= s->mask; i++) {
+	for (size_t i = 0; i < s->nslots; i++) {
 		uint32_t k;
 
 		if (s->slots[i] == 0)
@@ -774,11 +1005,21 @@ csip_match_set_copy(const csip_match_set *s)
 	g_byte_array_set_size(d->arena, 0);
 	for (guint k = 0; k < s->entries->len; k++) {
 		const entry *e = entry_at(s, k);
+		entry x = *e;
 
-		if (keep[k >> 3] & (1u << (k & 7)))
+		if (!(keep[k >> 3] & (1u << (k & 7))))
+			continue;
+		if (!(e->kind & K_BIN)) {
 			insert(d, e->kind, (csip_ind_type)e->type,
 			       (const char *)s->arena->data + e->off,
 			       entry_len(s, e));
+			continue;
+		}
+		x.off = d->arena->len;
+		g_byte_array_append(d->arena, s->arena->data + e->off,
+				    e->len / 2u);
+		g_array_append_val(d->entries, x);
+		count_key(d, KIND(e));
 	}
 	g_free(keep);
 	copy_prefixes(d, s, s->p4, 1, d->p4);
@@ -797,49 +1038,62 @@ size_t
 csip_match_set_memory(const csip_match_set *s)
 {
 	return s->arena->len + s->entries->len * sizeof(entry) +
-		(s->slots ? (s->mask + 1) * 4 : 0) + (s->fmask + 1) / 8 +
-		s->t4.n * 8 + (s->t4.index ? 65537 * 4 : 0) + s->t6.n * 20;
+		s->nslots * 4 + (s->fmask + 1) / 8 + s->t4.n * 8 +
+		(s->t4.index ? 65537 * 4 : 0) + s->t6.n * 20 +
+		s->p4->len * sizeof(prefix4) + s->p6->len * sizeof(prefix6);
 }
 
 const char *
 csip_match_indicator(const csip_match_set *s, uint32_t ind,
 		     csip_ind_type *type)
 {
+	static _Thread_local char ring[4][RENDER_MAX];
+	static _Thread_local unsigned next;
 	const entry *e = entry_at(s, ind);
+	char *buf;
 
 	if (type)
 		*type = (csip_ind_type)e->type;
-	return (const char *)s->arena->data + e->off;
+	if (!(e->kind & K_BIN))
+		return (const char *)s->arena->data + e->off;
+	buf = ring[next++ % G_N_ELEMENTS(ring)];
+	render(s, e, buf);
+	return buf;
 }
 
 /* ------------------------------------------------------------------ */
 /* Addresses */
 
 /* Dotted quad, decimal, no leading zeros (so that 010.1.1.1 is not
- * silently read as something else). */
+ * silently read as something else).  Part by part with at most three
+ * digits each, as every log line has addresses. */
 static int
 parse_v4(const char *p, size_t n, uint32_t *out)
 {
-	uint32_t a = 0, part = 0;
-	int parts = 0, digits = 0;
+	uint32_t a = 0;
+	size_t i = 0;
 
-	for (size_t i = 0; i <= n; i++) {
-		if (i == n || p[i] == '.') {
-			if (digits == 0 || part > 255 ||
-			    (digits > 1 && p[i - digits] == '0'))
-				return 0;
-			a = a << 8 | part;
-			parts++;
-			part = 0;
-			digits = 0;
-		} else if (p[i] >= '0' && p[i] <= '9' && digits < 3) {
-			part = part * 10 + (uint32_t)(p[i] - '0');
-			digits++;
-		} else {
+	for (int part = 0; part < 4; part++) {
+		unsigned v;
+
+		if (part > 0 && (i >= n || p[i++] != '.'))
 			return 0;
+		if (i >= n || (v = (unsigned)(unsigned char)p[i] - '0') > 9)
+			return 0;
+		i++;
+		if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
+			if (v == 0)
+				return 0;
+			v = v * 10 + (unsigned)(p[i++] - '0');
+			if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
+				v = v * 10 + (unsigned)(p[i++] - '0');
+				if (v > 255)
+					return 0;
+			}
 		}
+		a = a << 8 | v;
 	}
-	if (parts != 4)
+	if (i != n)
 		return 0;
 	*out = a;
 	return 1;

@@ -76,8 +76,10 @@ size_t csip_match_set_count(const csip_match_set *s);
 /* Bytes held by the set (tables and strings), for the benchmark. */
 size_t csip_match_set_memory(const csip_match_set *s);
 
-/* The canonical value of indicator IND (owned by the set) and its type in
- * *TYPE when TYPE is not NULL. */
+/* The canonical value of indicator IND and its type in *TYPE when TYPE is
+ * not NULL.  The text is owned by the set, or, for a value the set holds
+ * in binary (a hash, a network), by the calling thread: it stays valid
+ * until the thread's fourth next call; copy it to keep it. */
 const char *csip_match_indicator(const csip_match_set *s, uint32_t ind,
 				 csip_ind_type *type);
 
