@@ -41,6 +41,7 @@
 #define MAX_B64_SEGS    12   /* '/'-separated pieces tried per run */
 #define MAX_WHERE       32   /* locations kept per identity */
 #define SNIFF_BYTES     (1u << 20)
+#define MEMO_MIN        256  /* shorter strings are searched again */
 
 enum { M_DISCOVER, M_REWRITE, M_CHECK };
 
@@ -117,6 +118,8 @@ typedef struct anon {
 	GMimeParserOptions *popts;
 	GHashTable *decoded;     /* raw header value -> header_decode() */
 	GHashTable *texts;       /* charset and bytes -> memo_text */
+	GHashTable *clean;       /* strings the check's search found
+	                            nothing in (check_top()) */
 	GHashTable *views;       /* GMimeDataWrapper * -> view, from
 	                            discovery for the rewrite */
 	int transient;           /* inside a message parsed from a part's
@@ -125,6 +128,7 @@ typedef struct anon {
 	char *leak_where;
 } anon;
 
+static gboolean needs_rewrite(anon *a, const char *s, size_t n);
 static gboolean engine(anon *a, const char *s, size_t n, int depth,
 		       GString *out);
 static ident *add_recipient(anon *a, const char *addr, size_t n,
@@ -2682,7 +2686,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 			g_free(val);
 			a->no_addr = FALSE;
 			continue;
-		} else {
+		} else if (needs_rewrite(a, val, strlen(val))) {
 			GString *o = g_string_new(NULL);
 
 			if (engine(a, val, strlen(val), 0, o))
@@ -2734,6 +2738,8 @@ do_params(anon *a, GMimeObject *obj, const char *path)
 				}
 				continue;
 			}
+			if (!needs_rewrite(a, v, strlen(v)))
+				continue;
 			o = g_string_new(NULL);
 			if (engine(a, v, strlen(v), 0, o)) {
 				g_ptr_array_add(set, g_strdup(name));
@@ -3234,8 +3240,9 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 			rc = CSIP_ERR;
 		goto out;
 	}
-	o = g_string_sized_new(text->len);
-	if (!engine(a, text->str, text->len, 0, o)) {
+	o = needs_rewrite(a, text->str, text->len) ?
+		g_string_sized_new(text->len) : NULL;
+	if (!o || !engine(a, text->str, text->len, 0, o)) {
 		reencode_if_dirty(a, part, bytes);
 		goto out;
 	}
@@ -3294,7 +3301,8 @@ do_multipart_text(anon *a, GMimeMultipart *mp, const char *path)
 			continue;
 		}
 		o = g_string_new(NULL);
-		if (engine(a, g->str, g->len, 0, o)) {
+		if (needs_rewrite(a, g->str, g->len) &&
+		    engine(a, g->str, g->len, 0, o)) {
 			if (w == 0)
 				g_mime_multipart_set_prologue(mp, o->str);
 			else
@@ -3363,6 +3371,82 @@ walk(anon *a, GMimeObject *obj, const char *path, int depth)
 
 /* ---- the engine ------------------------------------------------------- */
 
+/* The check's search of S, DEPTH codecs deep: TRUE when an identity is
+ * in it. */
+static gboolean
+check_search(anon *a, const char *s, size_t n, int depth)
+{
+	if (pass_literal(a, s, n, NULL) ||
+	    (a->nets->len && scan_ips(a, s, n, FALSE)))
+		return TRUE;
+	return depth < MAX_CODEC_DEPTH &&
+	       (pass_percent(a, s, n, depth, NULL) ||
+		pass_entity(a, s, n, depth, NULL) ||
+		pass_b64(a, s, n, depth, NULL));
+}
+
+/* check_search() of a whole string, remembered when it finds nothing.
+ * Its answer is a function of the bytes, of the patterns (they are only
+ * ever added, so their count names the set), of the domains and networks
+ * (fixed by the policy) and of the no_addr and raw flags; the key holds
+ * the count, the flags and every byte, so an entry answers only the same
+ * question.  A hit is not kept: it ends the check, and says where.
+ *
+ * The rewrite asks here first (needs_rewrite()), and the check of the
+ * result then finds every string the rewrite left as it was. */
+static gboolean
+check_top(anon *a, const char *s, size_t n)
+{
+	GByteArray *k;
+	guint32 np = a->pats->len;
+	guint8 flags[2] = { a->no_addr ? 1 : 0, a->raw ? 1 : 0 };
+	GBytes *key;
+	gboolean hit;
+
+	if (n < MEMO_MIN)
+		return check_search(a, s, n, 0);
+	k = g_byte_array_sized_new((guint)(n + 6));
+	g_byte_array_append(k, (const guint8 *)&np, sizeof np);
+	g_byte_array_append(k, flags, sizeof flags);
+	g_byte_array_append(k, (const guint8 *)s, (guint)n);
+	key = g_byte_array_free_to_bytes(k);
+	if (g_hash_table_contains(a->clean, key)) {
+		g_bytes_unref(key);
+		return FALSE;
+	}
+	hit = check_search(a, s, n, 0);
+	/* The search adds no pattern (only the rewrite does); if one ever
+	 * did, the answer would be for another set. */
+	if (!hit && a->pats->len == np)
+		g_hash_table_add(a->clean, key);
+	else
+		g_bytes_unref(key);
+	return hit;
+}
+
+/* REWRITE: does S (a whole string) need rewriting at all?  A string the
+ * check's search finds nothing in, the rewrite leaves as it is: each
+ * replacement it makes is at a place where that search stops (the same
+ * patterns and boundaries, the same '@' rule, the same percent, entity
+ * and base64 runs decoded the same way), and the search looks for more
+ * (internal IPs).  So the rewrite runs only where the search found
+ * something, and the check of the result, reading an untouched string
+ * again, takes its answer from check_top(). */
+static gboolean
+needs_rewrite(anon *a, const char *s, size_t n)
+{
+	gboolean hit;
+
+	a->mode = M_CHECK;
+	hit = check_top(a, s, n);
+	a->mode = M_REWRITE;
+	if (hit) {
+		a->leak_kind = -1;
+		g_clear_pointer(&a->leak_where, g_free);
+	}
+	return hit;
+}
+
 /* One string in the current mode.  DISCOVER collects identities; CHECK
  * returns TRUE when an identity is found; REWRITE appends the rewritten
  * string to OUT and returns TRUE when it differs.  Percent, entity and
@@ -3388,15 +3472,9 @@ engine(anon *a, const char *s, size_t n, int depth, GString *out)
 		}
 		return FALSE;
 	}
-	if (a->mode == M_CHECK) {
-		if (pass_literal(a, s, n, NULL) ||
-		    (a->nets->len && scan_ips(a, s, n, FALSE)))
-			return TRUE;
-		return depth < MAX_CODEC_DEPTH &&
-		       (pass_percent(a, s, n, depth, NULL) ||
-			pass_entity(a, s, n, depth, NULL) ||
-			pass_b64(a, s, n, depth, NULL));
-	}
+	if (a->mode == M_CHECK)
+		return depth == 0 ? check_top(a, s, n) :
+				    check_search(a, s, n, depth);
 	if (depth >= MAX_CODEC_DEPTH)
 		return pass_literal(a, s, n, out);
 	t1 = g_string_sized_new(n + 16);
@@ -3443,6 +3521,8 @@ anon_init(anon *a)
 	a->texts = g_hash_table_new_full(memo_hash, g_bytes_equal,
 		(GDestroyNotify)g_bytes_unref, memo_text_free);
 	a->views = g_hash_table_new_full(NULL, NULL, NULL, view_free);
+	a->clean = g_hash_table_new_full(memo_hash, g_bytes_equal,
+		(GDestroyNotify)g_bytes_unref, NULL);
 	a->popts = g_mime_parser_options_new();
 	g_mime_parser_options_set_fallback_charsets(a->popts, fallback);
 	a->leak_kind = -1;
@@ -3466,6 +3546,7 @@ anon_clear(anon *a)
 	g_hash_table_destroy(a->decoded);
 	g_hash_table_destroy(a->texts);
 	g_hash_table_destroy(a->views);
+	g_hash_table_destroy(a->clean);
 	g_mime_parser_options_free(a->popts);
 	g_free(a->where);
 	g_free(a->leak_where);
