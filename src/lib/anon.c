@@ -1720,16 +1720,25 @@ pass_b64(anon *a, const char *s, size_t n, int depth, GString *out)
 	size_t i = 0, copied = 0;
 	gboolean hit = FALSE;
 
+	/* I is 0 or follows a byte that is not base64, so a run found from
+	 * it is a whole run.  Only runs of MIN_B64 or more count: when the
+	 * byte MIN_B64 - 1 ahead is not base64, none starts before it, and
+	 * otherwise the run that holds it starts after the last byte before
+	 * it that is not.  Prose is passed over a few bytes a word. */
 	while (i < n) {
-		size_t b = i, e = i, pe;
+		size_t b, e, pe, j = i + MIN_B64 - 1;
 		GString *repl;
 
-		if (!b64_char((unsigned char)s[i])) {
-			i++;
+		if (j >= n)
+			break;
+		if (!b64_char((unsigned char)s[j])) {
+			i = j + 1;
 			continue;
 		}
-		while (e < n && b64_char((unsigned char)s[e]))
-			e++;
+		for (b = j; b > i && b64_char((unsigned char)s[b - 1]); b--)
+			;
+		for (e = j + 1; e < n && b64_char((unsigned char)s[e]); e++)
+			;
 		pe = e;
 		while (pe < n && s[pe] == '=' && pe - e < 2)
 			pe++;
@@ -2463,11 +2472,21 @@ received_classify(anon *a, const char *s, gboolean discover)
 
 /* ---- headers ---------------------------------------------------------- */
 
+/* g_ascii_strcasecmp(NAME, X) == 0, the first bytes compared here: every
+ * header of every walk is looked up in several lists, and most names
+ * differ from most entries at once. */
+static inline gboolean
+name_is(const char *name, const char *x)
+{
+	return lc((unsigned char)name[0]) == lc((unsigned char)x[0]) &&
+	       g_ascii_strcasecmp(name, x) == 0;
+}
+
 static gboolean
 name_in(const char *name, const char *const *list)
 {
 	for (int i = 0; list[i]; i++)
-		if (g_ascii_strcasecmp(name, list[i]) == 0)
+		if (name_is(name, list[i]))
 			return TRUE;
 	return FALSE;
 }
@@ -2495,8 +2514,7 @@ static const char *const msgid_headers[] = {
 static gboolean
 is_received(const char *name)
 {
-	return g_ascii_strcasecmp(name, "Received") == 0 ||
-	       g_ascii_strcasecmp(name, "X-Received") == 0;
+	return name_is(name, "Received") || name_is(name, "X-Received");
 }
 
 /* Headers the recipient's own Exchange organisation adds: they name its
