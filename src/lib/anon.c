@@ -1194,7 +1194,14 @@ pass_literal(anon *a, const char *s, size_t n, GString *out)
 		 * apply. */
 		index_build(a);
 		for (;;) {
-			while (i + 1 < n && !a->first[(unsigned char)s[i]])
+			const guint8 *f = a->first;
+			const unsigned char *u = (const unsigned char *)s;
+
+			/* Four bytes a step while none can start one. */
+			while (i + 4 < n && !(f[u[i]] | f[u[i + 1]] |
+					      f[u[i + 2]] | f[u[i + 3]]))
+				i += 4;
+			while (i + 1 < n && !f[u[i]])
 				i++;
 			if (i + 1 >= n || (a->first[(unsigned char)s[i]] & 2) ||
 			    pair_at(a, s, i))
