@@ -785,15 +785,26 @@ decode_text(const char *s, size_t n, const char *declared, const char **used)
 	size_t best_err = (size_t)-1;
 	int nc = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = s[i];
+	/* A word at a time for the high bit, memchr() for ESC: every part
+	 * and preamble of every walk comes here. */
+	{
+		guint64 acc = 0;
+		size_t i = 0;
 
-		if (c >= 0x80)
-			high = TRUE;
-		else if (c == 0x1b && i + 1 < n && (s[i + 1] == '$' ||
-						    s[i + 1] == '('))
-			esc = TRUE;
+		for (; i + 8 <= n; i += 8) {
+			guint64 w;
+
+			memcpy(&w, s + i, 8);
+			acc |= w;
+		}
+		for (; i < n; i++)
+			acc |= (unsigned char)s[i];
+		high = (acc & G_GUINT64_CONSTANT(0x8080808080808080)) != 0;
 	}
+	for (const char *q = s; !esc && q < s + n &&
+	     (q = memchr(q, 0x1b, n - (size_t)(q - s))); q++)
+		if (q + 1 < s + n && (q[1] == '$' || q[1] == '('))
+			esc = TRUE;
 	if (!high && !esc && !(mapped && (g_ascii_strncasecmp(mapped, "UTF-1",
 		5) == 0 || g_ascii_strncasecmp(mapped, "UTF-3", 5) == 0 ||
 		g_ascii_strncasecmp(mapped, "UTF-7", 5) == 0 ||
