@@ -599,6 +599,25 @@ provider_prefix(const anon *a, const char *s, size_t n)
 
 /* ---- charsets -------------------------------------------------------- */
 
+/* Whether S[0..N) has a byte >= 0x80, read a word at a time: it runs over
+ * every header and every text of every walk. */
+static gboolean
+has_high(const char *s, size_t n)
+{
+	guint64 acc = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		guint64 w;
+
+		memcpy(&w, s + i, 8);
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= (unsigned char)s[i];
+	return (acc & G_GUINT64_CONSTANT(0x8080808080808080)) != 0;
+}
+
 /* Append S (N bytes in charset FROM) to OUT as UTF-8, each byte iconv
  * cannot take replaced by U+FFFD.  Returns the number of such bytes, or
  * (size_t)-1 when iconv does not know FROM. */
@@ -785,22 +804,9 @@ decode_text(const char *s, size_t n, const char *declared, const char **used)
 	size_t best_err = (size_t)-1;
 	int nc = 0;
 
-	/* A word at a time for the high bit, memchr() for ESC: every part
-	 * and preamble of every walk comes here. */
-	{
-		guint64 acc = 0;
-		size_t i = 0;
-
-		for (; i + 8 <= n; i += 8) {
-			guint64 w;
-
-			memcpy(&w, s + i, 8);
-			acc |= w;
-		}
-		for (; i < n; i++)
-			acc |= (unsigned char)s[i];
-		high = (acc & G_GUINT64_CONSTANT(0x8080808080808080)) != 0;
-	}
+	/* Every part and preamble of every walk comes here: the high bit a
+	 * word at a time, ESC by memchr(). */
+	high = has_high(s, n);
 	for (const char *q = s; !esc && q < s + n &&
 	     (q = memchr(q, 0x1b, n - (size_t)(q - s))); q++)
 		if (q + 1 < s + n && (q[1] == '$' || q[1] == '('))
@@ -1093,19 +1099,7 @@ header_decode(const char *raw)
 static gboolean
 header_plain(const char *raw, size_t n)
 {
-	guint64 high = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		guint64 w;
-
-		memcpy(&w, raw + i, 8);
-		high |= w;
-	}
-	for (; i < n; i++)
-		high |= (unsigned char)raw[i];
-	if ((high & G_GUINT64_CONSTANT(0x8080808080808080)) ||
-	    memchr(raw, 0x1b, n))
+	if (has_high(raw, n) || memchr(raw, 0x1b, n))
 		return FALSE;
 	for (const char *q = raw; (q = memchr(q, '?', n - (size_t)(q - raw)));
 	     q++) {
