@@ -628,6 +628,39 @@ test_fail_closed(void)
 	g_free(in);
 }
 
+/* The check remembers the strings it found nothing in, keyed by the
+ * patterns known at the time: a part the rewrite passed before a later
+ * part gave a new recipient (a local part glued to the provider's domain,
+ * which discovery does not take) is searched again for it, and the
+ * message fails closed instead of sharing the local part.  The first part
+ * is long enough to be remembered. */
+static void
+test_check_memo(void)
+{
+	GString *mail = g_string_new("From: a@attacker.example\n"
+		"To: t@y.example\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n"
+		"Content-Type: text/plain; charset=us-ascii\n\n");
+	char *out = NULL;
+	size_t out_len = 1;
+	json_t *removed = NULL;
+	int rc;
+
+	for (int i = 0; i < 8; i++)
+		g_string_append(mail, "A paragraph long enough to be "
+				"remembered by the check. ");
+	g_string_append(mail, "\nContact X7jiro.tanaka for details.\n--b\n"
+		"Content-Type: text/plain; charset=us-ascii\n\n"
+		"https://evil.example/#X7jiro.tanaka@" VICTIM "Q9\n--b--\n");
+	rc = anon(mail->str, mail->len, &victim, &out, &out_len, &removed);
+	g_assert_cmpint(rc, ==, CSIP_ERR);
+	g_assert_null(out);
+	g_assert_true(g_str_has_prefix(csip_error_last(),
+				       "anonymisation incomplete: "));
+	g_assert_null(strstr(csip_error_last(), "jiro"));
+	g_string_free(mail, TRUE);
+}
+
 /* Smaller shapes, one rule each. */
 static void
 test_shapes(void)
@@ -848,6 +881,7 @@ main(int argc, char **argv)
 	g_test_add_func("/anon/received", test_received);
 	g_test_add_func("/anon/shapes", test_shapes);
 	g_test_add_func("/anon/fail-closed", test_fail_closed);
+	g_test_add_func("/anon/check-memo", test_check_memo);
 	g_test_add_func("/anon/idempotent", test_idempotent);
 	g_test_add_func("/anon/bad-input", test_bad_input);
 	g_test_add_func("/anon/phishing-pot", test_phishing_pot);

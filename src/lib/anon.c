@@ -41,6 +41,7 @@
 #define MAX_B64_SEGS    12   /* '/'-separated pieces tried per run */
 #define MAX_WHERE       32   /* locations kept per identity */
 #define SNIFF_BYTES     (1u << 20)
+#define MEMO_MIN        256  /* shorter strings are searched again */
 
 enum { M_DISCOVER, M_REWRITE, M_CHECK };
 
@@ -117,6 +118,8 @@ typedef struct anon {
 	GMimeParserOptions *popts;
 	GHashTable *decoded;     /* raw header value -> header_decode() */
 	GHashTable *texts;       /* charset and bytes -> memo_text */
+	GHashTable *clean;       /* strings the check's search found
+	                            nothing in (check_top()) */
 	GHashTable *views;       /* GMimeDataWrapper * -> view, from
 	                            discovery for the rewrite */
 	int transient;           /* inside a message parsed from a part's
@@ -125,6 +128,7 @@ typedef struct anon {
 	char *leak_where;
 } anon;
 
+static gboolean needs_rewrite(anon *a, const char *s, size_t n);
 static gboolean engine(anon *a, const char *s, size_t n, int depth,
 		       GString *out);
 static ident *add_recipient(anon *a, const char *addr, size_t n,
@@ -595,6 +599,25 @@ provider_prefix(const anon *a, const char *s, size_t n)
 
 /* ---- charsets -------------------------------------------------------- */
 
+/* Whether S[0..N) has a byte >= 0x80, read a word at a time: it runs over
+ * every header and every text of every walk. */
+static gboolean
+has_high(const char *s, size_t n)
+{
+	guint64 acc = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		guint64 w;
+
+		memcpy(&w, s + i, 8);
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= (unsigned char)s[i];
+	return (acc & G_GUINT64_CONSTANT(0x8080808080808080)) != 0;
+}
+
 /* Append S (N bytes in charset FROM) to OUT as UTF-8, each byte iconv
  * cannot take replaced by U+FFFD.  Returns the number of such bytes, or
  * (size_t)-1 when iconv does not know FROM. */
@@ -781,15 +804,13 @@ decode_text(const char *s, size_t n, const char *declared, const char **used)
 	size_t best_err = (size_t)-1;
 	int nc = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = s[i];
-
-		if (c >= 0x80)
-			high = TRUE;
-		else if (c == 0x1b && i + 1 < n && (s[i + 1] == '$' ||
-						    s[i + 1] == '('))
+	/* Every part and preamble of every walk comes here: the high bit a
+	 * word at a time, ESC by memchr(). */
+	high = has_high(s, n);
+	for (const char *q = s; !esc && q < s + n &&
+	     (q = memchr(q, 0x1b, n - (size_t)(q - s))); q++)
+		if (q + 1 < s + n && (q[1] == '$' || q[1] == '('))
 			esc = TRUE;
-	}
 	if (!high && !esc && !(mapped && (g_ascii_strncasecmp(mapped, "UTF-1",
 		5) == 0 || g_ascii_strncasecmp(mapped, "UTF-3", 5) == 0 ||
 		g_ascii_strncasecmp(mapped, "UTF-7", 5) == 0 ||
@@ -1078,19 +1099,7 @@ header_decode(const char *raw)
 static gboolean
 header_plain(const char *raw, size_t n)
 {
-	guint64 high = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		guint64 w;
-
-		memcpy(&w, raw + i, 8);
-		high |= w;
-	}
-	for (; i < n; i++)
-		high |= (unsigned char)raw[i];
-	if ((high & G_GUINT64_CONSTANT(0x8080808080808080)) ||
-	    memchr(raw, 0x1b, n))
+	if (has_high(raw, n) || memchr(raw, 0x1b, n))
 		return FALSE;
 	for (const char *q = raw; (q = memchr(q, '?', n - (size_t)(q - raw)));
 	     q++) {
@@ -1190,7 +1199,14 @@ pass_literal(anon *a, const char *s, size_t n, GString *out)
 		 * apply. */
 		index_build(a);
 		for (;;) {
-			while (i + 1 < n && !a->first[(unsigned char)s[i]])
+			const guint8 *f = a->first;
+			const unsigned char *u = (const unsigned char *)s;
+
+			/* Four bytes a step while none can start one. */
+			while (i + 4 < n && !(f[u[i]] | f[u[i + 1]] |
+					      f[u[i + 2]] | f[u[i + 3]]))
+				i += 4;
+			while (i + 1 < n && !f[u[i]])
 				i++;
 			if (i + 1 >= n || (a->first[(unsigned char)s[i]] & 2) ||
 			    pair_at(a, s, i))
@@ -1716,16 +1732,25 @@ pass_b64(anon *a, const char *s, size_t n, int depth, GString *out)
 	size_t i = 0, copied = 0;
 	gboolean hit = FALSE;
 
+	/* I is 0 or follows a byte that is not base64, so a run found from
+	 * it is a whole run.  Only runs of MIN_B64 or more count: when the
+	 * byte MIN_B64 - 1 ahead is not base64, none starts before it, and
+	 * otherwise the run that holds it starts after the last byte before
+	 * it that is not.  Prose is passed over a few bytes a word. */
 	while (i < n) {
-		size_t b = i, e = i, pe;
+		size_t b, e, pe, j = i + MIN_B64 - 1;
 		GString *repl;
 
-		if (!b64_char((unsigned char)s[i])) {
-			i++;
+		if (j >= n)
+			break;
+		if (!b64_char((unsigned char)s[j])) {
+			i = j + 1;
 			continue;
 		}
-		while (e < n && b64_char((unsigned char)s[e]))
-			e++;
+		for (b = j; b > i && b64_char((unsigned char)s[b - 1]); b--)
+			;
+		for (e = j + 1; e < n && b64_char((unsigned char)s[e]); e++)
+			;
 		pe = e;
 		while (pe < n && s[pe] == '=' && pe - e < 2)
 			pe++;
@@ -2459,11 +2484,21 @@ received_classify(anon *a, const char *s, gboolean discover)
 
 /* ---- headers ---------------------------------------------------------- */
 
+/* g_ascii_strcasecmp(NAME, X) == 0, the first bytes compared here: every
+ * header of every walk is looked up in several lists, and most names
+ * differ from most entries at once. */
+static inline gboolean
+name_is(const char *name, const char *x)
+{
+	return lc((unsigned char)name[0]) == lc((unsigned char)x[0]) &&
+	       g_ascii_strcasecmp(name, x) == 0;
+}
+
 static gboolean
 name_in(const char *name, const char *const *list)
 {
 	for (int i = 0; list[i]; i++)
-		if (g_ascii_strcasecmp(name, list[i]) == 0)
+		if (name_is(name, list[i]))
 			return TRUE;
 	return FALSE;
 }
@@ -2491,8 +2526,7 @@ static const char *const msgid_headers[] = {
 static gboolean
 is_received(const char *name)
 {
-	return g_ascii_strcasecmp(name, "Received") == 0 ||
-	       g_ascii_strcasecmp(name, "X-Received") == 0;
+	return name_is(name, "Received") || name_is(name, "X-Received");
 }
 
 /* Headers the recipient's own Exchange organisation adds: they name its
@@ -2682,7 +2716,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 			g_free(val);
 			a->no_addr = FALSE;
 			continue;
-		} else {
+		} else if (needs_rewrite(a, val, strlen(val))) {
 			GString *o = g_string_new(NULL);
 
 			if (engine(a, val, strlen(val), 0, o))
@@ -2734,6 +2768,8 @@ do_params(anon *a, GMimeObject *obj, const char *path)
 				}
 				continue;
 			}
+			if (!needs_rewrite(a, v, strlen(v)))
+				continue;
 			o = g_string_new(NULL);
 			if (engine(a, v, strlen(v), 0, o)) {
 				g_ptr_array_add(set, g_strdup(name));
@@ -3234,8 +3270,9 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 			rc = CSIP_ERR;
 		goto out;
 	}
-	o = g_string_sized_new(text->len);
-	if (!engine(a, text->str, text->len, 0, o)) {
+	o = needs_rewrite(a, text->str, text->len) ?
+		g_string_sized_new(text->len) : NULL;
+	if (!o || !engine(a, text->str, text->len, 0, o)) {
 		reencode_if_dirty(a, part, bytes);
 		goto out;
 	}
@@ -3294,7 +3331,8 @@ do_multipart_text(anon *a, GMimeMultipart *mp, const char *path)
 			continue;
 		}
 		o = g_string_new(NULL);
-		if (engine(a, g->str, g->len, 0, o)) {
+		if (needs_rewrite(a, g->str, g->len) &&
+		    engine(a, g->str, g->len, 0, o)) {
 			if (w == 0)
 				g_mime_multipart_set_prologue(mp, o->str);
 			else
@@ -3363,6 +3401,82 @@ walk(anon *a, GMimeObject *obj, const char *path, int depth)
 
 /* ---- the engine ------------------------------------------------------- */
 
+/* The check's search of S, DEPTH codecs deep: TRUE when an identity is
+ * in it. */
+static gboolean
+check_search(anon *a, const char *s, size_t n, int depth)
+{
+	if (pass_literal(a, s, n, NULL) ||
+	    (a->nets->len && scan_ips(a, s, n, FALSE)))
+		return TRUE;
+	return depth < MAX_CODEC_DEPTH &&
+	       (pass_percent(a, s, n, depth, NULL) ||
+		pass_entity(a, s, n, depth, NULL) ||
+		pass_b64(a, s, n, depth, NULL));
+}
+
+/* check_search() of a whole string, remembered when it finds nothing.
+ * Its answer is a function of the bytes, of the patterns (they are only
+ * ever added, so their count names the set), of the domains and networks
+ * (fixed by the policy) and of the no_addr and raw flags; the key holds
+ * the count, the flags and every byte, so an entry answers only the same
+ * question.  A hit is not kept: it ends the check, and says where.
+ *
+ * The rewrite asks here first (needs_rewrite()), and the check of the
+ * result then finds every string the rewrite left as it was. */
+static gboolean
+check_top(anon *a, const char *s, size_t n)
+{
+	GByteArray *k;
+	guint32 np = a->pats->len;
+	guint8 flags[2] = { a->no_addr ? 1 : 0, a->raw ? 1 : 0 };
+	GBytes *key;
+	gboolean hit;
+
+	if (n < MEMO_MIN)
+		return check_search(a, s, n, 0);
+	k = g_byte_array_sized_new((guint)(n + 6));
+	g_byte_array_append(k, (const guint8 *)&np, sizeof np);
+	g_byte_array_append(k, flags, sizeof flags);
+	g_byte_array_append(k, (const guint8 *)s, (guint)n);
+	key = g_byte_array_free_to_bytes(k);
+	if (g_hash_table_contains(a->clean, key)) {
+		g_bytes_unref(key);
+		return FALSE;
+	}
+	hit = check_search(a, s, n, 0);
+	/* The search adds no pattern (only the rewrite does); if one ever
+	 * did, the answer would be for another set. */
+	if (!hit && a->pats->len == np)
+		g_hash_table_add(a->clean, key);
+	else
+		g_bytes_unref(key);
+	return hit;
+}
+
+/* REWRITE: does S (a whole string) need rewriting at all?  A string the
+ * check's search finds nothing in, the rewrite leaves as it is: each
+ * replacement it makes is at a place where that search stops (the same
+ * patterns and boundaries, the same '@' rule, the same percent, entity
+ * and base64 runs decoded the same way), and the search looks for more
+ * (internal IPs).  So the rewrite runs only where the search found
+ * something, and the check of the result, reading an untouched string
+ * again, takes its answer from check_top(). */
+static gboolean
+needs_rewrite(anon *a, const char *s, size_t n)
+{
+	gboolean hit;
+
+	a->mode = M_CHECK;
+	hit = check_top(a, s, n);
+	a->mode = M_REWRITE;
+	if (hit) {
+		a->leak_kind = -1;
+		g_clear_pointer(&a->leak_where, g_free);
+	}
+	return hit;
+}
+
 /* One string in the current mode.  DISCOVER collects identities; CHECK
  * returns TRUE when an identity is found; REWRITE appends the rewritten
  * string to OUT and returns TRUE when it differs.  Percent, entity and
@@ -3388,15 +3502,9 @@ engine(anon *a, const char *s, size_t n, int depth, GString *out)
 		}
 		return FALSE;
 	}
-	if (a->mode == M_CHECK) {
-		if (pass_literal(a, s, n, NULL) ||
-		    (a->nets->len && scan_ips(a, s, n, FALSE)))
-			return TRUE;
-		return depth < MAX_CODEC_DEPTH &&
-		       (pass_percent(a, s, n, depth, NULL) ||
-			pass_entity(a, s, n, depth, NULL) ||
-			pass_b64(a, s, n, depth, NULL));
-	}
+	if (a->mode == M_CHECK)
+		return depth == 0 ? check_top(a, s, n) :
+				    check_search(a, s, n, depth);
 	if (depth >= MAX_CODEC_DEPTH)
 		return pass_literal(a, s, n, out);
 	t1 = g_string_sized_new(n + 16);
@@ -3443,6 +3551,8 @@ anon_init(anon *a)
 	a->texts = g_hash_table_new_full(memo_hash, g_bytes_equal,
 		(GDestroyNotify)g_bytes_unref, memo_text_free);
 	a->views = g_hash_table_new_full(NULL, NULL, NULL, view_free);
+	a->clean = g_hash_table_new_full(memo_hash, g_bytes_equal,
+		(GDestroyNotify)g_bytes_unref, NULL);
 	a->popts = g_mime_parser_options_new();
 	g_mime_parser_options_set_fallback_charsets(a->popts, fallback);
 	a->leak_kind = -1;
@@ -3466,6 +3576,7 @@ anon_clear(anon *a)
 	g_hash_table_destroy(a->decoded);
 	g_hash_table_destroy(a->texts);
 	g_hash_table_destroy(a->views);
+	g_hash_table_destroy(a->clean);
 	g_mime_parser_options_free(a->popts);
 	g_free(a->where);
 	g_free(a->leak_where);
