@@ -606,16 +606,21 @@ csip_store_each(csip_store *s, csip_row_fn fn, void *ud, const char *sql,
 	va_start(ap, sql);
 	rc = prepare_bound(s, sql, ap, &st);
 	va_end(ap);
-	if (rc < 0)
-		goto out;
-	while ((rc = csip_stmt_step(st)) == CSIP_ROW)
-		if ((rc = fn(st, ud)) < 0)
-			goto out;
-	if (rc == CSIP_DONE)
-		rc = CSIP_OK;
-out:
+	if (rc == CSIP_OK)
+		rc = csip_stmt_each(st, fn, ud);
 	csip_stmt_free(st);
 	return rc;
+}
+
+int
+csip_stmt_each(csip_stmt *st, csip_row_fn fn, void *ud)
+{
+	int rc;
+
+	while ((rc = csip_stmt_step(st)) == CSIP_ROW)
+		if ((rc = fn(st, ud)) < 0)
+			return rc;
+	return rc == CSIP_DONE ? CSIP_OK : rc;
 }
 
 int

@@ -120,6 +120,8 @@ int csip_store_prepare_bind(csip_store *s, csip_stmt **out,
 typedef int (*csip_row_fn)(csip_stmt *st, void *ud);
 int csip_store_each(csip_store *s, csip_row_fn fn, void *ud,
 		    const char *sql, ...) __attribute__((sentinel));
+/* The same over a statement prepared and bound by the caller. */
+int csip_stmt_each(csip_stmt *st, csip_row_fn fn, void *ud);
 
 /* Convenience: run a query returning one int64 (first column of the first
  * row) with text parameters as above.  CSIP_ENOTFOUND when no row. */
