@@ -4,8 +4,9 @@
  * sub-domains both ways, ssdeep similarity above the threshold, warning
  * lists (shipped and edited) and the per-value cap, the index surviving a
  * new process (file and catch-up), the sweep of reports left
- * uncorrelated, a rebuild equal to the incremental result, and disk
- * faults at every write of a correlation leaving nothing half-done.
+ * uncorrelated, a rebuild equal to the incremental result, disk faults
+ * at every write of a correlation leaving nothing half-done, and an
+ * index that learnt a correlation the database then lost.
  */
 #include "lib/campaign.h"
 #include "lib/correlate.h"
@@ -463,6 +464,54 @@ test_catch_up_and_file(void)
 	hub_free(t);
 }
 
+/* A correlation commit is not durable: a crash can take it back after
+ * an index learnt it, and another process give its place in the order
+ * to another report.  The index, in memory or saved to its file, must
+ * find out rather than keep a report the database has not correlated
+ * and miss the one it has. */
+static void
+test_lost_commit(void)
+{
+	for (int file = 0; file < 2; file++) {
+		csip_test_hub *t = hub3();
+		csip_store *s;
+		int64_t a, b, c;
+		char *sql;
+
+		csip_test_hub_set(t, "correlate", "enabled", "false");
+		a = submit(t, "acme", "[\"lost-commit.example\"]");
+		b = submit(t, "bolt", "[\"lost-commit.example\"]");
+		csip_assert_ok(csip_correlate_report(t->hub, a));
+		if (file)
+			csip_assert_ok(csip_correlate_save(t->hub));
+		/* A's commit lost; B correlated first by another process. */
+		s = csip_hub_store(t->hub);
+		sql = g_strdup_printf("UPDATE report SET corr_seq = NULL, "
+			"corr_token = NULL, correlated_at = NULL WHERE id = %"
+			G_GINT64_FORMAT, a);
+		csip_assert_ok(csip_store_run(s, NULL, sql, NULL));
+		g_free(sql);
+		sql = g_strdup_printf("UPDATE report SET corr_seq = 1, "
+			"corr_token = 12345, correlated_at = "
+			"'2026-11-29T00:00:00Z' WHERE id = %" G_GINT64_FORMAT,
+			b);
+		csip_assert_ok(csip_store_run(s, NULL, sql, NULL));
+		g_free(sql);
+		g_assert_cmpint(count(t, "SELECT seq FROM corr_state"), ==, 1);
+		if (file)
+			csip_correlate_forget();
+		c = submit(t, "coin", "[\"lost-commit.example\"]");
+		csip_assert_ok(csip_correlate_report(t->hub, c));
+		g_assert_true(linked(t, c, b));
+		g_assert_false(linked(t, c, a));
+		/* The sweep correlates A again. */
+		csip_assert_ok(csip_correlate_pending(t->hub, 0, NULL));
+		g_assert_true(linked(t, a, b));
+		g_assert_true(linked(t, a, c));
+		hub_free(t);
+	}
+}
+
 /* Correlation fails on the disk: the report stays, uncorrelated, and the
  * next one sweeps it up. */
 static void
@@ -587,6 +636,7 @@ main(int argc, char **argv)
 	g_test_add_func("/correlate/rebuild", test_rebuild_equals_incremental);
 	g_test_add_func("/correlate/catch-up", test_catch_up_and_file);
 	g_test_add_func("/correlate/faults", test_faults);
+	g_test_add_func("/correlate/lost-commit", test_lost_commit);
 	g_test_add_func("/correlate/preview", test_preview_and_pending);
 	return g_test_run();
 }

@@ -1,6 +1,8 @@
 /*
  * test_store.c - the storage layer: statements, nested transactions, error
- * mapping, WAL and foreign keys, migrations, and injected disk faults.
+ * mapping, WAL and foreign keys, migrations, injected disk faults, the
+ * statements kept for reuse, and transactions whose commit need not be
+ * durable.
  */
 #include "lib/migrate.h"
 #include "lib/store.h"
@@ -275,6 +277,176 @@ test_fault_injection(void)
 	csip_test_hub_free(t);
 }
 
+/* Statements kept for reuse (SQLite): a freed statement comes back
+ * reset and unbound, never while in use, compiled again after a schema
+ * change, and the cache stays within its bound. */
+static void
+test_stmt_cache(void)
+{
+	csip_test_hub *t = csip_test_hub_new();
+	csip_store *s = csip_hub_store(t->hub);
+	csip_stmt *a = NULL, *b = NULL;
+	const char *q = "SELECT v FROM c WHERE v >= ? ORDER BY v";
+	int64_t v = 0;
+
+	csip_assert_ok(csip_store_exec(s, "CREATE TABLE c (v INTEGER)"));
+	csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO c VALUES (1), "
+		"(2), (3)", NULL));
+	/* Freed in the middle of its rows, with a binding. */
+	csip_assert_ok(csip_store_prepare(s, q, &a));
+	csip_assert_ok(csip_stmt_bind_int64(a, 1, 2));
+	g_assert_cmpint(csip_stmt_step(a), ==, CSIP_ROW);
+	g_assert_cmpint(csip_stmt_int64(a, 0), ==, 2);
+	csip_stmt_free(a);
+	/* Back from the start, with no binding: v >= NULL is no row. */
+	csip_assert_ok(csip_store_prepare(s, q, &a));
+	g_assert_cmpint(csip_stmt_step(a), ==, CSIP_DONE);
+	csip_stmt_reset(a);
+	csip_assert_ok(csip_stmt_bind_int64(a, 1, 1));
+	g_assert_cmpint(csip_stmt_step(a), ==, CSIP_ROW);
+	g_assert_cmpint(csip_stmt_int64(a, 0), ==, 1);
+	/* The same SQL while A is in use: another statement, its own
+	 * rows. */
+	csip_assert_ok(csip_store_prepare(s, q, &b));
+	g_assert_true(a != b);
+	csip_assert_ok(csip_stmt_bind_int64(b, 1, 3));
+	g_assert_cmpint(csip_stmt_step(b), ==, CSIP_ROW);
+	g_assert_cmpint(csip_stmt_int64(b, 0), ==, 3);
+	g_assert_cmpint(csip_stmt_step(a), ==, CSIP_ROW);
+	g_assert_cmpint(csip_stmt_int64(a, 0), ==, 2);
+	csip_stmt_free(b);
+	csip_stmt_free(a);
+
+	/* A schema change between two uses.  (PostgreSQL's own cache of
+	 * server-side statements, store_pg.c, refuses a changed result type
+	 * instead: "cached plan must not change result type".) */
+	if (!t->pg_name) {
+		csip_assert_ok(csip_store_prepare(s, "SELECT * FROM c", &a));
+		g_assert_cmpint(csip_stmt_step(a), ==, CSIP_ROW);
+		g_assert_cmpint(csip_stmt_column_count(a), ==, 1);
+		csip_stmt_free(a);
+		csip_assert_ok(csip_store_exec(s, "ALTER TABLE c ADD COLUMN "
+			"w TEXT DEFAULT 'x'"));
+		csip_assert_ok(csip_store_prepare(s, "SELECT * FROM c", &a));
+		g_assert_cmpint(csip_stmt_step(a), ==, CSIP_ROW);
+		g_assert_cmpint(csip_stmt_column_count(a), ==, 2);
+		g_assert_cmpstr(csip_stmt_text(a, 1), ==, "x");
+		csip_stmt_free(a);
+		csip_assert_ok(csip_store_exec(s, "DROP TABLE c"));
+		a = NULL;
+		{
+			int rc = csip_store_prepare(s, "SELECT * FROM c",
+						    &a);
+
+			if (rc == CSIP_OK)
+				rc = csip_stmt_step(a);
+			g_assert_cmpint(rc, ==, CSIP_ESTORE);
+			csip_stmt_free(a);
+		}
+		csip_assert_ok(csip_store_exec(s, "CREATE TABLE c (k TEXT, "
+			"v INTEGER)"));
+		csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO c VALUES "
+			"('k', 7)", NULL));
+		csip_assert_ok(csip_store_query_int64(s, &v, "SELECT v FROM c "
+			"WHERE v >= ? ORDER BY v", "0", NULL));
+		g_assert_cmpint(v, ==, 7);
+	}
+	/* Many distinct statements: each answers its own, and the cache
+	 * stays bounded. */
+	for (int i = 0; i < 1000; i++) {
+		char *sql = g_strdup_printf("SELECT %d + ?", i);
+
+		csip_assert_ok(csip_store_query_int64(s, &v, sql, "1", NULL));
+		g_assert_cmpint(v, ==, i + 1);
+		g_free(sql);
+	}
+	csip_assert_ok(csip_store_query_int64(s, &v, "SELECT 0 + ?", "5",
+					      NULL));
+	g_assert_cmpint(v, ==, 5);
+	if (!t->pg_name) {
+		g_assert_cmpint(csip_store_stmt_cached(s), >, 0);
+		g_assert_cmpint(csip_store_stmt_cached(s), <=, 256);
+	} else {
+		g_assert_cmpint(csip_store_stmt_cached(s), ==, 0);
+	}
+	csip_test_hub_free(t);
+}
+
+/* 2 when commits are durable now, 1 when not (SQLite's synchronous,
+ * PostgreSQL's synchronous_commit). */
+static int64_t
+durability(csip_test_hub *t)
+{
+	int64_t v = -1;
+
+	csip_assert_ok(csip_store_query_int64(csip_hub_store(t->hub), &v,
+		t->pg_name ? "SELECT CASE WHEN current_setting("
+		"'synchronous_commit') = 'off' THEN 1 ELSE 2 END"
+		: "PRAGMA synchronous", NULL));
+	return v;
+}
+
+/* A transaction whose commit need not be durable, and durable commits
+ * after it however it ended: commit, rollback, a failed commit. */
+static void
+test_begin_async(void)
+{
+	csip_test_hub *t = csip_test_hub_new();
+	csip_store *s = csip_hub_store(t->hub);
+	int64_t n = 0, durable;
+	int rc;
+
+	csip_assert_ok(csip_store_exec(s, "CREATE TABLE a (v TEXT)"));
+	/* The test server of scripts/pg-test runs without durable commits
+	 * unless asked; what matters is that the session's setting comes
+	 * back. */
+	durable = durability(t);
+	if (!t->pg_name)
+		g_assert_cmpint(durable, ==, 2);
+	csip_assert_ok(csip_store_begin_async(s));
+	g_assert_cmpint(durability(t), ==, 1);
+	csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO a VALUES (?)",
+				      "1", NULL));
+	/* Nested: the outer transaction decides. */
+	csip_assert_ok(csip_store_begin_async(s));
+	csip_assert_ok(csip_store_commit(s));
+	csip_assert_ok(csip_store_commit(s));
+	g_assert_cmpint(durability(t), ==, durable);
+
+	csip_assert_ok(csip_store_begin_async(s));
+	csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO a VALUES (?)",
+				      "2", NULL));
+	csip_store_rollback(s);
+	g_assert_cmpint(durability(t), ==, durable);
+
+	/* An inner failure, then a commit that fails on the disk. */
+	csip_assert_ok(csip_store_begin_async(s));
+	csip_assert_ok(csip_store_begin(s));
+	csip_store_rollback(s);
+	g_assert_cmpint(csip_store_commit(s), ==, CSIP_ESTORE);
+	g_assert_cmpint(durability(t), ==, durable);
+	csip_assert_ok(csip_store_begin_async(s));
+	csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO a VALUES (?)",
+				      "3", NULL));
+	csip_store_fault_after(0);
+	rc = csip_store_commit(s);
+	csip_store_fault_clear();
+	g_assert_cmpint(rc, <, 0);
+	g_assert_cmpint(durability(t), ==, durable);
+
+	/* A durable transaction inside stays durable. */
+	csip_assert_ok(csip_store_begin(s));
+	g_assert_cmpint(durability(t), ==, durable);
+	csip_assert_ok(csip_store_begin_async(s));
+	g_assert_cmpint(durability(t), ==, durable);
+	csip_assert_ok(csip_store_commit(s));
+	csip_assert_ok(csip_store_commit(s));
+	csip_assert_ok(csip_store_query_int64(s, &n, "SELECT COUNT(*) FROM a",
+					      NULL));
+	g_assert_cmpint(n, ==, 1);
+	csip_test_hub_free(t);
+}
+
 /* PostgreSQL: a session the server drops is made again between
  * transactions (a read just retried), never inside one, whose failure
  * keeps nothing. */
@@ -349,5 +521,7 @@ main(int argc, char **argv)
 	g_test_add_func("/store/writer-turn-per-file",
 			test_writer_turn_per_file);
 	g_test_add_func("/store/pg-reconnect", test_pg_reconnect);
+	g_test_add_func("/store/stmt-cache", test_stmt_cache);
+	g_test_add_func("/store/begin-async", test_begin_async);
 	return g_test_run();
 }

@@ -44,6 +44,52 @@ id_list(const int64_t *ids, size_t n)
 	return g_string_free(s, FALSE);
 }
 
+/* Placeholders bound in one IN list at most (both backends accept far
+ * more; past it the ids are inlined). */
+#define MAX_BOUND_IN 4096
+
+/* Run the query SQL, whose "@IDS@" becomes an IN list of the N ids IDS,
+ * and call FN for each row as csip_store_each() does.  The list is N
+ * placeholders rounded up to a power of two, the last id repeating, so
+ * that the SQL text recurs: a correlation's queries then come from the
+ * statements kept by the store (SQLite) or prepared on the server
+ * (PostgreSQL) instead of being compiled for every report. */
+static int
+each_in(csip_store *s, const char *sql, const int64_t *ids, size_t n,
+	csip_row_fn fn, void *ud)
+{
+	GString *list = g_string_new(NULL), *text = g_string_new(sql);
+	csip_stmt *st = NULL;
+	size_t room = 8;
+	int rc;
+
+	while (room < n)
+		room *= 2;
+	if (n == 0 || room > MAX_BOUND_IN) {
+		for (size_t i = 0; i < n; i++)
+			g_string_append_printf(list, "%s%" PRId64, i ? "," : "",
+					       ids[i]);
+		if (n == 0)
+			g_string_append(list, "NULL");
+		room = 0;
+	}
+	for (size_t i = 0; i < room; i++)
+		g_string_append(list, i ? ",?" : "?");
+	g_string_replace(text, "@IDS@", list->str, 1);
+	if ((rc = csip_store_prepare(s, text->str, &st)) < 0)
+		goto out;
+	for (size_t i = 0; i < room; i++)
+		if ((rc = csip_stmt_bind_int64(st, (int)i + 1,
+					       ids[MIN(i, n - 1)])) < 0)
+			goto out;
+	rc = csip_stmt_each(st, fn, ud);
+out:
+	csip_stmt_free(st);
+	g_string_free(list, TRUE);
+	g_string_free(text, TRUE);
+	return rc;
+}
+
 static int
 add_id_row(csip_stmt *st, void *arr)
 {
@@ -139,7 +185,7 @@ csip_campaign_join(csip_hub *h, int64_t report, const int64_t *linked,
 	GArray *camps = NULL;
 	GHashTable *members = NULL;
 	csip_stmt *st = NULL;
-	char *list = NULL, *sql = NULL, *target = NULL;
+	char *target = NULL;
 	char now[21];
 	int64_t into = 0;
 	int rc, created = 0;
@@ -150,10 +196,9 @@ csip_campaign_join(csip_hub *h, int64_t report, const int64_t *linked,
 	members = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
 					g_free);
 	csip_store_now(now);
-	list = id_list(linked, n);
-	sql = g_strdup_printf("SELECT report_id, campaign_id FROM "
-		"campaign_report WHERE report_id IN (%s)", list);
-	if ((rc = csip_store_each(s, member_of_row, members, sql, NULL)) < 0)
+	if ((rc = each_in(s, "SELECT report_id, campaign_id FROM "
+		"campaign_report WHERE report_id IN (@IDS@)", linked, n,
+		member_of_row, members)) < 0)
 		goto out;
 	{
 		GHashTable *seen = g_hash_table_new(g_int64_hash,
@@ -229,8 +274,6 @@ out:
 	if (camps)
 		g_array_free(camps, TRUE);
 	g_hash_table_destroy(members);
-	g_free(list);
-	g_free(sql);
 	g_free(target);
 	return rc;
 }
@@ -288,7 +331,8 @@ csip_campaign_alert(csip_hub *h, int64_t report, int64_t campaign,
 		g_free, (GDestroyNotify)g_array_unref);
 	json_t *lj = NULL, *payload = NULL;
 	csip_stmt *st = NULL;
-	char *list = NULL, *sql = NULL, *lt = NULL, *name = NULL;
+	GArray *all = NULL;
+	char *lt = NULL, *name = NULL;
 	char now[21];
 	const char *scope = NULL;
 	int64_t own = 0, id = 0;
@@ -301,16 +345,16 @@ csip_campaign_alert(csip_hub *h, int64_t report, int64_t campaign,
 	}
 	/* The organisations of the report and of those it links, and their
 	 * SIGs, in two queries whatever the number of organisations. */
-	list = id_list(linked, n);
-	sql = g_strdup_printf("SELECT id, org_id FROM report WHERE id IN "
-		"(%" PRId64 ",%s) ORDER BY id", report, list);
-	if ((rc = csip_store_each(s, org_link_row, links, sql, NULL)) < 0)
-		goto out;
-	g_free(sql);
-	sql = g_strdup_printf("SELECT org_id, sig_id FROM org_sig WHERE org_id "
-		"IN (SELECT org_id FROM report WHERE id IN (%" PRId64 ",%s)) "
-		"ORDER BY org_id, sig_id", report, list);
-	if ((rc = csip_store_each(s, org_sig_row, sigs, sql, NULL)) < 0)
+	all = g_array_sized_new(FALSE, FALSE, sizeof(int64_t), (guint)n + 1);
+	g_array_append_val(all, report);
+	g_array_append_vals(all, linked, (guint)n);
+	if ((rc = each_in(s, "SELECT id, org_id FROM report WHERE id IN "
+		"(@IDS@) ORDER BY id", (int64_t *)(void *)all->data, all->len,
+		org_link_row, links)) < 0 ||
+	    (rc = each_in(s, "SELECT org_id, sig_id FROM org_sig WHERE org_id "
+		"IN (SELECT org_id FROM report WHERE id IN (@IDS@)) ORDER BY "
+		"org_id, sig_id", (int64_t *)(void *)all->data, all->len,
+		org_sig_row, sigs)) < 0)
 		goto out;
 	for (guint i = 0; i < links->len; i++)
 		if (g_array_index(links, org_link, i).report == report)
@@ -385,8 +429,8 @@ out:
 	g_hash_table_destroy(sigs);
 	json_decref(lj);
 	json_decref(payload);
-	g_free(list);
-	g_free(sql);
+	if (all)
+		g_array_free(all, TRUE);
 	free(lt);
 	g_free(name);
 	return rc;

@@ -49,7 +49,7 @@
 #define SAVE_AFTER_KEYS 10000       /* catch-ups this large save the file */
 #define PROGRESS_EVERY 1000
 #define FILE_MAGIC   "CSIPCIX1"
-#define FILE_VERSION 1u
+#define FILE_VERSION 2u
 
 /* Shipped warning lists: bump SHIPPED_VERSION when they change, and the
  * new entries are added on the next read (removed ones stay removed). */
@@ -232,8 +232,9 @@ struct csip_corr_index {
 	size_t arena_len, arena_room, garbage;
 	uint64_t lens4;           /* prefix lengths of stored IPv4 CIDRs */
 	uint64_t lens6[3];        /* and IPv6 (bits 0..128) */
-	/* What the index reflects in the database. */
-	int64_t epoch, seq;
+	/* What the index reflects in the database: the reports correlated
+	 * up to seq, the last of them with corr_token token. */
+	int64_t epoch, seq, token;
 	int loaded;
 	/* The lists, as of lists_version. */
 	int64_t lists_version;
@@ -899,7 +900,7 @@ cfg_enabled(csip_hub *h)
 typedef struct file_header {
 	char magic[8];
 	uint32_t version, cap;
-	int64_t epoch, seq;
+	int64_t epoch, seq, token;
 	uint64_t slots, n, arena_len;
 	uint64_t lens4, lens6[3];
 	uint64_t check;
@@ -980,6 +981,7 @@ index_save(csip_corr_index *ix, const char *path)
 	hd.cap = ix->cap;
 	hd.epoch = ix->epoch;
 	hd.seq = ix->seq;
+	hd.token = ix->token;
 	hd.slots = ix->slots;
 	hd.n = ix->n;
 	hd.arena_len = ix->arena_len;
@@ -1069,6 +1071,7 @@ index_load(csip_corr_index *ix, const char *path, int64_t epoch, int64_t seq)
 	memcpy(ix->lens6, hd.lens6, sizeof ix->lens6);
 	ix->epoch = hd.epoch;
 	ix->seq = hd.seq;
+	ix->token = hd.token;
 	ok = 1;
 	goto out;
 bad:
@@ -1190,8 +1193,93 @@ out:
 	return rc;
 }
 
+/* The corr_token of the report correlated at SEQ into *tok: 0 when it
+ * has none (correlated before migration 11, or by a rebuild), -1 when no
+ * report has that place. */
+static int
+token_at(csip_store *s, int64_t seq, int64_t *tok)
+{
+	csip_stmt *st = NULL;
+	int rc;
+
+	*tok = -1;
+	if ((rc = csip_store_prepare(s, "SELECT corr_token FROM report WHERE "
+		"corr_seq = ?", &st)) < 0 ||
+	    (rc = csip_stmt_bind_int64(st, 1, seq)) < 0 ||
+	    (rc = csip_stmt_step(st)) < 0)
+		goto out;
+	if (rc == CSIP_ROW)
+		*tok = csip_stmt_is_null(st, 0) ? 0 : csip_stmt_int64(st, 0);
+	rc = CSIP_OK;
+out:
+	csip_stmt_free(st);
+	return rc;
+}
+
+/* Whether IX's reports are the database's: the report at IX->seq is
+ * the one IX learnt there.  Correlations commit without waiting for the
+ * disk (csip_correlate_report), so a crash can take back the last ones
+ * after an index learnt them (the index file saved, or, on PostgreSQL, a
+ * process that outlived the server's crash); the database then gives
+ * those places to other reports, with other random tokens.  A token that
+ * matches is a commit the database kept, and a kept commit keeps every
+ * one before it (both logs are sequential), which is what IX learnt
+ * before it. */
+static int
+index_matches(csip_hub *h, const csip_corr_index *ix, int *ok)
+{
+	int64_t tok = 0;
+	int rc = CSIP_OK;
+
+	*ok = 1;
+	if (ix->seq > 0 &&
+	    (rc = token_at(csip_hub_store(h), ix->seq, &tok)) == CSIP_OK)
+		*ok = tok == ix->token;
+	return rc;
+}
+
+/* Move SRC's table and what it reflects into DST in place (DST's mutex
+ * and lists stay); SRC is left without a table. */
+static void
+table_take(csip_corr_index *dst, csip_corr_index *src)
+{
+	g_free(dst->keys);
+	g_free(dst->refs);
+	g_free(dst->arena);
+	dst->keys = src->keys;
+	dst->refs = src->refs;
+	dst->arena = src->arena;
+	dst->slots = src->slots;
+	dst->n = src->n;
+	dst->arena_len = src->arena_len;
+	dst->arena_room = src->arena_room;
+	dst->garbage = src->garbage;
+	dst->lens4 = src->lens4;
+	memcpy(dst->lens6, src->lens6, sizeof dst->lens6);
+	dst->cap = src->cap;
+	dst->epoch = src->epoch;
+	dst->seq = src->seq;
+	dst->token = src->token;
+	src->keys = NULL;
+	src->refs = NULL;
+	src->arena = NULL;
+}
+
+/* Empty IX in place for EPOCH and CAP. */
+static void
+index_clear(csip_corr_index *ix, int64_t epoch, uint32_t cap)
+{
+	csip_corr_index *tmp = csip_correlate_index_new(cap);
+
+	tmp->epoch = epoch;
+	table_take(ix, tmp);
+	csip_correlate_index_free(tmp);
+	ix->loaded = 0;
+}
+
 /* Make IX (locked) reflect the database as of STATE: reload on a new
- * epoch or cap, catch up on new reports, reload the lists when they
+ * epoch or cap, or when IX holds a correlation the database lost (see
+ * index_matches), catch up on new reports, reload the lists when they
  * changed.  Saves the file after a large catch-up so the next process
  * starts from it. */
 static int
@@ -1199,43 +1287,27 @@ ensure_current(csip_hub *h, csip_corr_index *ix, const corr_state *state,
 	       uint32_t cap)
 {
 	size_t added = 0;
-	int rc, fresh = 0;
+	int rc, fresh = 0, ok = 0;
 
-	if (!ix->loaded || ix->epoch != state->epoch || ix->cap != cap ||
-	    ix->seq > state->seq) {
-		csip_corr_index *tmp = csip_correlate_index_new(cap);
-
-		/* Swap the table in place: the mutex and lists stay. */
-		g_free(ix->keys);
-		g_free(ix->refs);
-		g_free(ix->arena);
-		ix->keys = tmp->keys;
-		ix->refs = tmp->refs;
-		ix->arena = tmp->arena;
-		ix->slots = tmp->slots;
-		ix->arena_len = tmp->arena_len;
-		ix->arena_room = tmp->arena_room;
-		tmp->keys = NULL;
-		tmp->refs = NULL;
-		tmp->arena = NULL;
-		csip_correlate_index_free(tmp);
-		ix->n = 0;
-		ix->garbage = 0;
-		ix->lens4 = 0;
-		memset(ix->lens6, 0, sizeof ix->lens6);
-		ix->cap = cap;
-		ix->seq = 0;
-		ix->epoch = state->epoch;
-		ix->loaded = 0;
-		if (index_load(ix, index_path(h), state->epoch, state->seq))
-			ix->epoch = state->epoch;
-		else
-			fresh = 1;
-	}
-	if (ix->seq < state->seq &&
-	    (rc = catch_up(h, ix, state->seq, &added)) < 0) {
-		ix->loaded = 0;
+	if (ix->loaded && ix->epoch == state->epoch && ix->cap == cap &&
+	    ix->seq <= state->seq && (rc = index_matches(h, ix, &ok)) < 0)
 		return rc;
+	if (!ok) {
+		index_clear(ix, state->epoch, cap);
+		if (!index_load(ix, index_path(h), state->epoch, state->seq))
+			fresh = 1;
+		else if ((rc = index_matches(h, ix, &ok)) < 0)
+			goto fail;
+		else if (!ok)
+			fresh = 1;
+		if (fresh)
+			index_clear(ix, state->epoch, cap);
+	}
+	if (ix->seq < state->seq) {
+		if ((rc = catch_up(h, ix, state->seq, &added)) < 0 ||
+		    (rc = token_at(csip_hub_store(h), ix->seq,
+				   &ix->token)) < 0)
+			goto fail;
 	}
 	ix->loaded = 1;
 	if (ix->lists_version != state->lists_version &&
@@ -1246,6 +1318,9 @@ ensure_current(csip_hub *h, csip_corr_index *ix, const corr_state *state,
 	    index_save(ix, index_path(h)) < 0)
 		csip_error_clear();
 	return CSIP_OK;
+fail:
+	ix->loaded = 0;
+	return rc;
 }
 
 /* ---- finding links -------------------------------------------------------- */
@@ -1672,7 +1747,7 @@ csip_correlate_report(csip_hub *h, int64_t id)
 	corr_state state;
 	settings set = { 0 };
 	finder f;
-	int64_t campaign = 0, alert = 0, seq = 0;
+	int64_t campaign = 0, alert = 0, seq = 0, token = 0;
 	char now[21];
 	int rc, began = 0, locked = 0, have_finder = 0;
 
@@ -1682,7 +1757,16 @@ csip_correlate_report(csip_hub *h, int64_t id)
 	if ((rc = read_settings(h, &set)) < 0)
 		return rc;
 	ix = process_index(h, (uint32_t)set.cap);
-	if ((rc = csip_store_begin(s)) < 0)
+	/* Not durable: everything this transaction writes is derived from
+	 * the report, which its own transaction stored durably before (the
+	 * ingest paths correlate after their commit).  If a power failure
+	 * (or, on PostgreSQL, a crash of the server) takes this commit back,
+	 * the report is left with correlated_at NULL and the sweep
+	 * (csip_correlate_pending) correlates it again: links, campaign,
+	 * alert and its outbox row are made again.  An index that learnt the
+	 * lost commit finds out by the token (index_matches).  Any later
+	 * durable commit makes this one durable too. */
+	if ((rc = csip_store_begin_async(s)) < 0)
 		goto out;
 	began = 1;
 	g_mutex_lock(&ix->lock);
@@ -1722,21 +1806,23 @@ csip_correlate_report(csip_hub *h, int64_t id)
 		goto out;
 	csip_store_now(now);
 	seq = state.seq + 1;
+	/* Random, so that a place in the order given again after a lost
+	 * commit never carries the token an index learnt (index_matches). */
+	token = (int64_t)(((uint64_t)g_random_int() << 31) ^
+			  g_random_int()) | 1;
 	rc = csip_store_run(s, NULL, "UPDATE corr_state SET seq = seq + 1 "
 		"WHERE one = 1", NULL);
 	if (rc < 0)
 		goto out;
-	{
-		char sbuf[24], ibuf[24];
-
-		g_snprintf(sbuf, sizeof sbuf, "%" PRId64, seq);
-		g_snprintf(ibuf, sizeof ibuf, "%" PRId64, id);
-		rc = csip_store_run(s, NULL, "UPDATE report SET corr_seq = ?, "
-			"correlated_at = ? WHERE id = ?", sbuf, now, ibuf,
-			NULL);
-	}
-	if (rc < 0)
+	rc = csip_store_prepare(s, "UPDATE report SET corr_seq = ?, "
+		"corr_token = ?, correlated_at = ? WHERE id = ?", &st);
+	if (rc < 0 || (rc = csip_stmt_bind_int64(st, 1, seq)) < 0 ||
+	    (rc = csip_stmt_bind_int64(st, 2, token)) < 0 ||
+	    (rc = csip_stmt_bind_text(st, 3, now)) < 0 ||
+	    (rc = csip_stmt_bind_int64(st, 4, id)) < 0 ||
+	    (rc = csip_stmt_step(st)) < 0)
 		goto out;
+	g_clear_pointer(&st, csip_stmt_free);
 	csip_stmt_free(obs_st);
 	obs_st = NULL;
 	csip_stmt_free(link_st);
@@ -1754,6 +1840,7 @@ csip_correlate_report(csip_hub *h, int64_t id)
 			csip_correlate_index_add(ix, g_array_index(o, obs,
 				i).type, g_array_index(o, obs, i).value, id);
 		ix->seq = seq;
+		ix->token = token;
 	}
 out:
 	csip_stmt_free(st);
@@ -1989,8 +2076,8 @@ csip_correlate_rebuild(csip_hub *h, const char *actor,
 	}
 	if ((rc = csip_store_run(s, NULL, "DELETE FROM corr_link WHERE kind "
 		"<> 'manual'", NULL)) < 0 ||
-	    (rc = csip_store_run(s, NULL, "UPDATE report SET corr_seq = NULL "
-		"WHERE corr_seq IS NOT NULL", NULL)) < 0)
+	    (rc = csip_store_run(s, NULL, "UPDATE report SET corr_seq = NULL, "
+		"corr_token = NULL WHERE corr_seq IS NOT NULL", NULL)) < 0)
 		goto out;
 	/* Pairs an analyst cut stay apart (see campaign.h). */
 	if ((rc = csip_store_each(s, cut_row, cuts, "SELECT a, b FROM corr_cut",
@@ -2101,27 +2188,9 @@ csip_correlate_rebuild(csip_hub *h, const char *actor,
 	/* Swap the new table into the process's index. */
 	live = process_index(h, (uint32_t)set.cap);
 	g_mutex_lock(&live->lock);
-	g_free(live->keys);
-	g_free(live->refs);
-	g_free(live->arena);
-	live->keys = ix->keys;
-	live->refs = ix->refs;
-	live->arena = ix->arena;
-	live->slots = ix->slots;
-	live->n = ix->n;
-	live->arena_len = ix->arena_len;
-	live->arena_room = ix->arena_room;
-	live->garbage = ix->garbage;
-	live->lens4 = ix->lens4;
-	memcpy(live->lens6, ix->lens6, sizeof live->lens6);
-	live->cap = ix->cap;
-	live->epoch = ix->epoch;
-	live->seq = ix->seq;
+	table_take(live, ix);
 	live->loaded = 1;
 	live->lists_version = 0;
-	ix->keys = NULL;
-	ix->refs = NULL;
-	ix->arena = NULL;
 	if (index_save(live, index_path(h)) < 0)
 		csip_error_clear();
 	g_mutex_unlock(&live->lock);

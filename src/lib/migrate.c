@@ -21,18 +21,25 @@ typedef struct migration {
 	const char *sql_pg;      /* PostgreSQL-only part, may be NULL */
 } migration;
 
-/* corr_link's columns and key, written twice: by migration 5 and again
- * when migration 10 makes the table anew on SQLite. */
-#define CORR_LINK_COLUMNS \
+/* corr_link's columns and key, written three times: by migration 5 and
+ * again when migrations 10 and 11 make the table anew on SQLite (11 with
+ * the kinds compared one by one: SQLite builds a temporary table for an
+ * IN list of more than two values at every row it checks). */
+#define CORR_LINK_IDS \
 "  report_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE," \
-"  other_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE," \
-"  kind TEXT NOT NULL CHECK (kind IN " \
-"    ('value','domain','cidr','ssdeep','manual'))," \
+"  other_id BIGINT NOT NULL REFERENCES report(id) ON DELETE CASCADE,"
+#define CORR_LINK_REST \
 "  type TEXT NOT NULL," \
 "  value TEXT NOT NULL," \
 "  other_value TEXT NOT NULL," \
 "  score INTEGER NOT NULL," \
 "  PRIMARY KEY (report_id, other_id, type, value, other_value))"
+#define CORR_LINK_COLUMNS CORR_LINK_IDS \
+"  kind TEXT NOT NULL CHECK (kind IN " \
+"    ('value','domain','cidr','ssdeep','manual'))," CORR_LINK_REST
+#define CORR_LINK_COLUMNS_11 CORR_LINK_IDS \
+"  kind TEXT NOT NULL CHECK (kind = 'value' OR kind = 'domain' OR" \
+"    kind = 'cidr' OR kind = 'ssdeep' OR kind = 'manual')," CORR_LINK_REST
 
 static const migration migrations[] = {
 { 1, "organisations, users, tokens, audit log",
@@ -423,6 +430,19 @@ NULL, NULL },
 "DROP INDEX corr_link_other_value;",
 /* SQLite */
 "CREATE TABLE corr_link_new (" CORR_LINK_COLUMNS " WITHOUT ROWID;"
+"INSERT INTO corr_link_new SELECT report_id, other_id, kind, type, value,"
+"  other_value, score FROM corr_link;"
+"DROP TABLE corr_link;"
+"ALTER TABLE corr_link_new RENAME TO corr_link;",
+NULL },
+/* Correlation commits need not be durable (correlate.c): each report's
+ * correlation gets a random token, so that an index that learnt a commit
+ * the database lost in a crash finds out; and corr_link's CHECK without
+ * an IN list, which cost SQLite a temporary table at every link. */
+{ 11, "corr_token; corr_link's kinds checked one by one",
+"ALTER TABLE report ADD COLUMN corr_token BIGINT;",
+/* SQLite */
+"CREATE TABLE corr_link_new (" CORR_LINK_COLUMNS_11 " WITHOUT ROWID;"
 "INSERT INTO corr_link_new SELECT report_id, other_id, kind, type, value,"
 "  other_value, score FROM corr_link;"
 "DROP TABLE corr_link;"

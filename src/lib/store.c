@@ -1,7 +1,19 @@
 /*
  * store.c - the backend-independent half of the storage layer: picks a
- * backend from the URL, keeps nested transactions, and offers the small
- * conveniences (run, query one value) that keep callers short.
+ * backend from the URL, keeps nested transactions and, where the backend
+ * asks for it, the statements callers freed for reuse, and offers the
+ * small conveniences (run, query one value) that keep callers short.
+ *
+ * The statement cache: csip_stmt_free() resets a statement, clears its
+ * bindings and keeps it under its SQL text, and the next
+ * csip_store_prepare() of the same text takes it back instead of
+ * compiling the SQL again (a correlation prepares about twenty
+ * statements, the same ones for every report).  A statement in use is
+ * never in the cache, so two users of one SQL text at once get two
+ * statements.  The cache is bounded, least recently freed out first.  A
+ * schema change needs nothing here: SQLite compiles a kept statement
+ * again when the schema it was compiled against changed.  Like the
+ * connection, the cache is used by one thread at a time (store.h).
  */
 #include "lib/store.h"
 #include "lib/store_backend.h"
@@ -33,7 +45,10 @@ struct csip_store {
 	int depth;      /* nesting of csip_store_begin() */
 	int failed;     /* a nested level rolled back */
 	int writer;     /* holds its file's writer turn */
+	int async;      /* commits are not durable until async_end() */
 	writer_turn *turn;  /* NULL: the backend needs none */
+	GHashTable *idle;   /* SQL -> csip_stmt kept for reuse; NULL: none */
+	GQueue lru;         /* the same statements, least recently freed first */
 };
 
 #define WRITER_WAIT_US (5 * G_USEC_PER_SEC)
@@ -149,7 +164,18 @@ csip_store_fault_hit(void)
 struct csip_stmt {
 	csip_store *store;
 	void *h;
+	char *sql;      /* the key in the cache; NULL: not to be kept */
+	GList link;     /* in store->lru while kept */
 };
+
+/* Drop a statement for good. */
+static void
+stmt_destroy(csip_stmt *st)
+{
+	st->store->be->finalize(st->h);
+	g_free(st->sql);
+	g_free(st);
+}
 
 const char CSIP_SQL_NULL[] = "";
 
@@ -176,6 +202,9 @@ csip_store_open(const char *url, csip_store **out)
 
 	s = g_new0(csip_store, 1);
 	s->be = be;
+	g_queue_init(&s->lru);
+	if (be->stmt_cache > 0)
+		s->idle = g_hash_table_new(g_str_hash, g_str_equal);
 	if ((rc = be->open(target, &s->conn)) < 0)
 		goto out;
 	/* After the open, which made the file: its real path is known. */
@@ -228,6 +257,10 @@ csip_store_close(csip_store *s)
 {
 	if (s == NULL)
 		return;
+	while (!g_queue_is_empty(&s->lru))
+		stmt_destroy(g_queue_pop_head_link(&s->lru)->data);
+	if (s->idle)
+		g_hash_table_destroy(s->idle);
 	writer_release(s);
 	turn_unref(s->turn);
 	s->be->close(s->conn);
@@ -246,8 +279,23 @@ csip_store_exec(csip_store *s, const char *sql)
 	return s->be->exec(s->conn, sql);
 }
 
-int
-csip_store_begin(csip_store *s)
+/* After the outermost transaction of csip_store_begin_async() ended:
+ * durable commits again.  Should that fail, s->async stays set and the
+ * next begin tries again before anything else (async_end's error). */
+static int
+async_end(csip_store *s)
+{
+	int rc;
+
+	if (!s->async)
+		return CSIP_OK;
+	if ((rc = s->be->async(s->conn, CSIP_ASYNC_END)) == CSIP_OK)
+		s->async = 0;
+	return rc;
+}
+
+static int
+begin_tx(csip_store *s)
 {
 	int rc;
 
@@ -263,6 +311,43 @@ csip_store_begin(csip_store *s)
 }
 
 int
+csip_store_begin(csip_store *s)
+{
+	int rc;
+
+	if (s->depth == 0 && (rc = async_end(s)) < 0)
+		return rc;
+	return begin_tx(s);
+}
+
+int
+csip_store_begin_async(csip_store *s)
+{
+	int rc;
+
+	/* Nested: the outermost begin decided. */
+	if (s->depth > 0 || s->be->async == NULL)
+		return csip_store_begin(s);
+	if ((rc = async_end(s)) < 0)
+		return rc;
+	/* From here every path out ends in async_end(): below, or at the
+	 * transaction's commit or rollback. */
+	s->async = 1;
+	if ((rc = s->be->async(s->conn, CSIP_ASYNC_BEFORE)) < 0 ||
+	    (rc = begin_tx(s)) < 0) {
+		char *msg = g_strdup(csip_error_last());
+
+		async_end(s);
+		csip_error_set(rc, "%s", msg);
+		g_free(msg);
+		return rc;
+	}
+	if ((rc = s->be->async(s->conn, CSIP_ASYNC_BEGUN)) < 0)
+		csip_store_rollback(s);
+	return rc;
+}
+
+int
 csip_store_commit(csip_store *s)
 {
 	int rc;
@@ -273,6 +358,7 @@ csip_store_commit(csip_store *s)
 		return CSIP_OK;
 	if (s->failed) {
 		s->be->exec(s->conn, "ROLLBACK");
+		async_end(s);
 		writer_release(s);
 		return csip_error_set(CSIP_ESTORE,
 			"transaction rolled back by an inner failure");
@@ -283,8 +369,12 @@ csip_store_commit(csip_store *s)
 		char *msg = g_strdup(csip_error_last());
 
 		s->be->exec(s->conn, "ROLLBACK");
+		async_end(s);
 		csip_error_set(rc, "%s", msg);
 		g_free(msg);
+	} else if (async_end(s) < 0) {
+		/* Committed; the next begin makes commits durable again. */
+		csip_error_clear();
 	}
 	writer_release(s);
 	return rc;
@@ -306,6 +396,7 @@ csip_store_rollback(csip_store *s)
 		int code = csip_error_last_code();
 
 		s->be->exec(s->conn, "ROLLBACK");
+		async_end(s);
 		writer_release(s);
 		csip_error_set(code, "%s", msg);
 		g_free(msg);
@@ -315,16 +406,33 @@ csip_store_rollback(csip_store *s)
 int
 csip_store_prepare(csip_store *s, const char *sql, csip_stmt **out)
 {
+	csip_stmt *st;
 	void *h = NULL;
 	int rc;
 
 	*out = NULL;
+	if (s->idle && (st = g_hash_table_lookup(s->idle, sql)) != NULL) {
+		g_hash_table_remove(s->idle, st->sql);
+		g_queue_unlink(&s->lru, &st->link);
+		*out = st;
+		return CSIP_OK;
+	}
 	if ((rc = s->be->prepare(s->conn, sql, &h)) < 0)
 		return rc;
-	*out = g_new0(csip_stmt, 1);
-	(*out)->store = s;
-	(*out)->h = h;
+	st = g_new0(csip_stmt, 1);
+	st->store = s;
+	st->h = h;
+	st->link.data = st;
+	if (s->idle)
+		st->sql = g_strdup(sql);
+	*out = st;
 	return CSIP_OK;
+}
+
+int
+csip_store_stmt_cached(const csip_store *s)
+{
+	return (int)s->lru.length;
 }
 
 int
@@ -404,10 +512,29 @@ csip_stmt_reset(csip_stmt *st)
 void
 csip_stmt_free(csip_stmt *st)
 {
+	csip_store *s;
+
 	if (st == NULL)
 		return;
-	st->store->be->finalize(st->h);
-	g_free(st);
+	s = st->store;
+	/* One kept statement per SQL text is enough: a second one only
+	 * exists while the first was in use. */
+	if (st->sql == NULL || g_hash_table_contains(s->idle, st->sql)) {
+		stmt_destroy(st);
+		return;
+	}
+	/* Reset ends the statement's read and forgets its last error;
+	 * cleared bindings make the next user start from NULLs, as with a
+	 * new statement. */
+	s->be->reset(st->h);
+	g_hash_table_insert(s->idle, st->sql, st);
+	g_queue_push_tail_link(&s->lru, &st->link);
+	if (s->lru.length > (guint)s->be->stmt_cache) {
+		csip_stmt *old = g_queue_pop_head_link(&s->lru)->data;
+
+		g_hash_table_remove(s->idle, old->sql);
+		stmt_destroy(old);
+	}
 }
 
 /* Prepare SQL and bind a NULL-terminated va_list of text values. */
@@ -479,16 +606,21 @@ csip_store_each(csip_store *s, csip_row_fn fn, void *ud, const char *sql,
 	va_start(ap, sql);
 	rc = prepare_bound(s, sql, ap, &st);
 	va_end(ap);
-	if (rc < 0)
-		goto out;
-	while ((rc = csip_stmt_step(st)) == CSIP_ROW)
-		if ((rc = fn(st, ud)) < 0)
-			goto out;
-	if (rc == CSIP_DONE)
-		rc = CSIP_OK;
-out:
+	if (rc == CSIP_OK)
+		rc = csip_stmt_each(st, fn, ud);
 	csip_stmt_free(st);
 	return rc;
+}
+
+int
+csip_stmt_each(csip_stmt *st, csip_row_fn fn, void *ud)
+{
+	int rc;
+
+	while ((rc = csip_stmt_step(st)) == CSIP_ROW)
+		if ((rc = fn(st, ud)) < 0)
+			return rc;
+	return rc == CSIP_DONE ? CSIP_OK : rc;
 }
 
 int

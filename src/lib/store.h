@@ -50,10 +50,25 @@ int csip_store_begin(csip_store *s);
 int csip_store_commit(csip_store *s);
 void csip_store_rollback(csip_store *s);
 
+/* Begin a transaction whose commit may be lost in a power failure (and,
+ * on PostgreSQL, in a crash of the database server), for data that is
+ * made again when lost.  The commit is still atomic, the database stays
+ * consistent, and any later durable commit makes this one durable too
+ * (SQLite in WAL mode with synchronous=NORMAL for this transaction only;
+ * PostgreSQL's SET LOCAL synchronous_commit = off).  Durable commits
+ * come back when the transaction ends, whichever way.  Nested in another
+ * transaction it is csip_store_begin(): the outermost one decides. */
+int csip_store_begin_async(csip_store *s);
+
 /* Prepare SQL; *out is freed with csip_stmt_free().  An error in the SQL
  * shows here (SQLite) or at the first step (PostgreSQL, which parses it
- * when the statement runs with its parameters). */
+ * when the statement runs with its parameters).  On SQLite a statement
+ * freed earlier with the same text is reused, reset and with no
+ * bindings (store.c). */
 int csip_store_prepare(csip_store *s, const char *sql, csip_stmt **out);
+
+/* Statements kept for reuse on S (for tests). */
+int csip_store_stmt_cached(const csip_store *s);
 
 /* Bind parameters, 1-based like SQL.  Text is copied. */
 int csip_stmt_bind_text(csip_stmt *st, int idx, const char *v);
@@ -84,7 +99,8 @@ const char *csip_stmt_column_name(csip_stmt *st, int col);
 /* Reset to run again with new bindings. */
 int csip_stmt_reset(csip_stmt *st);
 
-/* Free a statement; NULL is accepted. */
+/* Free a statement, or keep it for the next csip_store_prepare() of
+ * its SQL (store.c); NULL is accepted. */
 void csip_stmt_free(csip_stmt *st);
 
 /* Convenience: prepare SQL, bind the NULL-terminated list of text values (a
@@ -104,6 +120,8 @@ int csip_store_prepare_bind(csip_store *s, csip_stmt **out,
 typedef int (*csip_row_fn)(csip_stmt *st, void *ud);
 int csip_store_each(csip_store *s, csip_row_fn fn, void *ud,
 		    const char *sql, ...) __attribute__((sentinel));
+/* The same over a statement prepared and bound by the caller. */
+int csip_stmt_each(csip_stmt *st, csip_row_fn fn, void *ud);
 
 /* Prepare HEAD "(?, ?, ...)" TAIL, an IN list of the N > 0 ids IDS bound
  * as parameters 1 and up, and set *next to the index of the first

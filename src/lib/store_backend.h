@@ -37,7 +37,20 @@ typedef struct csip_store_backend {
 	 * this process queue on a condition variable instead of polling in
 	 * the database's busy handler, whose sleeps grow to 100 ms. */
 	int one_writer;
+	/* Statements freed by callers kept for reuse, at most this many per
+	 * connection (store.c); 0: every statement is finalized.  Set where
+	 * preparing costs (SQLite compiles each statement; PostgreSQL keeps
+	 * its own server-side cache). */
+	int stmt_cache;
+	/* A transaction whose commit need not survive a power failure
+	 * (csip_store_begin_async): called with CSIP_ASYNC_BEFORE before
+	 * its BEGIN, CSIP_ASYNC_BEGUN just after, and CSIP_ASYNC_END after
+	 * its COMMIT or ROLLBACK to make commits durable again.  NULL: every
+	 * commit is durable. */
+	int (*async)(void *conn, int phase);
 } csip_store_backend;
+
+enum { CSIP_ASYNC_BEFORE, CSIP_ASYNC_BEGUN, CSIP_ASYNC_END };
 
 /* Whether the write about to happen must fail (csip_store_fault_after);
  * counts it down otherwise.  One atomic read when no fault is armed. */

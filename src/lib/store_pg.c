@@ -615,6 +615,18 @@ pg_changes(void *conn)
 	return ((pg_conn *)conn)->changes;
 }
 
+/* A commit that need not survive a crash: the server answers it before
+ * its WAL is flushed, which a later synchronous commit or the WAL writer
+ * (within three wal_writer_delay) does.  SET LOCAL ends with the
+ * transaction, whichever way it ends. */
+static int
+pg_async(void *conn, int phase)
+{
+	if (phase != CSIP_ASYNC_BEGUN)
+		return CSIP_OK;
+	return pg_exec(conn, "SET LOCAL synchronous_commit = off");
+}
+
 const csip_store_backend csip_store_pg = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -637,4 +649,5 @@ const csip_store_backend csip_store_pg = {
 	.changes = pg_changes,
 	.begin_sql = "BEGIN; SELECT pg_advisory_xact_lock(" WRITER_LOCK ")",
 	.one_writer = 0,
+	.async = pg_async,
 };

@@ -264,6 +264,15 @@ register_vfs(gpointer unused)
 
 /* ---- backend --------------------------------------------------------- */
 
+/* Statements callers freed, kept per connection (store.c); a server
+ * worker's requests and a correlation use a few dozen. */
+#define STMT_CACHE 256
+
+typedef struct sq_conn {
+	sqlite3 *db;
+	int wal;        /* the database is in WAL mode */
+} sq_conn;
+
 /* Map a SQLite result to a csip code, recording the database's message. */
 static int
 sq_err(sqlite3 *db, int rc)
@@ -288,11 +297,28 @@ sq_err(sqlite3 *db, int rc)
 	}
 }
 
+/* Whether DB's journal is a WAL ("PRAGMA journal_mode=WAL" keeps the
+ * old mode where the WAL cannot be used, e.g. in memory). */
+static int
+is_wal(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int wal = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		wal = g_ascii_strcasecmp((const char *)sqlite3_column_text(st,
+			0), "wal") == 0;
+	sqlite3_finalize(st);
+	return wal;
+}
+
 static int
 sq_open(const char *target, void **conn)
 {
 	static GOnce once = G_ONCE_INIT;
 	sqlite3 *db = NULL;
+	sq_conn *c;
 	int rc;
 
 	g_once(&once, register_vfs, NULL);
@@ -318,7 +344,10 @@ sq_open(const char *target, void **conn)
 		rc = csip_error_prefix(sq_err(db, rc), "database %s: ", target);
 		goto fail;
 	}
-	*conn = db;
+	c = g_new0(sq_conn, 1);
+	c->db = db;
+	c->wal = is_wal(db);
+	*conn = c;
 	return CSIP_OK;
 fail:
 	sqlite3_close(db);
@@ -328,25 +357,34 @@ fail:
 static void
 sq_close(void *conn)
 {
-	sqlite3_close_v2(conn);
+	sq_conn *c = conn;
+
+	if (c == NULL)
+		return;
+	sqlite3_close_v2(c->db);
+	g_free(c);
 }
 
 static int
 sq_exec(void *conn, const char *sql)
 {
-	int rc = sqlite3_exec(conn, sql, NULL, NULL, NULL);
+	sqlite3 *db = ((sq_conn *)conn)->db;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
-	return rc == SQLITE_OK ? CSIP_OK : sq_err(conn, rc);
+	return rc == SQLITE_OK ? CSIP_OK : sq_err(db, rc);
 }
 
 static int
 sq_prepare(void *conn, const char *sql, void **stmt)
 {
+	sqlite3 *db = ((sq_conn *)conn)->db;
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(conn, sql, -1, &st, NULL);
+	/* Persistent: the statement may live on in the cache (store.c). */
+	int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+				    &st, NULL);
 
 	if (rc != SQLITE_OK)
-		return sq_err(conn, rc);
+		return sq_err(db, rc);
 	*stmt = st;
 	return CSIP_OK;
 }
@@ -451,7 +489,28 @@ sq_finalize(void *stmt)
 static int
 sq_changes(void *conn)
 {
-	return sqlite3_changes(conn);
+	return sqlite3_changes(((sq_conn *)conn)->db);
+}
+
+/* A commit that need not survive a power failure: synchronous=NORMAL,
+ * under which a WAL commit is not synced (the WAL is, at the next
+ * checkpoint and with the next FULL commit, which covers every frame
+ * before it), yet stays atomic and the database uncorrupted.  Outside
+ * WAL mode NORMAL risks more than the last commit, so the commit stays
+ * durable there.  The setting cannot change inside a transaction, hence
+ * before BEGIN and after COMMIT or ROLLBACK. */
+static int
+sq_async(void *conn, int phase)
+{
+	sq_conn *c = conn;
+
+	if (!c->wal)
+		return CSIP_OK;
+	if (phase == CSIP_ASYNC_BEFORE)
+		return sq_exec(c, "PRAGMA synchronous=NORMAL");
+	if (phase == CSIP_ASYNC_END)
+		return sq_exec(c, "PRAGMA synchronous=FULL");
+	return CSIP_OK;
 }
 
 const csip_store_backend csip_store_sqlite = {
@@ -478,4 +537,6 @@ const csip_store_backend csip_store_sqlite = {
 	 * deadlock upgrading from a read lock. */
 	.begin_sql = "BEGIN IMMEDIATE",
 	.one_writer = 1,
+	.stmt_cache = STMT_CACHE,
+	.async = sq_async,
 };
