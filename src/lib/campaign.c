@@ -44,49 +44,20 @@ id_list(const int64_t *ids, size_t n)
 	return g_string_free(s, FALSE);
 }
 
-/* Placeholders bound in one IN list at most (both backends accept far
- * more; past it the ids are inlined). */
-#define MAX_BOUND_IN 4096
-
-/* Run the query SQL, whose "@IDS@" becomes an IN list of the N ids IDS,
- * and call FN for each row as csip_store_each() does.  The list is N
- * placeholders rounded up to a power of two, the last id repeating, so
- * that the SQL text recurs: a correlation's queries then come from the
- * statements kept by the store (SQLite) or prepared on the server
- * (PostgreSQL) instead of being compiled for every report. */
+/* Run the query SQL, whose "@IDS@" becomes an IN list of the N ids IDS
+ * (csip_store_prepare_ids(): the text recurs, so a correlation's queries
+ * come from kept statements instead of being compiled for every report),
+ * and call FN for each row as csip_store_each() does. */
 static int
 each_in(csip_store *s, const char *sql, const int64_t *ids, size_t n,
 	csip_row_fn fn, void *ud)
 {
-	GString *list = g_string_new(NULL), *text = g_string_new(sql);
 	csip_stmt *st = NULL;
-	size_t room = 8;
-	int rc;
+	int next, rc;
 
-	while (room < n)
-		room *= 2;
-	if (n == 0 || room > MAX_BOUND_IN) {
-		for (size_t i = 0; i < n; i++)
-			g_string_append_printf(list, "%s%" PRId64, i ? "," : "",
-					       ids[i]);
-		if (n == 0)
-			g_string_append(list, "NULL");
-		room = 0;
-	}
-	for (size_t i = 0; i < room; i++)
-		g_string_append(list, i ? ",?" : "?");
-	g_string_replace(text, "@IDS@", list->str, 1);
-	if ((rc = csip_store_prepare(s, text->str, &st)) < 0)
-		goto out;
-	for (size_t i = 0; i < room; i++)
-		if ((rc = csip_stmt_bind_int64(st, (int)i + 1,
-					       ids[MIN(i, n - 1)])) < 0)
-			goto out;
-	rc = csip_stmt_each(st, fn, ud);
-out:
+	if ((rc = csip_store_prepare_ids(s, sql, ids, n, &next, &st)) == 0)
+		rc = csip_stmt_each(st, fn, ud);
 	csip_stmt_free(st);
-	g_string_free(list, TRUE);
-	g_string_free(text, TRUE);
 	return rc;
 }
 

@@ -453,8 +453,8 @@ csip_feedback_counts_many(csip_hub *h, const int64_t *ids, size_t n,
 	for (size_t b = 0; rc == CSIP_OK && b < n; b += COUNTS_BATCH) {
 		rc = csip_store_prepare_ids(csip_hub_store(h), "SELECT "
 			"item_id, kind, COUNT(*) FROM feedback WHERE item_id "
-			"IN", ids + b, MIN(n - b, COUNTS_BATCH),
-			"GROUP BY item_id, kind", &next, &st);
+			"IN (@IDS@) GROUP BY item_id, kind", ids + b,
+			MIN(n - b, COUNTS_BATCH), &next, &st);
 		while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
 			int64_t id = csip_stmt_int64(st, 0);
 			size_t k = GPOINTER_TO_SIZE(g_hash_table_lookup(at,

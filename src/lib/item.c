@@ -1565,31 +1565,29 @@ view_parts_clear(view_parts *v)
 enum { Q_ROW, Q_SIGS, Q_INDS, Q_SRCS, Q_HUB_APPR, Q_RECIPIENTS,
        Q_OWN_APPR, Q_COUNT };
 
-static const struct {
-	const char *head, *tail;
-} view_sql[Q_COUNT] = {
-	[Q_ROW] = { "SELECT id, title, analysis, tlp, audience, attack_type, "
+static const char *const view_sql[Q_COUNT] = {
+	[Q_ROW] = "SELECT id, title, analysis, tlp, audience, attack_type, "
 		"severity, tags, status, revision, created_by, created_at, "
-		"updated_at, published_at FROM item WHERE id IN", "" },
-	[Q_SIGS] = { "SELECT i.item_id, g.code FROM item_sig i JOIN sig g "
-		"ON g.id = i.sig_id WHERE i.item_id IN",
-		"ORDER BY i.item_id, g.code" },
-	[Q_INDS] = { "SELECT item_id, type, value, role FROM item_indicator "
-		"WHERE item_id IN", "ORDER BY item_id, type, value" },
-	[Q_SRCS] = { "SELECT i.item_id, r.id, r.org_id, o.name, "
-		"r.attribution, r.permission FROM item_source i JOIN report r "
-		"ON r.id = i.report_id JOIN org o ON o.id = r.org_id WHERE "
-		"i.item_id IN", "ORDER BY i.item_id, r.id" },
-	[Q_HUB_APPR] = { "SELECT a.item_id, o.name, a.revision, a.decision, "
+		"updated_at, published_at FROM item WHERE id IN (@IDS@)",
+	[Q_SIGS] = "SELECT i.item_id, g.code FROM item_sig i JOIN sig g ON "
+		"g.id = i.sig_id WHERE i.item_id IN (@IDS@) ORDER BY "
+		"i.item_id, g.code",
+	[Q_INDS] = "SELECT item_id, type, value, role FROM item_indicator "
+		"WHERE item_id IN (@IDS@) ORDER BY item_id, type, value",
+	[Q_SRCS] = "SELECT i.item_id, r.id, r.org_id, o.name, r.attribution, "
+		"r.permission FROM item_source i JOIN report r ON r.id = "
+		"i.report_id JOIN org o ON o.id = r.org_id WHERE i.item_id IN "
+		"(@IDS@) ORDER BY i.item_id, r.id",
+	[Q_HUB_APPR] = "SELECT a.item_id, o.name, a.revision, a.decision, "
 		"a.comment, a.decided_by, a.decided_at FROM item_approval a "
-		"JOIN org o ON o.id = a.org_id WHERE a.item_id IN",
-		"ORDER BY a.item_id, o.name" },
-	[Q_RECIPIENTS] = { "SELECT item_id, COUNT(*) FROM item_recipient "
-		"WHERE item_id IN", "GROUP BY item_id" },
-	[Q_OWN_APPR] = { "SELECT a.item_id, o.name, a.revision, a.decision, "
+		"JOIN org o ON o.id = a.org_id WHERE a.item_id IN (@IDS@) "
+		"ORDER BY a.item_id, o.name",
+	[Q_RECIPIENTS] = "SELECT item_id, COUNT(*) FROM item_recipient WHERE "
+		"item_id IN (@IDS@) GROUP BY item_id",
+	[Q_OWN_APPR] = "SELECT a.item_id, o.name, a.revision, a.decision, "
 		"a.comment, a.decided_by, a.decided_at FROM item_approval a "
-		"JOIN org o ON o.id = a.org_id WHERE a.item_id IN",
-		"AND a.org_id = ? ORDER BY a.item_id, o.name" },
+		"JOIN org o ON o.id = a.org_id WHERE a.item_id IN (@IDS@) AND "
+		"a.org_id = ? ORDER BY a.item_id, o.name",
 };
 
 /* One row of query Q into V. */
@@ -1668,8 +1666,8 @@ views_load(csip_hub *h, const csip_reader *r, view_parts *v, size_t n)
 		if ((q == Q_HUB_APPR || q == Q_RECIPIENTS) ? !hub :
 		    q == Q_OWN_APPR ? !own : 0)
 			continue;
-		rc = csip_store_prepare_ids(s, view_sql[q].head, ids, n,
-					    view_sql[q].tail, &next, &st);
+		rc = csip_store_prepare_ids(s, view_sql[q], ids, n, &next,
+					    &st);
 		if (rc == CSIP_OK && q == Q_OWN_APPR)
 			rc = csip_stmt_bind_int64(st, next, r->org_id);
 		while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {

@@ -171,10 +171,11 @@ facts_batch(csip_store *s, const int64_t *items, size_t n,
 	    csip_item_facts *out)
 {
 	static const char *const sqls[3] = {
-		"SELECT id, status, audience FROM item WHERE id IN",
-		"SELECT item_id, sig_id FROM item_sig WHERE item_id IN",
+		"SELECT id, status, audience FROM item WHERE id IN (@IDS@)",
+		"SELECT item_id, sig_id FROM item_sig WHERE item_id IN "
+		"(@IDS@)",
 		"SELECT DISTINCT i.item_id, r.org_id FROM item_source i JOIN "
-		"report r ON r.id = i.report_id WHERE i.item_id IN" };
+		"report r ON r.id = i.report_id WHERE i.item_id IN (@IDS@)" };
 	GHashTable *at = g_hash_table_new(g_int64_hash, g_int64_equal);
 	facts_acc *acc = g_new0(facts_acc, n);
 	csip_stmt *st = NULL;
@@ -189,8 +190,7 @@ facts_batch(csip_store *s, const int64_t *items, size_t n,
 		acc[i].provs = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	}
 	for (int q = 0; q < 3 && rc == CSIP_OK; q++) {
-		rc = csip_store_prepare_ids(s, sqls[q], items, n, "", &next,
-					    &st);
+		rc = csip_store_prepare_ids(s, sqls[q], items, n, &next, &st);
 		while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
 			int64_t id = csip_stmt_int64(st, 0), v;
 			size_t k = GPOINTER_TO_SIZE(g_hash_table_lookup(at,

@@ -20,6 +20,7 @@
 #include "util/error.h"
 
 #include <glib.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -682,33 +683,40 @@ csip_store_size_bytes(csip_store *s)
 }
 
 int
-csip_store_prepare_ids(csip_store *s, const char *head, const int64_t *ids,
-		       size_t n, const char *tail, int *next, csip_stmt **out)
+csip_store_prepare_ids(csip_store *s, const char *sql, const int64_t *ids,
+		       size_t n, int *next, csip_stmt **out)
 {
-	GString *sql = g_string_new(head);
+	GString *list = g_string_new(NULL), *text = g_string_new(sql);
 	csip_stmt *st = NULL;
-	size_t slots = 1;
+	size_t room = 8;
 	int rc;
 
 	*out = NULL;
-	while (slots < n)
-		slots *= 4;
-	g_string_append(sql, " (");
-	for (size_t i = 0; i < slots; i++)
-		g_string_append(sql, i ? ", ?" : "?");
-	g_string_append(sql, ") ");
-	g_string_append(sql, tail);
-	if ((rc = csip_store_prepare(s, sql->str, &st)) < 0)
+	while (room < n)
+		room *= 2;
+	if (n == 0 || room > CSIP_STORE_MAX_BOUND_IN) {
+		for (size_t i = 0; i < n; i++)
+			g_string_append_printf(list, "%s%" PRId64, i ? "," : "",
+					       ids[i]);
+		if (n == 0)
+			g_string_append(list, "NULL");
+		room = 0;
+	}
+	for (size_t i = 0; i < room; i++)
+		g_string_append(list, i ? ",?" : "?");
+	g_string_replace(text, "@IDS@", list->str, 1);
+	if ((rc = csip_store_prepare(s, text->str, &st)) < 0)
 		goto out;
-	for (size_t i = 0; i < slots; i++)
+	for (size_t i = 0; i < room; i++)
 		if ((rc = csip_stmt_bind_int64(st, (int)i + 1,
 					       ids[MIN(i, n - 1)])) < 0)
 			goto out;
-	*next = (int)slots + 1;
+	*next = (int)room + 1;
 	*out = st;
 	st = NULL;
 out:
 	csip_stmt_free(st);
-	g_string_free(sql, TRUE);
+	g_string_free(list, TRUE);
+	g_string_free(text, TRUE);
 	return rc;
 }

@@ -123,15 +123,20 @@ int csip_store_each(csip_store *s, csip_row_fn fn, void *ud,
 /* The same over a statement prepared and bound by the caller. */
 int csip_stmt_each(csip_stmt *st, csip_row_fn fn, void *ud);
 
-/* Prepare HEAD "(?, ?, ...)" TAIL, an IN list of the N > 0 ids IDS bound
- * as parameters 1 and up, and set *next to the index of the first
- * parameter after them (TAIL's own).  The list is padded to a power of
- * four with the last id, so that a handful of statement texts serve
- * every N (PostgreSQL keeps each text prepared); an id twice in an IN
- * list matches its rows once.  *out is freed with csip_stmt_free(). */
-int csip_store_prepare_ids(csip_store *s, const char *head,
-			   const int64_t *ids, size_t n, const char *tail,
-			   int *next, csip_stmt **out);
+/* Prepare SQL, whose one "@IDS@" becomes an IN list of the N ids IDS
+ * ("... WHERE id IN (@IDS@) ..."), bound as parameters 1 and up, and set
+ * *next to the index of the first parameter after them.  The list is N
+ * placeholders rounded up to a power of two (at least 8), the last id
+ * repeating, so that the SQL text recurs and its statement is kept
+ * (SQLite, store.c) or prepared once on the server (PostgreSQL) instead
+ * of compiled for every N; an id twice in an IN list matches its rows
+ * once.  No ids: "NULL", which matches nothing; more than
+ * CSIP_STORE_MAX_BOUND_IN: the ids are written into the SQL.  *out is
+ * freed with csip_stmt_free(). */
+#define CSIP_STORE_MAX_BOUND_IN 4096
+int csip_store_prepare_ids(csip_store *s, const char *sql,
+			   const int64_t *ids, size_t n, int *next,
+			   csip_stmt **out);
 
 /* Convenience: run a query returning one int64 (first column of the first
  * row) with text parameters as above.  CSIP_ENOTFOUND when no row. */
