@@ -688,10 +688,13 @@ csip_store_prepare_ids(csip_store *s, const char *sql, const int64_t *ids,
 {
 	GString *list = g_string_new(NULL), *text = g_string_new(sql);
 	csip_stmt *st = NULL;
-	size_t room = 8;
+	size_t room = n == 1 ? 1 : 8;
 	int rc;
 
 	*out = NULL;
+	/* One id is the common case (a single item): "IN (?)" is planned
+	 * as "= ?" by both backends, where a longer list costs SQLite a
+	 * temporary index at every run. */
 	while (room < n)
 		room *= 2;
 	if (n == 0 || room > CSIP_STORE_MAX_BOUND_IN) {

@@ -126,7 +126,8 @@ int csip_stmt_each(csip_stmt *st, csip_row_fn fn, void *ud);
 /* Prepare SQL, whose one "@IDS@" becomes an IN list of the N ids IDS
  * ("... WHERE id IN (@IDS@) ..."), bound as parameters 1 and up, and set
  * *next to the index of the first parameter after them.  The list is N
- * placeholders rounded up to a power of two (at least 8), the last id
+ * placeholders rounded up to a power of two (one for one id, else at
+ * least 8), the last id
  * repeating, so that the SQL text recurs and its statement is kept
  * (SQLite, store.c) or prepared once on the server (PostgreSQL) instead
  * of compiled for every N; an id twice in an IN list matches its rows
