@@ -15,7 +15,6 @@ their recipients, alerts to the hub) is delivered exactly once.
 Usage: test_cluster.py PATH-TO-CSIP
 """
 import copy
-import http.server
 import json
 import os
 import sys
@@ -29,27 +28,6 @@ sys.path.insert(0, os.path.dirname(HERE))
 import test_server as ts  # noqa: E402  (Hub, Client, OpenApi)
 import testdb  # noqa: E402
 
-class Hook(threading.Thread):
-    """A webhook receiver on 127.0.0.1 keeping (path, body) pairs."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        got = self.got = []
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                got.append((self.path, self.rfile.read(n)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.port = self.srv.server_address[1]
-
-    def run(self):
-        self.srv.serve_forever()
 
 REPORTS = 40         # per submitting organisation
 PENDING = 30         # stored uncorrelated, for the sweeps
@@ -67,7 +45,7 @@ def wait_for(what, pred, timeout=60):
 class TestTwoServers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.hook = Hook()
+        cls.hook = ts.Hook()
         cls.hook.start()
         h = cls.h = ts.Hub("rate_limit = 0\n")
         base = "http://127.0.0.1:%d/" % cls.hook.port
@@ -219,7 +197,7 @@ class TestTwoServers(unittest.TestCase):
             "failed_at IS NULL").fetchone()[0] == 0)
         time.sleep(2.5)  # a second sweep of both servers, to be sure
         got = {}
-        for path, body in self.hook.got:
+        for path, _, body in self.hook.got:
             got.setdefault((path, body), 0)
             got[(path, body)] += 1
         twice = {k: n for k, n in got.items() if n > 1}

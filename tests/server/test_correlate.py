@@ -15,11 +15,9 @@ Usage: test_correlate.py PATH-TO-CSIP
 """
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import sys
-import threading
 import time
 import unittest
 
@@ -28,33 +26,10 @@ sys.path.insert(0, HERE)
 import test_server as ts  # noqa: E402  (Hub, Client, OpenApi)
 
 
-class Hook(threading.Thread):
-    """A webhook receiver on 127.0.0.1 keeping (headers, body) pairs."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        got = self.got = []
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                got.append((dict(self.headers), self.rfile.read(n)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-        self.srv = http.server.HTTPServer(("127.0.0.1", 0), H)
-        self.port = self.srv.server_address[1]
-
-    def run(self):
-        self.srv.serve_forever()
-
-
 class TestAnalysis(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.hook = Hook()
+        cls.hook = ts.Hook()
         cls.hook.start()
         h = cls.h = ts.Hub("rate_limit = 0\n")
         h.ok("init")
@@ -127,7 +102,7 @@ class TestAnalysis(unittest.TestCase):
         self.assertEqual(len(self.hook.got), 2)
         key = self.h.json("org", "show", "hubctr")["webhook_key"]
         seen = set()
-        for headers, body in self.hook.got:
+        for _, headers, body in self.hook.got:
             want = hmac.new(bytes.fromhex(key), body,
                             hashlib.sha256).hexdigest()
             self.assertEqual(headers.get("X-Csip-Signature"),
@@ -149,7 +124,7 @@ class TestAnalysis(unittest.TestCase):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(self.hook.got) < 3:
             time.sleep(0.2)
-        self.assertEqual(json.loads(self.hook.got[2][1])["campaign"]["name"],
+        self.assertEqual(json.loads(self.hook.got[2][2])["campaign"]["name"],
                          "Spear one")
         ts.assert_error(self, self.hub.patch(
             "/api/v1/campaigns/%d" % camp["id"], {"name": 5}), 400)

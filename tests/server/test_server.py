@@ -1225,8 +1225,9 @@ class _Smtp(threading.Thread):
                         say("250 ok")
 
 
-class _Hook(threading.Thread):
-    """A webhook receiver on 127.0.0.1 keeping (headers, body) pairs."""
+class Hook(threading.Thread):
+    """A webhook receiver on 127.0.0.1 keeping (path, headers, body) of
+    each POST, in order; test_correlate and test_cluster use it too."""
 
     def __init__(self):
         super().__init__(daemon=True)
@@ -1236,13 +1237,14 @@ class _Hook(threading.Thread):
         class H(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
-                got.append((dict(self.headers), self.rfile.read(n)))
+                got.append((self.path, dict(self.headers),
+                            self.rfile.read(n)))
                 self.send_response(204)
                 self.end_headers()
 
             def log_message(self, *a):
                 pass
-        self.srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.port = self.srv.server_address[1]
 
     def run(self):
@@ -1256,7 +1258,7 @@ class Test4Notify(unittest.TestCase):
         import email.utils
         import hashlib
         import hmac
-        smtp, hook = _Smtp(), _Hook()
+        smtp, hook = _Smtp(), Hook()
         smtp.start()
         hook.start()
         h = Hub("rate_limit = 0\nurl = https://hub.test.example/\n"
@@ -1300,7 +1302,7 @@ class Test4Notify(unittest.TestCase):
                     (not hook.got or not smtp.mails):
                 time.sleep(0.2)
             self.assertEqual(len(hook.got), 1, "one webhook call")
-            headers, body = hook.got[0]
+            _, headers, body = hook.got[0]
             payload = json.loads(body)
             self.assertEqual(payload["id"], iid)
             self.assertEqual(payload["title"],
