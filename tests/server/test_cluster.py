@@ -216,7 +216,7 @@ class TestTwoServers(unittest.TestCase):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    ts.CSIP = os.path.abspath(sys.argv.pop(1))
+    ts.CSIP = ts.testhub.CSIP = os.path.abspath(sys.argv.pop(1))
     if testdb.backend() != "postgresql":
         print("1..0 # SKIP two servers need PostgreSQL: run under "
               "scripts/pg-test (make check does)")

@@ -281,7 +281,7 @@ class TestAnalysis(unittest.TestCase):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    ts.CSIP = os.path.abspath(sys.argv.pop(1))
+    ts.CSIP = ts.testhub.CSIP = os.path.abspath(sys.argv.pop(1))
     suite = unittest.TestLoader().loadTestsFromTestCase(TestAnalysis)
     res = unittest.TextTestRunner(verbosity=2).run(suite)
     sys.exit(0 if res.wasSuccessful() else 1)

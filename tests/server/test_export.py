@@ -13,14 +13,9 @@ Usage: test_export.py PATH-TO-CSIP
 """
 import json
 import os
-import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.parse
@@ -29,6 +24,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 import testdb  # noqa: E402
+import testhub  # noqa: E402
 
 CSIP = None
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -37,56 +33,11 @@ FORMATS = ("suricata", "snort", "zeek", "rpz", "csv", "text")
 SECRETS = ("kanto", "関東", "nihon-gas", "日本ガス", "csip-hub")
 
 
-class Hub:
-    """A throwaway demo hub and its server."""
+class Hub(testhub.Hub):
+    """testhub.Hub, and GET with a token."""
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="csip-export-")
-        self.conf = os.path.join(self.dir, "csip.conf")
-        self.database = testdb.Database(os.path.join(self.dir, "data"))
-        with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n%s[server]\nrate_limit = 0\n" %
-                    (os.path.join(self.dir, "data"), self.database.conf()))
-        self.proc = None
-        self.log = None
-        self.port = None
-
-    def ok(self, *args):
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
-        p = subprocess.run([CSIP, "--config", self.conf] + list(args),
-                           capture_output=True, text=True, env=e,
-                           cwd=self.dir, timeout=120)
-        if p.returncode != 0:
-            raise AssertionError("csip %s failed (%d): %s" %
-                                 (" ".join(args), p.returncode, p.stderr))
-        return p
-
-    def token(self, user):
-        return json.loads(self.ok("token", "create", user,
-                                  "--json").stdout)["token"]
-
-    def start(self):
-        self.log = open(os.path.join(self.dir, "server.log"), "ab")
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
-        self.proc = subprocess.Popen(
-            [CSIP, "--config", self.conf, "serve", "--listen",
-             "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=self.log,
-            env=e, cwd=self.dir)
-        line = b""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                break
-            if self.proc.poll() is not None:
-                break
-        m = re.search(rb"serving on http://127\.0\.0\.1:(\d+)/", line)
-        if not m:
-            raise AssertionError("csip serve did not start: %r" % line)
-        self.port = int(m.group(1))
+        super().__init__("rate_limit = 0\n", prefix="csip-export-")
 
     def get(self, path, token=None, query=None, method="GET"):
         if query:
@@ -99,19 +50,6 @@ class Hub:
                 return r.status, r.headers.get("Content-Type"), r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.headers.get("Content-Type"), e.read()
-
-    def cleanup(self):
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc.stdout.close()
-            self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 HUB = None
@@ -242,4 +180,5 @@ class TestExport(unittest.TestCase):
 
 if __name__ == "__main__":
     CSIP = os.path.abspath(sys.argv.pop(1))
+    testhub.CSIP = CSIP
     unittest.main(verbosity=2)

@@ -24,12 +24,9 @@ import http.server
 import json
 import os
 import re
-import select
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -39,65 +36,29 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 import testdb  # noqa: E402
+import testhub  # noqa: E402
 
 CSIP = None
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 WAIT = 30          # seconds, for anything asynchronous
 
 
-class Hub:
-    """A throwaway demo hub and its server."""
+class Hub(testhub.Hub):
+    """testhub.Hub; URL is the server's base address."""
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="csip-follow-")
-        self.conf = os.path.join(self.dir, "csip.conf")
-        self.database = testdb.Database(os.path.join(self.dir, "data"))
-        with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n%s[server]\nrate_limit = 0\n" %
-                    (os.path.join(self.dir, "data"), self.database.conf()))
-        self.proc = None
-        self.log = None
-        self.port = None
+        super().__init__("rate_limit = 0\n", prefix="csip-follow-")
 
     def env(self):
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
+        """Without CSIP_TOKEN either: the matcher's is set per run."""
+        e = super().env()
         e.pop("CSIP_TOKEN", None)
         return e
 
-    def ok(self, *args):
-        p = subprocess.run([CSIP, "--config", self.conf] + list(args),
-                           capture_output=True, text=True, env=self.env(),
-                           cwd=self.dir, timeout=120)
-        if p.returncode != 0:
-            raise AssertionError("csip %s failed (%d): %s" %
-                                 (" ".join(args), p.returncode, p.stderr))
-        return p
-
-    def token(self, user):
-        return json.loads(self.ok("token", "create", user,
-                                  "--json").stdout)["token"]
-
-    def start(self):
-        self.log = open(os.path.join(self.dir, "server.log"), "ab")
-        self.proc = subprocess.Popen(
-            [CSIP, "--config", self.conf, "serve", "--listen",
-             "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=self.log,
-            env=self.env(), cwd=self.dir)
-        line = b""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                break
-            if self.proc.poll() is not None:
-                break
-        m = re.search(rb"serving on http://127\.0\.0\.1:(\d+)/", line)
-        if not m:
-            raise AssertionError("csip serve did not start: %r" % line)
-        self.port = int(m.group(1))
+    def start(self, *extra):
+        super().start(*extra)
         self.url = "http://127.0.0.1:%d" % self.port
+        return self
 
     def call(self, method, path, token, body=None, expect=200):
         data = json.dumps(body).encode() if body is not None else None
@@ -115,19 +76,6 @@ class Hub:
             raise AssertionError("%s %s: %d %r" % (method, path, status,
                                                     out[:500]))
         return json.loads(out) if out else None
-
-    def cleanup(self):
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc.stdout.close()
-            self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Matcher:
@@ -657,4 +605,5 @@ class TestFollow(unittest.TestCase):
 
 if __name__ == "__main__":
     CSIP = os.path.abspath(sys.argv.pop(1))
+    testhub.CSIP = CSIP
     unittest.main(verbosity=2)

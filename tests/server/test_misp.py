@@ -17,13 +17,7 @@ Usage: test_misp.py PATH-TO-CSIP
 import hashlib
 import json
 import os
-import re
-import select
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.request
@@ -34,6 +28,7 @@ import jsonschema
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 import testdb  # noqa: E402
+import testhub  # noqa: E402
 
 CSIP = None
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,77 +53,11 @@ def load_misp(name):
         return json.load(f)
 
 
-class Hub:
-    """A throwaway data folder, configuration, database and server."""
+class Hub(testhub.Hub):
+    """testhub.Hub with the rate limit off."""
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="csip-misp-")
-        self.data = os.path.join(self.dir, "data")
-        self.conf = os.path.join(self.dir, "csip.conf")
-        self.database = testdb.Database(self.data)
-        with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n%s[server]\nrate_limit = 0\n" %
-                    (self.data, self.database.conf()))
-        self.proc = None
-        self.port = None
-        self.log = None
-
-    def run(self, *args):
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
-        p = subprocess.run([CSIP, "--config", self.conf] + list(args),
-                           capture_output=True, text=True, env=e,
-                           cwd=self.dir, timeout=120)
-        if p.returncode != 0:
-            raise AssertionError("csip %s failed (%d): %s" %
-                                 (" ".join(args), p.returncode, p.stderr))
-        return p
-
-    def token(self, user):
-        return json.loads(self.run("token", "create", user,
-                                   "--json").stdout)["token"]
-
-    def start(self):
-        self.log = open(os.path.join(self.dir, "server.log"), "ab")
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
-        self.proc = subprocess.Popen(
-            [CSIP, "--config", self.conf, "serve", "--listen",
-             "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=self.log,
-            env=e, cwd=self.dir)
-        deadline = time.monotonic() + 60
-        line = b""
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                break
-            if self.proc.poll() is not None:
-                break
-        m = re.search(rb"serving on http://127\.0\.0\.1:(\d+)/", line)
-        if not m:
-            self.cleanup()
-            raise AssertionError("csip serve did not start: %r" % line)
-        self.port = int(m.group(1))
-
-    def key(self):
-        with open(os.path.join(self.data, "secret.key"), "rb") as f:
-            return f.read()
-
-    def cleanup(self):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc.stdout.close()
-            self.proc = None
-        if self.log is not None:
-            self.log.close()
-            self.log = None
-        shutil.rmtree(self.dir, ignore_errors=True)
+        super().__init__("rate_limit = 0\n", prefix="csip-misp-")
 
 
 class Resp:
@@ -281,21 +210,21 @@ def setUpModule():
     global HUB, API
     HUB = Hub()
     h = HUB
-    h.run("init")
-    h.run("sig", "add", "energy")
-    h.run("sig", "add", "gas")
-    h.run("org", "add", "hubctr", "--role", "hub", "--display",
+    h.ok("init")
+    h.ok("sig", "add", "energy")
+    h.ok("sig", "add", "gas")
+    h.ok("org", "add", "hubctr", "--role", "hub", "--display",
           "Hub Center", "--nda", "2024-04-01", "--domain", "hub-test.jp")
-    h.run("org", "add", PROVIDER, "--display", PROVIDER_DISPLAY, "--sig",
+    h.ok("org", "add", PROVIDER, "--display", PROVIDER_DISPLAY, "--sig",
           "energy", "--nda", "2024-04-01", "--domain", PROVIDER_DOMAIN,
           "--network", "10.9.0.0/16")
-    h.run("org", "add", "tohoku-den", "--sig", "energy", "--nda",
+    h.ok("org", "add", "tohoku-den", "--sig", "energy", "--nda",
           "2024-05-01", "--domain", "tohoku-den-test.jp")
-    h.run("org", "add", "nihon-gasu", "--sig", "gas", "--nda", "2024-06-01",
+    h.ok("org", "add", "nihon-gasu", "--sig", "gas", "--nda", "2024-06-01",
           "--domain", "nihon-gasu-test.jp")
-    h.run("org", "add", "fuji-nonda", "--sig", "energy", "--domain",
+    h.ok("org", "add", "fuji-nonda", "--sig", "energy", "--domain",
           "fuji-nonda-test.jp")
-    h.run("org", "add", "natcert", "--role", "partner", "--nda",
+    h.ok("org", "add", "natcert", "--role", "partner", "--nda",
           "2024-04-01", "--domain", "natcert-test.jp")
     for user, org, role, reader in [
             ("analyst", "hubctr", "analyst", "hub"),
@@ -304,7 +233,7 @@ def setUpModule():
             ("nuser", "nihon-gasu", "member", "other_sig"),
             ("fuser", "fuji-nonda", "member", "no_nda"),
             ("puser", "natcert", "member", "partner")]:
-        h.run("user", "add", user, "--org", org, "--role", role)
+        h.ok("user", "add", user, "--org", org, "--role", role)
         TOKENS[reader] = h.token(user)
     h.start()
     with OPENER.open("http://127.0.0.1:%d/api/v1/openapi.json" % h.port,
@@ -514,6 +443,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     CSIP = os.path.abspath(sys.argv.pop(1))
+    testhub.CSIP = CSIP
     unittest.main(verbosity=2)
 
 

@@ -21,14 +21,12 @@ import http.client
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -42,6 +40,7 @@ import jsonschema
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 import testdb  # noqa: E402
+import testhub  # noqa: E402
 
 CSIP = None
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -153,109 +152,18 @@ API = None           # OpenApi, from the first server started
 # ---- the hub: configuration, CLI, server process --------------------------
 
 
-class Hub:
-    """A throwaway data folder, configuration and database."""
-
-    def __init__(self, server_conf=""):
-        self.dir = tempfile.mkdtemp(prefix="csip-srv-")
-        self.data = os.path.join(self.dir, "data")
-        self.conf = os.path.join(self.dir, "csip.conf")
-        self.database = testdb.Database(self.data)
-        with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n%s[server]\n%s" % (
-                self.data, self.database.conf(), server_conf))
-        self.proc = None
-        self.port = None
-        self.scheme = "http"
-        self.log = None
-
-    def run(self, *args, stdin=None):
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
-        return subprocess.run([CSIP, "--config", self.conf] + list(args),
-                              input=stdin, capture_output=True, text=True,
-                              env=e, cwd=self.dir, timeout=120)
-
-    def ok(self, *args, **kw):
-        p = self.run(*args, **kw)
-        if p.returncode != 0:
-            raise AssertionError("csip %s failed (%d): %s" %
-                                 (" ".join(args), p.returncode, p.stderr))
-        return p
-
-    def json(self, *args):
-        return json.loads(self.ok(*args, "--json").stdout)
-
-    def token(self, user, *extra):
-        return self.json("token", "create", user, *extra)["token"]
+class Hub(testhub.Hub):
+    """testhub.Hub; the first server started gives the OpenAPI document
+    every response is checked against."""
 
     def start(self, *extra):
         global API
-        self.log = open(os.path.join(self.dir, "server.log"), "ab")
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
-        self.proc = subprocess.Popen(
-            [CSIP, "--config", self.conf, "serve", "--listen",
-             "127.0.0.1:0"] + list(extra), stdout=subprocess.PIPE,
-            stderr=self.log, env=e, cwd=self.dir)
-        deadline = time.monotonic() + 60
-        line = b""
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                break
-            if self.proc.poll() is not None:
-                break
-        m = re.search(rb"serving on (https?)://127\.0\.0\.1:(\d+)/", line)
-        if not m:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("csip serve did not start: %r\n%s" %
-                                 (line, self.server_log()))
-        self.scheme = m.group(1).decode()
-        self.port = int(m.group(2))
+        super().start(*extra)
         if API is None and self.scheme == "http":
             with OPENER.open(self.url("/api/v1/openapi.json"),
                              timeout=30) as r:
                 API = OpenApi(json.loads(r.read().decode("utf-8")))
         return self
-
-    def url(self, path):
-        return "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path)
-
-    def server_log(self):
-        try:
-            with open(os.path.join(self.dir, "server.log"), "rb") as f:
-                return f.read()[-4000:].decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def stop(self, sig=signal.SIGTERM, timeout=60):
-        """Stop the server; returns its exit status."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
-        self.proc.stdout.close()
-        self.proc = None
-        self.log.close()
-        return rc
-
-    def cleanup(self):
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc.stdout.close()
-            self.log.close()
-            self.proc = None
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Resp:
@@ -1642,6 +1550,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     CSIP = os.path.abspath(sys.argv.pop(1))
+    testhub.CSIP = CSIP
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     mod = sys.modules[__name__]

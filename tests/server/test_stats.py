@@ -15,13 +15,7 @@ Usage: test_stats.py PATH-TO-CSIP
 """
 import json
 import os
-import re
-import select
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.parse
@@ -33,64 +27,18 @@ import jsonschema
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 import testdb  # noqa: E402
+import testhub  # noqa: E402
 
 CSIP = None
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-class Hub:
-    """A throwaway data folder, configuration, database and server."""
+class Hub(testhub.Hub):
+    """testhub.Hub, and GET with a token."""
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="csip-stats-")
-        self.data = os.path.join(self.dir, "data")
-        self.conf = os.path.join(self.dir, "csip.conf")
-        self.database = testdb.Database(self.data)
-        with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n%s[server]\nrate_limit = 0\n" %
-                    (self.data, self.database.conf()))
-        self.proc = None
-        self.port = None
-        self.log = None
-
-    def run(self, *args):
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
-        p = subprocess.run([CSIP, "--config", self.conf] + list(args),
-                           capture_output=True, text=True, env=e,
-                           cwd=self.dir, timeout=120)
-        if p.returncode != 0:
-            raise AssertionError("csip %s failed (%d): %s" %
-                                 (" ".join(args), p.returncode, p.stderr))
-        return p
-
-    def token(self, user):
-        return json.loads(self.run("token", "create", user,
-                                   "--json").stdout)["token"]
-
-    def start(self):
-        self.log = open(os.path.join(self.dir, "server.log"), "ab")
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
-        self.proc = subprocess.Popen(
-            [CSIP, "--config", self.conf, "serve", "--listen",
-             "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=self.log,
-            env=e, cwd=self.dir)
-        deadline = time.monotonic() + 60
-        line = b""
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                break
-            if self.proc.poll() is not None:
-                break
-        m = re.search(rb"serving on http://127\.0\.0\.1:(\d+)/", line)
-        if not m:
-            self.cleanup()
-            raise AssertionError("csip serve did not start: %r" % line)
-        self.port = int(m.group(1))
+        super().__init__("rate_limit = 0\n", prefix="csip-stats-")
 
     def get(self, path, token=None, query=None):
         """(status, content type, body bytes, parsed JSON or None)."""
@@ -111,21 +59,6 @@ class Hub:
             data = json.loads(body.decode("utf-8"))
         return status, ctype, body, data
 
-    def cleanup(self):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc.stdout.close()
-            self.proc = None
-        if self.log:
-            self.log.close()
-            self.log = None
-        shutil.rmtree(self.dir, ignore_errors=True)
-
 
 HUB = None
 TOKENS = {}
@@ -135,19 +68,19 @@ DOC = None
 def setUpModule():
     global HUB, DOC
     HUB = h = Hub()
-    h.run("init")
-    h.run("sig", "add", "energy")
-    h.run("sig", "add", "gas")
-    h.run("org", "add", "hubctr", "--role", "hub", "--nda", "2010-04-01")
-    h.run("org", "add", "kanto", "--sig", "energy", "--sig", "gas",
+    h.ok("init")
+    h.ok("sig", "add", "energy")
+    h.ok("sig", "add", "gas")
+    h.ok("org", "add", "hubctr", "--role", "hub", "--nda", "2010-04-01")
+    h.ok("org", "add", "kanto", "--sig", "energy", "--sig", "gas",
           "--nda", "2010-04-01")
-    h.run("org", "add", "tohoku", "--sig", "energy", "--nda", "2010-04-01")
-    h.run("org", "add", "osaka", "--sig", "gas", "--nda", "2010-04-01")
-    h.run("org", "add", "natcert", "--role", "partner", "--nda",
+    h.ok("org", "add", "tohoku", "--sig", "energy", "--nda", "2010-04-01")
+    h.ok("org", "add", "osaka", "--sig", "gas", "--nda", "2010-04-01")
+    h.ok("org", "add", "natcert", "--role", "partner", "--nda",
           "2010-04-01")
     for user, org in [("analyst", "hubctr"), ("kuser", "kanto"),
                       ("tuser", "tohoku"), ("puser", "natcert")]:
-        h.run("user", "add", user, "--org", org, "--role",
+        h.ok("user", "add", user, "--org", org, "--role",
               "analyst" if org == "hubctr" else "member")
         TOKENS[org] = h.token(user)
     con = h.database.connect()
@@ -309,6 +242,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     CSIP = os.path.abspath(sys.argv.pop(1))
+    testhub.CSIP = CSIP
     unittest.main(verbosity=2)
 
 

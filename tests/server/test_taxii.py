@@ -21,11 +21,7 @@ import http.client
 import json
 import os
 import re
-import select
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -39,6 +35,7 @@ import jsonschema
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 import testdb  # noqa: E402
+import testhub  # noqa: E402
 
 CSIP = None
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -109,75 +106,19 @@ API = None
 # ---- the hub ---------------------------------------------------------------
 
 
-class Hub:
+class Hub(testhub.Hub):
+    """testhub.Hub; each server started gives the OpenAPI document the
+    REST answers are checked against."""
+
     def __init__(self, server_conf=""):
-        self.dir = tempfile.mkdtemp(prefix="csip-taxii-")
-        self.data = os.path.join(self.dir, "data")
-        self.conf = os.path.join(self.dir, "csip.conf")
-        self.database = testdb.Database(self.data)
-        with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n%s[server]\n%s" % (
-                self.data, self.database.conf(), server_conf))
-        self.proc = None
-        self.port = None
+        super().__init__(server_conf, prefix="csip-taxii-")
 
-    def run(self, *args, stdin=None):
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
-        return subprocess.run([CSIP, "--config", self.conf] + list(args),
-                              input=stdin, capture_output=True, text=True,
-                              env=e, cwd=self.dir, timeout=120)
-
-    def ok(self, *args, **kw):
-        p = self.run(*args, **kw)
-        if p.returncode != 0:
-            raise AssertionError("csip %s failed (%d): %s" %
-                                 (" ".join(args), p.returncode, p.stderr))
-        return p
-
-    def json(self, *args):
-        return json.loads(self.ok(*args, "--json").stdout)
-
-    def token(self, user, *extra):
-        return self.json("token", "create", user, *extra)["token"]
-
-    def start(self):
+    def start(self, *extra):
         global API
-        self.log = open(os.path.join(self.dir, "server.log"), "ab")
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
-        self.proc = subprocess.Popen(
-            [CSIP, "--config", self.conf, "serve", "--listen",
-             "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=self.log,
-            env=e, cwd=self.dir)
-        deadline = time.monotonic() + 60
-        line = b""
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                break
-            if self.proc.poll() is not None:
-                break
-        m = re.search(rb"serving on http://127\.0\.0\.1:(\d+)/", line)
-        if not m:
-            self.cleanup()
-            raise AssertionError("csip serve did not start: %r" % line)
-        self.port = int(m.group(1))
+        super().start(*extra)
         with OPENER.open(self.url("/api/v1/openapi.json"), timeout=30) as r:
             API = OpenApi(json.loads(r.read().decode("utf-8")))
-
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
-
-    def cleanup(self):
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc.stdout.close()
-            self.log.close()
-            self.proc = None
-        shutil.rmtree(self.dir, ignore_errors=True)
+        return self
 
 
 class Resp:
@@ -1200,6 +1141,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     CSIP = os.path.abspath(sys.argv.pop(1))
+    testhub.CSIP = CSIP
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     mod = sys.modules[__name__]
