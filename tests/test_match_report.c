@@ -88,6 +88,25 @@ answer(void *ud, const csip_test_req *rq, int *status, GString *body)
 	g_mutex_unlock(&h->lock);
 }
 
+/* Serve H (its item3[] set by the caller) on a free port. */
+static csip_test_http *
+hub_start(hub *h)
+{
+	h->posts = g_ptr_array_new_with_free_func(g_free);
+	h->keys = g_ptr_array_new_with_free_func(g_free);
+	g_mutex_init(&h->lock);
+	return csip_test_http_start(answer, h);
+}
+
+static void
+hub_stop(hub *h, csip_test_http *srv)
+{
+	csip_test_http_stop(srv);
+	g_ptr_array_free(h->posts, TRUE);
+	g_ptr_array_free(h->keys, TRUE);
+	g_mutex_clear(&h->lock);
+}
+
 static int64_t
 item_of(void *ud, csip_ind_type type, const char *value)
 {
@@ -120,17 +139,14 @@ body_of(hub *h, guint i)
 static void
 test_send(void)
 {
-	hub h = { .posts = g_ptr_array_new_with_free_func(g_free),
-		.keys = g_ptr_array_new_with_free_func(g_free),
-		.item3 = { 503, 201, 201 } };
+	hub h = { .item3 = { 503, 201, 201 } };
 	csip_test_http *srv;
 	csip_match_report *r = NULL;
 	csip_match_report_stats st;
 	GString *notes = g_string_new(NULL), *left = g_string_new(NULL);
 	json_t *b;
 
-	g_mutex_init(&h.lock);
-	srv = csip_test_http_start(answer, &h);
+	srv = hub_start(&h);
 	csip_assert_ok(csip_match_report_new(csip_test_http_url(srv), "tok",
 					     &r));
 	csip_match_report_add(r, CSIP_IND_DOMAIN, "a.example",
@@ -221,10 +237,7 @@ test_send(void)
 	g_assert_cmpstr(left->str, ==, "");
 
 	csip_match_report_free(r);
-	csip_test_http_stop(srv);
-	g_ptr_array_free(h.posts, TRUE);
-	g_ptr_array_free(h.keys, TRUE);
-	g_mutex_clear(&h.lock);
+	hub_stop(&h, srv);
 	g_string_free(notes, TRUE);
 	g_string_free(left, TRUE);
 }
@@ -266,8 +279,7 @@ test_unreachable(void)
 static void
 test_seal(void)
 {
-	hub h = { .posts = g_ptr_array_new_with_free_func(g_free),
-		.keys = g_ptr_array_new_with_free_func(g_free) };
+	hub h = { 0 };
 	csip_test_http *srv;
 	csip_match_report *r = NULL;
 	csip_match_report_stats st;
@@ -275,8 +287,7 @@ test_seal(void)
 	json_t *b;
 	int seen5 = 0, seen3 = 0;
 
-	g_mutex_init(&h.lock);
-	srv = csip_test_http_start(answer, &h);
+	srv = hub_start(&h);
 	csip_assert_ok(csip_match_report_new(csip_test_http_url(srv), "tok",
 					     &r));
 	csip_match_report_sealed_only(r);
@@ -328,10 +339,7 @@ test_seal(void)
 	}
 	g_assert_true(seen5 && seen3);
 	csip_match_report_free(r);
-	csip_test_http_stop(srv);
-	g_ptr_array_free(h.posts, TRUE);
-	g_ptr_array_free(h.keys, TRUE);
-	g_mutex_clear(&h.lock);
+	hub_stop(&h, srv);
 	g_string_free(left, TRUE);
 }
 

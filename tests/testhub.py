@@ -59,8 +59,8 @@ class Hub:
                                  (" ".join(args), p.returncode, p.stderr))
         return p
 
-    def json(self, *args):
-        return json.loads(self.ok(*args, "--json").stdout)
+    def json(self, *args, **kw):
+        return json.loads(self.ok(*args, "--json", **kw).stdout)
 
     def token(self, user, *extra):
         return self.json("token", "create", user, *extra)["token"]

@@ -14,57 +14,38 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 import testdb  # noqa: E402
+import testhub  # noqa: E402
 
 CSIP = None
 
 
-class Hub:
+class Hub(testhub.Hub):
     """A throwaway data folder and configuration file."""
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="csip-cli-")
-        self.data = os.path.join(self.dir, "data")
-        self.conf = os.path.join(self.dir, "csip.conf")
-        self.database = testdb.Database(self.data)
-        with open(self.conf, "w") as f:
-            f.write("[data]\ndir = %s\n\n%s" % (self.data,
-                                               self.database.conf()))
+        super().__init__(prefix="csip-cli-")
         self.db = self.database.url or os.path.join(self.data, "csip.db")
 
     def run(self, *args, stdin=None, env=None, config=True):
+        """csip ARGS; ENV adds to the environment, CONFIG=False leaves
+        --config out."""
         argv = [CSIP]
         if config:
             argv += ["--config", self.conf]
-        argv += list(args)
-        e = dict(os.environ)
-        e.pop("CSIP_CONFIG", None)
+        e = self.env()
         if env:
             e.update(env)
-        p = subprocess.run(argv, input=stdin, capture_output=True,
-                           text=True, env=e, cwd=self.dir, timeout=120)
-        return p
-
-    def ok(self, *args, **kw):
-        p = self.run(*args, **kw)
-        if p.returncode != 0:
-            raise AssertionError("csip %s failed (%d): %s" %
-                                 (" ".join(args), p.returncode, p.stderr))
-        return p
-
-    def json(self, *args, **kw):
-        return json.loads(self.ok(*args, "--json", **kw).stdout)
+        return subprocess.run(argv + list(args), input=stdin,
+                              capture_output=True, text=True, env=e,
+                              cwd=self.dir, timeout=120)
 
     def dump(self):
         return self.database.dump()
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class CliTest(unittest.TestCase):
@@ -1145,4 +1126,5 @@ class TestStats(CliTest):
 
 if __name__ == "__main__":
     CSIP = os.path.abspath(sys.argv.pop(1))
+    testhub.CSIP = CSIP
     unittest.main(verbosity=2)

@@ -510,10 +510,14 @@ class TestFollow(unittest.TestCase):
             f.write("{\"version\": 1, \"logs\": []}")
         e = HUB.env()
         e["CSIP_TOKEN"] = TOKENS["member"]
-        p = subprocess.run([CSIP, "match", "--follow", "--indicators",
-                            HUB.url + "/api/v1/export/csv", "--state",
-                            state, log], capture_output=True, text=True,
-                           env=e, timeout=60)
+
+        def match(*args):
+            return subprocess.run([CSIP, "match"] + list(args),
+                                  capture_output=True, text=True, env=e,
+                                  timeout=60)
+        follow = ("--follow", "--indicators", HUB.url +
+                  "/api/v1/export/csv", "--state", state, log)
+        p = match(*follow)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("remove it to read the logs from their start",
                       p.stderr)
@@ -527,18 +531,13 @@ class TestFollow(unittest.TestCase):
                 "last_seen": "2026-01-01T00:00:00Z", "key": "k-1"}]}, f)
         with open(state, encoding="utf-8") as f:
             before_state = f.read()
-        p = subprocess.run([CSIP, "match", "--follow", "--indicators",
-                            HUB.url + "/api/v1/export/csv", "--state",
-                            state, log], capture_output=True, text=True,
-                           env=e, timeout=60)
+        p = match(*follow)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("2 sightings not reported yet: give --report",
                       p.stderr)
         with open(state, encoding="utf-8") as f:
             self.assertEqual(f.read(), before_state)
-        p = subprocess.run([CSIP, "match", "--indicators", log, "--state",
-                            state, log], capture_output=True, text=True,
-                           env=e, timeout=60)
+        p = match("--indicators", log, "--state", state, log)
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn("--state only applies with --follow", p.stderr)
 
