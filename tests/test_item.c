@@ -9,10 +9,12 @@
 #include "lib/audit.h"
 #include "lib/feedback.h"
 #include "lib/item.h"
+#include "lib/migrate.h"
 #include "lib/org.h"
 #include "lib/report.h"
 #include "testutil.h"
 #include "util/error.h"
+#include "util/timefmt.h"
 
 #include <glib.h>
 #include <string.h>
@@ -1062,7 +1064,7 @@ walk_published(world *w, const csip_reader *r, const char *at, int64_t id,
 	       int limit)
 {
 	GString *s = g_string_new(NULL);
-	char pos[21];
+	char pos[32];
 	int more = 1;
 
 	g_strlcpy(pos, at ? at : "", sizeof pos);
@@ -1172,6 +1174,85 @@ test_published_order(void)
 	csip_test_hub_free(w.t);
 }
 
+/* The published_at of item ID, in OUT. */
+static void
+pub_at(world *w, int64_t id, char out[static 64])
+{
+	csip_stmt *st = NULL;
+
+	csip_assert_ok(csip_store_prepare(csip_hub_store(w->t->hub),
+		"SELECT published_at FROM item WHERE id = ?", &st));
+	csip_assert_ok(csip_stmt_bind_int64(st, 1, id));
+	g_assert_cmpint(csip_stmt_step(st), ==, CSIP_ROW);
+	g_strlcpy(out, csip_stmt_text(st, 0), 64);
+	csip_stmt_free(st);
+}
+
+/* TAXII's date_added is published_at: to the microsecond, so that a
+ * poller asking for what came after the last item it saw gets an item
+ * published later in the same second; a since of a whole second still
+ * takes the items published within it; items published before the
+ * upgrade get the same form (migration 12). */
+static void
+test_published_microseconds(void)
+{
+	world w;
+	csip_reader hub;
+	csip_item_query q = { 0 };
+	int64_t a, b, next;
+	char at_a[64], at_b[64], norm[64], since[32], *got;
+	json_t *page = NULL;
+	int applied = 0, found = 0;
+	size_t i;
+	json_t *e;
+
+	world_init(&w);
+	a = published(&w, "community", "none", "community", NULL, NULL);
+	b = published(&w, "community", "none", "community", NULL, NULL);
+	pub_at(&w, a, at_a);
+	pub_at(&w, b, at_b);
+	g_assert_cmpuint(strlen(at_a), ==, CSIP_TIME_LEN);
+	g_assert_true(csip_time_norm(at_a, norm));
+	g_assert_cmpstr(norm, ==, at_a);
+	g_assert_cmpstr(at_a, <, at_b);
+	reader(&w, w.hub, &hub);
+	/* Strictly after A's time: B only, whatever second each fell in. */
+	got = walk_published(&w, &hub, at_a, INT64_MAX, 5);
+	{
+		char *want = g_strdup_printf("%" G_GINT64_FORMAT, b);
+
+		g_assert_cmpstr(got, ==, want);
+		g_free(want);
+	}
+	g_free(got);
+	/* A since of A's whole second takes A. */
+	g_snprintf(since, sizeof since, "%.19sZ", at_a);
+	q.since = since;
+	q.limit = 100;
+	csip_assert_ok(csip_item_list(w.t->hub, &hub, &q, &page, &next));
+	json_array_foreach(page, i, e)
+		found |= json_integer_value(json_object_get(e, "id")) == a;
+	g_assert_true(found);
+	json_decref(page);
+	/* An item published before the upgrade, to the second. */
+	{
+		char qs[160];
+
+		g_snprintf(qs, sizeof qs, "UPDATE item SET published_at = "
+			"'2024-05-01T09:00:00Z' WHERE id = %" G_GINT64_FORMAT, a);
+		sql(&w, qs);
+	}
+	sql(&w, "DELETE FROM schema_version WHERE version >= 12");
+	csip_assert_ok(csip_migrate(csip_hub_store(w.t->hub), &applied));
+	g_assert_cmpint(applied, >=, 1);
+	pub_at(&w, a, at_a);
+	g_assert_cmpstr(at_a, ==, "2024-05-01T09:00:00.000000Z");
+	pub_at(&w, b, norm);
+	g_assert_cmpstr(norm, ==, at_b);
+	csip_reader_clear(&hub);
+	csip_test_hub_free(w.t);
+}
+
 /* ---- disk faults ----------------------------------------------------- */
 
 static void
@@ -1262,6 +1343,8 @@ main(int argc, char **argv)
 	g_test_add_func("/item/list-views", test_list_views);
 	g_test_add_func("/item/pagination", test_pagination);
 	g_test_add_func("/item/published-order", test_published_order);
+	g_test_add_func("/item/published-microseconds",
+			test_published_microseconds);
 	g_test_add_func("/item/faults", test_faults);
 	return g_test_run();
 }

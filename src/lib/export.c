@@ -59,6 +59,7 @@
 #include "lib/indicator.h"
 #include "lib/item.h"
 #include "util/error.h"
+#include "util/timefmt.h"
 
 #include <glib.h>
 #include <inttypes.h>
@@ -749,7 +750,9 @@ emit(exp *e, json_t *item, size_t idx, const char *type, const char *value)
 	case F_CSV:
 		g_string_append_printf(e->out, "%s,", type);
 		csv_field(e->out, value);
-		g_string_append_printf(e->out, ",%" PRId64 ",%s,%s\r\n",
+		/* Whole seconds: csip match reads the column into a
+		 * second's text and gives it back as since= (inclusive). */
+		g_string_append_printf(e->out, ",%" PRId64 ",%s,%.19sZ\r\n",
 			e->cur_id, e->tlp, json_string_value(json_object_get(
 			item, "published_at")));
 		break;
@@ -859,25 +862,6 @@ rpz_head(exp *e)
 	return CSIP_OK;
 }
 
-/* A date (2025-04-01) or a UTC time with seconds (2025-04-01T09:00:00Z),
- * the forms that compare as text with published_at. */
-static int
-since_ok(const char *v)
-{
-	size_t n = strlen(v);
-	char *full = n == 10 ? g_strconcat(v, "T00:00:00Z", NULL) : NULL;
-	GDateTime *dt = NULL;
-	int ok;
-
-	if (n == 10 || (n == 20 && v[10] == 'T' && v[19] == 'Z'))
-		dt = g_date_time_new_from_iso8601(full ? full : v, NULL);
-	ok = dt != NULL && v[4] == '-' && v[7] == '-';
-	if (dt)
-		g_date_time_unref(dt);
-	g_free(full);
-	return ok;
-}
-
 static int
 config_count(csip_hub *h, const char *key, int64_t *out)
 {
@@ -899,6 +883,7 @@ csip_export_write(csip_hub *h, const csip_reader *r,
 		  const csip_export_opts *o, csip_write_fn w, void *ud)
 {
 	exp e = { 0 };
+	char since[CSIP_TIME_LEN + 1];
 	int64_t days = 0;
 	int f, rc;
 
@@ -917,7 +902,7 @@ csip_export_write(csip_hub *h, const csip_reader *r,
 		return csip_error_set(CSIP_EINVAL, "type \"%s\" is not an "
 			"indicator type: use domain, hostname, ipv4, url, "
 			"sha256, ...", o->type);
-	if (o->since && !since_ok(o->since))
+	if (o->since && !csip_time_bound(o->since, since))
 		return csip_error_set(CSIP_EINVAL, "since \"%s\": use a date "
 			"(2025-04-01) or a UTC time (2025-04-01T09:00:00Z)",
 			o->since);
@@ -943,13 +928,14 @@ csip_export_write(csip_hub *h, const csip_reader *r,
 	e.w = w;
 	e.ud = ud;
 	if (o->since)
-		g_strlcpy(e.since, o->since, sizeof e.since);
+		g_strlcpy(e.since, since, sizeof e.since);
 	if (days > 0) {
 		GDateTime *now = g_date_time_new_now_utc();
 		GDateTime *cut = g_date_time_add_days(now, -(gint)days);
-		char *c = g_date_time_format(cut, "%Y-%m-%dT%H:%M:%SZ");
+		char *c = g_date_time_format(cut, "%Y-%m-%dT%H:%M:%S.000000Z");
 
-		/* Both forms compare as text with published_at. */
+		/* Bounds in the long form (timefmt.h) compare as text with
+		 * published_at in either of its forms. */
 		if (strcmp(c, e.since) > 0)
 			g_strlcpy(e.since, c, sizeof e.since);
 		g_free(c);

@@ -17,6 +17,7 @@
 #include "lib/notify.h"
 #include "lib/stix.h"
 #include "util/error.h"
+#include "util/timefmt.h"
 
 #include <arpa/inet.h>
 #include <glib.h>
@@ -1402,8 +1403,8 @@ csip_item_publish(csip_hub *h, const char *actor, int64_t id,
 		  size_t *recipients)
 {
 	csip_store *s = csip_hub_store(h);
-	char now[21], ib[24], rb[24], status[20], audience[12];
-	char *target = NULL;
+	char now[21], pub[CSIP_TIME_LEN + 1], ib[24], rb[24], status[20];
+	char audience[12], *target = NULL;
 	int64_t *added = NULL, rev = 0, missing = 0, total = 0;
 	size_t n_added = 0;
 	int rc;
@@ -1442,10 +1443,14 @@ csip_item_publish(csip_hub *h, const char *actor, int64_t id,
 	if ((rc = recheck_scope(s, id, audience)) < 0 ||
 	    (rc = leak_check(s, id)) < 0)
 		goto done;
+	/* published_at to the microsecond: it is TAXII's date_added, and a
+	 * poller asking for what was added after the last one it saw must
+	 * get an item published later in the same second. */
 	csip_store_now(now);
+	csip_time_now_us(pub);
 	if ((rc = csip_store_run(s, NULL, "UPDATE item SET status = "
 		"'published', published_at = ?, updated_at = ? WHERE id = ?",
-		now, now, ib, NULL)) < 0)
+		pub, now, ib, NULL)) < 0)
 		goto done;
 	if ((rc = csip_policy_refresh_recipients(s, id, &added, &n_added)) < 0)
 		goto done;
@@ -1936,23 +1941,13 @@ merge_ids(GArray *a, const GArray *b, guint max)
 	g_array_unref(m);
 }
 
-/* ISO 8601: a date, or a date and time in UTC as csip_store_now() writes
- * it (a prefix compares correctly as text). */
+/* A since: a date, or a UTC time with any fraction (timefmt.h), in OUT as
+ * the lower bound it is; the long form compares right with published_at
+ * in either of its forms. */
 static int
-check_since(const char *v)
+check_since(const char *v, char out[static CSIP_TIME_LEN + 1])
 {
-	size_t n = strlen(v);
-	char *full = n == 10 ? g_strconcat(v, "T00:00:00Z", NULL) : NULL;
-	GDateTime *dt = NULL;
-	int ok = 0;
-
-	if (n == 10 || (n == 20 && v[19] == 'Z' && v[10] == 'T'))
-		dt = g_date_time_new_from_iso8601(full ? full : v, NULL);
-	ok = dt != NULL && v[4] == '-' && v[7] == '-';
-	if (dt)
-		g_date_time_unref(dt);
-	g_free(full);
-	if (!ok)
+	if (!csip_time_bound(v, out))
 		return csip_error_set(CSIP_EINVAL, "since \"%s\": use a date "
 			"(2025-04-01) or a UTC time (2025-04-01T09:00:00Z)", v);
 	return CSIP_OK;
@@ -1972,6 +1967,7 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 	param p[16], p2[16], fp[4];
 	size_t np = 0, np2 = 0, nfp = 0, ncur = 0, base = 0, cur[2], cur2 = 0;
 	int64_t cursor;
+	char since[CSIP_TIME_LEN + 1];
 	int limit, rc = CSIP_OK, full = 0, two = 0;
 
 	*out = NULL;
@@ -1993,7 +1989,7 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 		return csip_error_set(CSIP_EINVAL, "status \"%s\": use draft, "
 			"pending, changes_requested, approved, published or "
 			"withdrawn", q->status);
-	if (q->since && (rc = check_since(q->since)) < 0)
+	if (q->since && (rc = check_since(q->since, since)) < 0)
 		return rc;
 	if ((q->ind_type == NULL) != (q->ind_value == NULL))
 		return csip_error_set(CSIP_EINVAL, "an indicator filter needs "
@@ -2014,7 +2010,7 @@ csip_item_list(csip_hub *h, const csip_reader *r, const csip_item_query *q,
 	filt = g_string_new(NULL);
 	if (q->since) {
 		g_string_append(filt, " AND i.published_at >= ?");
-		fp[nfp++] = (param){ q->since, 0 };
+		fp[nfp++] = (param){ since, 0 };
 	}
 	if (ind && (ind->type == CSIP_IND_DOMAIN ||
 		    ind->type == CSIP_IND_HOSTNAME)) {
@@ -2183,7 +2179,7 @@ out:
 /* One candidate of csip_item_list_published. */
 typedef struct pub_row {
 	int64_t id;
-	char at[21];
+	char at[CSIP_TIME_LEN + 1];
 	int published;  /* still published (not withdrawn since) */
 } pub_row;
 
@@ -2257,7 +2253,7 @@ list_published(csip_hub *h, const csip_reader *r, const char *tlp,
 	GArray *rows = NULL;
 	csip_access *acc = NULL;
 	json_t *arr = NULL;
-	char at[21];
+	char at[CSIP_TIME_LEN + 1];
 	param p[6];
 	size_t np = 0;
 	const char *sql;
@@ -2271,12 +2267,15 @@ list_published(csip_hub *h, const csip_reader *r, const char *tlp,
 	if (limit <= 0 || limit > LIST_MAX)
 		return csip_error_set(CSIP_EINVAL, "limit %d: give 1 to %d and "
 			"page with the position", limit, LIST_MAX);
-	if (after_at && (rc = check_since(after_at)) < 0)
+	if (after_at && (rc = check_since(after_at, at)) < 0)
 		return rc;
-	/* Text order is time order only for one format: a bare date is the
-	 * start of that day. */
-	g_snprintf(at, sizeof at, "%s%s", after_at ? after_at : "",
-		   after_at && strlen(after_at) == 10 ? "T00:00:00Z" : "");
+	/* A bare date is the start of that day; a time is a position, an
+	 * item's published_at as stored, and is sought as it is (the long
+	 * form of a whole second sorts before that second's short form). */
+	if (after_at && strlen(after_at) != 10)
+		g_strlcpy(at, after_at, sizeof at);
+	else if (after_at == NULL)
+		at[0] = '\0';
 	/* The walk must follow item_published, in the order asked, and
 	 * stop at the page's end.  The status is tested below, not in SQL:
 	 * given "status = 'published'", SQLite prefers item_status and

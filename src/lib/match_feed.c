@@ -20,7 +20,7 @@ struct csip_match_feed {
 	char *where;
 	csip_match_src_format format;
 	GHashTable *items;      /* "type\tvalue" -> int64_t item (0: none) */
-	char newest[21];        /* the newest publication time read */
+	char newest[32];        /* the newest publication time read */
 	int has_items;
 	int url_ok;             /* WHERE takes since= */
 	const csip_match_set *last;  /* the set last made, to copy */
@@ -35,7 +35,7 @@ typedef struct row {
 typedef struct gather {
 	csip_match_set *set;
 	GHashTable *items;      /* as the feed's, for this load only */
-	char newest[21];
+	char newest[32];
 } gather;
 
 static GHashTable *

@@ -448,6 +448,13 @@ NULL },
 "DROP TABLE corr_link;"
 "ALTER TABLE corr_link_new RENAME TO corr_link;",
 NULL },
+/* Items are published with microseconds (TAXII's date_added, timefmt.h);
+ * the ones published before in the same long form, so that every
+ * published_at compares with every other and with a position as text. */
+{ 12, "publication times in one form, to the microsecond",
+"UPDATE item SET published_at = substr(published_at, 1, 19) || "
+"  '.000000Z' WHERE length(published_at) = 20;",
+NULL, NULL },
 };
 
 #define N_MIGRATIONS ((int)G_N_ELEMENTS(migrations))

@@ -14,6 +14,7 @@
  */
 #include "lib/stats.h"
 #include "util/error.h"
+#include "util/timefmt.h"
 
 #include <glib.h>
 #include <inttypes.h>
@@ -278,6 +279,10 @@ typedef struct query {
 typedef struct period {
 	int fy;
 	char b[5][21];         /* quarter bounds: b[0] start ... b[4] end */
+	/* The same in the long form, to compare with: published_at has
+	 * microseconds, and a whole second's short form would sort after
+	 * the times within it (timefmt.h). */
+	char lb[5][CSIP_TIME_LEN + 1];
 } period;
 
 static int
@@ -296,11 +301,11 @@ run_query(csip_store *s, const period *p, const query *q, const char *org,
 	if ((rc = csip_store_prepare(s, sql, &st)) < 0)
 		goto out;
 	for (int k = 1; k <= 3 && rc == CSIP_OK; k++)
-		rc = csip_stmt_bind_text(st, i++, p->b[k]);
+		rc = csip_stmt_bind_text(st, i++, p->lb[k]);
 	if (rc == CSIP_OK)
-		rc = csip_stmt_bind_text(st, i++, p->b[0]);
+		rc = csip_stmt_bind_text(st, i++, p->lb[0]);
 	if (rc == CSIP_OK)
-		rc = csip_stmt_bind_text(st, i++, p->b[4]);
+		rc = csip_stmt_bind_text(st, i++, p->lb[4]);
 	if (rc == CSIP_OK && q->where && strchr(q->where, '?'))
 		rc = csip_stmt_bind_text(st, i++, org);
 	while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
@@ -523,7 +528,7 @@ count_year(csip_store *s, csip_stats_scope scope, const char *org,
 		 * quarters' counts. */
 		rc = csip_store_query_int64(s, &n, "SELECT COUNT(DISTINCT "
 			"org_id) FROM report WHERE received_at >= ? AND "
-			"received_at < ?", p->b[0], p->b[4], NULL);
+			"received_at < ?", p->lb[0], p->lb[4], NULL);
 		if (rc < 0)
 			return rc;
 		if (y->t[T_PROVIDERS].rows->len == 0)
@@ -688,11 +693,13 @@ csip_stats_compute(csip_store *s, const csip_reader *r, int first, int last,
 		goto out;
 	years = json_array();
 	for (int fy = first; fy <= last; fy++) {
-		period p = { fy, { "" } };
+		period p = { fy, { "" }, { "" } };
 		year y;
 
 		for (int k = 1; k <= 4; k++)
 			csip_stats_bounds(fy, k, p.b[k - 1], p.b[k]);
+		for (int k = 0; k <= 4; k++)
+			csip_time_norm(p.b[k], p.lb[k]);
 		rc = count_year(s, scope, org, campaigns, &p, &y);
 		if (rc == CSIP_OK)
 			json_array_append_new(years, year_json(&y, &p, scope,

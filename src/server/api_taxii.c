@@ -36,6 +36,7 @@
 #include "lib/report.h"
 #include "lib/stix.h"
 #include "util/error.h"
+#include "util/timefmt.h"
 
 #include <glib.h>
 #include <inttypes.h>
@@ -159,61 +160,6 @@ fail(csip_resp *rs, int status, const char *message)
 
 /* ---- timestamps ------------------------------------------------------ */
 
-/* An RFC 3339 UTC timestamp ("2024-04-01T09:00:00Z", any fraction) as a
- * TAXII timestamp, "2024-04-01T09:00:00.000000Z" in OUT.  0 when IN is
- * not one.  Equal instants give equal text, and text order is time
- * order. */
-static int
-norm_ts(const char *in, char out[28])
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-	char frac[7] = "000000", base[21];
-	const char *p = in;
-	GDateTime *dt;
-	size_t n = 0;
-
-	if (in == NULL)
-		return 0;
-	for (int i = 0; shape[i]; i++, p++) {
-		if (shape[i] == 'd' ? !g_ascii_isdigit(*p) : *p != shape[i])
-			return 0;
-	}
-	if (*p == '.') {
-		p++;
-		while (g_ascii_isdigit(*p)) {
-			if (n < 6)
-				frac[n] = *p;
-			n++;
-			p++;
-		}
-		if (n == 0 || n > 9)
-			return 0;
-	}
-	if (strcmp(p, "Z") != 0)
-		return 0;
-	g_snprintf(base, sizeof base, "%.19sZ", in);
-	/* The shape is right; the calendar decides the rest (no 30 Feb). */
-	dt = g_date_time_new_from_iso8601(base, NULL);
-	if (dt == NULL)
-		return 0;
-	g_date_time_unref(dt);
-	g_snprintf(out, 28, "%.19s.%sZ", in, frac);
-	return 1;
-}
-
-/* Now as a TAXII timestamp. */
-static void
-now_ts(char out[28])
-{
-	gint64 us = g_get_real_time();
-	time_t t = (time_t)(us / G_USEC_PER_SEC);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	g_snprintf(out, 28, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-		   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		   tm.tm_min, tm.tm_sec, (int)(us % G_USEC_PER_SEC));
-}
 
 /* ---- collections ----------------------------------------------------- */
 
@@ -456,7 +402,7 @@ version_ok(const char *v)
 	char ts[28];
 
 	return strcmp(v, "first") == 0 || strcmp(v, "last") == 0 ||
-	       strcmp(v, "all") == 0 || norm_ts(v, ts);
+	       strcmp(v, "all") == 0 || csip_time_norm(v, ts);
 }
 
 static int
@@ -479,7 +425,7 @@ parse_filters(csip_req *rq, filt *f)
 			return csip_error_set(CSIP_EINVAL, "%s is given more "
 				"than once: give each filter once, with "
 				"comma-separated values", *k);
-	if (after && !norm_ts(after, f->after))
+	if (after && !csip_time_norm(after, f->after))
 		return csip_error_set(CSIP_EINVAL, "added_after \"%.80s\" is "
 			"not a timestamp: use RFC 3339 in UTC, e.g. "
 			"2024-04-01T09:00:00.000000Z", after);
@@ -528,7 +474,7 @@ parse_filters(csip_req *rq, filt *f)
 				f->vlast = 1;
 			else if (strcmp(*p, "all") == 0)
 				f->vall = 1;
-			else if (norm_ts(*p, ts))
+			else if (csip_time_norm(*p, ts))
 				g_ptr_array_add(exact, g_strdup(ts));
 		}
 		g_ptr_array_add(exact, NULL);
@@ -720,7 +666,7 @@ version_of(json_t *o, const char *added, char norm[28])
 
 	if (v == NULL)
 		v = json_string_value(json_object_get(o, "created"));
-	if (v == NULL || !norm_ts(v, norm)) {
+	if (v == NULL || !csip_time_norm(v, norm)) {
 		g_strlcpy(norm, added, 28);
 		return added;
 	}
@@ -744,7 +690,7 @@ typedef struct page {
 	GHashTable *seen;       /* ids in this response */
 	char first[28], last[28];
 	int more;
-	char at[21];            /* position of the last one listed */
+	char at[CSIP_TIME_LEN + 1]; /* position of the last one listed */
 	int64_t item;
 	char *obj;
 } page;
@@ -761,7 +707,8 @@ page_clear(page *pg)
 static int
 scan(csip_req *rq, const filt *f, int manifest, page *pg)
 {
-	char at[21] = "", skip_at[21] = "", **cur = NULL;
+	char at[CSIP_TIME_LEN + 1] = "", skip_at[CSIP_TIME_LEN + 1] = "";
+	char **cur = NULL;
 	int64_t after_id = 0, skip_item = 0;
 	char *skip_obj = NULL;
 	json_t *items = NULL, *objs = NULL;
@@ -777,7 +724,10 @@ scan(csip_req *rq, const filt *f, int manifest, page *pg)
 				      &cur)) < 0)
 			goto out;
 		skip_item = g_ascii_strtoll(cur[2], &end, 10);
-		if (strlen(cur[1]) != 20 || *end || skip_item <= 0) {
+		/* The position is the item's published_at as stored (a
+		 * row value to seek to), not normalised. */
+		if (!csip_time_norm(cur[1], skip_at) || *end ||
+		    skip_item <= 0) {
 			rc = csip_error_set(CSIP_EINVAL, "next is damaged: "
 				"start again without it");
 			goto out;
@@ -788,16 +738,11 @@ scan(csip_req *rq, const filt *f, int manifest, page *pg)
 		g_strlcpy(at, skip_at, sizeof at);
 		after_id = skip_item - 1;
 	}
-	if (f->after[0]) {
-		char a[21];
-
-		/* date_added is published_at to the second: added after
-		 * S.f means published in a later second. */
-		g_snprintf(a, sizeof a, "%.19sZ", f->after);
-		if (strcmp(a, at) >= 0) {
-			g_strlcpy(at, a, sizeof at);
-			after_id = INT64_MAX;
-		}
+	if (f->after[0] && strcmp(f->after, at) >= 0) {
+		/* date_added is published_at, to the microsecond: added
+		 * after T means published after T. */
+		g_strlcpy(at, f->after, sizeof at);
+		after_id = INT64_MAX;
 	}
 	while (more_items && !pg->more) {
 		json_t *it;
@@ -822,7 +767,7 @@ scan(csip_req *rq, const filt *f, int manifest, page *pg)
 
 			g_strlcpy(at, pub, sizeof at);
 			after_id = id;
-			if (!norm_ts(pub, added)) {
+			if (!csip_time_norm(pub, added)) {
 				rc = csip_error_set(CSIP_ERR, "item %" PRId64
 					" has a bad publication time \"%s\"",
 					id, pub);
@@ -992,7 +937,7 @@ collect(csip_req *rq, const char *oid, int64_t id, const char *pub,
 			      oid) != 0)
 			continue;
 		memset(&e, 0, sizeof e);
-		if (!norm_ts(pub, e.added))
+		if (!csip_time_norm(pub, e.added))
 			continue;
 		version_of(o, e.added, e.norm);
 		if (g_hash_table_contains(seen, e.norm))
@@ -1012,7 +957,7 @@ walk(csip_req *rq, const char *oid, const char *tlp, int first, GArray *v,
      GHashTable *seen)
 {
 	json_t *items = NULL, *it;
-	char at[21] = "";
+	char at[CSIP_TIME_LEN + 1] = "";
 	int64_t after_id = 0;
 	int more = 1, rc = CSIP_OK;
 
@@ -1401,7 +1346,7 @@ csip_api_taxii_add(csip_req *rq, csip_resp *rs)
 			   "objects", objects);
 	in.org = rq->who.org;
 	in.source = "taxii";
-	now_ts(ts);
+	csip_time_now_us(ts);
 	uuid4(sid);
 	/* The report and its status commit together: the 202 is sent
 	 * only once both are durable. */

@@ -1123,6 +1123,35 @@ class Test8SignInBrake(unittest.TestCase):
         self.assertEqual(sorted(got), [401] * 3 + [429] * 9)
 
 
+# ---- 9. polling with added_after ---------------------------------------------
+
+
+class Test9Polling(unittest.TestCase):
+    def test_poll_gets_what_was_published_in_the_same_second(self):
+        # A client polls with the X-TAXII-Date-Added-Last it was given;
+        # an item published after the poll in the same second must come
+        # with the next poll.  Start early in a second so that both
+        # items and the poll between them fall in it.
+        c, path = C["same_sig"], coll_path(SHARED, "objects")
+        while time.time() % 1 > 0.2:
+            time.sleep(0.01)
+        make_item("Poll first", "community", ["poll1-test.example"],
+                  "community")
+        r = c.get(path, expect=200)
+        last = r.headers["X-TAXII-Date-Added-Last"]
+        self.assertIn("Poll first", report_names(r.json["objects"]))
+        make_item("Poll second", "community", ["poll2-test.example"],
+                  "community")
+        objs, _ = all_pages(self, c, path, query={"added_after": last})
+        self.assertEqual(report_names(objs), {"Poll second"})
+        man, _ = all_pages(self, c, coll_path(SHARED, "manifest"),
+                           query={"added_after": last})
+        self.assertTrue(man)
+        self.assertTrue(all(m["date_added"] > last for m in man))
+        # Dated to the microsecond, not to a whole second.
+        self.assertNotRegex(last, r"\.000000Z$")
+
+
 # ---- the end: what recipients got ---------------------------------------------
 
 
