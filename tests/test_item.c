@@ -1192,7 +1192,8 @@ pub_at(world *w, int64_t id, char out[static 64])
  * poller asking for what came after the last item it saw gets an item
  * published later in the same second; a since of a whole second still
  * takes the items published within it; items published before the
- * upgrade get the same form (migration 12). */
+ * upgrade get the same form (migration 12); a clock stepped back does
+ * not date an item before the latest. */
 static void
 test_published_microseconds(void)
 {
@@ -1249,6 +1250,21 @@ test_published_microseconds(void)
 	g_assert_cmpstr(at_a, ==, "2024-05-01T09:00:00.000000Z");
 	pub_at(&w, b, norm);
 	g_assert_cmpstr(norm, ==, at_b);
+	/* A clock stepped back: the next publication still comes after the
+	 * latest one, never at or before it. */
+	{
+		char qs[160];
+		int64_t c;
+
+		g_snprintf(qs, sizeof qs, "UPDATE item SET published_at = "
+			"'2999-12-31T23:59:59.999999Z' WHERE id = %"
+			G_GINT64_FORMAT, b);
+		sql(&w, qs);
+		c = published(&w, "community", "none", "community", NULL,
+			      NULL);
+		pub_at(&w, c, norm);
+		g_assert_cmpstr(norm, ==, "3000-01-01T00:00:00.000000Z");
+	}
 	csip_reader_clear(&hub);
 	csip_test_hub_free(w.t);
 }

@@ -1398,6 +1398,38 @@ done:
 	return finish(s, rc);
 }
 
+/* The time an item is published at, in OUT: now to the microsecond, or
+ * just after the latest publication when the clock reads earlier (it was
+ * stepped back).  published_at is TAXII's date_added, and a poller asks
+ * for what was added after the last one it saw: with writers serialised
+ * (csip_store_begin) publication times then follow the order of commits
+ * and never repeat, so nothing is published behind a poller's back. */
+static int
+publish_time(csip_store *s, char out[static CSIP_TIME_LEN + 1])
+{
+	csip_stmt *st = NULL;
+	int64_t at = g_get_real_time(), last;
+	const char *m;
+	int rc;
+
+	if ((rc = csip_store_prepare(s, "SELECT MAX(published_at) FROM item",
+				     &st)) < 0)
+		goto out;
+	if ((rc = csip_stmt_step(st)) != CSIP_ROW) {
+		if (rc >= 0)
+			rc = csip_error_set(CSIP_ESTORE, "no row for MAX");
+		goto out;
+	}
+	rc = CSIP_OK;
+	m = csip_stmt_text(st, 0);
+	if (m && csip_time_parse_us(m, &last) && last >= at)
+		at = last + 1;
+	csip_time_format_us(at, out);
+out:
+	csip_stmt_free(st);
+	return rc;
+}
+
 int
 csip_item_publish(csip_hub *h, const char *actor, int64_t id,
 		  size_t *recipients)
@@ -1443,11 +1475,9 @@ csip_item_publish(csip_hub *h, const char *actor, int64_t id,
 	if ((rc = recheck_scope(s, id, audience)) < 0 ||
 	    (rc = leak_check(s, id)) < 0)
 		goto done;
-	/* published_at to the microsecond: it is TAXII's date_added, and a
-	 * poller asking for what was added after the last one it saw must
-	 * get an item published later in the same second. */
 	csip_store_now(now);
-	csip_time_now_us(pub);
+	if ((rc = publish_time(s, pub)) < 0)
+		goto done;
 	if ((rc = csip_store_run(s, NULL, "UPDATE item SET status = "
 		"'published', published_at = ?, updated_at = ? WHERE id = ?",
 		pub, now, ib, NULL)) < 0)

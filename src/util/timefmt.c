@@ -8,17 +8,44 @@
 #include <time.h>
 
 void
-csip_time_now_us(char out[static CSIP_TIME_LEN + 1])
+csip_time_format_us(int64_t us, char out[static CSIP_TIME_LEN + 1])
 {
-	gint64 us = g_get_real_time();
-	time_t t = (time_t)(us / G_USEC_PER_SEC);
+	int64_t sec = us / G_USEC_PER_SEC, frac = us % G_USEC_PER_SEC;
+	time_t t;
 	struct tm tm;
 
+	if (frac < 0) {
+		frac += G_USEC_PER_SEC;
+		sec--;
+	}
+	t = (time_t)sec;
 	gmtime_r(&t, &tm);
 	g_snprintf(out, CSIP_TIME_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02d."
 		   "%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		   tm.tm_hour, tm.tm_min, tm.tm_sec,
-		   (int)(us % G_USEC_PER_SEC));
+		   tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+}
+
+void
+csip_time_now_us(char out[static CSIP_TIME_LEN + 1])
+{
+	csip_time_format_us(g_get_real_time(), out);
+}
+
+int
+csip_time_parse_us(const char *in, int64_t *us)
+{
+	char norm[CSIP_TIME_LEN + 1];
+	GDateTime *dt;
+
+	if (!csip_time_norm(in, norm) ||
+	    (dt = g_date_time_new_from_iso8601(norm, NULL)) == NULL)
+		return 0;
+	/* The fraction from the text: GDateTime keeps microseconds, but
+	 * through a double on some releases. */
+	*us = (int64_t)g_date_time_to_unix(dt) * G_USEC_PER_SEC +
+	      g_ascii_strtoll(norm + 20, NULL, 10);
+	g_date_time_unref(dt);
+	return 1;
 }
 
 int

@@ -17,10 +17,19 @@
 #ifndef CSIP_TIMEFMT_H
 #define CSIP_TIMEFMT_H
 
+#include <stdint.h>
+
 #define CSIP_TIME_LEN 27  /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" */
 
 /* Now, to the microsecond, in OUT. */
 void csip_time_now_us(char out[static CSIP_TIME_LEN + 1]);
+
+/* US microseconds since the epoch (UTC) in the long form in OUT. */
+void csip_time_format_us(int64_t us, char out[static CSIP_TIME_LEN + 1]);
+
+/* The instant of IN (as csip_time_norm takes it) in microseconds since
+ * the epoch in *US.  1 when IN is a time, 0 otherwise. */
+int csip_time_parse_us(const char *in, int64_t *us);
 
 /* An RFC 3339 UTC time ("2024-04-01T09:00:00Z", any fraction up to nine
  * digits, which is cut to six) in the long form in OUT.  1 when IN is one,
