@@ -136,11 +136,14 @@ class OpenApi:
         if not content:
             assert body == b"", what
             return data
-        if media not in content:
+        # A documented type may carry its parameters (STIX's version).
+        full = (ctype or "").replace(" ", "").lower()
+        key = full if full in content else media
+        if key not in content:
             raise AssertionError("%s: Content-Type %s is not among the "
                                  "document's %s" % (what, ctype,
                                                     list(content)))
-        schema = content[media].get("schema")
+        schema = content[key].get("schema")
         if media == "application/json" and schema is not None:
             self.validate_schema(schema, data, what)
         return data
@@ -1278,6 +1281,27 @@ class Test5Operations(unittest.TestCase):
                 self.assertRegex(line, r'^[a-z_]+(\{([a-z_]+="[^"]*",?)*\})? '
                                  r'-?[0-9.e+]+$')
 
+    def test_feeds_as_documented(self):
+        # The standards' own suites check the feeds against their schemas
+        # and tools; here each answers as the OpenAPI document says, to
+        # the hub and to a recipient (whose bodies the leak check at the
+        # end reads too).
+        rep = submit_indicators(C["provider"], ["feeds-doc-test.example",
+                                                "203.0.113.77"],
+                                "community")
+        iid = make_item([rep], "community", "Feeds as documented")
+        for who in ("hub", "same_sig"):
+            c = C[who]
+            for fmt in ("suricata", "snort", "zeek", "rpz", "csv", "text"):
+                c.get("/api/v1/export/" + fmt, expect=200)
+            c.get("/api/v1/stix/bundle", expect=200)
+            c.get("/api/v1/items/%d/stix" % iid, expect=200)
+            c.get("/api/v1/stats", expect=200)
+            c.get("/api/v1/misp/hashes.csv", expect=200)
+            man = c.get("/api/v1/misp/manifest.json", expect=200).json
+            self.assertTrue(man, who)
+            c.get("/api/v1/misp/%s.json" % sorted(man)[0], expect=200)
+
 
 # ---- 6. durability -----------------------------------------------------------
 
@@ -1536,11 +1560,13 @@ class TestZEnd(unittest.TestCase):
                                  % (org, secret, method, path))
 
     def test_every_operation_exercised(self):
-        # Operations tagged "standards" (STIX, TAXII, MISP, blocklists)
-        # or "analysis" (correlation, statistics) have their own suites,
-        # which check them against the standards' schemas and tools.
+        # TAXII's and the correlation's operations are counted by their
+        # own suites (test_taxii, test_correlate), which run them against
+        # hubs of their own.
+        if len(sys.argv) > 1:
+            self.skipTest("only some tests were asked for")
         mine = {k for k, op in API.ops.items()
-                if not {"standards", "analysis"} & set(op.get("tags", []))}
+                if not {"taxii", "correlation"} & set(op.get("tags", []))}
         missing = sorted(mine - API.exercised)
         self.assertEqual(missing, [], "operations never exercised")
 

@@ -80,6 +80,7 @@ class OpenApi:
         else:
             return
         assert "taxii" in op.get("tags", []), what
+        EXERCISED.add((method.upper(), tmpl))
         resp = op["responses"].get(str(status))
         assert resp is not None, "%s: not documented" % what
         while "$ref" in resp:
@@ -101,6 +102,7 @@ class OpenApi:
 
 
 API = None
+EXERCISED = set()   # (method, path template) of every TAXII call made
 
 
 # ---- the hub ---------------------------------------------------------------
@@ -1156,6 +1158,16 @@ class Test9Polling(unittest.TestCase):
 
 
 class TestZEnd(unittest.TestCase):
+    def test_every_taxii_operation_exercised(self):
+        if len(sys.argv) > 1:
+            self.skipTest("only some tests were asked for")
+        mine = {(m.upper(), p) for p, item in API.doc["paths"].items()
+                for m, op in item.items()
+                if isinstance(op, dict) and "taxii" in op.get("tags", [])}
+        self.assertTrue(mine)
+        self.assertEqual(sorted(mine - EXERCISED), [],
+                         "TAXII operations never exercised")
+
     def test_no_provider_in_recipient_responses(self):
         self.assertGreater(len(RECIPIENT_BODIES), 50)
         for org, method, path, body in RECIPIENT_BODIES:
