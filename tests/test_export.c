@@ -275,6 +275,7 @@ static const char expect_csv[] =
 	"sha256,e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b"
 	"855,1,AMBER,2026-01-10T09:00:00Z\r\n"
 	"url,http://evil-cdn.example/x?a=1,1,AMBER,2026-01-10T09:00:00Z\r\n"
+	"domain,evil-cdn.example,2,GREEN,2026-01-12T10:30:00Z\r\n"
 	"ipv6,2001:db8::7,2,GREEN,2026-01-12T10:30:00Z\r\n"
 	"md5,d41d8cd98f00b204e9800998ecf8427e,2,GREEN,2026-01-12T10:30:00Z\r\n"
 	"url,https://evil-cdn.example/x?a=1,2,GREEN,2026-01-12T10:30:00Z\r\n";

@@ -51,12 +51,34 @@ has(const csip_match_set *s, const char *line)
 	return csip_match_line(s, line, strlen(line), on_hit, NULL) > 0;
 }
 
+/* The items FD names for TYPE VALUE, as "id,id" ("" for none). */
+static char *
+items(const csip_match_feed *fd, csip_ind_type type, const char *value)
+{
+	GString *g = g_string_new(NULL);
+	size_t n = 0;
+	const int64_t *ids = csip_match_feed_items(fd, type, value, &n);
+
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(g, "%s%" G_GINT64_FORMAT, i ? "," : "",
+				       ids[i]);
+	return g_string_free(g, FALSE);
+}
+
+/* items() is as WANT. */
+#define assert_items(fd, type, value, want) do { \
+	char *got_ = items(fd, type, value); \
+	g_assert_cmpstr(got_, ==, want); \
+	g_free(got_); \
+} while (0)
+
 static void
 test_file(void)
 {
 	static const char csv[] = "type,value,item,tlp,published_at\r\n"
 		"domain,evil.example,4,AMBER,2025-04-01T09:30:00Z\r\n"
 		"ipv4,192.0.2.1,2,AMBER,2025-04-01T09:00:00Z\r\n"
+		"domain,evil.example,1,AMBER,2025-04-01T09:00:00Z\r\n"
 		"ssdeep,3:abc:def,2,AMBER,2025-04-01T09:00:00Z\r\n";
 	char *dir = g_dir_make_tmp("csip-feed-XXXXXX", NULL);
 	char *path = g_build_filename(dir, "feed.csv", NULL);
@@ -71,12 +93,9 @@ test_file(void)
 	g_assert_cmpint(st.count, ==, 2);
 	g_assert_cmpint(st.src.skipped, ==, 1);
 	g_assert_true(csip_match_feed_has_items(fd));
-	g_assert_cmpint(csip_match_feed_item(fd, CSIP_IND_DOMAIN,
-					     "evil.example"), ==, 4);
-	g_assert_cmpint(csip_match_feed_item(fd, CSIP_IND_IPV4, "192.0.2.1"),
-			==, 2);
-	g_assert_cmpint(csip_match_feed_item(fd, CSIP_IND_HOSTNAME,
-					     "evil.example"), ==, 0);
+	assert_items(fd, CSIP_IND_DOMAIN, "evil.example", "1,4");
+	assert_items(fd, CSIP_IND_IPV4, "192.0.2.1", "2");
+	assert_items(fd, CSIP_IND_HOSTNAME, "evil.example", "");
 	/* A file is read whole each time. */
 	g_assert_false(csip_match_feed_incremental(fd));
 	g_assert_true(g_file_set_contents(path, "new.example\n", -1, NULL));
@@ -86,8 +105,7 @@ test_file(void)
 	g_assert_false(has(s2, "evil.example"));
 	g_assert_true(has(s, "evil.example"));
 	g_assert_false(csip_match_feed_has_items(fd));
-	g_assert_cmpint(csip_match_feed_item(fd, CSIP_IND_DOMAIN,
-					     "evil.example"), ==, 0);
+	assert_items(fd, CSIP_IND_DOMAIN, "evil.example", "");
 	/* A failed load leaves the feed as it was. */
 	g_assert_cmpint(g_unlink(path), ==, 0);
 	csip_match_set_free(s);
@@ -200,10 +218,8 @@ test_incremental(void)
 	g_assert_true(has(s2, "GET http://pay.example/login"));
 	g_assert_true(has(s2, "a.evil.example 192.0.2.1"));
 	g_assert_false(has(s1, "GET http://pay.example/login"));
-	g_assert_cmpint(csip_match_feed_item(fd, CSIP_IND_URL,
-		"http://pay.example/login"), ==, 3);
-	g_assert_cmpint(csip_match_feed_item(fd, CSIP_IND_DOMAIN,
-		"evil.example"), ==, 1);
+	assert_items(fd, CSIP_IND_URL, "http://pay.example/login", "3");
+	assert_items(fd, CSIP_IND_DOMAIN, "evil.example", "1,5");
 
 	/* Nothing new: no set; the withdrawn item stays until a full
 	 * load. */
@@ -212,14 +228,12 @@ test_incremental(void)
 	g_assert_null(s3);
 	g_assert_cmpint(st.fresh, ==, 0);
 	g_assert_cmpint(st.count, ==, 3);
-	g_assert_cmpint(csip_match_feed_item(fd, CSIP_IND_IPV4, "192.0.2.1"),
-			==, 2);
+	assert_items(fd, CSIP_IND_IPV4, "192.0.2.1", "2");
 	csip_assert_ok(csip_match_feed_load(fd, 1, NULL, NULL, &s3, &st));
 	g_assert_true(st.full);
 	g_assert_cmpint(st.count, ==, 2);
 	g_assert_false(has(s3, "192.0.2.1"));
-	g_assert_cmpint(csip_match_feed_item(fd, CSIP_IND_IPV4, "192.0.2.1"),
-			==, 0);
+	assert_items(fd, CSIP_IND_IPV4, "192.0.2.1", "");
 
 	/* The hub failing: an error, and the feed as it was. */
 	h.status = 503;
@@ -227,8 +241,7 @@ test_incremental(void)
 			CSIP_EIO);
 	g_assert_nonnull(strstr(csip_error_last(), "HTTP 503"));
 	g_assert_null(s4);
-	g_assert_cmpint(csip_match_feed_item(fd, CSIP_IND_URL,
-		"http://pay.example/login"), ==, 3);
+	assert_items(fd, CSIP_IND_URL, "http://pay.example/login", "3");
 	h.status = 200;
 	csip_assert_ok(csip_match_feed_load(fd, 0, NULL, NULL, &s4, &st));
 	g_assert_null(s4);

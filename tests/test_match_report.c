@@ -107,20 +107,28 @@ hub_stop(hub *h, csip_test_http *srv)
 	g_mutex_clear(&h->lock);
 }
 
-static int64_t
-item_of(void *ud, csip_ind_type type, const char *value)
+static const int64_t *
+item_of(void *ud, csip_ind_type type, const char *value, size_t *n)
 {
+	static const int64_t one[] = { 1 }, two[] = { 2 }, three[] = { 3 },
+		both[] = { 1, 3 };
+
 	(void)ud;
 	g_assert_cmpint(type, ==, CSIP_IND_DOMAIN);
+	*n = 1;
 	if (strcmp(value, "a.example") == 0)
-		return 1;
+		return one;
 	if (strcmp(value, "b.example") == 0)
-		return 2;
+		return two;
 	if (strcmp(value, "d.example") == 0)
-		return 3;
-	return 0;     /* c.example: withdrawn since it was matched */
+		return three;
+	if (strcmp(value, "e.example") == 0) {
+		*n = 2;
+		return both;
+	}
+	*n = 0;       /* c.example: withdrawn since it was matched */
+	return NULL;
 }
-
 static void
 on_note(void *ud, const char *m)
 {
@@ -343,6 +351,81 @@ test_seal(void)
 	g_string_free(left, TRUE);
 }
 
+/* The item a POST went to, from its "target auth body". */
+static int64_t
+post_item(hub *h, guint i)
+{
+	const char *p = g_ptr_array_index(h->posts, i);
+
+	return g_ascii_strtoll(strstr(p, "/items/") + 7, NULL, 10);
+}
+
+/* A value that several items carry: a feedback to each, with the whole
+ * count.  Sealed counts keep their key for the first item and get one
+ * made from it for each other, the same at every restore. */
+static void
+test_several_items(void)
+{
+	static const char sealed[] = "{\"item\": null, \"indicator\": "
+		"{\"type\": \"domain\", \"value\": \"e.example\"}, "
+		"\"count\": 5, \"first_seen\": \"2026-01-01T00:00:00Z\", "
+		"\"last_seen\": \"2026-01-01T00:00:00Z\", \"key\": \"K0\"}\n";
+	hub h = { .item3 = { 201, 201, 201, 201 } };
+	csip_test_http *srv;
+	csip_match_report *r = NULL;
+	csip_match_report_stats st;
+	char *made[2] = { NULL, NULL };
+
+	srv = hub_start(&h);
+	csip_assert_ok(csip_match_report_new(csip_test_http_url(srv), "tok",
+					     &r));
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "e.example", "");
+	csip_match_report_add(r, CSIP_IND_DOMAIN, "e.example", "");
+	csip_assert_ok(csip_match_report_send(r, item_of, NULL, NULL, NULL,
+					      &st));
+	g_assert_cmpint(st.sent, ==, 2);
+	g_assert_cmpint(h.posts->len, ==, 2);
+	g_assert_cmpint(post_item(&h, 0) + post_item(&h, 1), ==, 4);
+	for (guint i = 0; i < 2; i++) {
+		json_t *b = body_of(&h, i);
+
+		g_assert_cmpint(json_integer_value(json_object_get(b,
+				"count")), ==, 2);
+		json_decref(b);
+	}
+	csip_match_report_free(r);
+	for (int round = 0; round < 2; round++) {
+		guint base = h.posts->len;
+
+		csip_assert_ok(csip_match_report_new(csip_test_http_url(srv),
+						     "tok", &r));
+		csip_match_report_sealed_only(r);
+		csip_assert_ok(csip_match_report_restore(r, sealed));
+		csip_assert_ok(csip_match_report_send(r, item_of, NULL, NULL,
+						      NULL, &st));
+		g_assert_cmpint(st.sent, ==, 2);
+		g_assert_cmpint(h.posts->len, ==, base + 2);
+		for (guint i = base; i < base + 2; i++) {
+			const char *k = g_ptr_array_index(h.keys, i);
+
+			if (post_item(&h, i) == 1) {
+				g_assert_cmpstr(k, ==, "K0");
+				continue;
+			}
+			g_assert_cmpint(post_item(&h, i), ==, 3);
+			g_assert_cmpstr(k, !=, "K0");
+			g_assert_cmpuint(strlen(k), ==, 36);
+			made[round] = g_strdup(k);
+		}
+		csip_match_report_free(r);
+	}
+	g_assert_nonnull(made[0]);
+	g_assert_cmpstr(made[0], ==, made[1]);
+	g_free(made[0]);
+	g_free(made[1]);
+	hub_stop(&h, srv);
+}
+
 /* What pending() writes, restore() reads back: the same lines; a bad
  * line anywhere restores nothing. */
 static void
@@ -396,5 +479,6 @@ main(int argc, char **argv)
 	g_test_add_func("/match-report/unreachable", test_unreachable);
 	g_test_add_func("/match-report/restore", test_restore);
 	g_test_add_func("/match-report/seal", test_seal);
+	g_test_add_func("/match-report/several-items", test_several_items);
 	return g_test_run();
 }

@@ -56,8 +56,8 @@ GOptionEntry cmd_match_options[] = {
 	  "The indicators: a file (one per line, CSV with a \"value\" column, "
 	  "a STIX 2.1 bundle, a MISP event), a MISP feed folder, or an "
 	  "http(s) URL (a URL ending in / is a MISP feed; the hub's "
-	  "/api/v1/export/csv names each indicator's item and is updated "
-	  "incrementally); sent with the bearer token in CSIP_TOKEN over "
+	  "/api/v1/export/csv names the items carrying each indicator and is "
+	  "updated incrementally); sent with the bearer token in CSIP_TOKEN over "
 	  "https", "FILE|DIR|URL" },
 	{ "indicators-format", 0, 0, G_OPTION_ARG_STRING, &opts.ind_format,
 	  "auto (default: from the content), list (one per line or CSV), "
@@ -209,10 +209,10 @@ clear_opts(void)
 /* ------------------------------------------------------------------ */
 /* Reporting */
 
-static int64_t
-item_of(void *ud, csip_ind_type type, const char *value)
+static const int64_t *
+item_of(void *ud, csip_ind_type type, const char *value, size_t *n)
 {
-	return csip_match_feed_item(ud, type, value);
+	return csip_match_feed_items(ud, type, value, n);
 }
 
 /* Set when sightings were dropped: the exit status says so. */

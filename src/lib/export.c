@@ -45,7 +45,8 @@
  * may not see.
  *
  * Each value goes out once per export, from the first item (lowest id)
- * that carries it and may go out.  Remembering every value written would
+ * that carries it and may go out; in csv, which names the item, once per
+ * item that carries it.  Remembering every value written would
  * grow with the export, so a fixed Bloom filter (4 MB) says which values
  * may have been written; only for those is the question asked again of
  * csip_item_list() with the value as filter (the items before this one
@@ -724,10 +725,17 @@ emit(exp *e, json_t *item, size_t idx, const char *type, const char *value)
 	}
 	if (fp_is(e, e->fp, type, value))
 		return CSIP_OK;
-	if ((rc = written_before(e, item, idx, type, value, e->key->str,
-				 &dup)) < 0 || dup)
-		return rc;
-	bloom_add(e, e->key->str);
+	if (e->f == F_CSV) {
+		/* The CSV names the item: a value goes out once for each
+		 * item carrying it (csip match reports a sighting to each). */
+		if (item_writes(e, item, idx, e->fp, e->key->str, e->key2))
+			return CSIP_OK;
+	} else {
+		if ((rc = written_before(e, item, idx, type, value,
+					 e->key->str, &dup)) < 0 || dup)
+			return rc;
+		bloom_add(e, e->key->str);
+	}
 	switch (e->f) {
 	case F_SURICATA:
 		if ((rc = suricata_rules(e, type, value)) < 0)

@@ -19,7 +19,7 @@
 struct csip_match_feed {
 	char *where;
 	csip_match_src_format format;
-	GHashTable *items;      /* "type\tvalue" -> int64_t item (0: none) */
+	GHashTable *items;      /* "type\tvalue" -> items_of */
 	char newest[32];        /* the newest publication time read */
 	int has_items;
 	int url_ok;             /* WHERE takes since= */
@@ -38,6 +38,13 @@ typedef struct gather {
 	char newest[32];
 } gather;
 
+/* The items that carry one value: ascending, no 0 (N 0 when the feed
+ * names the value without an item). */
+typedef struct items_of {
+	size_t n;
+	int64_t id[];
+} items_of;
+
 static GHashTable *
 items_new(void)
 {
@@ -50,21 +57,39 @@ key_of(csip_ind_type type, const char *value)
 	return g_strdup_printf("%s\t%s", csip_ind_type_name(type), value);
 }
 
-/* Keep the lowest item id for KEY in T (0 counts as none); steals KEY. */
+/* Add ITEM (0: none) to the items of KEY in T; steals KEY.  Most values
+ * are carried by one item: the list grows one at a time. */
 static void
 keep_item(GHashTable *t, char *key, int64_t item)
 {
-	int64_t *have = g_hash_table_lookup(t, key);
+	gpointer orig;
+	items_of *have, *grown;
+	size_t i;
 
-	if (have == NULL) {
-		have = g_new(int64_t, 1);
-		*have = item;
+	if (!g_hash_table_lookup_extended(t, key, &orig, (gpointer *)&have)) {
+		have = g_malloc(sizeof *have + (item > 0 ? sizeof(int64_t) :
+						0));
+		have->n = item > 0;
+		if (item > 0)
+			have->id[0] = item;
 		g_hash_table_insert(t, key, have);
 		return;
 	}
-	if (item > 0 && (*have == 0 || item < *have))
-		*have = item;
 	g_free(key);
+	for (i = 0; i < have->n && have->id[i] < item; i++)
+		;
+	if (item <= 0 || (i < have->n && have->id[i] == item))
+		return;
+	grown = g_malloc(sizeof *grown + (have->n + 1) * sizeof(int64_t));
+	grown->n = have->n + 1;
+	memcpy(grown->id, have->id, i * sizeof(int64_t));
+	grown->id[i] = item;
+	memcpy(grown->id + i + 1, have->id + i, (have->n - i) *
+	       sizeof(int64_t));
+	/* Replace the value under the same key: steal, then insert. */
+	g_hash_table_steal(t, orig);
+	g_hash_table_insert(t, orig, grown);
+	g_free(have);
 }
 
 static void
@@ -116,15 +141,16 @@ csip_match_feed_incremental(const csip_match_feed *fd)
 	return fd->url_ok && fd->last != NULL && fd->newest[0] != '\0';
 }
 
-int64_t
-csip_match_feed_item(const csip_match_feed *fd, csip_ind_type type,
-		     const char *value)
+const int64_t *
+csip_match_feed_items(const csip_match_feed *fd, csip_ind_type type,
+		      const char *value, size_t *n)
 {
 	char *key = key_of(type, value);
-	int64_t *item = g_hash_table_lookup(fd->items, key);
+	const items_of *it = g_hash_table_lookup(fd->items, key);
 
 	g_free(key);
-	return item ? *item : 0;
+	*n = it ? it->n : 0;
+	return it ? it->id : NULL;
 }
 
 char *
@@ -244,9 +270,12 @@ load_since(csip_match_feed *fd, csip_bad_indicator_fn bad, void *ud,
 	}
 	g_hash_table_iter_init(&it, g.items);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		g_hash_table_iter_steal(&it);
-		keep_item(fd->items, k, *(int64_t *)v);
-		g_free(v);
+		const items_of *got = v;
+
+		if (got->n == 0)
+			keep_item(fd->items, g_strdup(k), 0);
+		for (size_t i = 0; i < got->n; i++)
+			keep_item(fd->items, g_strdup(k), got->id[i]);
 	}
 	if (strcmp(g.newest, fd->newest) > 0)
 		memcpy(fd->newest, g.newest, sizeof(fd->newest));

@@ -72,10 +72,12 @@ int csip_match_feed_has_items(const csip_match_feed *fd);
 /* Whether the next load without FULL will be incremental. */
 int csip_match_feed_incremental(const csip_match_feed *fd);
 
-/* The id of the item carrying TYPE VALUE (canonical, as the set holds
- * it), or 0 when the feed names none. */
-int64_t csip_match_feed_item(const csip_match_feed *fd, csip_ind_type type,
-			     const char *value);
+/* The ids of the items carrying TYPE VALUE (canonical, as the set holds
+ * it), ascending, their number in *N (0, and NULL returned, when the feed
+ * names none).  Owned by FD, valid until its next load. */
+const int64_t *csip_match_feed_items(const csip_match_feed *fd,
+				     csip_ind_type type, const char *value,
+				     size_t *n);
 
 /* URL with since=SINCE added to its query (g_free()), or NULL when URL
  * cannot take it: not http(s), or a since= already there. */

@@ -238,6 +238,22 @@ new_key(agg *a)
 	g_free(u);
 }
 
+/* The Idempotency-Key, in OUT, of the feedback to ITEM of counts sealed
+ * under KEY when the value is carried by more than one item: a UUID-shaped
+ * digest of both, so that every restore of the same state gives the same
+ * keys. */
+static void
+item_key(const char *key, int64_t item, char out[40])
+{
+	char *in = g_strdup_printf("%s\t%" PRId64, key, item);
+	char *d = g_compute_checksum_for_string(G_CHECKSUM_SHA256, in, -1);
+
+	g_snprintf(out, 40, "%.8s-%.4s-%.4s-%.4s-%.12s", d, d + 8, d + 12,
+		   d + 16, d + 20);
+	g_free(d);
+	g_free(in);
+}
+
 /* LIVE, handed over whole; the matching thread goes on in a new one. */
 static GHashTable *
 take_live(csip_match_report *r)
@@ -427,14 +443,23 @@ resolve(csip_match_report *r, csip_match_item_fn item, void *item_ud,
 	g_hash_table_iter_init(&it, live);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		agg *a = v;
+		char key[sizeof a->key];
+		size_t n = 0;
+		const int64_t *ids = item(item_ud, a->type, a->value, &n);
 
-		a->item = item(item_ud, a->type, a->value);
-		if (a->item > 0) {
+		memcpy(key, a->key, sizeof key);
+		for (size_t i = 0; i < n; i++) {
+			a->item = ids[i];
 			/* Sealed ones keep their key, and so their own
-			 * entry. */
+			 * entry: the first item the key itself (the one
+			 * a single item had), the others one made from it
+			 * and the item, the same at every restore. */
+			if (key[0] && i > 0)
+				item_key(key, a->item, a->key);
 			merge(r->pending, pending_key(a), a);
-			continue;
 		}
+		if (n > 0)
+			continue;
 		st->dropped += a->count;
 		if (note) {
 			char *m = g_strdup_printf("%s %s: %" PRIu64

@@ -48,9 +48,10 @@ void csip_match_report_free(csip_match_report *r);
 void csip_match_report_add(csip_match_report *r, csip_ind_type type,
 			   const char *value, const char *ts);
 
-/* The item carrying TYPE VALUE, 0 for none (csip_match_feed_item()). */
-typedef int64_t (*csip_match_item_fn)(void *ud, csip_ind_type type,
-				      const char *value);
+/* The items carrying TYPE VALUE, ascending, their number in *N (0 for
+ * none), valid until the next call (csip_match_feed_items()). */
+typedef const int64_t *(*csip_match_item_fn)(void *ud, csip_ind_type type,
+					     const char *value, size_t *n);
 
 /* Told of each indicator whose sightings are dropped, and why. */
 typedef void (*csip_match_note_fn)(void *ud, const char *message);
@@ -63,7 +64,10 @@ typedef struct csip_match_report_stats {
 	size_t kept_indicators;
 } csip_match_report_stats;
 
-/* Send what was counted: each indicator to the item ITEM names.  Stops at
+/* Send what was counted: each indicator to every item ITEM names (as a
+ * MISP sighting goes to every attribute with the value: each provider
+ * learns that what it reported was seen), so a sighting of a value that
+ * several items carry is counted in each feedback.  Stops at
  * the first failure that the next ones would meet too (the hub or the
  * network down, the token refused), keeping the rest.  Returns CSIP_OK
  * when nothing is kept, else CSIP_EIO with a message saying why and how

@@ -198,10 +198,24 @@ def wait_feedback(item, after, want):
         item, counts(rows), want))
 
 
-def publish(value):
-    """A new item of the energy SIG carrying domain VALUE; its id."""
+def match_and_report(log):
+    """csip match over LOG with the hub's feed, reporting to it as the
+    member, once at the end; the finished process."""
+    e = HUB.env()
+    e["CSIP_TOKEN"] = TOKENS["member"]
+    return subprocess.run([CSIP, "match", "--indicators",
+                           HUB.url + "/api/v1/export/csv", "--report",
+                           HUB.url + "/", log], capture_output=True,
+                          text=True, env=e, timeout=120)
+
+
+def publish(value, also=None):
+    """A new item of the energy SIG carrying domain VALUE, from a report
+    of VALUE (and ALSO, so that it is not the same report again); its
+    id."""
     rid = HUB.call("POST", "/api/v1/reports", TOKENS["provider"], {
-        "indicators": [value], "permission": "sig"}, 201)["id"]
+        "indicators": [value] + ([also] if also else []),
+        "permission": "sig"}, 201)["id"]
     iid = HUB.call("POST", "/api/v1/items", TOKENS["hub"], {
         "title": "New C2 host", "analysis": "Seen in a second wave.",
         "tlp": "amber", "audience": "sig", "sigs": ["energy"],
@@ -310,12 +324,7 @@ class TestFollow(unittest.TestCase):
                        "2026-02-01T11:30:00Z"):
                 f.write("%s conn 198.51.100.23 -> 10.0.0.1\n" % ts)
             f.write("2026-02-01T12:00:00+09:00 dns invoice-portal.example\n")
-        e = HUB.env()
-        e["CSIP_TOKEN"] = TOKENS["member"]
-        p = subprocess.run([CSIP, "match", "--indicators",
-                            HUB.url + "/api/v1/export/csv", "--report",
-                            HUB.url + "/", log], capture_output=True,
-                           text=True, env=e, timeout=120)
+        p = match_and_report(log)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(len(p.stdout.splitlines()), 4)
         self.assertIn("reported 4 sightings in 2 feedbacks", p.stderr)
@@ -331,6 +340,28 @@ class TestFollow(unittest.TestCase):
         self.assertEqual((dom["count"], dom["seen_at"],
                           dom["last_seen_at"]),
                          (1, "2026-02-01T03:00:00Z", "2026-02-01T03:00:00Z"))
+
+    def test_report_several_items(self):
+        """A value two items carry: the sightings go to each, as a MISP
+        sighting goes to every attribute with the value."""
+        first = publish("twin-c2.example")
+        second = publish("twin-c2.example", also="198.51.100.99")
+        log = os.path.join(HUB.dir, "twin.log")
+        with open(log, "w") as f:
+            f.write("2026-02-02T10:00:00Z dns a.twin-c2.example\n"
+                    "2026-02-02T11:00:00Z dns twin-c2.example\n")
+        p = match_and_report(log)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(p.stdout.splitlines()), 2)
+        self.assertIn("in 2 feedbacks", p.stderr)
+        for item in (first, second):
+            rows = feedback(item)
+            self.assertEqual(counts(rows),
+                             {("domain", "twin-c2.example"): 2}, item)
+            self.assertEqual((rows[0]["seen_at"], rows[0]["last_seen_at"],
+                              rows[0]["org"]),
+                             ("2026-02-02T10:00:00Z", "2026-02-02T11:00:00Z",
+                              "tohoku-den"))
 
     def test_report_unreachable(self):
         log = os.path.join(HUB.dir, "dns.log")
