@@ -508,6 +508,58 @@ test_pg_reconnect(void)
 	csip_test_hub_free(t);
 }
 
+/* PostgreSQL: a table altered by another process under a statement this
+ * connection prepared ("cached plan must not change result type"): outside
+ * a transaction the read goes through at once, prepared again; inside one
+ * it fails busy, and the transaction tried again goes through. */
+static void
+test_pg_stale_plan(void)
+{
+	csip_store *s = NULL, *other = NULL;
+	csip_stmt *st = NULL;
+	char *name = NULL, *url;
+
+	if (!csip_test_pg()) {
+		g_test_skip("PostgreSQL only: run under scripts/pg-test");
+		return;
+	}
+	url = csip_test_pg_create(&name);
+	csip_assert_ok(csip_store_open(url, &s));
+	csip_assert_ok(csip_store_open(url, &other));
+	csip_assert_ok(csip_store_exec(s, "CREATE TABLE sp (a TEXT);"
+		"INSERT INTO sp VALUES ('x')"));
+	for (int round = 0; round < 3; round++) {
+		static const char *const alter[] = {
+			"ALTER TABLE sp ADD COLUMN b TEXT DEFAULT 'y'",
+			"ALTER TABLE sp ADD COLUMN c TEXT DEFAULT 'z'" };
+
+		if (round == 2)
+			csip_assert_ok(csip_store_begin(s));
+		csip_assert_ok(csip_store_prepare(s, "SELECT * FROM sp", &st));
+		if (round == 2) {
+			g_assert_cmpint(csip_stmt_step(st), ==, CSIP_EBUSY);
+			g_assert_nonnull(strstr(csip_error_last(), "try again"));
+			csip_stmt_free(st);
+			csip_store_rollback(s);
+			csip_assert_ok(csip_store_begin(s));
+			csip_assert_ok(csip_store_prepare(s, "SELECT * FROM sp",
+							  &st));
+		}
+		g_assert_cmpint(csip_stmt_step(st), ==, CSIP_ROW);
+		g_assert_cmpint(csip_stmt_column_count(st), ==, 1 + round);
+		csip_stmt_free(st);
+		if (round == 2)
+			csip_assert_ok(csip_store_commit(s));
+		if (round < 2)
+			csip_assert_ok(csip_store_exec(other, alter[round]));
+	}
+	csip_store_close(s);
+	csip_store_close(other);
+	csip_test_pg_drop(name);
+	g_free(name);
+	g_free(url);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -521,6 +573,7 @@ main(int argc, char **argv)
 	g_test_add_func("/store/writer-turn-per-file",
 			test_writer_turn_per_file);
 	g_test_add_func("/store/pg-reconnect", test_pg_reconnect);
+	g_test_add_func("/store/pg-stale-plan", test_pg_stale_plan);
 	g_test_add_func("/store/stmt-cache", test_stmt_cache);
 	g_test_add_func("/store/begin-async", test_begin_async);
 	return g_test_run();

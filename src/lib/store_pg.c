@@ -45,6 +45,7 @@ typedef struct pg_conn {
 	int changes;    /* rows changed by the last statement */
 	int in_tx;      /* between a BEGIN and its COMMIT or ROLLBACK */
 	GHashTable *prepared;  /* SQL + types -> statement name */
+	unsigned named;        /* statements named so far */
 } pg_conn;
 
 typedef struct pg_param {
@@ -391,22 +392,32 @@ pg_bind_blob(void *stmt, int idx, const void *v, size_t len)
 	return CSIP_OK;
 }
 
+/* The cache's key of ST's SQL with these parameter types. */
+static GString *
+statement_key(const pg_stmt *st, const Oid *types)
+{
+	GString *key = g_string_new(st->sql);
+
+	g_string_append_c(key, '\x1f');
+	for (int i = 0; i < st->nparams; i++)
+		g_string_append_printf(key, "%u,", (unsigned)types[i]);
+	return key;
+}
+
 /* The name of ST's SQL prepared on the server with these parameter
  * types, preparing it the first time; *name NULL when the cache is full
- * (run it unnamed).  The name is owned by the cache. */
+ * (run it unnamed).  The name is owned by the cache.  Names are never
+ * reused: one forgotten (stale_plan) may still exist on the server. */
 static int
 statement_name(pg_stmt *st, const Oid *types, const char **name)
 {
 	pg_conn *pc = st->conn;
-	GString *key = g_string_new(st->sql);
+	GString *key = statement_key(st, types);
 	PGresult *res = NULL;
 	char *nm;
 	int rc = CSIP_OK;
 
 	*name = NULL;
-	g_string_append_c(key, '\x1f');
-	for (int i = 0; i < st->nparams; i++)
-		g_string_append_printf(key, "%u,", (unsigned)types[i]);
 	nm = g_hash_table_lookup(pc->prepared, key->str);
 	if (nm) {
 		*name = nm;
@@ -414,7 +425,7 @@ statement_name(pg_stmt *st, const Oid *types, const char **name)
 	}
 	if (g_hash_table_size(pc->prepared) >= MAX_PREPARED)
 		goto out;
-	nm = g_strdup_printf("csip_%u", g_hash_table_size(pc->prepared) + 1);
+	nm = g_strdup_printf("csip_%u", ++pc->named);
 	res = PQprepare(pc->c, nm, st->sql, st->nparams, types);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = pg_err(pc->c, res);
@@ -429,6 +440,33 @@ out:
 	if (key)
 		g_string_free(key, TRUE);
 	return rc;
+}
+
+/* Whether RES is PostgreSQL refusing the prepared statement NAME because
+ * the shape of its result changed under it ("cached plan must not change
+ * result type": a migration in another process altered a table it reads
+ * with *).  Then the statement is forgotten, so that it is prepared again
+ * from its SQL; outside a transaction it is also deallocated (inside one,
+ * the failed transaction would refuse that too; the name is not reused). */
+static int
+stale_plan(pg_stmt *st, const Oid *types, const char *name,
+	   const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	GString *key;
+
+	if (name == NULL || state == NULL || strcmp(state, "0A000") != 0)
+		return 0;
+	if (!st->conn->in_tx) {
+		char *sql = g_strdup_printf("DEALLOCATE %s", name);
+
+		PQclear(PQexec(st->conn->c, sql));
+		g_free(sql);
+	}
+	key = statement_key(st, types);
+	g_hash_table_remove(st->conn->prepared, key->str);
+	g_string_free(key, TRUE);
+	return 1;
 }
 
 static int
@@ -461,6 +499,18 @@ run(pg_stmt *st)
 				values, lens, fmts, 0) : PQexecParams(
 				st->conn->c, st->sql, n, types, values, lens,
 				fmts, 0);
+		if (rc == CSIP_OK && stale_plan(st, types, name, st->res)) {
+			/* Prepared again at once when nothing was lost;
+			 * inside a transaction, which the error aborted,
+			 * the caller's next try prepares it. */
+			if (attempt == 0 && !st->conn->in_tx)
+				continue;
+			g_clear_pointer(&st->res, PQclear);
+			rc = csip_error_set(CSIP_EBUSY, "a table changed under "
+				"a prepared statement (a migration by another "
+				"process); try again");
+			break;
+		}
 		/* A session found dead at a read outside a transaction
 		 * lost nothing: once more on a new one. */
 		if (attempt == 0 && PQstatus(st->conn->c) != CONNECTION_OK &&
