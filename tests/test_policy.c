@@ -90,6 +90,52 @@ test_decide_table(void)
 	}
 }
 
+/* csip_policy_recheck() of an access decided with one status, for every
+ * other status, is what deciding again with that status gives, for every
+ * reader and audience. */
+static void
+test_recheck(void)
+{
+	static int64_t item_sigs[] = { 10, 30 }, providers[] = { PROV };
+	static const char *const statuses[] = { "draft", "pending",
+		"changes_requested", "approved", "published", "withdrawn",
+		"bogus" };
+	static const char *const audiences[] = { "sig", "community",
+		"partners", "public" };
+	size_t checked = 0;
+
+	for (size_t au = 0; au < G_N_ELEMENTS(audiences); au++)
+	for (size_t s0 = 0; s0 < G_N_ELEMENTS(statuses); s0++)
+	for (size_t s1 = 0; s1 < G_N_ELEMENTS(statuses); s1++)
+	for (int rd = HUB; rd <= NOBODY; rd++) {
+		csip_item_facts f = { .item_id = 7, .providers = providers,
+			.n_providers = 1 };
+		csip_access before, again;
+
+		g_strlcpy(f.audience, audiences[au], sizeof f.audience);
+		if (au == 0) {
+			f.sigs = item_sigs;
+			f.n_sigs = 2;
+		}
+		g_strlcpy(f.status, statuses[s0], sizeof f.status);
+		before = csip_policy_decide(&readers[rd], &f);
+		if (before == N_)
+			continue;
+		g_strlcpy(f.status, statuses[s1], sizeof f.status);
+		again = csip_policy_decide(&readers[rd], &f);
+		if (csip_policy_recheck(&readers[rd], before, statuses[s1]) !=
+		    again)
+			g_error("%s, %s -> %s, reader %d: recheck %d, decide "
+				"%d", audiences[au], statuses[s0], statuses[s1],
+				rd, csip_policy_recheck(&readers[rd], before,
+				statuses[s1]), again);
+		checked++;
+	}
+	g_assert_cmpuint(checked, >, 100);
+	g_assert_cmpint(csip_policy_recheck(NULL, H_, "published"), ==, N_);
+	g_assert_cmpint(csip_policy_recheck(&readers[HUB], H_, NULL), ==, N_);
+}
+
 /* A 'sig' item with no SIGs reaches no participant, and missing facts
  * or readers decide nothing. */
 static void
@@ -591,6 +637,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/policy/decide-table", test_decide_table);
 	g_test_add_func("/policy/decide-edges", test_decide_edges);
+	g_test_add_func("/policy/recheck", test_recheck);
 	g_test_add_func("/policy/rank", test_rank);
 	g_test_add_func("/policy/reader-load", test_reader_load);
 	g_test_add_func("/policy/provider-visible", test_provider_visible);

@@ -1843,7 +1843,8 @@ out:
 }
 
 /* The views of the N items IDS (distinct) for reader R, with the access
- * ACC[i] (not NONE) of each, appended to ARR in order. */
+ * ACC[i] (not NONE) of each, appended to ARR in order; an item whose
+ * status no longer grants its access (csip_policy_recheck) is left out. */
 static int
 item_views(csip_hub *h, const csip_reader *r, const int64_t *ids,
 	   const csip_access *acc, size_t n, json_t *arr)
@@ -1864,6 +1865,14 @@ item_views(csip_hub *h, const csip_reader *r, const int64_t *ids,
 		for (size_t i = 0; i < m; i++) {
 			json_t *o = NULL;
 
+			/* The access was decided on facts read before these
+			 * rows: an item withdrawn in between is left out. */
+			if (rc == CSIP_OK && v[i].found &&
+			    csip_policy_recheck(r, v[i].a,
+				v[i].col[V_STATUS]) == CSIP_ACCESS_NONE) {
+				view_parts_clear(&v[i]);
+				continue;
+			}
 			if (rc == CSIP_OK && (rc = view_build(csip_hub_store(h),
 			    r, &v[i], memo, &o)) == CSIP_OK)
 				json_array_append_new(arr, o);
@@ -1884,7 +1893,11 @@ item_view(csip_hub *h, const csip_reader *r, csip_access a, int64_t id,
 	int rc;
 
 	*out = NULL;
-	if ((rc = item_views(h, r, &id, &a, 1, arr)) == CSIP_OK)
+	if ((rc = item_views(h, r, &id, &a, 1, arr)) == CSIP_OK &&
+	    json_array_size(arr) == 0)
+		rc = csip_error_set(CSIP_ENOTFOUND, "item %" PRId64 " does "
+				    "not exist", id);
+	if (rc == CSIP_OK)
 		*out = json_incref(json_array_get(arr, 0));
 	json_decref(arr);
 	return rc;

@@ -282,6 +282,25 @@ shown_to_provider(const char *status)
 }
 
 csip_access
+csip_policy_recheck(const csip_reader *r, csip_access a, const char *status)
+{
+	if (r == NULL || status == NULL)
+		return CSIP_ACCESS_NONE;
+	switch (a) {
+	case CSIP_ACCESS_HUB:
+		return r->hub ? a : CSIP_ACCESS_NONE;
+	case CSIP_ACCESS_PROVIDER:
+		return shown_to_provider(status) ? a : CSIP_ACCESS_NONE;
+	case CSIP_ACCESS_RECIPIENT:
+		return strcmp(status, "published") == 0 ? a :
+			CSIP_ACCESS_NONE;
+	case CSIP_ACCESS_NONE:
+		break;
+	}
+	return CSIP_ACCESS_NONE;
+}
+
+csip_access
 csip_policy_decide(const csip_reader *r, const csip_item_facts *f)
 {
 	if (r == NULL || f == NULL || r->org_id <= 0 || f->item_id <= 0)

@@ -76,6 +76,14 @@ typedef enum csip_access {
 csip_access csip_policy_decide(const csip_reader *r,
 			       const csip_item_facts *f);
 
+/* Access A, decided for R on an item's facts, once the item's status
+ * reads STATUS: A when that status still grants it, NONE otherwise.  For
+ * a read that finds the status changed (a withdrawal) between the
+ * decision and the rows it serves; the same answer as deciding again on
+ * the facts with that status (tested so). */
+csip_access csip_policy_recheck(const csip_reader *r, csip_access a,
+				const char *status);
+
 /* Load the facts of ITEM_ID and decide.  *out is CSIP_ACCESS_NONE for an
  * item that does not exist (callers answer 404 for both, so the existence
  * of an item is not revealed). */
