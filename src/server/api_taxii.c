@@ -158,9 +158,6 @@ fail(csip_resp *rs, int status, const char *message)
 	return CSIP_OK;
 }
 
-/* ---- timestamps ------------------------------------------------------ */
-
-
 /* ---- collections ----------------------------------------------------- */
 
 typedef struct coll {
