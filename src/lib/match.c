@@ -1147,8 +1147,8 @@ parse_v6(const char *p, size_t n, uint8_t out[16])
 		size_t st = i;
 		unsigned v = 0;
 
-		while (i < n && i - st < 5 && g_ascii_isxdigit(p[i]))
-			v = v << 4 | (unsigned)g_ascii_xdigit_value(p[i++]);
+		while (i < n && i - st < 5 && hexv[(unsigned char)p[i]] >= 0)
+			v = v << 4 | (unsigned)hexv[(unsigned char)p[i++]];
 		if (i < n && p[i] == '.') {
 			uint32_t a;
 
@@ -1467,6 +1467,8 @@ match_piece(scan *sc, const char *p, size_t n, unsigned acc)
 	const char *e = p + n;
 	uint32_t a, ind;
 
+	if (n < 32 && !(acc & C_DOT))
+		return;
 	while (p < e && (*p == '.' || *p == '-'))
 		p++;
 	while (e > p && (e[-1] == '.' || e[-1] == '-'))
@@ -1568,6 +1570,7 @@ match_run(scan *sc, const char *p, size_t n, unsigned acc)
 {
 	size_t colons = 0, st;
 	int v6chars = !(acc & C_NOT6);
+	unsigned pacc = 0;
 
 	for (size_t i = 0; v6chars && i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
@@ -1590,38 +1593,46 @@ match_run(scan *sc, const char *p, size_t n, unsigned acc)
 			return;
 		}
 	}
-	/* host:port, key:value, user@host: each part on its own. */
+	/* Without a dot, only a hash (32 bytes or more) can be in a part. */
+	if (n < 32 && !(acc & C_DOT))
+		return;
+	/* host:port, key:value, user@host: each part on its own, with the
+	 * classes of its own bytes. */
 	st = 0;
 	for (size_t i = 0; i <= n; i++) {
 		const char *q, *at, *last;
 		size_t m;
 
-		if (i < n && p[i] != ':')
+		if (i < n && p[i] != ':') {
+			pacc |= cls[(unsigned char)p[i]];
 			continue;
+		}
 		q = p + st;
 		m = i - st;
 		st = i + 1;
 		/* The last '@' of the part, if any. */
 		last = q;
-		if (acc & C_AT) {
+		if (pacc & C_AT) {
 			last = q + m;
 			while (last > q && last[-1] != '@')
 				last--;
 		}
 		if (last == q) {
 			if (m)
-				match_pieces(sc, q, m, acc);
-			continue;
+				match_pieces(sc, q, m, pacc);
+		} else {
+			/* The address is between the last two '@'. */
+			at = last - 1;
+			while (at > q && at[-1] != '@')
+				at--;
+			if (at < last - 1)
+				match_email(sc, at, (size_t)(q + m - at),
+					    (size_t)(last - 1 - at), pacc);
+			else
+				match_pieces(sc, last,
+					     (size_t)(q + m - last), pacc);
 		}
-		/* The address is between the last two '@'. */
-		at = last - 1;
-		while (at > q && at[-1] != '@')
-			at--;
-		if (at < last - 1)
-			match_email(sc, at, (size_t)(q + m - at),
-				    (size_t)(last - 1 - at), acc);
-		else
-			match_pieces(sc, last, (size_t)(q + m - last), acc);
+		pacc = 0;
 	}
 }
 
