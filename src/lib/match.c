@@ -118,7 +118,8 @@ enum {
 			 * '@' and '+': a piece without one is a number */
 	C_HIGH = 2048, /* a byte >= 0x80 */
 	C_AT = 4096,   /* '@' */
-	C_PLUS = 8192  /* '+' */
+	C_PLUS = 8192, /* '+' */
+	C_NL = 16384   /* '\n': ends a line in csip_match_lines() */
 };
 
 static uint16_t cls[256];
@@ -160,6 +161,8 @@ init_classes(void)
 			v |= C_AT;
 		if (c == '+')
 			v |= C_PLUS;
+		if (c == '\n')
+			v |= C_NL;
 		if (c <= 0x20 || c == 0x7F || strchr("\"'<>`\\{}|^", c))
 			v |= C_URLEND;
 		cls[c] = v;
@@ -1238,6 +1241,8 @@ typedef struct scan {
 	csip_match_fn fn;
 	void *ud;
 	size_t hits;
+	csip_match_lines_fn lfn;   /* instead of FN, csip_match_lines() */
+	uint64_t no;               /* the line's number there */
 } scan;
 
 static inline void
@@ -1245,7 +1250,10 @@ hit(scan *sc, uint32_t ind, const char *p, size_t n)
 {
 	csip_match_hit h = { ind, (size_t)(p - sc->line), n };
 
-	sc->fn(sc->ud, &h);
+	if (sc->lfn)
+		sc->lfn(sc->ud, sc->line, sc->no, &h);
+	else
+		sc->fn(sc->ud, &h);
 	sc->hits++;
 }
 
@@ -1742,25 +1750,69 @@ out:
 	return i;
 }
 
-size_t
-csip_match_line(const csip_match_set *s, const char *line, size_t len,
-		csip_match_fn fn, void *ud)
+/* The run LINE[ST..END) with ACC the OR of its bytes' classes: what it
+ * holds is looked up.  Returns where the tokenizer goes on: END, or the
+ * end of a URL that starts in the run. */
+static inline size_t
+on_run(scan *sc, const char *line, size_t len, size_t st, size_t end,
+       unsigned acc)
 {
-	scan sc = { s, line, fn, ud, 0 };
+	/* Most runs are words, numbers and times: too short for a hash, no
+	 * dot (so no host name, IPv4 or e-mail address), and no colon or
+	 * else a character no IPv6 address has. */
+	if (!(acc & C_SPLIT)) {
+		if ((acc & C_DOT) || end - st >= 32)
+			match_piece(sc, line + st, end - st, acc);
+		return end;
+	}
+	if (end > st + 1 && line[end - 1] == ':' && end + 1 < len &&
+	    line[end] == '/' && line[end + 1] == '/') {
+		/* scheme://: the scheme is the tail of the run. */
+		size_t sch = end - 1, u;
+
+		while (sch > st && scheme_char(line[sch - 1]))
+			sch--;
+		while (sch < end - 1 && !g_ascii_isalpha(line[sch]))
+			sch++;
+		if (sch < end - 1) {
+			if (sch > st)
+				match_run(sc, line + st, sch - st,
+					  acc_of(line + st, sch - st));
+			u = end + 2;
+			while (u < len && !(cls[(unsigned char)line[u]] &
+					    C_URLEND))
+				u++;
+			while (u > end + 2 && strchr(".,;:!?)]}", line[u - 1]))
+				u--;
+			match_url(sc, line + sch, u - sch);
+			return u;
+		}
+	}
+	if ((acc & C_DOT) || end - st >= 32 || !(acc & C_NOT6))
+		match_run(sc, line + st, end - st, acc);
+	return end;
+}
+
+/* The tokenizer, from LINE[0] up to LEN or, when STOP is C_NL, the first
+ * newline; returns where it stopped.  A byte-class table, a byte at a
+ * time (vectorised run finding was tried and not kept: runs are short). */
+static size_t
+tokens(scan *sc, const char *line, size_t len, unsigned stop)
+{
 	size_t i = 0;
 
-	if (len > CSIP_MATCH_MAX_LINE)
-		len = CSIP_MATCH_MAX_LINE;
 	while (i < len) {
-		size_t st, end;
+		size_t st;
 		unsigned acc, c = 0;
 
 		/* Skip separators; a wide character is skipped whole, so
 		 * its continuation bytes cannot start a token. */
 		while (i < len && !((c = cls[(unsigned char)line[i]]) &
-				    (C_RUN | C_WIDE)))
+				    (C_RUN | C_WIDE | stop)))
 			i++;
-		if (i < len && (c & C_WIDE)) {
+		if (i < len && (c & (C_WIDE | stop))) {
+			if (c & stop)
+				return i;
 			i++;
 			while (i < len && ((unsigned char)line[i] & 0xC0) ==
 			       0x80)
@@ -1768,45 +1820,56 @@ csip_match_line(const csip_match_set *s, const char *line, size_t len,
 			continue;
 		}
 		st = i;
-		end = i = run_end(line, len, i, &acc);
-		if (end == st)
-			continue;
-		/* Most runs are words, numbers and times: too short for a
-		 * hash, no dot (so no host name, IPv4 or e-mail address),
-		 * and no colon or else a character no IPv6 address has. */
-		if (!(acc & C_SPLIT)) {
-			if ((acc & C_DOT) || end - st >= 32)
-				match_piece(&sc, line + st, end - st, acc);
-			continue;
-		}
-		if (end > st + 1 && line[end - 1] == ':' && end + 1 < len &&
-		    line[end] == '/' && line[end + 1] == '/') {
-			/* scheme://: the scheme is the tail of the run. */
-			size_t sch = end - 1, u;
-
-			while (sch > st && scheme_char(line[sch - 1]))
-				sch--;
-			while (sch < end - 1 && !g_ascii_isalpha(line[sch]))
-				sch++;
-			if (sch < end - 1) {
-				if (sch > st)
-					match_run(&sc, line + st, sch - st,
-						  acc_of(line + st, sch - st));
-				u = end + 2;
-				while (u < len && !(cls[(unsigned char)line[u]] &
-						    C_URLEND))
-					u++;
-				while (u > end + 2 && strchr(".,;:!?)]}",
-							     line[u - 1]))
-					u--;
-				match_url(&sc, line + sch, u - sch);
-				i = u;
-				continue;
-			}
-		}
-		if (!(acc & C_DOT) && end - st < 32 && (acc & C_NOT6))
-			continue;
-		match_run(&sc, line + st, end - st, acc);
+		i = run_end(line, len, i, &acc);
+		if (i > st)
+			i = on_run(sc, line, len, st, i, acc);
 	}
+	return i;
+}
+
+size_t
+csip_match_line(const csip_match_set *s, const char *line, size_t len,
+		csip_match_fn fn, void *ud)
+{
+	scan sc = { s, line, fn, ud, 0, NULL, 0 };
+
+	if (len > CSIP_MATCH_MAX_LINE)
+		len = CSIP_MATCH_MAX_LINE;
+	tokens(&sc, line, len, 0);
 	return sc.hits;
+}
+
+uint64_t
+csip_match_lines(const csip_match_set *s, const char *buf, size_t len,
+		 int skip_hash, csip_match_lines_fn fn, void *ud,
+		 uint64_t *long_lines)
+{
+	scan sc = { s, buf, NULL, ud, 0, fn, 0 };
+	size_t i = 0;
+
+	while (i < len) {
+		size_t lim = len - i > CSIP_MATCH_MAX_LINE ?
+			i + CSIP_MATCH_MAX_LINE : len;
+		const char *nl;
+
+		if (skip_hash && buf[i] == '#') {
+			nl = memchr(buf + i, '\n', len - i);
+			i = nl ? (size_t)(nl - buf) + 1 : len;
+			sc.no++;
+			continue;
+		}
+		sc.line = buf + i;
+		i += tokens(&sc, buf + i, lim - i, C_NL);
+		if (i == lim && lim < len && buf[lim] != '\n') {
+			/* Scanned up to the limit; the rest of the line
+			 * is not. */
+			if (long_lines)
+				(*long_lines)++;
+			nl = memchr(buf + lim, '\n', len - lim);
+			i = nl ? (size_t)(nl - buf) : len;
+		}
+		i++;
+		sc.no++;
+	}
+	return sc.no;
 }
