@@ -116,6 +116,11 @@ test_pieces(void)
 		    "a+10.1.2.3 x@bob@evil.example+10.1.2.3", "10.1.2.3@0 "
 		    "evil.example@13 bob@evil.example@31 evil.example@35 "
 		    "10.1.2.3@50 evil.example@65 10.1.2.3@78");
+	/* A URL's bracketed host may hold any byte. */
+	assert_scan(s, "http://[10.1.2.3]/x http://[2001:db8::5]:80/ "
+		    "http://[a%b.evil.example]/ http://[1%10.1.2.3]/ "
+		    "http://[10.1.2.3%x]/", "10.1.2.3@8 2001:db8::/32@28 "
+		    "evil.example@53");
 	csip_match_set_free(s);
 }
 

@@ -119,7 +119,9 @@ enum {
 	C_HIGH = 2048, /* a byte >= 0x80 */
 	C_AT = 4096,   /* '@' */
 	C_PLUS = 8192, /* '+' */
-	C_NL = 16384   /* '\n': ends a line in csip_match_lines() */
+	C_NL = 16384,  /* '\n': ends a line in csip_match_lines() */
+	C_FOREIGN = 32768 /* only in acc_of(): a byte that is no token
+			   * character, as a URL's host may hold */
 };
 
 static uint16_t cls[256];
@@ -1517,7 +1519,7 @@ acc_of(const char *p, size_t n)
 
 		/* A URL's host may hold bytes that are no token characters:
 		 * match_piece() must not take them for digits. */
-		acc |= c & C_RUN ? c : c | C_ALPHA;
+		acc |= c & C_RUN ? c : c | C_ALPHA | C_FOREIGN;
 	}
 	return acc;
 }
@@ -1615,6 +1617,9 @@ match_run(scan *sc, const char *p, size_t n, unsigned acc)
 			pacc |= cls[(unsigned char)p[i]];
 			continue;
 		}
+		/* As acc_of() does for such bytes, at once for the part. */
+		if (acc & C_FOREIGN)
+			pacc |= C_ALPHA;
 		q = p + st;
 		m = i - st;
 		st = i + 1;
