@@ -214,10 +214,18 @@ csip_log_detect(const char *line, size_t len)
 	return CSIP_LOG_TEXT;
 }
 
+/* Whether format F has header or comment lines, those starting with '#':
+ * csip_log_skip() and the one-pass scan of run_part() both ask here. */
+static int
+hash_lines(csip_log_format f)
+{
+	return f == CSIP_LOG_ZEEK_DNS;
+}
+
 int
 csip_log_skip(csip_log_format f, const char *line, size_t len)
 {
-	return f == CSIP_LOG_ZEEK_DNS && len > 0 && line[0] == '#';
+	return hash_lines(f) && len > 0 && line[0] == '#';
 }
 
 size_t
@@ -317,7 +325,7 @@ run_part(gpointer data)
 	part *pt = data;
 
 	pt->lines = csip_match_lines(pt->set, pt->p, pt->n,
-				     pt->fmt == CSIP_LOG_ZEEK_DNS, on_hit, pt,
+				     hash_lines(pt->fmt), on_hit, pt,
 				     &pt->long_lines);
 	return NULL;
 }
