@@ -5,6 +5,8 @@
  * fixed set of every indicator kind.  Every sighting must lie inside its
  * line, name an indicator of the set, and carry a timestamp that can go
  * into JSON unescaped; line numbers and offsets must never go backwards.
+ * The one-pass scan of the buffer must find exactly what
+ * csip_match_line() finds line by line.
  */
 #include "lib/match.h"
 #include "lib/match_log.h"
@@ -33,7 +35,34 @@ static csip_match_set *set;
 typedef struct check {
 	size_t len;
 	uint64_t line, offset;
+	GArray *seen;      /* ind, line, offset of each sighting */
+	guint at;          /* the next one csip_match_line() must find */
+	uint64_t no;       /* the line csip_match_line() scans */
+	size_t start;      /* its offset */
 } check;
+
+static void
+seen_add(GArray *a, uint64_t ind, uint64_t line, uint64_t offset)
+{
+	g_array_append_val(a, ind);
+	g_array_append_val(a, line);
+	g_array_append_val(a, offset);
+}
+
+/* A sighting of csip_match_line(): the next of the buffer's. */
+static void
+on_line_hit(void *ud, const csip_match_hit *h)
+{
+	check *c = ud;
+	const uint64_t *w;
+
+	if (c->at + 3 > c->seen->len)
+		abort();
+	w = &g_array_index(c->seen, uint64_t, c->at);
+	if (w[0] != h->ind || w[1] != c->no || w[2] != c->start + h->offset)
+		abort();
+	c->at += 3;
+}
 
 static void
 on_sighting(void *ud, const csip_sighting *sg)
@@ -49,6 +78,7 @@ on_sighting(void *ud, const csip_sighting *sg)
 			abort();
 	c->line = sg->line;
 	c->offset = sg->offset;
+	seen_add(c->seen, sg->ind, sg->line, sg->offset);
 }
 
 int
@@ -74,8 +104,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (f == CSIP_LOG_AUTO)
 		f = csip_log_detect((const char *)data, size);
 	c.len = size;
+	c.seen = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	csip_match_buffer(set, f, (const char *)data, size, 1, 0, 1,
 			  on_sighting, &c);
+	/* Line by line: the same sightings (lines numbered from 1). */
+	for (c.no = 1, c.start = 0; c.start < size; c.no++) {
+		const char *p = (const char *)data + c.start;
+		const char *nl = memchr(p, '\n', size - c.start);
+		size_t n = nl ? (size_t)(nl - p) : size - c.start;
+
+		if (!csip_log_skip(f, p, n))
+			csip_match_line(set, p, n, on_line_hit, &c);
+		c.start += n + 1;
+	}
+	if (c.at != c.seen->len)
+		abort();
+	g_array_free(c.seen, TRUE);
 	csip_error_clear();
 	return 0;
 }

@@ -90,6 +90,40 @@ test_domains(void)
 	csip_match_set_free(s);
 }
 
+/* The short cuts of the scan (a piece decided from its run's classes, a
+ * name hashed while it is checked, a part with its own classes) against
+ * the traps they skip past. */
+static void
+test_pieces(void)
+{
+	static const char *const v[] = { "10.1.2.3", "evil.example",
+		"bob@evil.example", "2001:db8::/32", NULL };
+	csip_match_set *s = make_set(v);
+
+	/* ".." cuts numbers and names. */
+	assert_scan(s, "x 10.1.2.3..10.1.2.3 y", "10.1.2.3@2 10.1.2.3@12");
+	assert_scan(s, "a..evil.example.9 1..evil.example", "evil.example@21");
+	/* Trimmed '-' and '.' leave a number; '_' does not. */
+	assert_scan(s, "-10.1.2.3- .10.1.2.3. _10.1.2.3", "10.1.2.3@1 "
+		    "10.1.2.3@12");
+	/* The last label of a name is no number. */
+	assert_scan(s, "v1.evil.example evil.example.2 EVIL.EXAMPLE",
+		    "evil.example@0 evil.example@31");
+	/* Colons without a dot: an IPv6 address or nothing. */
+	assert_scan(s, "06:30:58 2001:db8::1 a:b:c ::", "2001:db8::/32@9");
+	/* Each part of a run on its own. */
+	assert_scan(s, "10.1.2.3:443:evil.example user:bob@evil.example:"
+		    "a+10.1.2.3 x@bob@evil.example+10.1.2.3", "10.1.2.3@0 "
+		    "evil.example@13 bob@evil.example@31 evil.example@35 "
+		    "10.1.2.3@50 evil.example@65 10.1.2.3@78");
+	/* A URL's bracketed host may hold any byte. */
+	assert_scan(s, "http://[10.1.2.3]/x http://[2001:db8::5]:80/ "
+		    "http://[a%b.evil.example]/ http://[1%10.1.2.3]/ "
+		    "http://[10.1.2.3%x]/", "10.1.2.3@8 2001:db8::/32@28 "
+		    "evil.example@53");
+	csip_match_set_free(s);
+}
+
 static void
 test_punycode(void)
 {
@@ -1047,6 +1081,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/match/domains", test_domains);
+	g_test_add_func("/match/pieces", test_pieces);
 	g_test_add_func("/match/punycode", test_punycode);
 	g_test_add_func("/match/ipv4", test_ipv4);
 	g_test_add_func("/match/ipv6", test_ipv6);

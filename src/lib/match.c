@@ -113,11 +113,20 @@ enum {
 	C_WIDE = 64,   /* lead byte of U+3000 and above: a delimiter */
 	C_DOT = 128,
 	C_SPLIT = 256, /* ':', '@', '+': the run needs splitting */
-	C_NOT6 = 512   /* a run character no IPv6 address holds */
+	C_NOT6 = 512,  /* a run character no IPv6 address holds */
+	C_ALPHA = 1024, /* a run character other than a digit, '.', ':',
+			 * '@' and '+': a piece without one is a number */
+	C_HIGH = 2048, /* a byte >= 0x80 */
+	C_AT = 4096,   /* '@' */
+	C_PLUS = 8192, /* '+' */
+	C_NL = 16384,  /* '\n': ends a line in csip_match_lines() */
+	C_FOREIGN = 32768 /* only in acc_of(): a byte that is no token
+			   * character, as a URL's host may hold */
 };
 
 static uint16_t cls[256];
 static int8_t hexv[256];   /* a hex digit's value, else -1 */
+static uint8_t lower[256]; /* g_ascii_tolower() */
 
 static void
 init_classes(void)
@@ -146,11 +155,22 @@ init_classes(void)
 			v |= C_WIDE;
 		if ((v & C_RUN) && !(v & C_HEX) && c != ':' && c != '.')
 			v |= C_NOT6;
+		if ((v & C_RUN) && !(v & C_DIGIT) && !strchr(".:@+", c))
+			v |= C_ALPHA;
+		if (c >= 0x80)
+			v |= C_HIGH;
+		if (c == '@')
+			v |= C_AT;
+		if (c == '+')
+			v |= C_PLUS;
+		if (c == '\n')
+			v |= C_NL;
 		if (c <= 0x20 || c == 0x7F || strchr("\"'<>`\\{}|^", c))
 			v |= C_URLEND;
 		cls[c] = v;
 		hexv[c] = (int8_t)(g_ascii_isxdigit(c) ?
 				   g_ascii_xdigit_value((char)c) : -1);
+		lower[c] = (uint8_t)g_ascii_tolower((char)c);
 	}
 }
 
@@ -211,20 +231,32 @@ step(uint64_t s, uint64_t label)
 }
 
 /* A host name hashes label by label from the right, so that one pass over
- * a token yields the hash of every suffix. */
+ * a token yields the hash of every suffix.  A label hashes byte by byte
+ * (FNV-1a over the lower-cased bytes, right to left), so that the scan
+ * hashes a name in the same pass that finds its dots and checks it. */
+#define LABEL_SEED 0xcbf29ce484222325ull
+#define LABEL_PRIME 0x100000001b3ull
+
+static inline uint64_t
+label_byte(uint64_t lh, unsigned char c)
+{
+	return (lh ^ lower[c]) * LABEL_PRIME;
+}
+
 static uint64_t
 hash_host(const char *p, size_t n)
 {
-	uint64_t s = K_HOST;
-	size_t end = n;
+	uint64_t s = K_HOST, lh = LABEL_SEED;
 
 	for (size_t i = n; i-- > 0;) {
 		if (p[i] == '.') {
-			s = step(s, hash_bytes(p + i + 1, end - i - 1));
-			end = i;
+			s = step(s, lh);
+			lh = LABEL_SEED;
+		} else {
+			lh = label_byte(lh, (unsigned char)p[i]);
 		}
 	}
-	return step(s, hash_bytes(p, end));
+	return step(s, lh);
 }
 
 static uint64_t
@@ -1120,8 +1152,8 @@ parse_v6(const char *p, size_t n, uint8_t out[16])
 		size_t st = i;
 		unsigned v = 0;
 
-		while (i < n && i - st < 5 && g_ascii_isxdigit(p[i]))
-			v = v << 4 | (unsigned)g_ascii_xdigit_value(p[i++]);
+		while (i < n && i - st < 5 && hexv[(unsigned char)p[i]] >= 0)
+			v = v << 4 | (unsigned)hexv[(unsigned char)p[i++]];
 		if (i < n && p[i] == '.') {
 			uint32_t a;
 
@@ -1211,6 +1243,8 @@ typedef struct scan {
 	csip_match_fn fn;
 	void *ud;
 	size_t hits;
+	csip_match_lines_fn lfn;   /* instead of FN, csip_match_lines() */
+	uint64_t no;               /* the line's number there */
 } scan;
 
 static inline void
@@ -1218,11 +1252,31 @@ hit(scan *sc, uint32_t ind, const char *p, size_t n)
 {
 	csip_match_hit h = { ind, (size_t)(p - sc->line), n };
 
-	sc->fn(sc->ud, &h);
+	if (sc->lfn)
+		sc->lfn(sc->ud, sc->line, sc->no, &h);
+	else
+		sc->fn(sc->ud, &h);
 	sc->hits++;
 }
 
 #define MAX_LABELS 128
+
+/* The suffixes of a name of NL labels, H[K] the hash of the one of K + 1
+ * labels starting at P + ST[K]: look up every one of two labels or more,
+ * most specific first; a hit is reported at AT, ATLEN. */
+static void
+lookup_suffixes(scan *sc, const uint64_t *h, const size_t *st, int nl,
+		const char *p, size_t n, const char *at, size_t atlen)
+{
+	for (int k = nl - 1; k >= 1; k--) {
+		int64_t e = lookup(sc->s, K_HOST, h[k], p + st[k], n - st[k]);
+
+		if (e >= 0) {
+			hit(sc, (uint32_t)e, at, atlen);
+			return;
+		}
+	}
+}
 
 /* A host name of ASCII host characters: look up every suffix of two labels
  * or more, most specific first.  The ASCII name for lookup may differ from
@@ -1233,34 +1287,27 @@ match_host_ascii(scan *sc, const char *p, size_t n, const char *at,
 {
 	uint64_t h[MAX_LABELS];
 	size_t st[MAX_LABELS];
-	int nl = 0, k;
-	uint64_t s = K_HOST;
-	size_t end = n;
+	int nl = 0;
+	uint64_t s = K_HOST, lh = LABEL_SEED;
 
 	if (n > 253)
 		return;
-	/* Hash every suffix, right to left. */
+	/* Hash every suffix, right to left, as hash_host() does. */
 	for (size_t i = n; i-- > 0;) {
 		if (p[i] == '.') {
-			s = step(s, hash_bytes(p + i + 1, end - i - 1));
+			s = step(s, lh);
+			lh = LABEL_SEED;
 			h[nl] = s;
 			st[nl++] = i + 1;
-			end = i;
 			if (nl == MAX_LABELS - 1)
 				return;
+		} else {
+			lh = label_byte(lh, (unsigned char)p[i]);
 		}
 	}
-	h[nl] = step(s, hash_bytes(p, end));
+	h[nl] = step(s, lh);
 	st[nl++] = 0;
-	/* h[k] is the suffix of k + 1 labels; the whole name is h[nl - 1]. */
-	for (k = nl - 1; k >= 1; k--) {
-		int64_t e = lookup(sc->s, K_HOST, h[k], p + st[k], n - st[k]);
-
-		if (e >= 0) {
-			hit(sc, (uint32_t)e, at, atlen);
-			return;
-		}
-	}
+	lookup_suffixes(sc, h, st, nl, p, n, at, atlen);
 }
 
 static void
@@ -1330,9 +1377,10 @@ match_ip4(scan *sc, const char *p, size_t n)
 }
 
 /* A piece without ':', '@' or '+': an IPv4 address, a host name,
- * hashes. */
+ * hashes; byte by byte, for what match_piece() leaves: pieces of 32 bytes
+ * or more, non-ASCII names, "..", names whose last label is a number. */
 static void
-match_piece(scan *sc, const char *p, size_t n)
+piece_slow(scan *sc, const char *p, size_t n)
 {
 	const char *e = p + n;
 	int dots = 0, alpha_last = 0;
@@ -1350,8 +1398,8 @@ match_piece(scan *sc, const char *p, size_t n)
 		if (c == '.') {
 			if (p[i + 1] == '.') {
 				/* Two dots end a name: split (rare). */
-				match_piece(sc, p, i);
-				match_piece(sc, p + i + 1, n - i - 1);
+				piece_slow(sc, p, i);
+				piece_slow(sc, p + i + 1, n - i - 1);
 				return;
 			}
 			dots++;
@@ -1373,24 +1421,132 @@ match_piece(scan *sc, const char *p, size_t n)
 		match_host(sc, p, n);
 }
 
-/* Split at '+', which host names cannot contain ("..", neither, is left
- * to match_piece). */
+/* A name of ASCII host characters, 1 to 31 bytes, not starting or ending
+ * with '.' or '-', with a letter (C_ALPHA) in it.  One pass from the
+ * right finds its dots, checks that no label is empty or the last one a
+ * number, and hashes every suffix; what it cannot decide goes to
+ * piece_slow(). */
 static void
-match_pieces(scan *sc, const char *p, size_t n)
+match_name(scan *sc, const char *p, size_t n)
+{
+	uint64_t h[32], s = K_HOST, lh = LABEL_SEED;
+	size_t st[32], i = n;
+	unsigned last = 0;
+	int nl = 0;
+
+	/* The last label. */
+	while (i > 0 && p[i - 1] != '.') {
+		i--;
+		last |= cls[(unsigned char)p[i]];
+		lh = label_byte(lh, (unsigned char)p[i]);
+	}
+	if (i == 0)
+		return;
+	if (!(last & C_ALPHA) || !(sc->s->kinds & 1u << K_HOST)) {
+		piece_slow(sc, p, n);
+		return;
+	}
+	do {
+		i--;                    /* p[i] is a dot */
+		if (p[i + 1] == '.') {  /* "..": cut there (rare) */
+			piece_slow(sc, p, n);
+			return;
+		}
+		s = step(s, lh);
+		lh = LABEL_SEED;
+		h[nl] = s;
+		st[nl++] = i + 1;
+		while (i > 0 && p[i - 1] != '.') {
+			i--;
+			lh = label_byte(lh, (unsigned char)p[i]);
+		}
+	} while (i > 0);
+	h[nl] = step(s, lh);
+	st[nl++] = 0;
+	lookup_suffixes(sc, h, st, nl, p, n, p, n);
+}
+
+/* A piece without ':', '@' or '+': an IPv4 address, a host name,
+ * hashes.  ACC holds at least the classes of its bytes (it may be those
+ * of the run it was cut from): the common short pieces are decided from
+ * it without another pass, numbers by parse_v4() alone and names by
+ * match_name(). */
+static void
+match_piece(scan *sc, const char *p, size_t n, unsigned acc)
+{
+	const char *e = p + n;
+	uint32_t a, ind;
+
+	if (n < 32 && !(acc & C_DOT))
+		return;
+	while (p < e && (*p == '.' || *p == '-'))
+		p++;
+	while (e > p && (e[-1] == '.' || e[-1] == '-'))
+		e--;
+	n = (size_t)(e - p);
+	if (n < 32 && !(acc & C_DOT))
+		return;
+	if (n >= 32 || (acc & C_HIGH)) {
+		piece_slow(sc, p, n);
+		return;
+	}
+	if (acc & C_ALPHA) {
+		match_name(sc, p, n);
+		return;
+	}
+	/* Digits and dots: an IPv4 address, or nothing unless ".." cuts
+	 * it (parse_v4() takes no empty part). */
+	if (parse_v4(p, n, &a)) {
+		if (sc->s->t4.n && (ind = find4(sc->s, a)) != UINT32_MAX)
+			hit(sc, ind, p, n);
+		return;
+	}
+	for (size_t i = 0; i + 1 < n; i++)
+		if (p[i] == '.' && p[i + 1] == '.') {
+			piece_slow(sc, p, n);
+			return;
+		}
+}
+
+/* The OR of the classes of P[0..N). */
+static unsigned
+acc_of(const char *p, size_t n)
+{
+	unsigned acc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = cls[(unsigned char)p[i]];
+
+		/* A URL's host may hold bytes that are no token characters:
+		 * match_piece() must not take them for digits. */
+		acc |= c & C_RUN ? c : c | C_ALPHA | C_FOREIGN;
+	}
+	return acc;
+}
+
+/* Split at '+', which host names cannot contain ("..", neither, is left
+ * to match_piece).  ACC holds at least the classes of P's bytes. */
+static void
+match_pieces(scan *sc, const char *p, size_t n, unsigned acc)
 {
 	size_t st = 0;
 
+	if (!(acc & C_PLUS)) {
+		if (n)
+			match_piece(sc, p, n, acc);
+		return;
+	}
 	for (size_t i = 0; i <= n; i++) {
 		if (i == n || p[i] == '+') {
 			if (i > st)
-				match_piece(sc, p + st, i - st);
+				match_piece(sc, p + st, i - st, acc);
 			st = i + 1;
 		}
 	}
 }
 
 static void
-match_email(scan *sc, const char *p, size_t n, size_t at)
+match_email(scan *sc, const char *p, size_t n, size_t at, unsigned acc)
 {
 	const char *dom = p + at + 1;
 	size_t dn = n - at - 1;
@@ -1414,17 +1570,19 @@ match_email(scan *sc, const char *p, size_t n, size_t at)
 		if (e >= 0)
 			hit(sc, (uint32_t)e, lp, len);
 	}
-	match_pieces(sc, dom, n - at - 1);
+	match_pieces(sc, dom, n - at - 1, acc);
 }
 
-/* A run of token characters with no URL in it. */
+/* A run of token characters with no URL in it; ACC is the OR of the
+ * classes of its bytes (exactly: C_NOT6 rules out an IPv6 address). */
 static void
-match_run(scan *sc, const char *p, size_t n)
+match_run(scan *sc, const char *p, size_t n, unsigned acc)
 {
 	size_t colons = 0, st;
-	int v6chars = 1;
+	int v6chars = !(acc & C_NOT6);
+	unsigned pacc = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; v6chars && i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 
 		if (c == ':')
@@ -1445,35 +1603,49 @@ match_run(scan *sc, const char *p, size_t n)
 			return;
 		}
 	}
-	/* host:port, key:value, user@host: each part on its own. */
+	/* Without a dot, only a hash (32 bytes or more) can be in a part. */
+	if (n < 32 && !(acc & C_DOT))
+		return;
+	/* host:port, key:value, user@host: each part on its own, with the
+	 * classes of its own bytes. */
 	st = 0;
 	for (size_t i = 0; i <= n; i++) {
 		const char *q, *at, *last;
 		size_t m;
 
-		if (i < n && p[i] != ':')
+		if (i < n && p[i] != ':') {
+			pacc |= cls[(unsigned char)p[i]];
 			continue;
+		}
+		/* As acc_of() does for such bytes, at once for the part. */
+		if (acc & C_FOREIGN)
+			pacc |= C_ALPHA;
 		q = p + st;
 		m = i - st;
 		st = i + 1;
 		/* The last '@' of the part, if any. */
-		last = q + m;
-		while (last > q && last[-1] != '@')
-			last--;
+		last = q;
+		if (pacc & C_AT) {
+			last = q + m;
+			while (last > q && last[-1] != '@')
+				last--;
+		}
 		if (last == q) {
 			if (m)
-				match_pieces(sc, q, m);
-			continue;
+				match_pieces(sc, q, m, pacc);
+		} else {
+			/* The address is between the last two '@'. */
+			at = last - 1;
+			while (at > q && at[-1] != '@')
+				at--;
+			if (at < last - 1)
+				match_email(sc, at, (size_t)(q + m - at),
+					    (size_t)(last - 1 - at), pacc);
+			else
+				match_pieces(sc, last,
+					     (size_t)(q + m - last), pacc);
 		}
-		/* The address is between the last two '@'. */
-		at = last - 1;
-		while (at > q && at[-1] != '@')
-			at--;
-		if (at < last - 1)
-			match_email(sc, at, (size_t)(q + m - at),
-				    (size_t)(last - 1 - at));
-		else
-			match_pieces(sc, last, (size_t)(q + m - last));
+		pacc = 0;
 	}
 }
 
@@ -1533,9 +1705,11 @@ match_url(scan *sc, const char *p, size_t n)
 		}
 	}
 	if (host[-1] == '[')
-		match_run(sc, host, (size_t)(hend - host));
+		match_run(sc, host, (size_t)(hend - host),
+			  acc_of(host, (size_t)(hend - host)));
 	else
-		match_pieces(sc, host, (size_t)(hend - host));
+		match_pieces(sc, host, (size_t)(hend - host),
+			     acc_of(host, (size_t)(hend - host)));
 }
 
 static int
@@ -1544,74 +1718,163 @@ scheme_char(unsigned char c)
 	return g_ascii_isalnum(c) || c == '+' || c == '-' || c == '.';
 }
 
+/* Where the run of token characters from LINE[I] (one, or I == LEN) ends,
+ * with the OR of its bytes' classes in *ACC; four bytes a step. */
+static inline size_t
+run_end(const char *line, size_t len, size_t i, unsigned *acc)
+{
+	unsigned a = 0, c;
+
+	while (len - i >= 4) {
+		if (!((c = cls[(unsigned char)line[i]]) & C_RUN))
+			goto out;
+		a |= c;
+		if (!((c = cls[(unsigned char)line[i + 1]]) & C_RUN)) {
+			i += 1;
+			goto out;
+		}
+		a |= c;
+		if (!((c = cls[(unsigned char)line[i + 2]]) & C_RUN)) {
+			i += 2;
+			goto out;
+		}
+		a |= c;
+		if (!((c = cls[(unsigned char)line[i + 3]]) & C_RUN)) {
+			i += 3;
+			goto out;
+		}
+		a |= c;
+		i += 4;
+	}
+	while (i < len && ((c = cls[(unsigned char)line[i]]) & C_RUN)) {
+		a |= c;
+		i++;
+	}
+out:
+	*acc = a;
+	return i;
+}
+
+/* The run LINE[ST..END) with ACC the OR of its bytes' classes: what it
+ * holds is looked up.  Returns where the tokenizer goes on: END, or the
+ * end of a URL that starts in the run. */
+static inline size_t
+on_run(scan *sc, const char *line, size_t len, size_t st, size_t end,
+       unsigned acc)
+{
+	/* Most runs are words, numbers and times: too short for a hash, no
+	 * dot (so no host name, IPv4 or e-mail address), and no colon or
+	 * else a character no IPv6 address has. */
+	if (!(acc & C_SPLIT)) {
+		if ((acc & C_DOT) || end - st >= 32)
+			match_piece(sc, line + st, end - st, acc);
+		return end;
+	}
+	if (end > st + 1 && line[end - 1] == ':' && end + 1 < len &&
+	    line[end] == '/' && line[end + 1] == '/') {
+		/* scheme://: the scheme is the tail of the run. */
+		size_t sch = end - 1, u;
+
+		while (sch > st && scheme_char(line[sch - 1]))
+			sch--;
+		while (sch < end - 1 && !g_ascii_isalpha(line[sch]))
+			sch++;
+		if (sch < end - 1) {
+			if (sch > st)
+				match_run(sc, line + st, sch - st,
+					  acc_of(line + st, sch - st));
+			u = end + 2;
+			while (u < len && !(cls[(unsigned char)line[u]] &
+					    C_URLEND))
+				u++;
+			while (u > end + 2 && strchr(".,;:!?)]}", line[u - 1]))
+				u--;
+			match_url(sc, line + sch, u - sch);
+			return u;
+		}
+	}
+	if ((acc & C_DOT) || end - st >= 32 || !(acc & C_NOT6))
+		match_run(sc, line + st, end - st, acc);
+	return end;
+}
+
+/* The tokenizer, from LINE[0] up to LEN or, when STOP is C_NL, the first
+ * newline; returns where it stopped.  A byte-class table, a byte at a
+ * time (vectorised run finding was tried and not kept: runs are short). */
+static size_t
+tokens(scan *sc, const char *line, size_t len, unsigned stop)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t st;
+		unsigned acc, c = 0;
+
+		/* Skip separators; a wide character is skipped whole, so
+		 * its continuation bytes cannot start a token. */
+		while (i < len && !((c = cls[(unsigned char)line[i]]) &
+				    (C_RUN | C_WIDE | stop)))
+			i++;
+		if (i < len && (c & (C_WIDE | stop))) {
+			if (c & stop)
+				return i;
+			i++;
+			while (i < len && ((unsigned char)line[i] & 0xC0) ==
+			       0x80)
+				i++;
+			continue;
+		}
+		st = i;
+		i = run_end(line, len, i, &acc);
+		if (i > st)
+			i = on_run(sc, line, len, st, i, acc);
+	}
+	return i;
+}
+
 size_t
 csip_match_line(const csip_match_set *s, const char *line, size_t len,
 		csip_match_fn fn, void *ud)
 {
-	scan sc = { s, line, fn, ud, 0 };
-	size_t i = 0;
+	scan sc = { s, line, fn, ud, 0, NULL, 0 };
 
 	if (len > CSIP_MATCH_MAX_LINE)
 		len = CSIP_MATCH_MAX_LINE;
-	while (i < len) {
-		size_t st, end;
-		unsigned acc, c;
-
-		/* Skip separators; a wide character is skipped whole, so
-		 * its continuation bytes cannot start a token. */
-		while (i < len && !(cls[(unsigned char)line[i]] & C_RUN)) {
-			if (cls[(unsigned char)line[i]] & C_WIDE) {
-				i++;
-				while (i < len && ((unsigned char)line[i] &
-						   0xC0) == 0x80)
-					i++;
-			} else {
-				i++;
-			}
-		}
-		st = i;
-		acc = 0;
-		while (i < len && ((c = cls[(unsigned char)line[i]]) & C_RUN)) {
-			acc |= c;
-			i++;
-		}
-		end = i;
-		if (end == st)
-			continue;
-		if (end > st + 1 && line[end - 1] == ':' && end + 1 < len &&
-		    line[end] == '/' && line[end + 1] == '/') {
-			/* scheme://: the scheme is the tail of the run. */
-			size_t sch = end - 1, u;
-
-			while (sch > st && scheme_char(line[sch - 1]))
-				sch--;
-			while (sch < end - 1 && !g_ascii_isalpha(line[sch]))
-				sch++;
-			if (sch < end - 1) {
-				if (sch > st)
-					match_run(&sc, line + st, sch - st);
-				u = end + 2;
-				while (u < len && !(cls[(unsigned char)line[u]] &
-						    C_URLEND))
-					u++;
-				while (u > end + 2 && strchr(".,;:!?)]}",
-							     line[u - 1]))
-					u--;
-				match_url(&sc, line + sch, u - sch);
-				i = u;
-				continue;
-			}
-		}
-		/* Most runs are words, numbers and times: too short for a
-		 * hash, no dot (so no host name, IPv4 or e-mail address),
-		 * and no colon or else a character no IPv6 address has. */
-		if (!(acc & C_DOT) && end - st < 32 &&
-		    (!(acc & C_SPLIT) || (acc & C_NOT6)))
-			continue;
-		if (acc & C_SPLIT)
-			match_run(&sc, line + st, end - st);
-		else
-			match_piece(&sc, line + st, end - st);
-	}
+	tokens(&sc, line, len, 0);
 	return sc.hits;
+}
+
+uint64_t
+csip_match_lines(const csip_match_set *s, const char *buf, size_t len,
+		 int skip_hash, csip_match_lines_fn fn, void *ud,
+		 uint64_t *long_lines)
+{
+	scan sc = { s, buf, NULL, ud, 0, fn, 0 };
+	size_t i = 0;
+
+	while (i < len) {
+		size_t lim = len - i > CSIP_MATCH_MAX_LINE ?
+			i + CSIP_MATCH_MAX_LINE : len;
+		const char *nl;
+
+		if (skip_hash && buf[i] == '#') {
+			nl = memchr(buf + i, '\n', len - i);
+			i = nl ? (size_t)(nl - buf) + 1 : len;
+			sc.no++;
+			continue;
+		}
+		sc.line = buf + i;
+		i += tokens(&sc, buf + i, lim - i, C_NL);
+		if (i == lim && lim < len && buf[lim] != '\n') {
+			/* Scanned up to the limit; the rest of the line
+			 * is not. */
+			if (long_lines)
+				(*long_lines)++;
+			nl = memchr(buf + lim, '\n', len - lim);
+			i = nl ? (size_t)(nl - buf) : len;
+		}
+		i++;
+		sc.no++;
+	}
+	return sc.no;
 }

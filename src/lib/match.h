@@ -90,4 +90,19 @@ const char *csip_match_indicator(const csip_match_set *s, uint32_t ind,
 size_t csip_match_line(const csip_match_set *s, const char *line,
 		       size_t len, csip_match_fn fn, void *ud);
 
+/* Called for each sighting of csip_match_lines(): LINE is the start of
+ * the line holding it (HIT's offset is from there), NO its number in the
+ * buffer, from 0. */
+typedef void (*csip_match_lines_fn)(void *ud, const char *line,
+				    uint64_t no, const csip_match_hit *hit);
+
+/* csip_match_line() on every line of BUF[0..LEN) (cut at '\n'; a last
+ * line without one counts), in one pass: the same sightings, in order.
+ * With SKIP_HASH, a line starting with '#' is not scanned.  A line longer
+ * than CSIP_MATCH_MAX_LINE is scanned up to that length and counted in
+ * *LONG_LINES when that is not NULL.  Returns the number of lines. */
+uint64_t csip_match_lines(const csip_match_set *s, const char *buf,
+			  size_t len, int skip_hash, csip_match_lines_fn fn,
+			  void *ud, uint64_t *long_lines);
+
 #endif

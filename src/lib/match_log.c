@@ -214,10 +214,18 @@ csip_log_detect(const char *line, size_t len)
 	return CSIP_LOG_TEXT;
 }
 
+/* Whether format F has header or comment lines, those starting with '#':
+ * csip_log_skip() and the one-pass scan of run_part() both ask here. */
+static int
+hash_lines(csip_log_format f)
+{
+	return f == CSIP_LOG_ZEEK_DNS;
+}
+
 int
 csip_log_skip(csip_log_format f, const char *line, size_t len)
 {
-	return f == CSIP_LOG_ZEEK_DNS && len > 0 && line[0] == '#';
+	return hash_lines(f) && len > 0 && line[0] == '#';
 }
 
 size_t
@@ -285,27 +293,28 @@ typedef struct part {
 	GArray *hits;        /* csip_sighting, line relative to the part */
 	uint64_t lines;
 	uint64_t long_lines;
-	/* the line being scanned */
-	const char *line;
-	size_t line_len;
-	int ts_done;
+	/* the timestamp of line TS_LINE + 1 (0: none yet) */
+	uint64_t ts_line;
 	char ts[40];
 } part;
 
 static void
-on_hit(void *ud, const csip_match_hit *h)
+on_hit(void *ud, const char *line, uint64_t no, const csip_match_hit *h)
 {
 	part *pt = ud;
 	csip_sighting sg;
 
-	if (!pt->ts_done) {
-		csip_log_timestamp(pt->fmt, pt->line, pt->line_len, pt->ts,
-				   sizeof(pt->ts));
-		pt->ts_done = 1;
+	if (pt->ts_line != no + 1) {
+		const char *end = pt->p + pt->n;
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+
+		csip_log_timestamp(pt->fmt, line, nl ? (size_t)(nl - line) :
+				   (size_t)(end - line), pt->ts, sizeof(pt->ts));
+		pt->ts_line = no + 1;
 	}
 	sg.ind = h->ind;
-	sg.line = pt->lines;
-	sg.offset = pt->base + (uint64_t)(pt->line - pt->p) + h->offset;
+	sg.line = no;
+	sg.offset = pt->base + (uint64_t)(line - pt->p) + h->offset;
 	memcpy(sg.ts, pt->ts, sizeof(sg.ts));
 	g_array_append_val(pt->hits, sg);
 }
@@ -314,23 +323,10 @@ static gpointer
 run_part(gpointer data)
 {
 	part *pt = data;
-	const char *p = pt->p, *end = pt->p + pt->n;
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		if (!csip_log_skip(pt->fmt, p, len)) {
-			pt->line = p;
-			pt->line_len = len;
-			pt->ts_done = 0;
-			if (len > CSIP_MATCH_MAX_LINE)
-				pt->long_lines++;
-			csip_match_line(pt->set, p, len, on_hit, pt);
-		}
-		pt->lines++;
-		p = nl ? nl + 1 : end;
-	}
+	pt->lines = csip_match_lines(pt->set, pt->p, pt->n,
+				     hash_lines(pt->fmt), on_hit, pt,
+				     &pt->long_lines);
 	return NULL;
 }
 
