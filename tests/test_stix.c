@@ -572,6 +572,28 @@ test_readers(void)
 	b = bundle_of(&w, &par, 100);
 	g_assert_cmpint(json_array_size(json_object_get(b, "objects")), ==, 1);
 	json_decref(b);
+	/* The identity is named as the hub's organisation is (as MISP's
+	 * Orgc); renamed, it is a new version. */
+	{
+		json_t *ident;
+
+		b = bundle_of(&w, &par, 100);
+		ident = json_array_get(json_object_get(b, "objects"), 0);
+		g_assert_cmpstr(json_string_value(json_object_get(ident,
+				"name")), ==, "ipa");
+		json_decref(b);
+		csip_assert_ok(csip_store_exec(csip_hub_store(w.t->hub),
+			"UPDATE org SET display_name = 'IPA 情報セキュリティ"
+			"センター', updated_at = '2030-01-01T00:00:00Z' WHERE "
+			"role = 'hub'"));
+		b = bundle_of(&w, &par, 100);
+		ident = json_array_get(json_object_get(b, "objects"), 0);
+		g_assert_cmpstr(json_string_value(json_object_get(ident,
+				"name")), ==, "IPA 情報セキュリティセンター");
+		g_assert_cmpstr(json_string_value(json_object_get(ident,
+				"modified")), ==, "2030-01-01T00:00:00.000Z");
+		json_decref(b);
+	}
 
 	csip_reader_clear(&hr);
 	csip_reader_clear(&pr);

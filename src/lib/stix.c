@@ -1098,20 +1098,9 @@ marking_object(const struct tlp_def *d)
 		d->tlp);
 }
 
-#define HUB_NAME "csip information-sharing hub"
-
-static json_t *
-identity_object(const char *id)
-{
-	return json_pack("{ss ss ss ss ss ss ss ss}", "type", "identity",
-		"spec_version", "2.1", "id", id, "created", IDENTITY_TIME,
-		"modified", IDENTITY_TIME, "name", HUB_NAME, "identity_class",
-		"organization", "description", "The hub that shared these "
-		"objects on behalf of its anonymous participants.");
-}
-
-/* A STIX timestamp (millisecond precision) from csip's ISO 8601 text, or
- * now when there is none.  g_free(). */
+/* A STIX timestamp from csip's ISO 8601 text (whole seconds with ".000"
+ * added; a publication time keeps its microseconds), or now when there is
+ * none.  g_free(). */
 static char *
 stix_time(const char *t)
 {
@@ -1126,10 +1115,60 @@ stix_time(const char *t)
 	return g_strdup(t);
 }
 
+#define HUB_NAME "csip information-sharing hub"
+
+/* The hub's identity ID, named as its participants know it: the display
+ * name of the hub's organisation (the name MISP's feed gives as Orgc),
+ * HUB_NAME when there is none.  Its modified time is the organisation's
+ * last change, so a renamed hub is a new version.  *out is a new
+ * reference. */
+static int
+identity_object(csip_hub *h, const char *id, json_t **out)
+{
+	csip_stmt *st = NULL;
+	const char *name = HUB_NAME;
+	char *modified = g_strdup(IDENTITY_TIME);
+	int rc;
+
+	*out = NULL;
+	rc = csip_store_prepare_bind(csip_hub_store(h), &st, "SELECT "
+		"display_name, updated_at FROM org WHERE role = 'hub' ORDER "
+		"BY id LIMIT 1", NULL);
+	if (rc < 0)
+		goto out;
+	if ((rc = csip_stmt_step(st)) == CSIP_ROW) {
+		const char *n = csip_stmt_text(st, 0);
+		char *t = stix_time(csip_stmt_text(st, 1));
+
+		if (n && *n)
+			name = n;
+		if (strcmp(t, modified) > 0) {
+			g_free(modified);
+			modified = t;
+			t = NULL;
+		}
+		g_free(t);
+	} else if (rc != CSIP_DONE) {
+		goto out;
+	}
+	rc = CSIP_OK;
+	*out = json_pack("{ss ss ss ss ss ss ss ss}", "type", "identity",
+		"spec_version", "2.1", "id", id, "created", IDENTITY_TIME,
+		"modified", modified, "name", name, "identity_class",
+		"organization", "description", "The hub that shared these "
+		"objects on behalf of its anonymous participants.");
+out:
+	csip_stmt_free(st);
+	g_free(modified);
+	return rc;
+}
+
+
 /* What one item's conversion needs. */
 typedef struct conv {
 	uint8_t ns[16];
 	char *identity;           /* the hub's identity id */
+	json_t *ident;            /* the identity object, once loaded */
 	const struct tlp_def *tlp;
 	json_t *marks;            /* [tlp id] */
 	json_t *out;              /* the objects */
@@ -1229,7 +1268,10 @@ view_objects(conv *c, json_t *view)
 	c->refs = json_array();
 	c->time = stix_time(json_string_value(json_object_get(view,
 		"published_at")));
-	add(c, identity_object(c->identity), 0);
+	if (c->ident == NULL)
+		return csip_error_set(CSIP_ERR, "the hub's identity was not "
+				      "loaded (conv_identity)");
+	add(c, json_incref(c->ident), 0);
 	add(c, marking_object(c->tlp), 0);
 
 	/* Tags: malware:NAME and campaign:NAME become SDOs, the rest
@@ -1351,10 +1393,19 @@ conv_init(conv *c, csip_hub *h)
 	c->identity = make_id(c->ns, "identity", "identity:hub");
 }
 
+/* C's identity object, loaded once (view_objects() needs it). */
+static int
+conv_identity(conv *c, csip_hub *h)
+{
+	return c->ident ? CSIP_OK : identity_object(h, c->identity,
+						    &c->ident);
+}
+
 static void
 conv_clear(conv *c)
 {
 	g_free(c->identity);
+	json_decref(c->ident);
 	json_decref(c->marks);
 	json_decref(c->refs);
 	json_decref(c->out);
@@ -1371,7 +1422,8 @@ csip_stix_item_objects(csip_hub *h, const csip_reader *r, int64_t id,
 
 	*out = NULL;
 	conv_init(&c, h);
-	if ((rc = csip_item_get(h, r, id, &view)) < 0)
+	if ((rc = conv_identity(&c, h)) < 0 ||
+	    (rc = csip_item_get(h, r, id, &view)) < 0)
 		goto out;
 	c.out = json_array();
 	if ((rc = view_objects(&c, view)) < 0)
@@ -1407,6 +1459,8 @@ csip_stix_index_item(csip_hub *h, int64_t id)
 
 	conv_init(&c, h);
 	g_snprintf(ib, sizeof ib, "%" PRId64, id);
+	if ((rc = conv_identity(&c, h)) < 0)
+		goto out;
 	rc = csip_store_prepare_bind(s, &st, "SELECT tlp, tags, published_at "
 		"FROM item WHERE id = ?", ib, NULL);
 	if (rc < 0)
@@ -1632,7 +1686,9 @@ csip_stix_bundle(csip_hub *h, const csip_reader *r,
 		goto out;
 	/* The hub's identity comes first, so even a reader who may see
 	 * nothing gets a valid bundle (objects must not be empty). */
-	ident = identity_object(c.identity);
+	if ((rc = conv_identity(&c, h)) < 0)
+		goto out;
+	ident = json_incref(c.ident);
 	g_hash_table_add(once, g_strdup(c.identity));
 	if ((rc = write_object(w, ud, ident, &first)) < 0)
 		goto out;
