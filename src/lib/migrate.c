@@ -453,8 +453,11 @@ NULL },
 "DROP TABLE corr_link;"
 "ALTER TABLE corr_link_new RENAME TO corr_link;",
 NULL },
-/* Correlation speed (issue #5), SQLite only; PostgreSQL keeps its schema
- * (the portable part changes nothing).
+/* Correlation speed (issue #5).
+ *   - report_uncorrelated holds only the reports the sweep looks for:
+ *     a correlation then removes its report's entry from a small index
+ *     instead of moving it to the end of one as large as report.
+ * On SQLite only (PostgreSQL keeps its schema):
  *   - corr_link without its foreign keys: each link row cost two lookups
  *     of report by id, most of a link's insert at a million indicators.
  *     Only the correlation and an analyst's merge write links, both
@@ -469,9 +472,10 @@ NULL },
  *     rows a rebuild would cascade away, so the constraint text is edited
  *     in place (SQLite's documented way for a changed CHECK: the new one
  *     accepts exactly what the old one did, rows are not touched). */
-{ 12, "corr_link without foreign keys; campaign_report by its key; "
-  "CHECKs without IN lists",
-"UPDATE corr_state SET one = one WHERE one = 0;",
+{ 12, "report_uncorrelated partial; corr_link without foreign keys; "
+  "campaign_report by its key; CHECKs without IN lists",
+"DROP INDEX report_uncorrelated;"
+"CREATE INDEX report_uncorrelated ON report(id) WHERE correlated_at IS NULL;",
 /* SQLite */
 "CREATE TABLE corr_link_new (" CORR_LINK_COLUMNS_12 " WITHOUT ROWID;"
 "INSERT INTO corr_link_new SELECT report_id, other_id, kind, type, value,"
