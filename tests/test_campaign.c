@@ -17,6 +17,7 @@
 #include "util/error.h"
 
 #include <glib.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int64_t
@@ -154,8 +155,10 @@ static void
 test_alerts(void)
 {
 	csip_test_hub *t = world();
-	json_t *alerts = NULL, *a0;
-	int64_t next = 0;
+	json_t *alerts = NULL, *a0, *want;
+	csip_stmt *st = NULL;
+	char *want_text;
+	int64_t next = 0, b, c;
 	int64_t a = submit(t, "acme", "[\"alert-lure.example\"]");
 	int64_t a2 = submit(t, "acme", "[\"alert-lure.example\", \"pad-a2.example\"]");
 
@@ -163,11 +166,11 @@ test_alerts(void)
 	g_assert_cmpint(campaign_of(t, a2), >, 0);
 	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM alert"), ==, 0);
 	/* Another organisation in the same SIG: scope org. */
-	submit(t, "bolt", "[\"alert-lure.example\"]");
+	b = submit(t, "bolt", "[\"alert-lure.example\"]");
 	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM alert WHERE scope = "
 		"'org'"), ==, 1);
 	/* An organisation of another SIG: scope sig. */
-	submit(t, "coin", "[\"alert-lure.example\"]");
+	c = submit(t, "coin", "[\"alert-lure.example\"]");
 	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM alert WHERE scope = "
 		"'sig'"), ==, 1);
 	/* dual shares a SIG with everyone: scope org. */
@@ -175,6 +178,21 @@ test_alerts(void)
 	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM alert"), ==, 3);
 	g_assert_cmpint(count(t, "SELECT scope = 'org' FROM alert ORDER BY id "
 		"DESC LIMIT 1"), ==, 1);
+	/* The linked reports and their organisations, in the order of the
+	 * reports, written as compact JSON. */
+	want = json_pack("[{sIsI}{sIsI}{sIsI}{sIsI}]", "report", (json_int_t)a,
+		"org", (json_int_t)org_ids[0], "report", (json_int_t)a2, "org",
+		(json_int_t)org_ids[0], "report", (json_int_t)b, "org",
+		(json_int_t)org_ids[1], "report", (json_int_t)c, "org",
+		(json_int_t)org_ids[2]);
+	want_text = json_dumps(want, JSON_COMPACT);
+	csip_assert_ok(csip_store_prepare(csip_hub_store(t->hub), "SELECT "
+		"linked FROM alert ORDER BY id DESC LIMIT 1", &st));
+	g_assert_cmpint(csip_stmt_step(st), ==, CSIP_ROW);
+	g_assert_cmpstr(csip_stmt_text(st, 0), ==, want_text);
+	csip_stmt_free(st);
+	free(want_text);
+	json_decref(want);
 	/* Each alert went to the hub's webhook, and only there, with ids
 	 * and no organisation's name. */
 	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM outbox"), ==, 3);

@@ -1192,7 +1192,7 @@ pub_at(world *w, int64_t id, char out[static 64])
  * poller asking for what came after the last item it saw gets an item
  * published later in the same second; a since of a whole second still
  * takes the items published within it; items published before the
- * upgrade get the same form (migration 12); a clock stepped back does
+ * upgrade get the same form (migration 13); a clock stepped back does
  * not date an item before the latest. */
 static void
 test_published_microseconds(void)
@@ -1243,7 +1243,7 @@ test_published_microseconds(void)
 			"'2024-05-01T09:00:00Z' WHERE id = %" G_GINT64_FORMAT, a);
 		sql(&w, qs);
 	}
-	sql(&w, "DELETE FROM schema_version WHERE version >= 12");
+	sql(&w, "DELETE FROM schema_version WHERE version >= 13");
 	csip_assert_ok(csip_migrate(csip_hub_store(w.t->hub), &applied));
 	g_assert_cmpint(applied, >=, 1);
 	pub_at(&w, a, at_a);

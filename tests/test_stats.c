@@ -257,7 +257,7 @@ fixture_new(void)
 	add_report(t, f->p3, "2016-12-31T15:00:00Z", NULL);
 
 	/* Published in the first second of Q2 with microseconds, as items
-	 * are (timefmt.h); i4 to the second, as before migration 12. */
+	 * are (timefmt.h); i4 to the second, as before migration 13. */
 	f->i1 = add_item(t, "published", "2016-06-30T15:00:00.250000Z",
 			 "targeted-mail");
 	f->i2 = add_item(t, "withdrawn", "2017-01-15T00:00:00Z", NULL);

@@ -1,7 +1,8 @@
 /*
  * test_store.c - the storage layer: statements, nested transactions, error
  * mapping, WAL and foreign keys, migrations, injected disk faults, the
- * statements kept for reuse, and transactions whose commit need not be
+ * statements kept for reuse, the CHECKs of listed values, and
+ * transactions whose commit need not be
  * durable.
  */
 #include "lib/migrate.h"
@@ -123,11 +124,131 @@ test_migrations(void)
 	g_assert_cmpint(applied, ==, 0);
 	csip_assert_ok(csip_migrate_current(s, &v));
 	g_assert_cmpint(v, ==, csip_migrate_latest());
+	/* The correlation's sweep finds its reports in the partial index
+	 * (migration 12). */
+	if (!t->pg_name) {
+		csip_stmt *st = NULL;
+		int used = 0;
+
+		csip_assert_ok(csip_store_prepare(s, "EXPLAIN QUERY PLAN SELECT "
+			"id FROM report WHERE correlated_at IS NULL ORDER BY id "
+			"LIMIT 10", &st));
+		while (csip_stmt_step(st) == CSIP_ROW)
+			used |= strstr(csip_stmt_text(st, 3),
+				       "report_uncorrelated") != NULL;
+		csip_stmt_free(st);
+		g_assert_true(used);
+	}
 	/* A database from a newer csip is refused, not damaged. */
 	csip_assert_ok(csip_store_run(s, NULL, "INSERT INTO schema_version "
 		"VALUES (999, 'future', 'x')", NULL));
 	g_assert_cmpint(csip_migrate(s, &applied), ==, CSIP_ECONFIG);
 	g_assert_nonnull(strstr(csip_error_last(), "upgrade csip"));
+	csip_test_hub_free(t);
+}
+
+/* The CHECKs that list allowed values (migration 12 compares them one by
+ * one on SQLite) still refuse every other value, in every column, on both
+ * backends; and on SQLite an insert no longer builds a temporary index
+ * for a list. */
+typedef struct check_case {
+	const char *sql;    /* one ? for the value under test */
+	const char *good, *bad;
+} check_case;
+
+static void
+test_checks(void)
+{
+	csip_test_hub *t = csip_test_hub_new();
+	csip_store *s = csip_hub_store(t->hub);
+	csip_stmt *st = NULL;
+	int64_t org = 0, item = 0, report = 0;
+	static const check_case cases[] = {
+		{ "INSERT INTO report (org_id, kind, permission, attribution, "
+		  "tlp, source, received_at, raw_sha256) VALUES (@ORG@, ?, "
+		  "'sig', 'none', 'amber', 's', 't', @N@)", "stix", "pdf" },
+		{ "INSERT INTO report (org_id, kind, permission, attribution, "
+		  "tlp, source, received_at, raw_sha256) VALUES (@ORG@, 'text', "
+		  "?, 'none', 'amber', 's', 't', @N@)", "partners", "world" },
+		{ "INSERT INTO report (org_id, kind, permission, attribution, "
+		  "tlp, source, received_at, raw_sha256) VALUES (@ORG@, 'text', "
+		  "'sig', ?, 'amber', 's', 't', @N@)", "community", "all" },
+		{ "INSERT INTO report (org_id, kind, permission, attribution, "
+		  "tlp, source, received_at, raw_sha256) VALUES (@ORG@, 'text', "
+		  "'sig', 'none', ?, 's', 't', @N@)", "amber+strict", "white" },
+		{ "INSERT INTO item (title, tlp, audience, status, created_by, "
+		  "created_at, updated_at) VALUES ('t', ?, 'sig', 'draft', 'x', "
+		  "'t', 't')", "red", "Red" },
+		{ "INSERT INTO item (title, tlp, audience, status, created_by, "
+		  "created_at, updated_at) VALUES ('t', 'red', ?, 'draft', 'x', "
+		  "'t', 't')", "public", "hub" },
+		{ "INSERT INTO item (title, tlp, audience, severity, status, "
+		  "created_by, created_at, updated_at) VALUES ('t', 'red', "
+		  "'sig', ?, 'draft', 'x', 't', 't')", "critical", "extreme" },
+		{ "INSERT INTO item (title, tlp, audience, status, created_by, "
+		  "created_at, updated_at) VALUES ('t', 'red', 'sig', ?, 'x', "
+		  "'t', 't')", "withdrawn", "deleted" },
+		{ "INSERT INTO feedback (item_id, org_id, kind, created_at) "
+		  "VALUES (@ITEM@, @ORG@, ?, 't')", "false_positive", "spam" },
+		{ "INSERT INTO corr_link (report_id, other_id, kind, type, "
+		  "value, other_value, score) VALUES (@REP@, @REP@, ?, 'ip', "
+		  "@N@, 'v', 1)", "cidr", "net" },
+	};
+
+	csip_assert_ok(csip_store_query_int64(s, &org, "INSERT INTO org (name, "
+		"display_name, role, created_at, updated_at) VALUES ('o', 'o', "
+		"'participant', 't', 't') RETURNING id", NULL));
+	csip_assert_ok(csip_store_query_int64(s, &item, "INSERT INTO item "
+		"(title, tlp, audience, status, created_by, created_at, "
+		"updated_at) VALUES ('t', 'red', 'sig', 'draft', 'x', 't', 't') "
+		"RETURNING id", NULL));
+	csip_assert_ok(csip_store_query_int64(s, &report, "INSERT INTO report "
+		"(org_id, kind, permission, attribution, tlp, source, "
+		"received_at, raw_sha256) SELECT id, 'text', 'sig', 'none', "
+		"'red', 's', 't', 'r0' FROM org WHERE name = 'o' RETURNING id",
+		NULL));
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		GString *sql = g_string_new(cases[i].sql);
+		char *o = g_strdup_printf("%" G_GINT64_FORMAT, org);
+		char *it = g_strdup_printf("%" G_GINT64_FORMAT, item);
+		char *r = g_strdup_printf("%" G_GINT64_FORMAT, report);
+		char *n = g_strdup_printf("'n%zu'", i);
+		char *n2 = g_strdup_printf("'m%zu'", i);
+
+		g_string_replace(sql, "@ORG@", o, 0);
+		g_string_replace(sql, "@ITEM@", it, 0);
+		g_string_replace(sql, "@REP@", r, 0);
+		g_string_replace(sql, "@N@", n, 0);
+		g_assert_cmpint(csip_store_run(s, NULL, sql->str, cases[i].bad,
+					       NULL), ==, CSIP_EINVAL);
+		g_assert_nonnull(strcasestr(csip_error_last(), "check"));
+		csip_assert_ok(csip_store_run(s, NULL, sql->str, cases[i].good,
+					      NULL));
+		/* NULL passes a CHECK; where the column may be NULL. */
+		if (strstr(sql->str, "severity"))
+			csip_assert_ok(csip_store_run(s, NULL, sql->str,
+						      CSIP_SQL_NULL, NULL));
+		if (!t->pg_name) {
+			int ephemeral = 0;
+
+			g_string_replace(sql, n, n2, 0);
+			g_string_prepend(sql, "EXPLAIN ");
+			csip_assert_ok(csip_store_prepare(s, sql->str, &st));
+			csip_assert_ok(csip_stmt_bind_text(st, 1,
+							   cases[i].good));
+			while (csip_stmt_step(st) == CSIP_ROW)
+				ephemeral |= strcmp(csip_stmt_text(st, 1),
+						    "OpenEphemeral") == 0;
+			g_clear_pointer(&st, csip_stmt_free);
+			g_assert_false(ephemeral);
+		}
+		g_string_free(sql, TRUE);
+		g_free(o);
+		g_free(it);
+		g_free(r);
+		g_free(n);
+		g_free(n2);
+	}
 	csip_test_hub_free(t);
 }
 
@@ -568,6 +689,7 @@ main(int argc, char **argv)
 	g_test_add_func("/store/pragmas", test_pragmas);
 	g_test_add_func("/store/nested-transactions", test_nested_transactions);
 	g_test_add_func("/store/migrations", test_migrations);
+	g_test_add_func("/store/checks", test_checks);
 	g_test_add_func("/store/open-errors", test_open_errors);
 	g_test_add_func("/store/fault-injection", test_fault_injection);
 	g_test_add_func("/store/writer-turn-per-file",

@@ -32,6 +32,21 @@ cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Sort the int64_t of A and drop the repeated ones. */
+static void
+sort_unique(GArray *a)
+{
+	guint k = 0;
+
+	g_array_sort(a, cmp_i64);
+	for (guint i = 0; i < a->len; i++)
+		if (k == 0 || g_array_index(a, int64_t, k - 1) !=
+		    g_array_index(a, int64_t, i))
+			g_array_index(a, int64_t, k++) = g_array_index(a,
+				int64_t, i);
+	g_array_set_size(a, k);
+}
+
 /* "1,2,3" for an IN list: ids are integers, so inlining them is safe and
  * keeps one statement for any count. */
 static char *
@@ -138,23 +153,59 @@ out:
 	return rc;
 }
 
-/* Report id -> campaign id, both owned by the table. */
+/* What the correlation reads of the report and the reports it links,
+ * once for the campaign and the alert: the organisation of each, and
+ * the campaign it is in (0: none). */
+typedef struct linked_fact {
+	int64_t report, org, campaign;
+} linked_fact;
+
 static int
-member_of_row(csip_stmt *st, void *map)
+fact_row(csip_stmt *st, void *arr)
 {
-	g_hash_table_insert(map, g_memdup2(&(int64_t){ csip_stmt_int64(st,
-		0) }, sizeof(int64_t)), g_memdup2(&(int64_t){ csip_stmt_int64(
-		st, 1) }, sizeof(int64_t)));
+	linked_fact f = { csip_stmt_int64(st, 0), csip_stmt_int64(st, 1),
+			  csip_stmt_is_null(st, 2) ? 0 : csip_stmt_int64(st,
+			  2) };
+
+	g_array_append_val((GArray *)arr, f);
 	return CSIP_OK;
 }
 
-int
-csip_campaign_join(csip_hub *h, int64_t report, const int64_t *linked,
-		   size_t n, int64_t *campaign)
+/* The facts of REPORT and LINKED (N ids), sorted by report id, in one
+ * query: a correlation made three, each an IN list SQLite builds a
+ * temporary index for. */
+static int
+load_facts(csip_store *s, int64_t report, const int64_t *linked, size_t n,
+	   GArray **out)
+{
+	GArray *ids = g_array_sized_new(FALSE, FALSE, sizeof(int64_t),
+					(guint)n + 1);
+	GArray *facts = g_array_sized_new(FALSE, FALSE, sizeof(linked_fact),
+					  (guint)n + 1);
+	int rc;
+
+	g_array_append_val(ids, report);
+	g_array_append_vals(ids, linked, (guint)n);
+	rc = each_in(s, "SELECT r.id, r.org_id, c.campaign_id FROM report r "
+		"LEFT JOIN campaign_report c ON c.report_id = r.id WHERE r.id "
+		"IN (@IDS@) ORDER BY r.id", (int64_t *)(void *)ids->data,
+		ids->len, fact_row, facts);
+	g_array_free(ids, TRUE);
+	if (rc < 0) {
+		g_array_free(facts, TRUE);
+		facts = NULL;
+	}
+	*out = facts;
+	return rc;
+}
+
+/* Put REPORT into the campaign of the reports in FACTS (REPORT's own
+ * fact aside), creating one or merging several. */
+static int
+join(csip_hub *h, int64_t report, const GArray *facts, int64_t *campaign)
 {
 	csip_store *s = csip_hub_store(h);
-	GArray *camps = NULL;
-	GHashTable *members = NULL;
+	GArray *camps = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	csip_stmt *st = NULL;
 	char *target = NULL;
 	char now[21];
@@ -162,29 +213,14 @@ csip_campaign_join(csip_hub *h, int64_t report, const int64_t *linked,
 	int rc, created = 0;
 
 	*campaign = 0;
-	if (n == 0)
-		return CSIP_OK;
-	members = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
-					g_free);
 	csip_store_now(now);
-	if ((rc = each_in(s, "SELECT report_id, campaign_id FROM "
-		"campaign_report WHERE report_id IN (@IDS@)", linked, n,
-		member_of_row, members)) < 0)
-		goto out;
-	{
-		GHashTable *seen = g_hash_table_new(g_int64_hash,
-						    g_int64_equal);
-		GHashTableIter it;
-		gpointer k, v;
+	for (guint i = 0; i < facts->len; i++) {
+		const linked_fact *f = &g_array_index(facts, linked_fact, i);
 
-		camps = g_array_new(FALSE, FALSE, sizeof(int64_t));
-		g_hash_table_iter_init(&it, members);
-		while (g_hash_table_iter_next(&it, &k, &v))
-			if (g_hash_table_add(seen, v))
-				g_array_append_val(camps, *(int64_t *)v);
-		g_hash_table_destroy(seen);
-		g_array_sort(camps, cmp_i64);
+		if (f->report != report && f->campaign)
+			g_array_append_val(camps, f->campaign);
 	}
+	sort_unique(camps);
 	if (camps->len == 0) {
 		if ((rc = new_campaign(s, now, &into)) < 0)
 			goto out;
@@ -201,12 +237,13 @@ csip_campaign_join(csip_hub *h, int64_t report, const int64_t *linked,
 	rc = csip_store_prepare(s, "INSERT INTO campaign_report (report_id, "
 		"campaign_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 		&st);
-	for (size_t i = 0; rc == CSIP_OK && i <= n; i++) {
-		if (i < n && g_hash_table_contains(members, &linked[i]))
+	for (guint i = 0; rc == CSIP_OK && i < facts->len; i++) {
+		const linked_fact *f = &g_array_index(facts, linked_fact, i);
+
+		if (f->report != report && f->campaign)
 			continue;
 		csip_stmt_reset(st);
-		if ((rc = csip_stmt_bind_int64(st, 1, i < n ? linked[i]
-					       : report)) < 0 ||
+		if ((rc = csip_stmt_bind_int64(st, 1, f->report)) < 0 ||
 		    (rc = csip_stmt_bind_int64(st, 2, into)) < 0 ||
 		    (rc = csip_stmt_bind_text(st, 3, now)) < 0)
 			break;
@@ -242,27 +279,12 @@ csip_campaign_join(csip_hub *h, int64_t report, const int64_t *linked,
 	*campaign = into;
 out:
 	csip_stmt_free(st);
-	if (camps)
-		g_array_free(camps, TRUE);
-	g_hash_table_destroy(members);
+	g_array_free(camps, TRUE);
 	g_free(target);
 	return rc;
 }
 
 /* ---- alerts -------------------------------------------------------------- */
-
-typedef struct org_link {
-	int64_t report, org;
-} org_link;
-
-static int
-org_link_row(csip_stmt *st, void *arr)
-{
-	org_link l = { csip_stmt_int64(st, 0), csip_stmt_int64(st, 1) };
-
-	g_array_append_val((GArray *)arr, l);
-	return CSIP_OK;
-}
 
 /* ORG -> its SIG ids, sorted (the query's order). */
 static int
@@ -290,56 +312,97 @@ share_a_sig(GArray *a, GArray *b)
 	return 0;
 }
 
-int
-csip_campaign_alert(csip_hub *h, int64_t report, int64_t campaign,
-		    const int64_t *linked, size_t n, int64_t *alert)
+/* The distinct organisations of FACTS, sorted. */
+static GArray *
+orgs_of(const GArray *facts)
+{
+	GArray *orgs = g_array_sized_new(FALSE, FALSE, sizeof(int64_t),
+					 facts->len);
+
+	for (guint i = 0; i < facts->len; i++)
+		g_array_append_val(orgs, g_array_index(facts, linked_fact,
+						       i).org);
+	sort_unique(orgs);
+	return orgs;
+}
+
+/* V in decimal at the end of T: printf's cost was most of the text's. */
+static void
+append_i64(GString *t, int64_t v)
+{
+	char buf[24], *p = buf + sizeof buf;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	g_string_append_len(t, p, buf + sizeof buf - p);
+}
+
+/* The alert's "linked" column: [{"report":R,"org":O},...] for the facts
+ * other than REPORT's, in their order; what json_dumps(JSON_COMPACT)
+ * wrote of the same array, without building it. */
+static char *
+linked_text(int64_t report, const GArray *facts)
+{
+	GString *t = g_string_sized_new(32 * facts->len + 2);
+	int first = 1;
+
+	g_string_append_c(t, '[');
+	for (guint i = 0; i < facts->len; i++) {
+		const linked_fact *f = &g_array_index(facts, linked_fact, i);
+
+		if (f->report == report)
+			continue;
+		g_string_append(t, first ? "{\"report\":" : ",{\"report\":");
+		append_i64(t, f->report);
+		g_string_append(t, ",\"org\":");
+		append_i64(t, f->org);
+		g_string_append_c(t, '}');
+		first = 0;
+	}
+	g_string_append_c(t, ']');
+	return g_string_free(t, FALSE);
+}
+
+/* Raise an alert when FACTS hold reports of another organisation than
+ * REPORT's. */
+static int
+alert(csip_hub *h, int64_t report, int64_t campaign, const GArray *facts,
+      int64_t *alert_id)
 {
 	csip_store *s = csip_hub_store(h);
-	GArray *links = g_array_new(FALSE, FALSE, sizeof(org_link));
-	GArray *own_sigs;
+	GArray *own_sigs, *org_ids = NULL;
 	GHashTable *orgs = g_hash_table_new(g_int64_hash, g_int64_equal);
 	GHashTable *sigs = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 		g_free, (GDestroyNotify)g_array_unref);
-	json_t *lj = NULL, *payload = NULL;
+	json_t *payload = NULL;
 	csip_stmt *st = NULL;
-	GArray *all = NULL;
 	char *lt = NULL, *name = NULL;
 	char now[21];
 	const char *scope = NULL;
 	int64_t own = 0, id = 0;
 	int rc;
 
-	*alert = 0;
-	if (n == 0) {
-		rc = CSIP_OK;
+	*alert_id = 0;
+	/* The SIGs of the organisations, in one query whatever their
+	 * number. */
+	org_ids = orgs_of(facts);
+	if ((rc = each_in(s, "SELECT org_id, sig_id FROM org_sig WHERE org_id "
+		"IN (@IDS@) ORDER BY org_id, sig_id", (int64_t *)(void *)
+		org_ids->data, org_ids->len, org_sig_row, sigs)) < 0)
 		goto out;
-	}
-	/* The organisations of the report and of those it links, and their
-	 * SIGs, in two queries whatever the number of organisations. */
-	all = g_array_sized_new(FALSE, FALSE, sizeof(int64_t), (guint)n + 1);
-	g_array_append_val(all, report);
-	g_array_append_vals(all, linked, (guint)n);
-	if ((rc = each_in(s, "SELECT id, org_id FROM report WHERE id IN "
-		"(@IDS@) ORDER BY id", (int64_t *)(void *)all->data, all->len,
-		org_link_row, links)) < 0 ||
-	    (rc = each_in(s, "SELECT org_id, sig_id FROM org_sig WHERE org_id "
-		"IN (SELECT org_id FROM report WHERE id IN (@IDS@)) ORDER BY "
-		"org_id, sig_id", (int64_t *)(void *)all->data, all->len,
-		org_sig_row, sigs)) < 0)
-		goto out;
-	for (guint i = 0; i < links->len; i++)
-		if (g_array_index(links, org_link, i).report == report)
-			own = g_array_index(links, org_link, i).org;
+	for (guint i = 0; i < facts->len; i++)
+		if (g_array_index(facts, linked_fact, i).report == report)
+			own = g_array_index(facts, linked_fact, i).org;
 	own_sigs = g_hash_table_lookup(sigs, &own);
-	lj = json_array();
-	for (guint i = 0; i < links->len; i++) {
-		org_link *l = &g_array_index(links, org_link, i);
+	for (guint i = 0; i < facts->len; i++) {
+		linked_fact *l = &g_array_index(facts, linked_fact, i);
 
-		if (l->report == report)
-			continue;
-		json_array_append_new(lj, json_pack("{sI sI}", "report",
-			(json_int_t)l->report, "org", (json_int_t)l->org));
-		if (l->org == own || !g_hash_table_add(orgs, &l->org))
+		if (l->report == report || l->org == own ||
+		    !g_hash_table_add(orgs, &l->org))
 			continue;
 		if (scope == NULL)
 			scope = "org";
@@ -352,7 +415,7 @@ csip_campaign_alert(csip_hub *h, int64_t report, int64_t campaign,
 		goto out;
 	}
 	csip_store_now(now);
-	lt = json_dumps(lj, JSON_COMPACT);
+	lt = linked_text(report, facts);
 	{
 		char *rb = i64s(report), *cb = i64s(campaign), *ob =
 			g_strdup_printf("%u", g_hash_table_size(orgs));
@@ -384,26 +447,44 @@ csip_campaign_alert(csip_hub *h, int64_t report, int64_t campaign,
 		"alert", (json_int_t)id, "scope", scope, "campaign", "id",
 		(json_int_t)campaign, "name", name ? json_string(name) : NULL,
 		"report", (json_int_t)report, "linked_reports");
-	for (guint i = 0; i < links->len; i++)
-		if (g_array_index(links, org_link, i).report != report)
+	for (guint i = 0; i < facts->len; i++)
+		if (g_array_index(facts, linked_fact, i).report != report)
 			json_array_append_new(json_object_get(payload,
 				"linked_reports"), json_integer(g_array_index(
-				links, org_link, i).report));
+				facts, linked_fact, i).report));
 	if ((rc = csip_notify_queue_alert(h, id, payload)) < 0)
 		goto out;
-	*alert = id;
+	*alert_id = id;
 	rc = CSIP_OK;
 out:
 	csip_stmt_free(st);
-	g_array_free(links, TRUE);
+	if (org_ids)
+		g_array_free(org_ids, TRUE);
 	g_hash_table_destroy(orgs);
 	g_hash_table_destroy(sigs);
-	json_decref(lj);
 	json_decref(payload);
-	if (all)
-		g_array_free(all, TRUE);
-	free(lt);
+	g_free(lt);
 	g_free(name);
+	return rc;
+}
+
+int
+csip_campaign_on_links(csip_hub *h, int64_t report, const int64_t *linked,
+		       size_t n, int64_t *campaign, int64_t *alert_id)
+{
+	GArray *facts = NULL;
+	int rc;
+
+	*campaign = 0;
+	*alert_id = 0;
+	if (n == 0)
+		return CSIP_OK;
+	if ((rc = load_facts(csip_hub_store(h), report, linked, n,
+			     &facts)) < 0)
+		return rc;
+	if ((rc = join(h, report, facts, campaign)) == CSIP_OK)
+		rc = alert(h, report, *campaign, facts, alert_id);
+	g_array_free(facts, TRUE);
 	return rc;
 }
 

@@ -30,17 +30,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* For the correlation, inside its transaction: put REPORT into the
- * campaign of LINKED (N distinct report ids), creating one or merging
- * several.  *campaign receives its id. */
-int csip_campaign_join(csip_hub *h, int64_t report, const int64_t *linked,
-		       size_t n, int64_t *campaign);
-
-/* For the correlation, inside its transaction: raise an alert when
- * LINKED holds reports of another organisation than REPORT's.  *alert
- * receives the alert's id or 0. */
-int csip_campaign_alert(csip_hub *h, int64_t report, int64_t campaign,
-			const int64_t *linked, size_t n, int64_t *alert);
+/* For the correlation, inside its transaction, with LINKED the N
+ * distinct reports REPORT links to (N may be 0: nothing to do): put
+ * REPORT into the campaign of LINKED, creating one or merging several
+ * (*campaign receives its id, or 0), and raise an alert when LINKED
+ * holds reports of another organisation than REPORT's (*alert receives
+ * its id, or 0). */
+int csip_campaign_on_links(csip_hub *h, int64_t report,
+			   const int64_t *linked, size_t n, int64_t *campaign,
+			   int64_t *alert);
 
 /* For a rebuild, inside its transaction: replace every membership with
  * PAIRS (N pairs of report id and component root).  Each component keeps

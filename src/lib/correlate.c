@@ -1797,12 +1797,8 @@ csip_correlate_report(csip_hub *h, int64_t id)
 	    (rc = write_links(s, &link_st, id, &f)) < 0)
 		goto out;
 	linked = linked_reports(&f);
-	if (linked->len > 0 &&
-	    ((rc = csip_campaign_join(h, id, (int64_t *)(void *)linked->data,
-				      linked->len, &campaign)) < 0 ||
-	     (rc = csip_campaign_alert(h, id, campaign,
-				       (int64_t *)(void *)linked->data,
-				       linked->len, &alert)) < 0))
+	if ((rc = csip_campaign_on_links(h, id, (int64_t *)(void *)
+			linked->data, linked->len, &campaign, &alert)) < 0)
 		goto out;
 	csip_store_now(now);
 	seq = state.seq + 1;

@@ -37,9 +37,14 @@ typedef struct migration {
 #define CORR_LINK_COLUMNS CORR_LINK_IDS \
 "  kind TEXT NOT NULL CHECK (kind IN " \
 "    ('value','domain','cidr','ssdeep','manual'))," CORR_LINK_REST
-#define CORR_LINK_COLUMNS_11 CORR_LINK_IDS \
+#define CORR_LINK_KIND_11 \
 "  kind TEXT NOT NULL CHECK (kind = 'value' OR kind = 'domain' OR" \
-"    kind = 'cidr' OR kind = 'ssdeep' OR kind = 'manual')," CORR_LINK_REST
+"    kind = 'cidr' OR kind = 'ssdeep' OR kind = 'manual'),"
+#define CORR_LINK_COLUMNS_11 CORR_LINK_IDS CORR_LINK_KIND_11 CORR_LINK_REST
+/* Migration 12 on SQLite: the ids without their foreign keys. */
+#define CORR_LINK_COLUMNS_12 \
+"  report_id BIGINT NOT NULL," \
+"  other_id BIGINT NOT NULL," CORR_LINK_KIND_11 CORR_LINK_REST
 
 static const migration migrations[] = {
 { 1, "organisations, users, tokens, audit log",
@@ -448,10 +453,87 @@ NULL },
 "DROP TABLE corr_link;"
 "ALTER TABLE corr_link_new RENAME TO corr_link;",
 NULL },
+/* Correlation speed (issue #5).
+ *   - report_uncorrelated holds only the reports the sweep looks for:
+ *     a correlation then removes its report's entry from a small index
+ *     instead of moving it to the end of one as large as report.
+ * On SQLite only (PostgreSQL keeps its schema):
+ *   - corr_link without its foreign keys: each link row cost two lookups
+ *     of report by id, most of a link's insert at a million indicators.
+ *     Only the correlation and an analyst's merge write links, both
+ *     between reports they have just read, and reports are never deleted,
+ *     so the cascade had nothing to do either.
+ *   - campaign_report without a rowid: a membership is one lookup by
+ *     report instead of its key's index and then the table.
+ *   - The CHECKs of report, item and feedback with IN lists of three
+ *     values or more compare them one by one, as corr_link's since
+ *     migration 11: SQLite builds a temporary index for such a list at
+ *     every row it checks.  Those tables are referenced by others, whose
+ *     rows a rebuild would cascade away, so the constraint text is edited
+ *     in place (SQLite's documented way for a changed CHECK: the new one
+ *     accepts exactly what the old one did, rows are not touched). */
+{ 12, "report_uncorrelated partial; corr_link without foreign keys; "
+  "campaign_report by its key; CHECKs without IN lists",
+"DROP INDEX report_uncorrelated;"
+"CREATE INDEX report_uncorrelated ON report(id) WHERE correlated_at IS NULL;",
+/* SQLite */
+"CREATE TABLE corr_link_new (" CORR_LINK_COLUMNS_12 " WITHOUT ROWID;"
+"INSERT INTO corr_link_new SELECT report_id, other_id, kind, type, value,"
+"  other_value, score FROM corr_link;"
+"DROP TABLE corr_link;"
+"ALTER TABLE corr_link_new RENAME TO corr_link;"
+"CREATE TABLE campaign_report_new ("
+"  report_id BIGINT PRIMARY KEY REFERENCES report(id) ON DELETE CASCADE,"
+"  campaign_id BIGINT NOT NULL REFERENCES campaign(id),"
+"  added_at TEXT NOT NULL) WITHOUT ROWID;"
+"INSERT INTO campaign_report_new SELECT report_id, campaign_id, added_at"
+"  FROM campaign_report;"
+"DROP TABLE campaign_report;"
+"ALTER TABLE campaign_report_new RENAME TO campaign_report;"
+"CREATE INDEX campaign_report_campaign ON campaign_report(campaign_id);"
+"PRAGMA writable_schema = ON;"
+"UPDATE sqlite_schema SET sql = "
+"replace(replace(replace(replace(sql, 'kind IN "
+"(''mail'',''text'',''indicators'',''stix'')', 'kind = ''mail'' OR "
+"kind = ''text'' OR kind = ''indicators'' OR kind = ''stix'''), "
+"'permission IN     "
+"(''hub'',''sig'',''community'',''partners'',''public'')', "
+"'permission = ''hub'' OR permission = ''sig'' OR permission = "
+"''community'' OR permission = ''partners'' OR permission = "
+"''public'''), 'attribution IN (''none'',''sig'',''community'')', "
+"'attribution = ''none'' OR attribution = ''sig'' OR attribution = "
+"''community'''), 'tlp IN     "
+"(''clear'',''green'',''amber'',''amber+strict'',''red'')', 'tlp = "
+"''clear'' OR tlp = ''green'' OR tlp = ''amber'' OR tlp = "
+"''amber+strict'' OR tlp = ''red''') WHERE type = 'table' AND name "
+"= 'report';"
+"UPDATE sqlite_schema SET sql = "
+"replace(replace(replace(replace(sql, 'tlp IN     "
+"(''clear'',''green'',''amber'',''amber+strict'',''red'')', 'tlp = "
+"''clear'' OR tlp = ''green'' OR tlp = ''amber'' OR tlp = "
+"''amber+strict'' OR tlp = ''red'''), 'audience IN     "
+"(''sig'',''community'',''partners'',''public'')', 'audience = "
+"''sig'' OR audience = ''community'' OR audience = ''partners'' OR "
+"audience = ''public'''), 'severity IN "
+"(''low'',''medium'',''high'',''critical'')', 'severity = ''low'' "
+"OR severity = ''medium'' OR severity = ''high'' OR severity = "
+"''critical'''), 'status IN (''draft'',''pending'',    "
+"''changes_requested'',''approved'',''published'',''withdrawn'')', "
+"'status = ''draft'' OR status = ''pending'' OR status = "
+"''changes_requested'' OR status = ''approved'' OR status = "
+"''published'' OR status = ''withdrawn''') WHERE type = 'table' AND "
+"name = 'item';"
+"UPDATE sqlite_schema SET sql = replace(sql, 'kind IN     "
+"(''sighting'',''false_positive'',''blocked'',''comment'')', 'kind "
+"= ''sighting'' OR kind = ''false_positive'' OR kind = ''blocked'' "
+"OR kind = ''comment''') WHERE type = 'table' AND name = "
+"'feedback';"
+"PRAGMA writable_schema = RESET;",
+NULL },
 /* Items are published with microseconds (TAXII's date_added, timefmt.h);
  * the ones published before in the same long form, so that every
  * published_at compares with every other and with a position as text. */
-{ 12, "publication times in one form, to the microsecond",
+{ 13, "publication times in one form, to the microsecond",
 "UPDATE item SET published_at = substr(published_at, 1, 19) || "
 "  '.000000Z' WHERE length(published_at) = 20;",
 NULL, NULL },
