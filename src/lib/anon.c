@@ -3122,10 +3122,36 @@ leaf_bytes(anon *a, GMimePart *part)
 	return ba;
 }
 
+static void
+borrowed_free(gpointer arr)
+{
+	g_byte_array_free(arr, FALSE);   /* the bytes are the caller's */
+}
+
+/* A memory stream that reads DATA where it is, instead of the copy that
+ * g_mime_stream_mem_new_with_buffer() makes (every parse of the
+ * original, of the result and of the recipient check's header block made
+ * one).  DATA must stay as it is until the stream and everything parsed
+ * from it are freed: GMime's parts read their content through
+ * sub-streams of it.  The stream reads only; the array around DATA is
+ * freed with the stream (qdata goes after GMime's own finalize), the
+ * bytes are not. */
+static GMimeStream *
+stream_borrow(const char *data, size_t len)
+{
+	GByteArray *arr = g_byte_array_new_take((guint8 *)data, len);
+	GMimeStream *st = g_mime_stream_mem_new_with_byte_array(arr);
+
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(st), FALSE);
+	g_object_set_data_full(G_OBJECT(st), "csip-borrowed", arr,
+			       borrowed_free);
+	return st;
+}
+
 static GMimeMessage *
 parse_bytes(anon *a, const char *data, size_t len)
 {
-	GMimeStream *st = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeStream *st = stream_borrow(data, len);
 	GMimeParser *ps = g_mime_parser_new_with_stream(st);
 	GMimeMessage *m = g_mime_parser_construct_message(ps, a->popts);
 	GMimeObject *body = m ? g_mime_message_get_mime_part(m) : NULL;
@@ -3772,7 +3798,7 @@ recipients_survive(const char *data, size_t len, const char *res,
 	 * header block alone (with the blank line that ends it): To, Cc and
 	 * Bcc are read from there, and parsing the body, its parts and
 	 * attachments was most of this check's cost. */
-	st = g_mime_stream_mem_new_with_buffer(data, hlen);
+	st = stream_borrow(data, hlen);
 	p = g_mime_parser_new_with_stream(st);
 	m = g_mime_parser_construct_message(p, NULL);
 

@@ -20,6 +20,7 @@
 
 #include <glib.h>
 #include <libpsl.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_TOKEN 8192
@@ -240,6 +241,23 @@ plain_word(const char *c, size_t n, csip_ind_type hint)
 	return !hex;
 }
 
+/* The key of offer()'s memo: "HINT DEFANGED CANDIDATE", the candidate up
+ * to N bytes or its first NUL.  Built by hand: every candidate of every
+ * text makes one, and the printf family costs more than the lookup. */
+static char *
+reject_key(csip_ind_type hint, int defanged, const char *c, size_t n)
+{
+	char head[32];
+	int hl = snprintf(head, sizeof head, "%d %d ", (int)hint, defanged);
+	size_t m = strnlen(c, n);
+	char *key = g_malloc((size_t)hl + m + 1);
+
+	memcpy(key, head, (size_t)hl);
+	memcpy(key + hl, c, m);
+	key[(size_t)hl + m] = '\0';
+	return key;
+}
+
 /* Try one refanged candidate; returns 1 when something was added.
  *
  * Whether a candidate gives nothing depends on the candidate, the hint
@@ -260,7 +278,7 @@ offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
 		csip_error_clear();  /* as the parse that fails does */
 		return 0;
 	}
-	key = g_strdup_printf("%d %d %.*s", (int)hint, defanged, (int)n, c);
+	key = reject_key(hint, defanged, c, n);
 	if (g_hash_table_contains(s->rejects, key)) {
 		g_free(key);
 		csip_error_clear();  /* as the parse that failed did */

@@ -219,14 +219,18 @@ has_prefix_ci(const char *s, const char *p)
 	return g_ascii_strncasecmp(s, p, strlen(p)) == 0;
 }
 
-/* Case-insensitive search for ASCII NEEDLE in HAY[0..n). */
+/* Case-insensitive search for ASCII NEEDLE in HAY[0..n).  The folded
+ * first byte is compared before the call: a Received line is searched
+ * four times at every position. */
 static const char *
 find_ci(const char *hay, size_t n, const char *needle)
 {
 	size_t k = strlen(needle);
+	char first = k ? g_ascii_tolower(needle[0]) : 0;
 
 	for (size_t i = 0; k && i + k <= n; i++)
-		if (g_ascii_strncasecmp(hay + i, needle, k) == 0)
+		if (g_ascii_tolower(hay[i]) == first &&
+		    g_ascii_strncasecmp(hay + i, needle, k) == 0)
 			return hay + i;
 	return NULL;
 }
@@ -2378,7 +2382,12 @@ is_pw_keyword(const char *t)
 		"passphrase", "kennwort", "mot de passe",
 	};
 
-	for (size_t i = 0; i < G_N_ELEMENTS(kw); i++)
+	char f = g_ascii_tolower(t[0]);
+
+	/* Every word of every text comes here: the keywords start with
+	 * 'p', 'k' or 'm', so most words end at their first byte. */
+	for (size_t i = 0; (f == 'p' || f == 'k' || f == 'm') &&
+	     i < G_N_ELEMENTS(kw); i++)
 		if (g_ascii_strcasecmp(t, kw[i]) == 0)
 			return 1;
 	return strstr(t, "パスワード") != NULL || strstr(t, "暗証") != NULL ||

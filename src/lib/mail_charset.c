@@ -805,8 +805,20 @@ segments(const char *raw, size_t len)
 			cur->bytes = g_byte_array_new();
 			g_ptr_array_add(v, cur);
 		}
-		g_byte_array_append(cur->bytes, (const guint8 *)raw + i, 1);
-		i++;
+		/* The rest of the run in one append: up to the next line
+		 * break or "=?" (this byte may be a "=?" that did not
+		 * parse). */
+		{
+			size_t j = i + 1;
+
+			while (j < len && raw[j] != '\r' && raw[j] != '\n' &&
+			       !(raw[j] == '=' && j + 1 < len &&
+				 raw[j + 1] == '?'))
+				j++;
+			g_byte_array_append(cur->bytes,
+					    (const guint8 *)raw + i, j - i);
+			i = j;
+		}
 	}
 	m = g_ptr_array_new_with_free_func(seg_free);
 	isew = g_new0(char, v->len + 1);
