@@ -891,12 +891,60 @@ one_line(GString *s)
 	return g_strstrip(r);
 }
 
+/* The value of a header that is ASCII without an ESC and without "=?",
+ * or NULL when it is not.  What segments(), raw_charset() and decode_seg()
+ * make of such a value: one raw segment (line breaks dropped), guessed as
+ * UTF-8 (7-bit, no ISO-2022-JP escape), which keeps every byte but NUL
+ * (made a space, as one_line() would anyway).  Most headers are like this
+ * and every Received line of every mail is decoded. */
+static char *
+plain_header(const char *raw, size_t len)
+{
+	GString *out;
+
+	if (len > MAX_HEADER)
+		len = MAX_HEADER;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (c >= 0x80 || c == 0x1b ||
+		    (c == '=' && i + 1 < len && raw[i + 1] == '?'))
+			return NULL;
+	}
+	out = g_string_sized_new(len);
+	for (size_t i = 0; i < len; i++)
+		if (raw[i] != '\r' && raw[i] != '\n')
+			g_string_append_c(out, raw[i]);
+	return one_line(out);
+}
+
+/* The segments of a header value and the charset of its raw text, or
+ * NULL with *plain set when plain_header() reads it alone (the callers'
+ * loops would only append its text). */
+static GPtrArray *
+header_segments(const char *raw, size_t len, char **plain,
+		const char **rawcs)
+{
+	GPtrArray *segs;
+
+	if ((*plain = plain_header(raw, len)) != NULL)
+		return NULL;
+	segs = segments(raw, len);
+	*rawcs = raw_charset(segs);
+	return segs;
+}
+
 char *
 csip_mail_charset_header(const char *raw, size_t len)
 {
-	GPtrArray *segs = segments(raw, len);
-	const char *rawcs = raw_charset(segs);
-	GString *out = g_string_new(NULL);
+	const char *rawcs = NULL;
+	char *plain;
+	GPtrArray *segs = header_segments(raw, len, &plain, &rawcs);
+	GString *out;
+
+	if (!segs)
+		return plain;
+	out = g_string_new(NULL);
 
 	for (guint k = 0; k < segs->len; k++) {
 		char *t = decode_seg(g_ptr_array_index(segs, k), rawcs);
@@ -918,9 +966,14 @@ starts_atom(const seg *s)
 char *
 csip_mail_charset_address_header(const char *raw, size_t len)
 {
-	GPtrArray *segs = segments(raw, len);
-	const char *rawcs = raw_charset(segs);
-	GString *out = g_string_new(NULL);
+	const char *rawcs = NULL;
+	char *plain;
+	GPtrArray *segs = header_segments(raw, len, &plain, &rawcs);
+	GString *out;
+
+	if (!segs)
+		return plain;
+	out = g_string_new(NULL);
 
 	for (guint k = 0; k < segs->len; k++) {
 		seg *s = g_ptr_array_index(segs, k);
