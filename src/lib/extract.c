@@ -548,7 +548,8 @@ is_delim(gunichar u)
 	if (u < 0x21 || u == 0x7f)
 		return 1;
 	if (u < 0x80)
-		return strchr("\"<>`|^", (int)u) != NULL;
+		return u == '"' || u == '<' || u == '>' || u == '`' ||
+		       u == '|' || u == '^';   /* every byte of every text */
 	return g_unichar_isspace(u) ||
 		u == 0x3001 || u == 0x3002 ||            /* 、。 */
 		(u >= 0x300c && u <= 0x300f) ||          /* 「」『』 */
