@@ -3024,13 +3024,12 @@ memo_text_free(gpointer p)
 	g_free(t);
 }
 
-/* A hash of a memo key that reads at most about 256 bytes of it: the
- * keys are whole parts, and equality (g_bytes_equal) compares them all. */
+/* A hash of N bytes at P that reads at most about 256 of them: the keys
+ * of the memos are whole parts or header values, and equality compares
+ * them all, so the hash only has to spread them. */
 static guint
-memo_hash(gconstpointer key)
+sample_hash(const guint8 *p, gsize n)
 {
-	gsize n = 0;
-	const guint8 *p = g_bytes_get_data((GBytes *)key, &n);
 	gsize step = n / 128 + 1;
 	guint h = (guint)n;
 
@@ -3039,6 +3038,24 @@ memo_hash(gconstpointer key)
 	for (gsize i = n > 128 ? n - 128 : 0; i < n; i++)
 		h = h * 31 + p[i];
 	return h;
+}
+
+/* The hash of a memo key (equality: g_bytes_equal). */
+static guint
+memo_hash(gconstpointer key)
+{
+	gsize n = 0;
+	const guint8 *p = g_bytes_get_data((GBytes *)key, &n);
+
+	return sample_hash(p, n);
+}
+
+/* The hash of a raw header value, the key of a->decoded (equality:
+ * g_str_equal): g_str_hash() read every byte of values of kilobytes. */
+static guint
+raw_hash(gconstpointer key)
+{
+	return sample_hash(key, strlen(key));
 }
 
 /* decode_text() of a part's bytes in charset CS (may be NULL), remembered
@@ -3572,7 +3589,7 @@ anon_init(anon *a)
 	a->lits = g_hash_table_new(g_str_hash, g_str_equal);
 	a->pats = g_ptr_array_new_with_free_func(pat_free);
 	a->via = g_string_new(NULL);
-	a->decoded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	a->decoded = g_hash_table_new_full(raw_hash, g_str_equal, g_free,
 					   g_free);
 	a->texts = g_hash_table_new_full(memo_hash, g_bytes_equal,
 		(GDestroyNotify)g_bytes_unref, memo_text_free);
