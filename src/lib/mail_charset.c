@@ -44,9 +44,16 @@ void
 csip_mail_charset_base64(const char *in, size_t len, GByteArray *out,
 			 csip_mail_charset_damage *dmg)
 {
-	unsigned char q[4], o[3];
+	unsigned char q[4], *o;
 	unsigned n = 0;
 	int padded = 0;
+	guint start = out->len;
+
+	/* Decoded in place: at most 3 bytes for every 4 characters, plus 2
+	 * for a last partial quantum; the length is set at the end.  A call
+	 * per quantum was most of decoding a part. */
+	g_byte_array_set_size(out, (guint)(start + len / 4 * 3 + 3));
+	o = out->data + start;
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
@@ -58,19 +65,19 @@ csip_mail_charset_base64(const char *in, size_t len, GByteArray *out,
 			padded = 0;
 			q[n++] = (unsigned char)v;
 			if (n == 4) {
-				o[0] = (unsigned char)(q[0] << 2 | q[1] >> 4);
-				o[1] = (unsigned char)(q[1] << 4 | q[2] >> 2);
-				o[2] = (unsigned char)(q[2] << 6 | q[3]);
-				g_byte_array_append(out, o, 3);
+				*o++ = (unsigned char)(q[0] << 2 | q[1] >> 4);
+				*o++ = (unsigned char)(q[1] << 4 | q[2] >> 2);
+				*o++ = (unsigned char)(q[2] << 6 | q[3]);
 				n = 0;
 			}
 		} else if (c == '=') {
 			/* Padding ends a quantum, not the data: keep going
 			 * so that the next chunk is decoded too. */
 			if (n == 2 || n == 3) {
-				o[0] = (unsigned char)(q[0] << 2 | q[1] >> 4);
-				o[1] = (unsigned char)(q[1] << 4 | q[2] >> 2);
-				g_byte_array_append(out, o, n - 1);
+				*o++ = (unsigned char)(q[0] << 2 | q[1] >> 4);
+				if (n == 3)
+					*o++ = (unsigned char)(q[1] << 4 |
+							       q[2] >> 2);
 			} else if (n == 1 && dmg) {
 				dmg->invalid++;
 			}
@@ -82,12 +89,13 @@ csip_mail_charset_base64(const char *in, size_t len, GByteArray *out,
 		}
 	}
 	if (n == 2 || n == 3) {
-		o[0] = (unsigned char)(q[0] << 2 | q[1] >> 4);
-		o[1] = (unsigned char)(q[1] << 4 | q[2] >> 2);
-		g_byte_array_append(out, o, n - 1);
+		*o++ = (unsigned char)(q[0] << 2 | q[1] >> 4);
+		if (n == 3)
+			*o++ = (unsigned char)(q[1] << 4 | q[2] >> 2);
 	} else if (n == 1 && dmg) {
 		dmg->truncated = 1;
 	}
+	g_byte_array_set_size(out, (guint)(o - out->data));
 }
 
 static int
