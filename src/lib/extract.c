@@ -20,7 +20,6 @@
 
 #include <glib.h>
 #include <libpsl.h>
-#include <stdio.h>
 #include <string.h>
 
 #define MAX_TOKEN 8192
@@ -241,6 +240,26 @@ plain_word(const char *c, size_t n, csip_ind_type hint)
 	return !hex;
 }
 
+/* Decimal V and a space at P; returns the bytes written (at most 12). */
+static size_t
+put_int(char *p, int v)
+{
+	char tmp[12];
+	unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+	size_t k = 0, o = 0;
+
+	do {
+		tmp[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		p[o++] = '-';
+	while (k)
+		p[o++] = tmp[--k];
+	p[o++] = ' ';
+	return o;
+}
+
 /* The key of offer()'s memo: "HINT DEFANGED CANDIDATE", the candidate up
  * to N bytes or its first NUL.  Built by hand: every candidate of every
  * text makes one, and the printf family costs more than the lookup. */
@@ -248,13 +267,15 @@ static char *
 reject_key(csip_ind_type hint, int defanged, const char *c, size_t n)
 {
 	char head[32];
-	int hl = snprintf(head, sizeof head, "%d %d ", (int)hint, defanged);
+	size_t hl = put_int(head, (int)hint);
 	size_t m = strnlen(c, n);
-	char *key = g_malloc((size_t)hl + m + 1);
+	char *key;
 
-	memcpy(key, head, (size_t)hl);
+	hl += put_int(head + hl, defanged);
+	key = g_malloc(hl + m + 1);
+	memcpy(key, head, hl);
 	memcpy(key + hl, c, m);
-	key[(size_t)hl + m] = '\0';
+	key[hl + m] = '\0';
 	return key;
 }
 

@@ -631,9 +631,11 @@ guess_decode(const char *in, size_t len, GString *out, const char **used)
 static char *
 finish(GString *s)
 {
-	for (size_t i = 0; i < s->len; i++)
-		if (s->str[i] == '\0')
-			s->str[i] = ' ';
+	char *z = s->str, *end = s->str + s->len;
+
+	/* NULs are rare: memchr() passes over the rest a word at a time. */
+	while ((z = memchr(z, '\0', (size_t)(end - z))) != NULL)
+		*z++ = ' ';
 	return g_string_free(s, FALSE);
 }
 
