@@ -248,8 +248,8 @@ pop_via(anon *a)
 static char *
 header_label(const char *path, const char *name)
 {
-	return *path ? g_strdup_printf("%s header:%s", path, name) :
-		       g_strdup_printf("header:%s", name);
+	return *path ? g_strconcat(path, " header:", name, NULL) :
+		       g_strconcat("header:", name, NULL);
 }
 
 /* What is being read, the label of a header made now if it was put off
@@ -270,7 +270,7 @@ where_label(anon *a)
 	const char *w = where_now(a);
 
 	if (a->via->len)
-		return g_strdup_printf("%s (%s)", w ? w : "", a->via->str);
+		return g_strconcat(w ? w : "", " (", a->via->str, ")", NULL);
 	return g_strdup(w ? w : "");
 }
 
@@ -432,17 +432,32 @@ pat_free(gpointer p)
 	g_free(pt);
 }
 
+/* The key of an identity in a->by_key: the kind's digit, ':' and the
+ * first N bytes of VALUE in ASCII lower case (what "%d:%s" of
+ * g_ascii_strdown() made, without the printf).  A new string. */
+G_STATIC_ASSERT(K_HEADER < 10);
+static char *
+ident_key(int kind, const char *value, size_t n)
+{
+	char *key = g_malloc(n + 3);
+
+	key[0] = (char)('0' + kind);
+	key[1] = ':';
+	for (size_t i = 0; i < n; i++)
+		key[i + 2] = g_ascii_tolower(value[i]);
+	key[n + 2] = '\0';
+	return key;
+}
+
 /* The identity of KIND with VALUE, made with PLACEHOLDER when new; *fresh
  * says which. */
 static ident *
 ident_get(anon *a, int kind, const char *value, const char *placeholder,
 	  gboolean *fresh)
 {
-	char *fold = g_ascii_strdown(value, -1);
-	char *key = g_strdup_printf("%d:%s", kind, fold);
+	char *key = ident_key(kind, value, strlen(value));
 	ident *id = g_hash_table_lookup(a->by_key, key);
 
-	g_free(fold);
 	*fresh = id == NULL;
 	if (id) {
 		g_free(key);
@@ -1165,12 +1180,10 @@ note_leak(anon *a, int kind)
 static ident *
 domain_ident(anon *a, size_t m, const char *s)
 {
-	char *d = g_ascii_strdown(s, m);
-	char *key = g_strdup_printf("%d:%s", K_DOMAIN, d);
+	char *key = ident_key(K_DOMAIN, s, strnlen(s, m));
 	ident *id = g_hash_table_lookup(a->by_key, key);
 
 	g_free(key);
-	g_free(d);
 	return id;
 }
 
@@ -3262,7 +3275,7 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 			size_t before = a->changes;
 			gboolean changed;
 
-			sub = g_strdup_printf("%s>", path);
+			sub = g_strconcat(path, ">", NULL);
 			a->transient++;
 			rc = walk(a, GMIME_OBJECT(m), sub, depth + 1);
 			a->transient--;
@@ -3362,8 +3375,9 @@ do_multipart_text(anon *a, GMimeMultipart *mp, const char *path)
 
 		if (!t || !*t)
 			continue;
-		set_where(a, g_strdup_printf("%s%s%s", path, *path ? " " : "",
-					     w == 0 ? "prologue" : "epilogue"));
+		set_where(a, g_strconcat(path, *path ? " " : "",
+					 w == 0 ? "prologue" : "epilogue",
+					 NULL));
 		g = decode_text(t, strlen(t), NULL, NULL);
 		if (a->mode != M_REWRITE) {
 			gboolean h = engine(a, g->str, g->len, 0, NULL);
@@ -3412,7 +3426,7 @@ walk(anon *a, GMimeObject *obj, const char *path, int depth)
 	if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *m = g_mime_message_part_get_message(
 			GMIME_MESSAGE_PART(obj));
-		char *sub = g_strdup_printf("%s>", path);
+		char *sub = g_strconcat(path, ">", NULL);
 
 		if (m)
 			rc = walk(a, GMIME_OBJECT(m), sub, depth + 1);
