@@ -335,6 +335,19 @@ test_charset_units(void)
 	csip_mail_charset_qp(S("a=3Db=\r\nc=ZZ"), b, &dmg);
 	g_assert_cmpmem(b->data, b->len, "a=bc=ZZ", 7);
 	g_assert_cmpuint(dmg.invalid, ==, 1);
+	/* Base64 is appended to what is there; a last quantum of three or
+	 * two characters without padding counts, one alone is cut off. */
+	g_byte_array_set_size(b, 0);
+	memset(&dmg, 0, sizeof dmg);
+	g_byte_array_append(b, (const guint8 *)"x", 1);
+	csip_mail_charset_base64(S("QUJDQUI"), b, &dmg);
+	g_assert_cmpmem(b->data, b->len, "xABCAB", 6);
+	csip_mail_charset_base64(S("QQ"), b, &dmg);
+	g_assert_cmpmem(b->data, b->len, "xABCABA", 7);
+	g_assert_cmpuint(dmg.truncated, ==, 0);
+	csip_mail_charset_base64(S("QUJDQ"), b, &dmg);
+	g_assert_cmpmem(b->data, b->len, "xABCABAABC", 10);
+	g_assert_cmpuint(dmg.truncated, ==, 1);
 	g_byte_array_free(b, TRUE);
 
 	/* Parameters: RFC 2231 with continuations, RFC 2047 in quotes. */

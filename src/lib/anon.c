@@ -248,8 +248,8 @@ pop_via(anon *a)
 static char *
 header_label(const char *path, const char *name)
 {
-	return *path ? g_strdup_printf("%s header:%s", path, name) :
-		       g_strdup_printf("header:%s", name);
+	return *path ? g_strconcat(path, " header:", name, NULL) :
+		       g_strconcat("header:", name, NULL);
 }
 
 /* What is being read, the label of a header made now if it was put off
@@ -270,7 +270,7 @@ where_label(anon *a)
 	const char *w = where_now(a);
 
 	if (a->via->len)
-		return g_strdup_printf("%s (%s)", w ? w : "", a->via->str);
+		return g_strconcat(w ? w : "", " (", a->via->str, ")", NULL);
 	return g_strdup(w ? w : "");
 }
 
@@ -432,17 +432,32 @@ pat_free(gpointer p)
 	g_free(pt);
 }
 
+/* The key of an identity in a->by_key: the kind's digit, ':' and the
+ * first N bytes of VALUE in ASCII lower case (what "%d:%s" of
+ * g_ascii_strdown() made, without the printf).  A new string. */
+G_STATIC_ASSERT(K_HEADER < 10);
+static char *
+ident_key(int kind, const char *value, size_t n)
+{
+	char *key = g_malloc(n + 3);
+
+	key[0] = (char)('0' + kind);
+	key[1] = ':';
+	for (size_t i = 0; i < n; i++)
+		key[i + 2] = g_ascii_tolower(value[i]);
+	key[n + 2] = '\0';
+	return key;
+}
+
 /* The identity of KIND with VALUE, made with PLACEHOLDER when new; *fresh
  * says which. */
 static ident *
 ident_get(anon *a, int kind, const char *value, const char *placeholder,
 	  gboolean *fresh)
 {
-	char *fold = g_ascii_strdown(value, -1);
-	char *key = g_strdup_printf("%d:%s", kind, fold);
+	char *key = ident_key(kind, value, strlen(value));
 	ident *id = g_hash_table_lookup(a->by_key, key);
 
-	g_free(fold);
 	*fresh = id == NULL;
 	if (id) {
 		g_free(key);
@@ -1165,12 +1180,10 @@ note_leak(anon *a, int kind)
 static ident *
 domain_ident(anon *a, size_t m, const char *s)
 {
-	char *d = g_ascii_strdown(s, m);
-	char *key = g_strdup_printf("%d:%s", K_DOMAIN, d);
+	char *key = ident_key(K_DOMAIN, s, strnlen(s, m));
 	ident *id = g_hash_table_lookup(a->by_key, key);
 
 	g_free(key);
-	g_free(d);
 	return id;
 }
 
@@ -3024,13 +3037,12 @@ memo_text_free(gpointer p)
 	g_free(t);
 }
 
-/* A hash of a memo key that reads at most about 256 bytes of it: the
- * keys are whole parts, and equality (g_bytes_equal) compares them all. */
+/* A hash of N bytes at P that reads at most about 256 of them: the keys
+ * of the memos are whole parts or header values, and equality compares
+ * them all, so the hash only has to spread them. */
 static guint
-memo_hash(gconstpointer key)
+sample_hash(const guint8 *p, gsize n)
 {
-	gsize n = 0;
-	const guint8 *p = g_bytes_get_data((GBytes *)key, &n);
 	gsize step = n / 128 + 1;
 	guint h = (guint)n;
 
@@ -3039,6 +3051,24 @@ memo_hash(gconstpointer key)
 	for (gsize i = n > 128 ? n - 128 : 0; i < n; i++)
 		h = h * 31 + p[i];
 	return h;
+}
+
+/* The hash of a memo key (equality: g_bytes_equal). */
+static guint
+memo_hash(gconstpointer key)
+{
+	gsize n = 0;
+	const guint8 *p = g_bytes_get_data((GBytes *)key, &n);
+
+	return sample_hash(p, n);
+}
+
+/* The hash of a raw header value, the key of a->decoded (equality:
+ * g_str_equal): g_str_hash() read every byte of values of kilobytes. */
+static guint
+raw_hash(gconstpointer key)
+{
+	return sample_hash(key, strlen(key));
 }
 
 /* decode_text() of a part's bytes in charset CS (may be NULL), remembered
@@ -3122,10 +3152,36 @@ leaf_bytes(anon *a, GMimePart *part)
 	return ba;
 }
 
+static void
+borrowed_free(gpointer arr)
+{
+	g_byte_array_free(arr, FALSE);   /* the bytes are the caller's */
+}
+
+/* A memory stream that reads DATA where it is, instead of the copy that
+ * g_mime_stream_mem_new_with_buffer() makes (every parse of the
+ * original, of the result and of the recipient check's header block made
+ * one).  DATA must stay as it is until the stream and everything parsed
+ * from it are freed: GMime's parts read their content through
+ * sub-streams of it.  The stream reads only; the array around DATA is
+ * freed with the stream (qdata goes after GMime's own finalize), the
+ * bytes are not. */
+static GMimeStream *
+stream_borrow(const char *data, size_t len)
+{
+	GByteArray *arr = g_byte_array_new_take((guint8 *)data, len);
+	GMimeStream *st = g_mime_stream_mem_new_with_byte_array(arr);
+
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(st), FALSE);
+	g_object_set_data_full(G_OBJECT(st), "csip-borrowed", arr,
+			       borrowed_free);
+	return st;
+}
+
 static GMimeMessage *
 parse_bytes(anon *a, const char *data, size_t len)
 {
-	GMimeStream *st = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeStream *st = stream_borrow(data, len);
 	GMimeParser *ps = g_mime_parser_new_with_stream(st);
 	GMimeMessage *m = g_mime_parser_construct_message(ps, a->popts);
 	GMimeObject *body = m ? g_mime_message_get_mime_part(m) : NULL;
@@ -3219,7 +3275,7 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 			size_t before = a->changes;
 			gboolean changed;
 
-			sub = g_strdup_printf("%s>", path);
+			sub = g_strconcat(path, ">", NULL);
 			a->transient++;
 			rc = walk(a, GMIME_OBJECT(m), sub, depth + 1);
 			a->transient--;
@@ -3319,8 +3375,9 @@ do_multipart_text(anon *a, GMimeMultipart *mp, const char *path)
 
 		if (!t || !*t)
 			continue;
-		set_where(a, g_strdup_printf("%s%s%s", path, *path ? " " : "",
-					     w == 0 ? "prologue" : "epilogue"));
+		set_where(a, g_strconcat(path, *path ? " " : "",
+					 w == 0 ? "prologue" : "epilogue",
+					 NULL));
 		g = decode_text(t, strlen(t), NULL, NULL);
 		if (a->mode != M_REWRITE) {
 			gboolean h = engine(a, g->str, g->len, 0, NULL);
@@ -3369,7 +3426,7 @@ walk(anon *a, GMimeObject *obj, const char *path, int depth)
 	if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *m = g_mime_message_part_get_message(
 			GMIME_MESSAGE_PART(obj));
-		char *sub = g_strdup_printf("%s>", path);
+		char *sub = g_strconcat(path, ">", NULL);
 
 		if (m)
 			rc = walk(a, GMIME_OBJECT(m), sub, depth + 1);
@@ -3546,7 +3603,7 @@ anon_init(anon *a)
 	a->lits = g_hash_table_new(g_str_hash, g_str_equal);
 	a->pats = g_ptr_array_new_with_free_func(pat_free);
 	a->via = g_string_new(NULL);
-	a->decoded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	a->decoded = g_hash_table_new_full(raw_hash, g_str_equal, g_free,
 					   g_free);
 	a->texts = g_hash_table_new_full(memo_hash, g_bytes_equal,
 		(GDestroyNotify)g_bytes_unref, memo_text_free);
@@ -3772,7 +3829,7 @@ recipients_survive(const char *data, size_t len, const char *res,
 	 * header block alone (with the blank line that ends it): To, Cc and
 	 * Bcc are read from there, and parsing the body, its parts and
 	 * attachments was most of this check's cost. */
-	st = g_mime_stream_mem_new_with_buffer(data, hlen);
+	st = stream_borrow(data, hlen);
 	p = g_mime_parser_new_with_stream(st);
 	m = g_mime_parser_construct_message(p, NULL);
 

@@ -240,6 +240,45 @@ plain_word(const char *c, size_t n, csip_ind_type hint)
 	return !hex;
 }
 
+/* Decimal V and a space at P; returns the bytes written (at most 12). */
+static size_t
+put_int(char *p, int v)
+{
+	char tmp[12];
+	unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+	size_t k = 0, o = 0;
+
+	do {
+		tmp[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		p[o++] = '-';
+	while (k)
+		p[o++] = tmp[--k];
+	p[o++] = ' ';
+	return o;
+}
+
+/* The key of offer()'s memo: "HINT DEFANGED CANDIDATE", the candidate up
+ * to N bytes or its first NUL.  Built by hand: every candidate of every
+ * text makes one, and the printf family costs more than the lookup. */
+static char *
+reject_key(csip_ind_type hint, int defanged, const char *c, size_t n)
+{
+	char head[32];
+	size_t hl = put_int(head, (int)hint);
+	size_t m = strnlen(c, n);
+	char *key;
+
+	hl += put_int(head + hl, defanged);
+	key = g_malloc(hl + m + 1);
+	memcpy(key, head, hl);
+	memcpy(key + hl, c, m);
+	key[hl + m] = '\0';
+	return key;
+}
+
 /* Try one refanged candidate; returns 1 when something was added.
  *
  * Whether a candidate gives nothing depends on the candidate, the hint
@@ -260,7 +299,7 @@ offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
 		csip_error_clear();  /* as the parse that fails does */
 		return 0;
 	}
-	key = g_strdup_printf("%d %d %.*s", (int)hint, defanged, (int)n, c);
+	key = reject_key(hint, defanged, c, n);
 	if (g_hash_table_contains(s->rejects, key)) {
 		g_free(key);
 		csip_error_clear();  /* as the parse that failed did */
@@ -530,7 +569,8 @@ is_delim(gunichar u)
 	if (u < 0x21 || u == 0x7f)
 		return 1;
 	if (u < 0x80)
-		return strchr("\"<>`|^", (int)u) != NULL;
+		return u == '"' || u == '<' || u == '>' || u == '`' ||
+		       u == '|' || u == '^';   /* every byte of every text */
 	return g_unichar_isspace(u) ||
 		u == 0x3001 || u == 0x3002 ||            /* 、。 */
 		(u >= 0x300c && u <= 0x300f) ||          /* 「」『』 */

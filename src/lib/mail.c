@@ -219,14 +219,18 @@ has_prefix_ci(const char *s, const char *p)
 	return g_ascii_strncasecmp(s, p, strlen(p)) == 0;
 }
 
-/* Case-insensitive search for ASCII NEEDLE in HAY[0..n). */
+/* Case-insensitive search for ASCII NEEDLE in HAY[0..n).  The folded
+ * first byte is compared before the call: a Received line is searched
+ * four times at every position. */
 static const char *
 find_ci(const char *hay, size_t n, const char *needle)
 {
 	size_t k = strlen(needle);
+	char first = k ? g_ascii_tolower(needle[0]) : 0;
 
 	for (size_t i = 0; k && i + k <= n; i++)
-		if (g_ascii_strncasecmp(hay + i, needle, k) == 0)
+		if (g_ascii_tolower(hay[i]) == first &&
+		    g_ascii_strncasecmp(hay + i, needle, k) == 0)
 			return hay + i;
 	return NULL;
 }
@@ -763,8 +767,9 @@ is_block_tag(const char *t)
 		"pre", "dd", "dt", "form", "option",
 	};
 
+	/* Every tag of every HTML part: the first byte first. */
 	for (size_t i = 0; i < G_N_ELEMENTS(tags); i++)
-		if (strcmp(t, tags[i]) == 0)
+		if (t[0] == tags[i][0] && strcmp(t, tags[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -2378,7 +2383,12 @@ is_pw_keyword(const char *t)
 		"passphrase", "kennwort", "mot de passe",
 	};
 
-	for (size_t i = 0; i < G_N_ELEMENTS(kw); i++)
+	char f = g_ascii_tolower(t[0]);
+
+	/* Every word of every text comes here: the keywords start with
+	 * 'p', 'k' or 'm', so most words end at their first byte. */
+	for (size_t i = 0; (f == 'p' || f == 'k' || f == 'm') &&
+	     i < G_N_ELEMENTS(kw); i++)
 		if (g_ascii_strcasecmp(t, kw[i]) == 0)
 			return 1;
 	return strstr(t, "パスワード") != NULL || strstr(t, "暗証") != NULL ||
@@ -2400,23 +2410,48 @@ ascii_token(const char *t)
 
 /* Split LINE into tokens at blanks and punctuation, and again where
  * Japanese meets ASCII ("パスワードはabc123です"). */
+static int
+pw_sep(gunichar u)
+{
+	return u == (gunichar)-1 || u == (gunichar)-2 ||
+	       g_unichar_isspace(u) ||
+	       (u < 0x80 && strchr(":=\"'()<>[]{},;", (int)u)) ||
+	       (u >= 0x3000 && u <= 0x303f) || u == 0xff1a ||
+	       u == 0xff1d || u == 0xff08 || u == 0xff09;
+}
+
 static GPtrArray *
 pw_tokens(const char *line)
 {
+	static gsize once;
+	static guint8 ascii_sep[0x80];
 	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
 	GString *cur = g_string_new(NULL);
 	int cur_ascii = -1;
+	const char *next;
 
-	for (const char *p = line; *p && out->len < 200;
-	     p = g_utf8_next_char(p)) {
-		gunichar u = g_utf8_get_char_validated(p, -1);
-		int sep = u == (gunichar)-1 || u == (gunichar)-2 ||
-			  g_unichar_isspace(u) ||
-			  (u < 0x80 && strchr(":=\"'()<>[]{},;", (int)u)) ||
-			  (u >= 0x3000 && u <= 0x303f) || u == 0xff1a ||
-			  u == 0xff1d || u == 0xff08 || u == 0xff09;
-		int a = u < 0x80;
+	/* Every character of every text comes here: an ASCII byte is its
+	 * own character, and pw_sep() of it is read from a table made by
+	 * pw_sep() itself. */
+	if (g_once_init_enter(&once)) {
+		for (gunichar c = 0; c < 0x80; c++)
+			ascii_sep[c] = (guint8)pw_sep(c);
+		g_once_init_leave(&once, 1);
+	}
+	for (const char *p = line; *p && out->len < 200; p = next) {
+		gunichar u;
+		int sep, a;
 
+		if ((unsigned char)*p < 0x80) {
+			u = (unsigned char)*p;
+			sep = ascii_sep[u];
+			next = p + 1;
+		} else {
+			u = g_utf8_get_char_validated(p, -1);
+			sep = pw_sep(u);
+			next = g_utf8_next_char(p);
+		}
+		a = u < 0x80;
 		if (u == (gunichar)-1 || u == (gunichar)-2)
 			break;
 		if (sep || (cur->len && a != cur_ascii)) {
@@ -2426,7 +2461,10 @@ pw_tokens(const char *line)
 			if (sep)
 				continue;
 		}
-		g_string_append_unichar(cur, u);
+		if (a)
+			g_string_append_c(cur, (char)u);
+		else
+			g_string_append_unichar(cur, u);
 		cur_ascii = a;
 	}
 	if (cur->len)

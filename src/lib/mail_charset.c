@@ -44,9 +44,16 @@ void
 csip_mail_charset_base64(const char *in, size_t len, GByteArray *out,
 			 csip_mail_charset_damage *dmg)
 {
-	unsigned char q[4], o[3];
+	unsigned char q[4], *o;
 	unsigned n = 0;
 	int padded = 0;
+	guint start = out->len;
+
+	/* Decoded in place: at most 3 bytes for every 4 characters, plus 2
+	 * for a last partial quantum; the length is set at the end.  A call
+	 * per quantum was most of decoding a part. */
+	g_byte_array_set_size(out, (guint)(start + len / 4 * 3 + 3));
+	o = out->data + start;
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
@@ -58,19 +65,19 @@ csip_mail_charset_base64(const char *in, size_t len, GByteArray *out,
 			padded = 0;
 			q[n++] = (unsigned char)v;
 			if (n == 4) {
-				o[0] = (unsigned char)(q[0] << 2 | q[1] >> 4);
-				o[1] = (unsigned char)(q[1] << 4 | q[2] >> 2);
-				o[2] = (unsigned char)(q[2] << 6 | q[3]);
-				g_byte_array_append(out, o, 3);
+				*o++ = (unsigned char)(q[0] << 2 | q[1] >> 4);
+				*o++ = (unsigned char)(q[1] << 4 | q[2] >> 2);
+				*o++ = (unsigned char)(q[2] << 6 | q[3]);
 				n = 0;
 			}
 		} else if (c == '=') {
 			/* Padding ends a quantum, not the data: keep going
 			 * so that the next chunk is decoded too. */
 			if (n == 2 || n == 3) {
-				o[0] = (unsigned char)(q[0] << 2 | q[1] >> 4);
-				o[1] = (unsigned char)(q[1] << 4 | q[2] >> 2);
-				g_byte_array_append(out, o, n - 1);
+				*o++ = (unsigned char)(q[0] << 2 | q[1] >> 4);
+				if (n == 3)
+					*o++ = (unsigned char)(q[1] << 4 |
+							       q[2] >> 2);
 			} else if (n == 1 && dmg) {
 				dmg->invalid++;
 			}
@@ -82,12 +89,13 @@ csip_mail_charset_base64(const char *in, size_t len, GByteArray *out,
 		}
 	}
 	if (n == 2 || n == 3) {
-		o[0] = (unsigned char)(q[0] << 2 | q[1] >> 4);
-		o[1] = (unsigned char)(q[1] << 4 | q[2] >> 2);
-		g_byte_array_append(out, o, n - 1);
+		*o++ = (unsigned char)(q[0] << 2 | q[1] >> 4);
+		if (n == 3)
+			*o++ = (unsigned char)(q[1] << 4 | q[2] >> 2);
 	} else if (n == 1 && dmg) {
 		dmg->truncated = 1;
 	}
+	g_byte_array_set_size(out, (guint)(o - out->data));
 }
 
 static int
@@ -623,9 +631,11 @@ guess_decode(const char *in, size_t len, GString *out, const char **used)
 static char *
 finish(GString *s)
 {
-	for (size_t i = 0; i < s->len; i++)
-		if (s->str[i] == '\0')
-			s->str[i] = ' ';
+	char *z = s->str, *end = s->str + s->len;
+
+	/* NULs are rare: memchr() passes over the rest a word at a time. */
+	while ((z = memchr(z, '\0', (size_t)(end - z))) != NULL)
+		*z++ = ' ';
 	return g_string_free(s, FALSE);
 }
 
@@ -805,8 +815,20 @@ segments(const char *raw, size_t len)
 			cur->bytes = g_byte_array_new();
 			g_ptr_array_add(v, cur);
 		}
-		g_byte_array_append(cur->bytes, (const guint8 *)raw + i, 1);
-		i++;
+		/* The rest of the run in one append: up to the next line
+		 * break or "=?" (this byte may be a "=?" that did not
+		 * parse). */
+		{
+			size_t j = i + 1;
+
+			while (j < len && raw[j] != '\r' && raw[j] != '\n' &&
+			       !(raw[j] == '=' && j + 1 < len &&
+				 raw[j + 1] == '?'))
+				j++;
+			g_byte_array_append(cur->bytes,
+					    (const guint8 *)raw + i, j - i);
+			i = j;
+		}
 	}
 	m = g_ptr_array_new_with_free_func(seg_free);
 	isew = g_new0(char, v->len + 1);
@@ -879,12 +901,60 @@ one_line(GString *s)
 	return g_strstrip(r);
 }
 
+/* The value of a header that is ASCII without an ESC and without "=?",
+ * or NULL when it is not.  What segments(), raw_charset() and decode_seg()
+ * make of such a value: one raw segment (line breaks dropped), guessed as
+ * UTF-8 (7-bit, no ISO-2022-JP escape), which keeps every byte but NUL
+ * (made a space, as one_line() would anyway).  Most headers are like this
+ * and every Received line of every mail is decoded. */
+static char *
+plain_header(const char *raw, size_t len)
+{
+	GString *out;
+
+	if (len > MAX_HEADER)
+		len = MAX_HEADER;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (c >= 0x80 || c == 0x1b ||
+		    (c == '=' && i + 1 < len && raw[i + 1] == '?'))
+			return NULL;
+	}
+	out = g_string_sized_new(len);
+	for (size_t i = 0; i < len; i++)
+		if (raw[i] != '\r' && raw[i] != '\n')
+			g_string_append_c(out, raw[i]);
+	return one_line(out);
+}
+
+/* The segments of a header value and the charset of its raw text, or
+ * NULL with *plain set when plain_header() reads it alone (the callers'
+ * loops would only append its text). */
+static GPtrArray *
+header_segments(const char *raw, size_t len, char **plain,
+		const char **rawcs)
+{
+	GPtrArray *segs;
+
+	if ((*plain = plain_header(raw, len)) != NULL)
+		return NULL;
+	segs = segments(raw, len);
+	*rawcs = raw_charset(segs);
+	return segs;
+}
+
 char *
 csip_mail_charset_header(const char *raw, size_t len)
 {
-	GPtrArray *segs = segments(raw, len);
-	const char *rawcs = raw_charset(segs);
-	GString *out = g_string_new(NULL);
+	const char *rawcs = NULL;
+	char *plain;
+	GPtrArray *segs = header_segments(raw, len, &plain, &rawcs);
+	GString *out;
+
+	if (!segs)
+		return plain;
+	out = g_string_new(NULL);
 
 	for (guint k = 0; k < segs->len; k++) {
 		char *t = decode_seg(g_ptr_array_index(segs, k), rawcs);
@@ -906,9 +976,14 @@ starts_atom(const seg *s)
 char *
 csip_mail_charset_address_header(const char *raw, size_t len)
 {
-	GPtrArray *segs = segments(raw, len);
-	const char *rawcs = raw_charset(segs);
-	GString *out = g_string_new(NULL);
+	const char *rawcs = NULL;
+	char *plain;
+	GPtrArray *segs = header_segments(raw, len, &plain, &rawcs);
+	GString *out;
+
+	if (!segs)
+		return plain;
+	out = g_string_new(NULL);
 
 	for (guint k = 0; k < segs->len; k++) {
 		seg *s = g_ptr_array_index(segs, k);
