@@ -90,6 +90,49 @@ test_domains(void)
 	csip_match_set_free(s);
 }
 
+/* Enough host indicators that the first-level filter over their last two
+ * labels is sparse: a name is looked up only when its last two labels
+ * are some indicator's, so every indicator must still be found under any
+ * sub-domain and in any case, and no shorter suffix of it. */
+static void
+test_many_hosts(void)
+{
+	enum { N = 6000 };
+	csip_match_set *s = csip_match_set_new();
+	char v[64], line[96], want[80];
+
+	for (int i = 0; i < N; i++) {
+		if (i % 3)
+			g_snprintf(v, sizeof(v), "w%d.d%d.Zone%d.test", i,
+				   i % 7, i);
+		else
+			g_snprintf(v, sizeof(v), "k%d.example", i);
+		g_assert_cmpint(csip_match_set_add(s, v, strlen(v),
+						   CSIP_IND_UNKNOWN), >=, 0);
+	}
+	csip_match_set_build(s);
+	for (int i = 0; i < N; i++) {
+		if (i % 3) {
+			g_snprintf(v, sizeof(v), "w%d.d%d.zone%d.test", i,
+				   i % 7, i);
+			g_snprintf(line, sizeof(line), "d%d.zone%d.test "
+				   "zone%d.test w%d.d%d.zone%d.testx", i % 7,
+				   i, i, i, i % 7, i);
+			assert_scan(s, line, "");
+		} else {
+			g_snprintf(v, sizeof(v), "k%d.example", i);
+		}
+		g_snprintf(line, sizeof(line), "a X.y.%s %s", v, v);
+		g_snprintf(want, sizeof(want), "%s@2 %s@%zu", v, v,
+			   strlen(v) + 7);
+		assert_scan(s, line, want);
+		for (size_t k = 6; k < 6 + strlen(v); k++)
+			line[k] = g_ascii_toupper(line[k]);
+		assert_scan(s, line, want);
+	}
+	csip_match_set_free(s);
+}
+
 /* The short cuts of the scan (a piece decided from its run's classes, a
  * name hashed while it is checked, a part with its own classes) against
  * the traps they skip past. */
@@ -1082,6 +1125,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/match/domains", test_domains);
 	g_test_add_func("/match/pieces", test_pieces);
+	g_test_add_func("/match/many-hosts", test_many_hosts);
 	g_test_add_func("/match/punycode", test_punycode);
 	g_test_add_func("/match/ipv4", test_ipv4);
 	g_test_add_func("/match/ipv6", test_ipv6);
