@@ -131,7 +131,8 @@ add_report(gen *g, int org, int n_old)
 {
 	char type[16], value[160], sha[65], org_s[24];
 	int64_t id = 0;
-	GHashTable *seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+	GHashTable *seen = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+		g_free, NULL);
 	int64_t keys[PER_REPORT];
 
 	g_snprintf(sha, sizeof sha, "%064" PRIx64, g->next_unique);
