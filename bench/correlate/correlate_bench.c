@@ -23,6 +23,15 @@
  * indexes (dbstat) after the rebuild, and the load time of the index
  * file.
  *
+ * A DIR that already holds a SQLite hub is kept: the fill and the rebuild
+ * are skipped (only the generator's draws are made again, so the new
+ * reports are those of a fresh run), their times print as 0 and the
+ * table bytes as -1.  Copies
+ * of one filled DIR so compare builds or settings on the same database,
+ * without filling it for each.
+ *
+ * (Q = 0 fills and rebuilds only, for such a DIR.)
+ *
  * Usage: correlate_bench DIR N [Q [DB-URL]]
  * (DB-URL: another database than SQLite in DIR, e.g. postgresql://...;
  * the table bytes are then pg_total_relation_size.)
@@ -112,6 +121,7 @@ typedef struct gen {
 	uint64_t shared;        /* size of the shared pool */
 	uint64_t next_unique;
 	GRand *rnd;
+	int dry;                /* draw the values only, write nothing */
 } gen;
 
 /* One report of ORG with N_OLD values from the stored space and the rest
@@ -121,11 +131,14 @@ add_report(gen *g, int org, int n_old)
 {
 	char type[16], value[160], sha[65], org_s[24];
 	int64_t id = 0;
-	GHashTable *seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+	GHashTable *seen = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+		g_free, NULL);
 	int64_t keys[PER_REPORT];
 
 	g_snprintf(sha, sizeof sha, "%064" PRIx64, g->next_unique);
 	g_snprintf(org_s, sizeof org_s, "%d", org);
+	if (g->dry)
+		goto draw;
 	csip_stmt_reset(g->rep);
 	CHECK("bind", csip_stmt_bind_text(g->rep, 1, org_s));
 	CHECK("bind", csip_stmt_bind_text(g->rep, 2, sha));
@@ -133,6 +146,7 @@ add_report(gen *g, int org, int n_old)
 		die("insert report", CSIP_ESTORE);
 	id = csip_stmt_int64(g->rep, 0);
 	csip_stmt_reset(g->rep);
+draw:
 	for (int i = 0; i < PER_REPORT; i++) {
 		uint64_t k;
 
@@ -148,6 +162,8 @@ add_report(gen *g, int org, int n_old)
 				k = g->shared + g->next_unique++;
 		} while (!g_hash_table_add(seen, g_memdup2(&k, sizeof k)));
 		keys[i] = (int64_t)k;
+		if (g->dry)
+			continue;
 		value_of(k, type, sizeof type, value, sizeof value);
 		csip_stmt_reset(g->obs);
 		if (csip_stmt_bind_int64(g->obs, 1, id) < 0 ||
@@ -184,8 +200,11 @@ cmp_double(const void *a, const void *b)
 static double
 pct(double *v, size_t n, double p)
 {
-	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+	size_t i;
 
+	if (n == 0)
+		return 0;
+	i = (size_t)(p * (double)(n - 1) + 0.5);
 	return v[i < n ? i : n - 1];
 }
 
@@ -295,8 +314,8 @@ main(int argc, char **argv)
 {
 	const char *dir;
 	uint64_t n_ind;
-	int q;
-	char *conf, *ini;
+	int q, kept;
+	char *conf, *ini, *db;
 	csip_config *cfg = NULL;
 	csip_hub *h = NULL;
 	csip_store *s;
@@ -314,7 +333,11 @@ main(int argc, char **argv)
 	}
 	dir = argv[1];
 	n_ind = g_ascii_strtoull(argv[2], NULL, 10);
-	q = argc > 3 ? atoi(argv[3]) : 200;
+	q = argc > 3 ? MAX(atoi(argv[3]), 0) : 200;
+	db = g_build_filename(dir, "data", "csip.db", NULL);
+	kept = argc <= 4 && g_file_test(db, G_FILE_TEST_EXISTS);
+	g.dry = kept;
+	g_free(db);
 	g_mkdir_with_parents(dir, 0700);
 	conf = g_build_filename(dir, "bench.conf", NULL);
 	ini = g_strdup_printf("[data]\ndir = %s/data\n%s%s%s[correlate]\n"
@@ -326,7 +349,7 @@ main(int argc, char **argv)
 	CHECK("config", csip_config_load(conf, &cfg));
 	CHECK("hub", csip_hub_open(cfg, CSIP_HUB_CREATE, &h));
 	s = csip_hub_store(h);
-	for (int i = 0; i < N_ORGS; i++) {
+	for (int i = 0; i < N_ORGS && !g.dry; i++) {
 		char name[32];
 		csip_org_spec o = { .name = name, .role = "participant",
 			.nda_date = "2024-04-01" };
@@ -350,38 +373,43 @@ main(int argc, char **argv)
 	/* Fill: big transactions, no correlation. */
 	t0 = g_timer_elapsed(timer, NULL);
 	for (int64_t r = 0; r < n_reports; r++) {
-		if (r % 2000 == 0)
+		if (r % 2000 == 0 && !g.dry)
 			CHECK("begin", csip_store_begin(s));
 		add_report(&g, 1 + (int)(r % N_ORGS), PER_REPORT);
-		if (r % 2000 == 1999 || r == n_reports - 1)
+		if ((r % 2000 == 1999 || r == n_reports - 1) && !g.dry)
 			CHECK("commit", csip_store_commit(s));
 	}
 	t_fill = g_timer_elapsed(timer, NULL) - t0;
 
-	/* Rebuild from scratch. */
+	/* Rebuild from scratch (not on a kept hub: its index is built). */
 	t0 = g_timer_elapsed(timer, NULL);
 	c0 = cpu_now();
-	CHECK("rebuild", csip_correlate_rebuild(h, "bench", NULL, NULL));
+	if (!g.dry)
+		CHECK("rebuild", csip_correlate_rebuild(h, "bench", NULL,
+							NULL));
 	t_rebuild = g_timer_elapsed(timer, NULL) - t0;
 	t_rebuild_cpu = cpu_now() - c0;
+	g.dry = 0;
 
 	/* A new process loading the index file. */
 	csip_correlate_forget();
 	t0 = g_timer_elapsed(timer, NULL);
 	CHECK("stats", csip_correlate_stats(h, &keys, &mem, &file_bytes));
 	t_load = g_timer_elapsed(timer, NULL) - t0;
-	obs_bytes = table_bytes(s, "observation");
-	link_bytes = table_bytes(s, "corr_link");
+	/* dbstat reads every page of both tables: not again on a kept hub
+	 * (the fill's run printed them). */
+	obs_bytes = kept ? -1 : table_bytes(s, "observation");
+	link_bytes = kept ? -1 : table_bytes(s, "corr_link");
 
 	/* Queries: new reports, 40 of their 50 values stored already. */
 	CHECK("prepare", csip_store_prepare(s, "SELECT type, value FROM "
 		"observation WHERE report_id = ?", &obs_st));
 	CHECK("prepare", csip_store_prepare(s, "SELECT report_id FROM "
 		"observation WHERE type = ? AND value = ? LIMIT ?", &look));
-	ti = g_new(double, q);
-	ts = g_new(double, q);
-	tf = g_new(double, q);
-	tc = g_new(double, q);
+	ti = g_new(double, q + 1);	/* q may be 0 */
+	ts = g_new(double, q + 1);
+	tf = g_new(double, q + 1);
+	tc = g_new(double, q + 1);
 	for (int i = 0; i < q; i++) {
 		json_t *links = NULL;
 		int64_t id;
