@@ -130,8 +130,10 @@ int csip_item_list(csip_hub *h, const csip_reader *r,
 
 /* Published items READER may read, in publication order ((published_at,
  * id) ascending), strictly after the position (AFTER_AT, AFTER_ID);
- * AFTER_AT NULL starts from the first.  AFTER_AT is an ISO 8601 date or
- * UTC time as for since.  At most LIMIT (1..1000) entries go to *out, a
+ * AFTER_AT NULL starts from the first.  AFTER_AT is a date (the start
+ * of that day) or a time, which is a position: an item's published_at
+ * as this function gave it, compared as stored (a bound to normalise
+ * first is the caller's: csip_time_norm()).  At most LIMIT (1..1000) entries go to *out, a
  * new JSON array of {"id", "published_at"}; *more is set when another
  * readable item follows.  Every row passes csip_policy_item_access(), as
  * in csip_item_list: the position is only where to start, never a
