@@ -107,6 +107,13 @@ test_false_positives(void)
 	expect("just words and numbers 12345 here", "");
 	expect("not a hash: d41d8cd98f00b204e9800998ecf8427", "");
 	expect("x@y", "");
+	/* Order and tracking numbers of digest length go; a digest with
+	 * letters among its digits stays. */
+	expect("Order 18707403192919298138554428187074 shipped, tracking "
+	       "1870740319291929813855442818707403192981385544281870740318707403",
+	       "");
+	expect("id 187074031929192981385544281870740319d2ab",
+	       "sha1 187074031929192981385544281870740319d2ab");
 }
 
 static void

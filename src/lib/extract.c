@@ -199,6 +199,13 @@ wanted_type(csip_ind_type t)
 	}
 }
 
+static int
+is_digest(csip_ind_type t)
+{
+	return t == CSIP_IND_MD5 || t == CSIP_IND_SHA1 ||
+		t == CSIP_IND_SHA256 || t == CSIP_IND_SHA512;
+}
+
 /* A candidate the parser can only refuse: letters and digits alone (no
  * defanged form, so refanging leaves it as it is), not all hex (a hash),
  * and not starting like an AS number ("AS64500") or a registry hive
@@ -314,6 +321,14 @@ offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
 	/* Times ("05:46:57") have the shape of a tiny ssdeep hash; real
 	 * ones carry dozens of characters. */
 	if (ind->type == CSIP_IND_SSDEEP && strlen(ind->value) < 24)
+		goto drop;
+	/* A run of 32, 40 or 64 decimal digits in prose is an order, a
+	 * tracking or a card number, not a digest: a real MD5 has no
+	 * letter once in three million, a SHA-256 once in 10^13.
+	 * Correlating on such a number links unrelated mails.  Digests the
+	 * parser computes (attachments) do not come through here. */
+	if (is_digest(ind->type) && !defanged &&
+	    strspn(ind->value, "0123456789") == strlen(ind->value))
 		goto drop;
 	is_name = ind->type == CSIP_IND_DOMAIN ||
 		ind->type == CSIP_IND_HOSTNAME;

@@ -645,6 +645,14 @@ static const uint8_t mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
 
+/* NAT64's well-known prefix 64:ff9b::/96 (RFC 6052): the last 32 bits
+ * are an IPv4 address, which is what the flags describe.  The RFC
+ * forbids it for non-global addresses, so 64:ff9b::10.0.0.1 is a
+ * victim's private host written for a translator, flagged as such. */
+static const uint8_t nat64_prefix[12] = {
+	0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
 /* Flags of the network ADDR/PLEN: those of every range that contains it. */
 static unsigned
 flags_v4(uint32_t addr, unsigned plen)
@@ -678,7 +686,8 @@ flags_v6(const uint8_t *addr, unsigned plen)
 {
 	unsigned f = 0;
 
-	if (plen >= 96 && memcmp(addr, mapped_prefix, 12) == 0) {
+	if (plen >= 96 && (memcmp(addr, mapped_prefix, 12) == 0 ||
+			   memcmp(addr, nat64_prefix, 12) == 0)) {
 		uint32_t v4 = (uint32_t)addr[12] << 24 |
 			(uint32_t)addr[13] << 16 | (uint32_t)addr[14] << 8 |
 			addr[15];
