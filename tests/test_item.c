@@ -640,6 +640,18 @@ test_publish_refusals(void)
 	csip_test_hub_free(w.t);
 }
 
+/* Submitting draft ITEM is refused for naming provider NAME in its title,
+ * and leaves it a draft. */
+static void
+assert_submit_leaks(world *w, int64_t item, const char *name)
+{
+	g_assert_cmpint(csip_item_submit(w->t->hub, "test", item), ==,
+			CSIP_EPERM);
+	g_assert_nonnull(strstr(csip_error_last(), name));
+	g_assert_nonnull(strstr(csip_error_last(), "title"));
+	g_assert_cmpstr(status_of(w, item), ==, "draft");
+}
+
 /* The same checks refuse submission already: a provider sees a pending
  * item, and must not see another provider named in it. */
 static void
@@ -660,11 +672,7 @@ test_submit_leak(void)
 				       NULL);
 	reps[1] = csip_test_report_add(w.t, "chubu-gas", "sig", "none", NULL);
 	csip_assert_ok(csip_item_create(w.t->hub, "test", &spec, &id));
-	g_assert_cmpint(csip_item_submit(w.t->hub, "test", id), ==,
-			CSIP_EPERM);
-	g_assert_nonnull(strstr(csip_error_last(), "chubu-gas"));
-	g_assert_nonnull(strstr(csip_error_last(), "title"));
-	g_assert_cmpstr(status_of(&w, id), ==, "draft");
+	assert_submit_leaks(&w, id, "chubu-gas");
 	reader(&w, w.prov, &r);
 	g_assert_cmpint(csip_item_get(w.t->hub, &r, id, &o), ==,
 			CSIP_ENOTFOUND);
@@ -678,6 +686,63 @@ test_submit_leak(void)
 		"providers"), 1)));
 	json_decref(o);
 	csip_reader_clear(&r);
+	csip_test_hub_free(w.t);
+}
+
+/* Every provider of an item reads it (pending, and once published) in
+ * the shared view: a provider's name that its attribution lets the
+ * audience learn must still not reach a co-provider that the attribution
+ * does not reach.  Here tohoku-power's attribution reaches every
+ * participant with an NDA (community) and, in the second case, those of
+ * its SIG (sig): the audience could be told, but new-member has no NDA
+ * and mizuho-bank is in no SIG of tohoku-power, and both are
+ * co-providers. */
+static void
+test_submit_leak_coprovider(void)
+{
+	static const struct {
+		const char *attribution, *audience, *coprovider;
+	} rows[] = {
+		{ "community", "community", "new-member" },
+		{ "sig", "sig", "mizuho-bank" },
+	};
+	char *energy[] = { "energy", NULL };
+	world w;
+
+	world_init(&w);
+	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+		int64_t reps[2], id = 0, co;
+		int sig = strcmp(rows[i].audience, "sig") == 0;
+		csip_item_spec spec = { .title = "Tohoku-Power hit again",
+			.audience = rows[i].audience, .sigs = sig ? energy :
+			NULL, .report_ids = reps, .n_reports = 2,
+			.indicators = evil_inds, .n_indicators = 2 };
+		csip_item_spec fix = { .title = "Energy sector wave" };
+		csip_reader r;
+		json_t *o = NULL;
+		char *dump;
+
+		reps[0] = csip_test_report_add(w.t, "tohoku-power", "public",
+					       rows[i].attribution, NULL);
+		reps[1] = csip_test_report_add(w.t, rows[i].coprovider,
+					       "community", "none", NULL);
+		csip_assert_ok(csip_item_create(w.t->hub, "test", &spec, &id));
+		assert_submit_leaks(&w, id, "tohoku-power");
+		/* Without the name it goes to the co-provider, which sees
+		 * its own report's provider only. */
+		csip_assert_ok(csip_item_update(w.t->hub, "test", id, &fix));
+		csip_assert_ok(csip_item_submit(w.t->hub, "test", id));
+		csip_assert_ok(csip_org_id(w.t->hub, rows[i].coprovider,
+					   &co));
+		reader(&w, co, &r);
+		csip_assert_ok(csip_item_get(w.t->hub, &r, id, &o));
+		dump = json_dumps(o, JSON_COMPACT);
+		g_assert_null(strstr(dump, "tohoku"));
+		g_assert_null(strstr(dump, "Tohoku"));
+		free(dump);
+		json_decref(o);
+		csip_reader_clear(&r);
+	}
 	csip_test_hub_free(w.t);
 }
 
@@ -1354,6 +1419,8 @@ main(int argc, char **argv)
 	g_test_add_func("/item/from-mail", test_from_mail);
 	g_test_add_func("/item/publish-refusals", test_publish_refusals);
 	g_test_add_func("/item/submit-leak", test_submit_leak);
+	g_test_add_func("/item/submit-leak-coprovider",
+			test_submit_leak_coprovider);
 	g_test_add_func("/item/matrix", test_matrix);
 	g_test_add_func("/item/attribution", test_attribution);
 	g_test_add_func("/item/list-views", test_list_views);

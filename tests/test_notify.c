@@ -3,8 +3,8 @@
  * SMTP server on 127.0.0.1, run in threads of the test.  Checks what goes
  * out (only id, title, TLP and URL; a signature that verifies with the hub
  * key; a well-formed mail), retries with backoff until max_attempts, that
- * two workers never send the same row, and that a changed target or a
- * withdrawn item stops a notification.
+ * two workers never send the same row, and that a changed target, a
+ * withdrawn item or a reader that lost access stops a notification.
  */
 #include "lib/notify.h"
 #include "testutil.h"
@@ -240,9 +240,10 @@ add_org(csip_test_hub *t, const char *name, const char *hook,
 	int64_t id;
 
 	csip_assert_ok(csip_store_query_int64(csip_hub_store(t->hub), &id,
-		"INSERT INTO org (name, display_name, role, created_at, "
-		"updated_at, webhook_url, notify_email) VALUES (?, ?, "
-		"'participant', ?, ?, ?, ?) RETURNING id", name, name, NOW, NOW,
+		"INSERT INTO org (name, display_name, role, nda_date, "
+		"created_at, updated_at, webhook_url, notify_email) VALUES (?, "
+		"?, 'participant', '2020-01-01', ?, ?, ?, ?) RETURNING id", name,
+		name, NOW, NOW,
 		hook ? hook : CSIP_SQL_NULL, mail ? mail : CSIP_SQL_NULL,
 		NULL));
 	return id;
@@ -692,42 +693,56 @@ test_two_workers(void)
 	receiver_stop(rv);
 }
 
-/* A changed webhook_url or a withdrawn item stops a queued notification
- * for good; nothing reaches the old address. */
+/* Queue item ITEM for ORG, make CHANGE (SQL), and check that the pass
+ * gives the row up for good with an error naming WHY; the outbox is
+ * emptied again for the next case. */
+static void
+stale_case(csip_test_hub *t, int64_t item, int64_t org, const char *change,
+	   const char *why)
+{
+	size_t sent, failed;
+	char *v;
+
+	csip_assert_ok(csip_notify_queue_item(t->hub, item, &org, 1));
+	csip_assert_ok(csip_store_exec(csip_hub_store(t->hub), change));
+	csip_assert_ok(csip_notify_run_once(t->hub, 10, &sent, &failed));
+	g_assert_cmpuint(sent, ==, 0);
+	g_assert_cmpuint(failed, ==, 1);
+	v = outbox_text(t, "last_error");
+	if (strstr(v, why) == NULL)
+		g_error("after %s: last_error \"%s\", want \"%s\"", change, v,
+			why);
+	g_free(v);
+	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM outbox WHERE "
+		"failed_at IS NOT NULL AND attempts = 1"), ==, 1);
+	csip_assert_ok(csip_store_exec(csip_hub_store(t->hub), "DELETE FROM "
+		"outbox"));
+}
+
+/* A changed webhook_url, a withdrawn item or an organisation that may no
+ * longer read the item when its turn comes (its NDA cleared, here; a SIG
+ * left or a role changed alike: the payload carries the item's title)
+ * stops a queued notification for good; nothing reaches the address. */
 static void
 test_stale(void)
 {
 	receiver *rv = receiver_start(0, 200);
 	csip_test_hub *t = csip_test_hub_new();
 	char *hook = g_strdup_printf("http://127.0.0.1:%d/h", rv->port);
+	char *back = g_strdup_printf("UPDATE org SET webhook_url = '%s'", hook);
 	int64_t org = add_org(t, "acme", hook, NULL), item = add_item(t, "x");
-	size_t sent, failed;
-	char *v;
 
-	csip_assert_ok(csip_notify_queue_item(t->hub, item, &org, 1));
-	csip_assert_ok(csip_store_run(csip_hub_store(t->hub), NULL, "UPDATE "
-		"org SET webhook_url = 'http://127.0.0.1:9/new'", NULL));
-	csip_assert_ok(csip_notify_run_once(t->hub, 10, &sent, &failed));
-	g_assert_cmpuint(failed, ==, 1);
-	v = outbox_text(t, "last_error");
-	g_assert_nonnull(strstr(v, "webhook_url"));
-	g_free(v);
-	g_assert_cmpint(count(t, "SELECT COUNT(*) FROM outbox WHERE "
-		"failed_at IS NOT NULL AND attempts = 1"), ==, 1);
-
-	csip_assert_ok(csip_store_run(csip_hub_store(t->hub), NULL, "DELETE "
-		"FROM outbox", NULL));
-	csip_assert_ok(csip_store_run(csip_hub_store(t->hub), NULL, "UPDATE "
-		"org SET webhook_url = ?", hook, NULL));
-	csip_assert_ok(csip_notify_queue_item(t->hub, item, &org, 1));
-	csip_assert_ok(csip_store_run(csip_hub_store(t->hub), NULL, "UPDATE "
-		"item SET status = 'withdrawn'", NULL));
-	csip_assert_ok(csip_notify_run_once(t->hub, 10, &sent, &failed));
-	g_assert_cmpuint(failed, ==, 1);
-	v = outbox_text(t, "last_error");
-	g_assert_nonnull(strstr(v, "withdrawn"));
-	g_free(v);
+	stale_case(t, item, org, "UPDATE org SET webhook_url = "
+		   "'http://127.0.0.1:9/new'", "webhook_url");
+	csip_assert_ok(csip_store_exec(csip_hub_store(t->hub), back));
+	stale_case(t, item, org, "UPDATE org SET nda_date = NULL",
+		   "may no longer read");
+	csip_assert_ok(csip_store_exec(csip_hub_store(t->hub), "UPDATE org "
+		"SET nda_date = '2020-01-01'"));
+	stale_case(t, item, org, "UPDATE item SET status = 'withdrawn'",
+		   "withdrawn");
 	g_assert_cmpuint(received_n(rv, 0), ==, 0);
+	g_free(back);
 	g_free(hook);
 	csip_test_hub_free(t);
 	receiver_stop(rv);

@@ -492,6 +492,17 @@ test_scope_rule(void)
 	g_assert_true(csip_policy_stats_count(CSIP_STATS_COMMUNITY, 4,
 		CSIP_POLICY_STATS_MIN_PROVIDERS));
 	g_assert_false(csip_policy_stats_count(CSIP_STATS_OWN, 4, 9));
+	/* A total beside withheld parts: shown when they are none, or could
+	 * be shown together. */
+	g_assert_true(csip_policy_stats_total(CSIP_STATS_COMMUNITY, 5, 3, 0,
+					      0));
+	g_assert_false(csip_policy_stats_total(CSIP_STATS_COMMUNITY, 5, 3, 2,
+					       1));
+	g_assert_true(csip_policy_stats_total(CSIP_STATS_COMMUNITY, 5, 3, 4,
+					      3));
+	g_assert_false(csip_policy_stats_total(CSIP_STATS_COMMUNITY, 5, 2, 0,
+					       0));
+	g_assert_true(csip_policy_stats_total(CSIP_STATS_ALL, 5, 1, 2, 1));
 }
 
 static void
@@ -546,6 +557,52 @@ test_scope_participant(void)
 	g_assert_cmpint(csip_stats_compute(csip_hub_store(f->t->hub),
 		&nobody, 2016, 2016, &none), ==, CSIP_EPERM);
 	g_assert_null(none);
+	fixture_free(f);
+}
+
+/* The reports of FY as ORG sees them: QUARTERS and TOTAL as in
+ * assert_measure. */
+static void
+assert_reports(fixture *f, int64_t org, int fy, const char *quarters,
+	       json_int_t total)
+{
+	json_t *st = stats_as(f, org, fy, fy);
+
+	assert_measure(json_array_get(json_object_get(st, "years"), 0),
+		       "reports", quarters, total);
+	json_decref(st);
+}
+
+/* A year's total beside its quarters gives away the withheld ones: their
+ * sum is the total less the quarters shown.  So the total is shown only
+ * when the withheld quarters together could be (three providers). */
+static void
+test_withheld_complement(void)
+{
+	fixture *f = fixture_new();
+
+	/* FY2018: Q1 p1, p2, p3; Q2 p1 alone, twice.  FY2019: Q1 p1, p2,
+	 * p3; Q3 and Q4 p1 alone.  FY2020: Q1 p1 and p2; Q2 p3 alone:
+	 * together three. */
+	static const struct { int by; const char *at; } reps[] = {
+		{ 1, "2018-05-01T00:00:00Z" }, { 2, "2018-05-01T00:00:00Z" },
+		{ 3, "2018-05-01T00:00:00Z" }, { 1, "2018-08-01T00:00:00Z" },
+		{ 1, "2018-08-02T00:00:00Z" },
+		{ 1, "2019-05-01T00:00:00Z" }, { 2, "2019-05-01T00:00:00Z" },
+		{ 3, "2019-05-01T00:00:00Z" }, { 1, "2019-11-01T00:00:00Z" },
+		{ 1, "2020-02-01T00:00:00Z" },
+		{ 1, "2020-05-01T00:00:00Z" }, { 2, "2020-05-01T00:00:00Z" },
+		{ 3, "2020-08-01T00:00:00Z" },
+	};
+	const int64_t by[] = { 0, f->p1, f->p2, f->p3 };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(reps); i++)
+		add_report(f->t, by[reps[i].by], reps[i].at, NULL);
+	assert_reports(f, f->p2, 2018, "[3,null,0,0]", -1);
+	assert_reports(f, f->p2, 2019, "[3,0,null,null]", -1);
+	assert_reports(f, f->p2, 2020, "[null,null,0,0]", 3);
+	/* The hub sees every count. */
+	assert_reports(f, f->hub, 2018, "[3,2,0,0]", 5);
 	fixture_free(f);
 }
 
@@ -866,6 +923,8 @@ main(int argc, char **argv)
 	g_test_add_func("/stats/text", test_text);
 	g_test_add_func("/stats/scope-rule", test_scope_rule);
 	g_test_add_func("/stats/scope-participant", test_scope_participant);
+	g_test_add_func("/stats/withheld-complement",
+			test_withheld_complement);
 	g_test_add_func("/stats/scope-own", test_scope_own);
 	g_test_add_func("/stats/campaigns-hook", test_campaigns_hook);
 	g_test_add_func("/stats/svg", test_svg);

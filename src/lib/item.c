@@ -1012,7 +1012,9 @@ prov_free(gpointer p)
  * that PROVIDER gave a report with ATTRIBUTION.  Asked of the policy with
  * the least privileged readers of each kind (a partner; a participant
  * with an NDA and no SIG; one in exactly one of the item's SIGs), since a
- * reader with more SIGs sees at least as much. */
+ * reader with more SIGs sees at least as much; and with each other
+ * provider of the item as it is, since a provider reads the item from
+ * submission on whether or not the audience includes it. */
 static int
 named_ok(csip_store *s, const csip_item_facts *f, int64_t provider,
 	 const char *attribution, int *ok)
@@ -1021,6 +1023,23 @@ named_ok(csip_store *s, const csip_item_facts *f, int64_t provider,
 	int rc = CSIP_OK;
 
 	*ok = 1;
+	for (size_t i = 0; i < f->n_providers && *ok; i++) {
+		csip_reader co;
+		int vis = 0;
+
+		if (f->providers[i] == provider)
+			continue;
+		if ((rc = csip_reader_load(s, f->providers[i], &co)) < 0)
+			return rc;
+		rc = csip_policy_provider_visible(s, &co, provider,
+						  attribution, &vis);
+		csip_reader_clear(&co);
+		if (rc < 0)
+			return rc;
+		if (!vis)
+			*ok = 0;
+	}
+
 	g_strlcpy(pub.status, "published", sizeof pub.status);
 	for (int partner = 0; partner < 2; partner++)
 		for (int nda = 0; nda < 2; nda++)

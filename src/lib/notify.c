@@ -11,9 +11,11 @@
  *
  * What goes out is rebuilt from the outbox payload alone (id, title, TLP,
  * URL), which csip_notify_queue_item wrote from the item: nothing about
- * the providers is ever read here.
+ * the providers is ever read here.  Before a row about an item is sent,
+ * the policy is asked again whether its organisation may read the item.
  */
 #include "lib/notify.h"
+#include "lib/policy.h"
 #include "util/error.h"
 
 #include <curl/curl.h>
@@ -579,12 +581,17 @@ out:
 }
 
 /* Whether the row is still to be sent: a changed or removed webhook_url
- * or notify_email means the old target must not get it, and an item
- * withdrawn since is not announced.  *why (g_free) explains a refusal. */
+ * or notify_email means the old target must not get it, an item
+ * withdrawn since is not announced, and an organisation the policy no
+ * longer lets read the item (an NDA cleared, a SIG left, a role changed
+ * since the row was queued) is not told its title.  *why (g_free)
+ * explains a refusal. */
 static int
 still_wanted(csip_store *s, const outrow *r, char **why)
 {
 	csip_stmt *st = NULL;
+	csip_reader rd;
+	csip_access a = CSIP_ACCESS_NONE;
 	char org[24], item[24];
 	const char *now;
 	int rc;
@@ -604,6 +611,21 @@ still_wanted(csip_store *s, const outrow *r, char **why)
 			goto out;
 		}
 		g_clear_pointer(&st, csip_stmt_free);
+		rc = csip_reader_load(s, r->org_id, &rd);
+		if (rc == CSIP_OK) {
+			rc = csip_policy_item_access(s, &rd, r->item_id, &a);
+			csip_reader_clear(&rd);
+		} else if (rc == CSIP_ENOTFOUND) {
+			csip_error_clear();
+			rc = CSIP_OK;
+		}
+		if (rc < 0)
+			goto out;
+		if (a == CSIP_ACCESS_NONE) {
+			*why = g_strdup_printf("organisation %" PRId64 " may "
+				"no longer read item %s", r->org_id, item);
+			goto out;
+		}
 	}
 	g_snprintf(org, sizeof org, "%" PRId64, r->org_id);
 	rc = csip_store_prepare_bind(s, &st, strcmp(r->kind, "mail") == 0

@@ -15,7 +15,9 @@
  * given up after [notify] max_attempts, with the last error kept.
  *
  * A notification carries only what the recipient may read: the item's id,
- * title, TLP and its URL on the hub, never the provider.
+ * title, TLP and its URL on the hub, never the provider.  It goes out only
+ * while the policy still lets its organisation read the item: one that
+ * lost the right after the row was queued is given up, not sent.
  */
 #ifndef CSIP_NOTIFY_H
 #define CSIP_NOTIFY_H

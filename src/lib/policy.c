@@ -691,6 +691,15 @@ csip_policy_stats_count(csip_stats_scope scope, int64_t count,
 }
 
 int
+csip_policy_stats_total(csip_stats_scope scope, int64_t count,
+			int64_t n_providers, int64_t hidden,
+			int64_t hidden_providers)
+{
+	return csip_policy_stats_count(scope, count, n_providers) &&
+	       csip_policy_stats_count(scope, hidden, hidden_providers);
+}
+
+int
 csip_policy_related_orgs(csip_store *s, const csip_reader *r,
 			 int64_t item_id, int64_t *count, int *shown)
 {

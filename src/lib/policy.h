@@ -155,7 +155,9 @@ int csip_policy_refresh_org(csip_store *s, int64_t org_id);
  *                          CSIP_POLICY_STATS_MIN_PROVIDERS organisations
  *                          provided is withheld (csip_policy_stats_count):
  *                          with its own figure beside it, a participant
- *                          could otherwise work out another's;
+ *                          could otherwise work out another's; so is a
+ *                          year's total that would give away the
+ *                          withheld quarters (csip_policy_stats_total);
  *   CSIP_STATS_OWN:        partners (no NDA with the community) and
  *                          participants without an NDA date: only the
  *                          reports they provided and the items shared with
@@ -177,6 +179,16 @@ csip_stats_scope csip_policy_stats_scope(const csip_reader *r);
  * nobody and is always shown. */
 int csip_policy_stats_count(csip_stats_scope scope, int64_t count,
 			    int64_t n_providers);
+
+/* Whether a total of COUNT reports from N_PROVIDERS distinct providers
+ * (a year) may be shown beside its parts (the quarters), when the parts
+ * that csip_policy_stats_count() withholds hold HIDDEN reports from
+ * HIDDEN_PROVIDERS distinct providers together: the total less the parts
+ * shown is their sum, so the total is shown only when that sum could be
+ * shown itself. */
+int csip_policy_stats_total(csip_stats_scope scope, int64_t count,
+			    int64_t n_providers, int64_t hidden,
+			    int64_t hidden_providers);
 
 /* Related organisations: how many organisations other than R's own
  * reported an item's indicators, as R may learn it (shown on item reads).

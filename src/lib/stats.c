@@ -420,6 +420,9 @@ have_campaigns(csip_store *s, int *present)
 /* Everything of one fiscal year a reader of SCOPE may see. */
 typedef struct year {
 	tally t[16];
+	/* Community scope: the reports of the quarters whose count is
+	 * withheld, and their distinct providers, for the year's total. */
+	int64_t hidden, hidden_providers;
 } year;
 
 enum {
@@ -491,12 +494,52 @@ wanted(csip_stats_scope scope, int t, int campaigns)
 	}
 }
 
+/* Y->hidden and Y->hidden_providers: the reports of the quarters whose
+ * count SCOPE withholds, and how many organisations provided them (over
+ * those quarters together: not the sum of each one's). */
+static int
+count_hidden(csip_store *s, csip_stats_scope scope, const period *p, year *y)
+{
+	const int64_t *n = total_row(&y->t[T_REPORTS]);
+	const int64_t *prov = total_row(&y->t[T_PROVIDERS]);
+	csip_stmt *st = NULL;
+	int64_t quarters[4] = { 0, 0, 0, 0 };
+	int rc, i = 1, nq = 0;
+
+	for (int k = 1; k <= 4; k++)
+		if (!csip_policy_stats_count(scope, n[k], prov[k])) {
+			y->hidden += n[k];
+			quarters[nq++] = k;
+		}
+	if (nq == 0)
+		return CSIP_OK;
+	rc = csip_store_prepare(s, "SELECT COUNT(DISTINCT org_id) FROM report "
+		"WHERE received_at >= ? AND received_at < ? AND CASE WHEN "
+		"received_at < ? THEN 1 WHEN received_at < ? THEN 2 WHEN "
+		"received_at < ? THEN 3 ELSE 4 END IN (?, ?, ?, ?)", &st);
+	if (rc == CSIP_OK)
+		rc = csip_stmt_bind_text(st, i++, p->lb[0]);
+	if (rc == CSIP_OK)
+		rc = csip_stmt_bind_text(st, i++, p->lb[4]);
+	for (int k = 1; k <= 3 && rc == CSIP_OK; k++)
+		rc = csip_stmt_bind_text(st, i++, p->lb[k]);
+	for (int k = 0; k < 4 && rc == CSIP_OK; k++)
+		rc = csip_stmt_bind_int64(st, i++, quarters[k]);
+	if (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
+		y->hidden_providers = csip_stmt_int64(st, 0);
+		rc = CSIP_OK;
+	}
+	csip_stmt_free(st);
+	return rc == CSIP_DONE ? CSIP_OK : rc;
+}
+
 static int
 count_year(csip_store *s, csip_stats_scope scope, const char *org,
 	   int campaigns, const period *p, year *y)
 {
 	int rc = CSIP_OK;
 
+	y->hidden = y->hidden_providers = 0;
 	for (int t = 0; t < T_N; t++)
 		tally_init(&y->t[t]);
 	if (scope == CSIP_STATS_ALL) {
@@ -534,8 +577,9 @@ count_year(csip_store *s, csip_stats_scope scope, const char *org,
 		if (y->t[T_PROVIDERS].rows->len == 0)
 			tally_row(&y->t[T_PROVIDERS], "", "", NULL);
 		((trow *)y->t[T_PROVIDERS].rows->pdata[0])->q[0] = n;
+		rc = count_hidden(s, scope, p, y);
 	}
-	return CSIP_OK;
+	return rc;
 }
 
 static void
@@ -572,8 +616,10 @@ counts_json(year *y, csip_stats_scope scope, int campaigns, int k)
 		if (!wanted(scope, t, campaigns))
 			continue;
 		v = total_row(&y->t[t])[k];
-		if (t == T_REPORTS && !csip_policy_stats_count(scope, v,
-		    total_row(&y->t[T_PROVIDERS])[k]))
+		if (t == T_REPORTS && !(k == 0 ? csip_policy_stats_total(scope,
+		    v, total_row(&y->t[T_PROVIDERS])[0], y->hidden,
+		    y->hidden_providers) : csip_policy_stats_count(scope, v,
+		    total_row(&y->t[T_PROVIDERS])[k])))
 			json_object_set_new(o, measures[m].name, json_null());
 		else
 			json_object_set_new(o, measures[m].name,
@@ -654,8 +700,9 @@ notes_json(csip_stats_scope scope, int campaigns)
 	if (scope == CSIP_STATS_COMMUNITY) {
 		char *s = g_strdup_printf("Counts of reports from fewer than "
 			"%d providers are withheld (null), so that no "
-			"organisation's figure can be worked out; breakdowns "
-			"by SIG are for the hub only.",
+			"organisation's figure can be worked out, and so is a "
+			"year's total when its withheld quarters together "
+			"are; breakdowns by SIG are for the hub only.",
 			CSIP_POLICY_STATS_MIN_PROVIDERS);
 
 		json_array_append_new(a, json_string(s));

@@ -25,8 +25,11 @@
 static const csip_route routes[] = {
 	{ "GET", "/healthz", csip_api_healthz, NONE, NOBODY, 0,
 	  "Liveness and database check", 0 },
-	{ "GET", "/metrics", csip_api_metrics, NONE, NOBODY, 0,
-	  "Prometheus metrics", 0 },
+	/* Counts of the whole hub (reports, items by status, feedback,
+	 * requests by route): statistics for the analysts, like the
+	 * breakdowns of /api/v1/stats. */
+	{ "GET", "/metrics", csip_api_metrics, HUB, NOBODY, 0,
+	  "Prometheus metrics (the hub's analysts)", 0 },
 	{ "GET", "/api/v1/openapi.json", csip_api_openapi_doc, NONE, NOBODY, 0,
 	  "This API's OpenAPI 3 document", 0 },
 	{ "GET", "/api/v1/me", csip_api_me, USER, NOBODY, 0,

@@ -1,7 +1,8 @@
 /*
  * metrics.h - the server's counters, rendered in the Prometheus text
  * format at /metrics: requests by route and status, a latency histogram,
- * and gauges read from the database when scraped.
+ * and gauges read from the database when scraped.  All of it counts the
+ * whole hub, so the route is for the hub's analysts (api.c).
  *
  * Counting is one mutex-protected table update per request: cheap next to
  * the request itself, and exact.

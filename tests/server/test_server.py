@@ -1256,7 +1256,15 @@ class Test5Operations(unittest.TestCase):
         self.assertEqual(r.json["openapi"][:2], "3.")
         self.assertEqual(r.json, API.doc)
         C["hub"].get("/api/v1/me", expect=200)
-        r = anon.get("/metrics", expect=200)
+        # The gauges count reports, items by status (drafts and
+        # withdrawn ones too) and feedback, and the counters every
+        # request by route: statistics of the whole hub, for its
+        # analysts only (a participant's statistics withhold small
+        # counts, and anyone else gets none).
+        anon.get("/metrics", expect=401)
+        for who in ("same_sig", "partner", "provider"):
+            C[who].get("/metrics", expect=403)
+        r = C["hub"].get("/metrics", expect=200)
         self.assertTrue(r.headers["Content-Type"].startswith("text/plain"))
         text = r.body.decode()
         self.assertRegex(text, r'csip_http_requests_total\{method="GET",'
