@@ -27,6 +27,7 @@ test_users(void)
 {
 	csip_test_hub *t = hub_with_org();
 	json_t *list = NULL;
+	unsigned v0;
 	int64_t id;
 
 	csip_assert_ok(csip_user_add(t->hub, "test", "acme", "alice",
@@ -51,8 +52,23 @@ test_users(void)
 		"entirely"), ==, CSIP_EPERM);
 	g_assert_cmpint(csip_user_check_password(t->hub, "bob", ""), ==,
 			CSIP_EPERM);
+	/* An unknown name (and one without a password, bob) costs the
+	 * verification a wrong password costs: its refusal must not be
+	 * faster, or it would tell which names exist. */
+	v0 = csip_user_password_verifications();
 	g_assert_cmpint(csip_user_check_password(t->hub, "nobody", "x"), ==,
 			CSIP_EPERM);
+	g_assert_cmpuint(csip_user_password_verifications(), ==, v0 + 1);
+	g_assert_cmpint(csip_user_check_password(t->hub, "alice", "wrong pw "
+		"entirely"), ==, CSIP_EPERM);
+	g_assert_cmpuint(csip_user_password_verifications(), ==, v0 + 2);
+	g_assert_cmpint(csip_user_check_password(t->hub, "bob", "y"), ==,
+			CSIP_EPERM);
+	g_assert_cmpuint(csip_user_password_verifications(), ==, v0 + 3);
+	/* A remembered success is not verified again. */
+	csip_assert_ok(csip_user_check_password(t->hub, "alice",
+						"correct horse battery"));
+	g_assert_cmpuint(csip_user_password_verifications(), ==, v0 + 3);
 	/* A remembered success is tied to the stored hash: another password
 	 * stored (here dave's) makes the old one wrong at once. */
 	csip_assert_ok(csip_user_add(t->hub, "test", "acme", "dave", NULL,

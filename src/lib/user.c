@@ -190,6 +190,12 @@ typedef struct cred_entry {
 static GMutex cred_lock;
 static GHashTable *cred_seen;   /* mac -> cred_entry (owns it) */
 static unsigned char cred_key[crypto_generichash_KEYBYTES];
+/* A hash of a random password, verified when the name is unknown or
+ * disabled, so that such a name costs what a wrong password costs: a
+ * fast refusal would tell anyone which user names exist (they often
+ * carry a participant's domain). */
+static char cred_decoy[crypto_pwhash_STRBYTES];
+static gint cred_verifications;  /* Argon2id verifications, for tests */
 
 static guint
 cred_hash(gconstpointer k)
@@ -232,7 +238,17 @@ cred_init(void)
 	static gsize once;
 
 	if (g_once_init_enter(&once)) {
+		unsigned char pw[32];
+
 		randombytes_buf(cred_key, sizeof cred_key);
+		randombytes_buf(pw, sizeof pw);
+		/* Fails only out of memory; the decoy is then empty and its
+		 * verification fails at once, which is still a refusal. */
+		if (crypto_pwhash_str(cred_decoy, (const char *)pw, sizeof pw,
+				      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+			cred_decoy[0] = '\0';
+		sodium_memzero(pw, sizeof pw);
 		cred_seen = g_hash_table_new_full(cred_hash, cred_equal, NULL,
 						  g_free);
 		g_once_init_leave(&once, 1);
@@ -287,24 +303,40 @@ csip_user_check_password(csip_hub *h, const char *name, const char *password)
 		goto out;
 	if ((rc = csip_stmt_step(st)) < 0)
 		goto out;
+	cred_init();
 	if (rc == CSIP_ROW) {
 		stored = csip_stmt_text(st, 0);
-		cred_init();
 		cred_mac(name, password, mac);
 		rc = CSIP_OK;
 		if (cred_known(mac, stored))
 			goto out;
+		g_atomic_int_inc(&cred_verifications);
 		if (crypto_pwhash_str_verify(stored, password,
 					     strlen(password)) == 0) {
 			cred_remember(mac, stored);
 			goto out;
 		}
+	} else {
+		int decoy;
+
+		g_atomic_int_inc(&cred_verifications);
+		/* Its answer is a refusal either way: nobody knows the
+		 * decoy's password. */
+		decoy = crypto_pwhash_str_verify(cred_decoy, password,
+						 strlen(password));
+		(void)decoy;
 	}
 	rc = csip_error_set(CSIP_EPERM, "wrong user name or password");
 out:
 	csip_stmt_free(st);
 	sodium_memzero(mac, sizeof mac);
 	return rc;
+}
+
+unsigned
+csip_user_password_verifications(void)
+{
+	return (unsigned)g_atomic_int_get(&cred_verifications);
 }
 
 /* The stored form of a token: keyed BLAKE2b, hex.  Domain-separated from
