@@ -261,11 +261,20 @@ test_match(void)
 	}
 }
 
+/* The error message of RS's body (borrowed). */
+static const char *
+error_message(json_t *body)
+{
+	return json_string_value(json_object_get(json_object_get(body,
+		"error"), "message"));
+}
+
 static void
 test_status_and_errors(void)
 {
 	csip_resp rs;
 	json_t *obj;
+	char *orig;
 	static const char *const allowed[] = { "kind", "count", NULL };
 
 	g_assert_cmpint(csip_api_status(CSIP_OK), ==, 200);
@@ -284,6 +293,29 @@ test_status_and_errors(void)
 	g_assert_cmpstr(json_string_value(json_object_get(json_object_get(
 		rs.json, "error"), "message")), ==, "item 3 does not exist");
 	g_assert_cmpint(json_object_size(rs.json), ==, 1);
+	json_decref(rs.json);
+
+	/* A failure's own words reach the hub only; others get a
+	 * reference to the log, and 4xx answers are left as they are. */
+	memset(&rs, 0, sizeof rs);
+	csip_api_error(&rs, 500, "database error: could not open "
+		       "/srv/hub/hub.db");
+	g_assert_null(csip_api_hide_internal(&rs, 1, "ab12"));
+	g_assert_nonnull(strstr(error_message(rs.json), "/srv/hub"));
+	orig = csip_api_hide_internal(&rs, 0, "ab12");
+	g_assert_cmpstr(orig, ==, "database error: could not open "
+			"/srv/hub/hub.db");
+	g_free(orig);
+	g_assert_cmpint(rs.status, ==, 500);
+	g_assert_null(strstr(error_message(rs.json), "/srv/hub"));
+	g_assert_nonnull(strstr(error_message(rs.json), "reference ab12"));
+	g_assert_cmpstr(json_string_value(json_object_get(json_object_get(
+		rs.json, "error"), "code")), ==, "internal");
+	json_decref(rs.json);
+	memset(&rs, 0, sizeof rs);
+	csip_api_error(&rs, 404, "item 3 does not exist");
+	g_assert_null(csip_api_hide_internal(&rs, 0, "ab12"));
+	g_assert_nonnull(strstr(error_message(rs.json), "item 3"));
 	json_decref(rs.json);
 
 	obj = json_pack("{sssi}", "kind", "sighting", "colour", 3);

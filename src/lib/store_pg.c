@@ -65,13 +65,17 @@ typedef struct pg_stmt {
 	unsigned char *blob;  /* decoded bytea of the last col_blob */
 } pg_stmt;
 
-/* Map a failed result to a csip code, recording the server's message. */
+/* Map a failed result to a csip code, recording the server's message:
+ * its primary line only.  The DETAIL of a constraint's failure quotes
+ * the row ("Key (name)=(acme) already exists"), which may belong to
+ * another organisation than the caller whose request met it. */
 static int
 pg_err(PGconn *c, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
 		: NULL;
-	const char *msg = res ? PQresultErrorMessage(res) : NULL;
+	const char *msg = res ? PQresultErrorField(res,
+		PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	char *m;
 	int rc;
 

@@ -275,6 +275,26 @@ csip_api_error(csip_resp *rs, int status, const char *message)
 			     message && *message ? message : "error");
 }
 
+char *
+csip_api_hide_internal(csip_resp *rs, int hub, const char *ref)
+{
+	const char *m;
+	char *orig, msg[160];
+
+	if (rs->status < 500 || hub || rs->json == NULL)
+		return NULL;
+	m = json_string_value(json_object_get(json_object_get(rs->json,
+		"error"), "message"));
+	if (m == NULL)
+		return NULL;
+	orig = g_strdup(m);
+	g_snprintf(msg, sizeof msg, "the server could not answer (reference "
+		   "%s); its operator finds the cause in the server's log "
+		   "under that reference", ref);
+	csip_api_error(rs, rs->status, msg);
+	return orig;
+}
+
 typedef struct spool {
 	FILE *f;
 	uint64_t n;

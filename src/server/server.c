@@ -876,6 +876,25 @@ send_response(struct MHD_Connection *c, csip_resp *rs, int taxii)
 	return ret;
 }
 
+/* A failure's own words go to the log, always (even with quiet set);
+ * callers other than the hub's analysts get the reference alone. */
+static void
+hide_internal(const csip_req *rq, csip_resp *rs, const char *method,
+	      const char *url)
+{
+	char ref[17], *orig;
+
+	if (rs->status < 500)
+		return;
+	g_snprintf(ref, sizeof ref, "%08x%08x", g_random_int(),
+		   g_random_int());
+	orig = csip_api_hide_internal(rs, rq->authed && rq->reader.hub, ref);
+	if (orig)
+		g_printerr("%s %s %d reference %s: %s\n", method, url,
+			   rs->status, ref, orig);
+	g_free(orig);
+}
+
 static void
 handle(csip_server *srv, struct MHD_Connection *c, const char *url,
        const char *method, conn_state *cs)
@@ -945,6 +964,7 @@ handle(csip_server *srv, struct MHD_Connection *c, const char *url,
 	if (rc < 0)
 		csip_api_error(&rs, csip_api_status(rc), csip_error_last());
 out:
+	hide_internal(&rq, &rs, method, url);
 	if (rq.authed)
 		audit_read(srv, &rq, strcmp(method, "GET") == 0, rs.status);
 	csip_metrics_observe(srv->metrics, method, route ? route->pattern

@@ -1012,6 +1012,49 @@ class Test3Errors(unittest.TestCase):
         r = C["provider"].post("/api/v1/items/987654/approval", {})
         assert_error(self, r, 400, "decision")
 
+    def test_internal_errors(self):
+        # A failure on the server's side (here a table gone under it) is
+        # told in its own words to the hub's analysts and written to the
+        # log; any other caller gets a reference to that log line, not
+        # the database's words.
+        h = Hub()
+        try:
+            h.ok("init")
+            h.ok("org", "add", "hubctr", "--role", "hub", "--nda",
+                 "2024-04-01")
+            h.ok("org", "add", "part", "--nda", "2024-04-01")
+            h.ok("user", "add", "analyst", "--org", "hubctr", "--role",
+                 "analyst")
+            h.ok("user", "add", "puser", "--org", "part")
+            hub = Client(h, h.token("analyst"), "hubctr")
+            part = Client(h, h.token("puser"), "part")
+            h.start()
+            part.get("/api/v1/stats", expect=200)
+            db = h.database.connect()
+            db.execute("ALTER TABLE feedback RENAME TO feedback_gone")
+            db.commit()
+            try:
+                r = part.get("/api/v1/stats", validate=False)
+                assert_error(self, r, 500, "reference ")
+                self.assertNotIn("feedback", r.body.decode())
+                ref = re.search(r"reference ([0-9a-f]{16})",
+                                r.json["error"]["message"]).group(1)
+                r = hub.get("/api/v1/stats", validate=False)
+                assert_error(self, r, 500, "feedback")
+                self.assertNotIn("reference", r.json["error"]["message"])
+                log = h.server_log()
+                line = [x for x in log.splitlines() if ref in x]
+                self.assertEqual(len(line), 1, log)
+                self.assertIn("feedback", line[0])
+            finally:
+                db.execute("ALTER TABLE feedback_gone RENAME TO feedback")
+                db.commit()
+                db.close()
+            part.get("/api/v1/stats", expect=200)
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.cleanup()
+
     def test_rate_limit(self):
         h = Hub("rate_limit = 5\n")
         try:
