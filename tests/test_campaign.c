@@ -469,6 +469,133 @@ test_related_orgs_leak_nothing(void)
 	world_free(t);
 }
 
+/* The last alert: its scope, campaign and linked text (the caller frees
+ * *linked). */
+static void
+last_alert(csip_test_hub *t, char **scope, int64_t *campaign, char **linked)
+{
+	csip_stmt *st = NULL;
+
+	csip_assert_ok(csip_store_prepare(csip_hub_store(t->hub), "SELECT "
+		"scope, COALESCE(campaign_id, 0), linked FROM alert ORDER BY id "
+		"DESC LIMIT 1", &st));
+	g_assert_cmpint(csip_stmt_step(st), ==, CSIP_ROW);
+	*scope = g_strdup(csip_stmt_text(st, 0));
+	*campaign = csip_stmt_int64(st, 1);
+	*linked = g_strdup(csip_stmt_text(st, 2));
+	csip_stmt_free(st);
+}
+
+/* The alert raised by the last report: SCOPE, and LINKED (N pairs of
+ * report and index into org_ids) as its text. */
+static void
+check_alert(csip_test_hub *t, const char *scope, const int64_t *linked,
+	    size_t n)
+{
+	GString *want = g_string_new("[");
+	char *got_scope = NULL, *got = NULL;
+	int64_t camp = 0;
+
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(want, "%s{\"report\":%" G_GINT64_FORMAT
+			",\"org\":%" G_GINT64_FORMAT "}", i ? "," : "",
+			linked[2 * i], org_ids[linked[2 * i + 1]]);
+	g_string_append_c(want, ']');
+	last_alert(t, &got_scope, &camp, &got);
+	g_assert_cmpstr(got_scope, ==, scope);
+	g_assert_cmpstr(got, ==, want->str);
+	g_string_free(want, TRUE);
+	g_free(got_scope);
+	g_free(got);
+}
+
+/* A correlation takes the linked reports' organisations from the
+ * correlation index, which learns them after its own commits, on
+ * catching up with other processes, from its saved file and in a
+ * rebuild; and their campaigns from campaign_report in its transaction,
+ * so that after an analyst's merge or split, or a change of an
+ * organisation's SIGs, a new report joins the campaign the database
+ * holds and its alert names the right organisations and scope. */
+static void
+test_index_facts(void)
+{
+	csip_test_hub *t = world();
+	char *energy[] = { "energy", NULL }, *scope = NULL, *text = NULL;
+	int64_t a, b, c, d, e, p1, p2, q1, q2, r, s, u, cp, cq, camp = 0;
+	int64_t *made = NULL;
+	size_t n_made = 0;
+
+	/* Learnt after its commit, in this process. */
+	a = submit(t, "acme", "[\"ix-one.example\"]");
+	b = submit(t, "bolt", "[\"ix-one.example\"]");
+	check_alert(t, "org", (int64_t[]){ a, 0 }, 1);
+	/* Caught up by a new process (no file yet). */
+	csip_correlate_forget();
+	c = submit(t, "coin", "[\"ix-one.example\"]");
+	check_alert(t, "sig", (int64_t[]){ a, 0, b, 1 }, 2);
+	/* From the file the last catch-up saved, and c caught up. */
+	csip_correlate_forget();
+	csip_test_hub_reopen(t);
+	d = submit(t, "dual", "[\"ix-one.example\"]");
+	check_alert(t, "org", (int64_t[]){ a, 0, b, 1, c, 2 }, 3);
+	/* From a rebuild, then from the file it saved. */
+	csip_assert_ok(csip_correlate_rebuild(t->hub, "test", NULL, NULL));
+	e = submit(t, "acme", "[\"ix-one.example\", \"ix-e.example\"]");
+	check_alert(t, "sig", (int64_t[]){ a, 0, b, 1, c, 2, d, 3 }, 4);
+	csip_correlate_forget();
+	csip_test_hub_reopen(t);
+	submit(t, "bolt", "[\"ix-one.example\", \"ix-f.example\"]");
+	check_alert(t, "sig", (int64_t[]){ a, 0, b, 1, c, 2, d, 3, e, 0 },
+		    5);
+
+	/* A merge: the new report joins the campaign merged into. */
+	p1 = submit(t, "acme", "[\"ix-p.example\"]");
+	p2 = submit(t, "bolt", "[\"ix-p.example\"]");
+	q1 = submit(t, "coin", "[\"ix-q.example\"]");
+	q2 = submit(t, "dual", "[\"ix-q.example\"]");
+	cp = campaign_of(t, p1);
+	cq = campaign_of(t, q1);
+	g_assert_cmpint(cp, !=, cq);
+	csip_assert_ok(csip_campaign_merge(t->hub, "test", cp, &cq, 1));
+	r = submit(t, "coin", "[\"ix-q.example\", \"ix-r.example\"]");
+	g_assert_cmpint(campaign_of(t, r), ==, cp);
+	g_assert_cmpint(campaign_of(t, q2), ==, cp);
+	last_alert(t, &scope, &camp, &text);
+	g_assert_cmpint(camp, ==, cp);
+	g_free(scope);
+	g_free(text);
+	check_alert(t, "org", (int64_t[]){ q1, 2, q2, 3 }, 2);
+	/* A split: the new report joins the campaign split off. */
+	{
+		int64_t pp[2] = { p1, p2 };
+
+		csip_assert_ok(csip_campaign_split(t->hub, "test", cp, pp, 2,
+						   &made, &n_made));
+	}
+	g_assert_cmpint(n_made, ==, 1);
+	g_assert_cmpint(campaign_of(t, p1), ==, made[0]);
+	g_assert_cmpint(campaign_of(t, q1), ==, cp);
+	s = submit(t, "coin", "[\"ix-p.example\"]");
+	g_assert_cmpint(campaign_of(t, s), ==, made[0]);
+	last_alert(t, &scope, &camp, &text);
+	g_assert_cmpint(camp, ==, made[0]);
+	g_free(scope);
+	g_free(text);
+	/* coin shares no SIG with acme or bolt: scope sig; once it joins
+	 * energy, org. */
+	check_alert(t, "sig", (int64_t[]){ p1, 0, p2, 1 }, 2);
+	{
+		csip_org_change ch = { .add_sigs = energy };
+
+		csip_assert_ok(csip_org_update(t->hub, "test", "coin", &ch));
+	}
+	u = submit(t, "coin", "[\"ix-p.example\", \"ix-u.example\"]");
+	g_assert_cmpint(campaign_of(t, u), ==, made[0]);
+	check_alert(t, "org", (int64_t[]){ p1, 0, p2, 1, s, 2 }, 3);
+	g_free(made);
+	world_free(t);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -481,5 +608,6 @@ main(int argc, char **argv)
 			test_exclude_either_side);
 	g_test_add_func("/campaign/related-orgs",
 			test_related_orgs_leak_nothing);
+	g_test_add_func("/campaign/index-facts", test_index_facts);
 	return g_test_run();
 }

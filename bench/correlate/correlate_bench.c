@@ -18,7 +18,8 @@
  *     durable commit per report).
  * Prints one JSON line: medians and 99th percentiles in microseconds
  * (and the median CPU time of a correlation, which the other programs of
- * a shared machine do not inflate), the index's keys, memory and file
+ * a shared machine do not inflate, and on SQLite the median of the pages
+ * a correlation's commit writes to the WAL), the index's keys, memory and file
  * size, the bytes of the observation and corr_link tables with their
  * indexes (dbstat) after the rebuild, and the load time of the index
  * file.
@@ -178,6 +179,29 @@ draw:
 	return id;
 }
 
+/* The frames in SQLite's WAL (mxFrame of the wal-index header, at byte
+ * 16 of the -shm file, SQLite's documented file format), or -1 when
+ * there is no such file (PostgreSQL).  Read before and after a
+ * correlation: the difference is the pages its commit wrote, unless a
+ * checkpoint restarted the WAL in between (the count then falls). */
+static int64_t
+wal_frames(const char *shm)
+{
+	FILE *f = shm ? fopen(shm, "rb") : NULL;
+	unsigned char b[4];
+	int64_t n = -1;
+
+	if (f && fseek(f, 16, SEEK_SET) == 0 && fread(b, 1, 4, f) == 4) {
+		uint32_t v;
+
+		memcpy(&v, b, 4);       /* native byte order */
+		n = v;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* CPU seconds of the process: on a shared machine the wall time of a
  * correlation also counts the other programs' turns. */
 static double
@@ -322,7 +346,9 @@ main(int argc, char **argv)
 	gen g = { 0 };
 	int64_t n_reports, obs_bytes, link_bytes, file_bytes = 0;
 	double t0, c0, t_fill, t_rebuild, t_rebuild_cpu, t_load;
-	double *ti, *ts, *tf, *tc;
+	double *ti, *ts, *tf, *tc, *wf;
+	size_t n_wf = 0;
+	char *shm = NULL;
 	size_t keys = 0, mem = 0, hits_i = 0, hits_s = 0;
 	csip_stmt *obs_st = NULL, *look = NULL;
 	GTimer *timer = g_timer_new();
@@ -410,9 +436,12 @@ main(int argc, char **argv)
 	ts = g_new(double, q + 1);
 	tf = g_new(double, q + 1);
 	tc = g_new(double, q + 1);
+	wf = g_new(double, q + 1);
+	if (argc <= 4)
+		shm = g_build_filename(dir, "data", "csip.db-shm", NULL);
 	for (int i = 0; i < q; i++) {
 		json_t *links = NULL;
-		int64_t id;
+		int64_t id, w0, w1;
 		double a, c;
 
 		CHECK("begin", csip_store_begin(s));
@@ -426,16 +455,21 @@ main(int argc, char **argv)
 		a = g_timer_elapsed(timer, NULL);
 		hits_s += sql_lookups(s, obs_st, look, id);
 		ts[i] = (g_timer_elapsed(timer, NULL) - a) * 1e6;
+		w0 = wal_frames(shm);
 		a = g_timer_elapsed(timer, NULL);
 		c = cpu_now();
 		CHECK("correlate", csip_correlate_report(h, id));
 		tf[i] = (g_timer_elapsed(timer, NULL) - a) * 1e6;
 		tc[i] = (cpu_now() - c) * 1e6;
+		w1 = wal_frames(shm);
+		if (w0 >= 0 && w1 >= w0)
+			wf[n_wf++] = (double)(w1 - w0);
 	}
 	qsort(ti, q, sizeof *ti, cmp_double);
 	qsort(ts, q, sizeof *ts, cmp_double);
 	qsort(tf, q, sizeof *tf, cmp_double);
 	qsort(tc, q, sizeof *tc, cmp_double);
+	qsort(wf, n_wf, sizeof *wf, cmp_double);
 	printf("{\"indicators\": %" PRIu64 ", \"reports\": %" PRId64 ", "
 	       "\"fill_s\": %.2f, \"rebuild_s\": %.2f, \"index_load_s\": %.3f, "
 	       "\"keys\": %zu, \"index_mem_bytes\": %zu, \"index_file_bytes\": "
@@ -444,12 +478,13 @@ main(int argc, char **argv)
 	       "%.1f, \"sql_us_median\": %.1f, \"sql_us_p99\": %.1f, "
 	       "\"full_us_median\": %.1f, \"full_us_p99\": %.1f, "
 	       "\"full_cpu_us_median\": %.1f, \"rebuild_cpu_s\": %.2f, "
-	       "\"link_bytes\": %" PRId64 ", "
+	       "\"link_bytes\": %" PRId64 ", \"wal_frames_median\": %.0f, "
 	       "\"index_links\": %zu, \"sql_reports\": %zu}\n",
 	       n_ind, n_reports, t_fill, t_rebuild, t_load, keys, mem,
 	       file_bytes, obs_bytes, q, pct(ti, q, 0.5), pct(ti, q, 0.99),
 	       pct(ts, q, 0.5), pct(ts, q, 0.99), pct(tf, q, 0.5),
 	       pct(tf, q, 0.99), pct(tc, q, 0.5), t_rebuild_cpu, link_bytes,
+	       n_wf ? pct(wf, n_wf, 0.5) : -1.0,
 	       hits_i, hits_s);
 	csip_stmt_free(obs_st);
 	csip_stmt_free(look);
@@ -459,6 +494,8 @@ main(int argc, char **argv)
 	g_free(ts);
 	g_free(tf);
 	g_free(tc);
+	g_free(wf);
+	g_free(shm);
 	g_rand_free(g.rnd);
 	csip_hub_free(h);
 	csip_config_free(cfg);

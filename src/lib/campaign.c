@@ -171,25 +171,67 @@ fact_row(csip_stmt *st, void *arr)
 	return CSIP_OK;
 }
 
-/* The facts of REPORT and LINKED (N ids), sorted by report id, in one
- * query: a correlation made three, each an IN list SQLite builds a
+static int
+cmp_fact(const void *a, const void *b)
+{
+	return cmp_i64(&((const linked_fact *)a)->report,
+		       &((const linked_fact *)b)->report);
+}
+
+/* A membership row: the campaign of the fact of its report. */
+static int
+membership_row(csip_stmt *st, void *arr)
+{
+	GArray *facts = arr;
+	linked_fact key = { csip_stmt_int64(st, 0), 0, 0 };
+	linked_fact *f = bsearch(&key, facts->data, facts->len, sizeof key,
+				 cmp_fact);
+
+	if (f)
+		f->campaign = csip_stmt_int64(st, 1);
+	return CSIP_OK;
+}
+
+/* The facts of REPORT and LINKED (N ids), sorted by report id.  ORG and
+ * ORGS are their organisations as the caller knows them (0: not known).
+ * When all are known only the memberships are read, from campaign_report
+ * (small, and its pages stay cached); otherwise the report rows too, in
+ * one query: a correlation made three, each an IN list SQLite builds a
  * temporary index for. */
 static int
-load_facts(csip_store *s, int64_t report, const int64_t *linked, size_t n,
-	   GArray **out)
+load_facts(csip_store *s, int64_t report, int64_t org, const int64_t *linked,
+	   const int64_t *orgs, size_t n, GArray **out)
 {
 	GArray *ids = g_array_sized_new(FALSE, FALSE, sizeof(int64_t),
 					(guint)n + 1);
 	GArray *facts = g_array_sized_new(FALSE, FALSE, sizeof(linked_fact),
 					  (guint)n + 1);
-	int rc;
+	int rc, known = org > 0;
 
 	g_array_append_val(ids, report);
 	g_array_append_vals(ids, linked, (guint)n);
-	rc = each_in(s, "SELECT r.id, r.org_id, c.campaign_id FROM report r "
-		"LEFT JOIN campaign_report c ON c.report_id = r.id WHERE r.id "
-		"IN (@IDS@) ORDER BY r.id", (int64_t *)(void *)ids->data,
-		ids->len, fact_row, facts);
+	for (size_t i = 0; known && i < n; i++)
+		known = orgs && orgs[i] > 0;
+	if (known) {
+		linked_fact f = { report, org, 0 };
+
+		g_array_append_val(facts, f);
+		for (size_t i = 0; i < n; i++) {
+			linked_fact l = { linked[i], orgs[i], 0 };
+
+			g_array_append_val(facts, l);
+		}
+		g_array_sort(facts, cmp_fact);
+		rc = each_in(s, "SELECT report_id, campaign_id FROM "
+			"campaign_report WHERE report_id IN (@IDS@)",
+			(int64_t *)(void *)ids->data, ids->len, membership_row,
+			facts);
+	} else {
+		rc = each_in(s, "SELECT r.id, r.org_id, c.campaign_id FROM "
+			"report r LEFT JOIN campaign_report c ON c.report_id = "
+			"r.id WHERE r.id IN (@IDS@) ORDER BY r.id",
+			(int64_t *)(void *)ids->data, ids->len, fact_row, facts);
+	}
 	g_array_free(ids, TRUE);
 	if (rc < 0) {
 		g_array_free(facts, TRUE);
@@ -469,8 +511,9 @@ out:
 }
 
 int
-csip_campaign_on_links(csip_hub *h, int64_t report, const int64_t *linked,
-		       size_t n, int64_t *campaign, int64_t *alert_id)
+csip_campaign_on_links(csip_hub *h, int64_t report, int64_t org,
+		       const int64_t *linked, const int64_t *orgs, size_t n,
+		       int64_t *campaign, int64_t *alert_id)
 {
 	GArray *facts = NULL;
 	int rc;
@@ -479,7 +522,7 @@ csip_campaign_on_links(csip_hub *h, int64_t report, const int64_t *linked,
 	*alert_id = 0;
 	if (n == 0)
 		return CSIP_OK;
-	if ((rc = load_facts(csip_hub_store(h), report, linked, n,
+	if ((rc = load_facts(csip_hub_store(h), report, org, linked, orgs, n,
 			     &facts)) < 0)
 		return rc;
 	if ((rc = join(h, report, facts, campaign)) == CSIP_OK)

@@ -31,14 +31,19 @@
 #include <stdint.h>
 
 /* For the correlation, inside its transaction, with LINKED the N
- * distinct reports REPORT links to (N may be 0: nothing to do): put
- * REPORT into the campaign of LINKED, creating one or merging several
+ * distinct reports REPORT links to, sorted (N may be 0: nothing to do):
+ * put REPORT into the campaign of LINKED, creating one or merging several
  * (*campaign receives its id, or 0), and raise an alert when LINKED
  * holds reports of another organisation than REPORT's (*alert receives
- * its id, or 0). */
-int csip_campaign_on_links(csip_hub *h, int64_t report,
-			   const int64_t *linked, size_t n, int64_t *campaign,
-			   int64_t *alert);
+ * its id, or 0).  ORG is REPORT's organisation and ORGS (N, may be NULL)
+ * those of LINKED as the caller knows them, 0 where it does not: the
+ * unknown are read from the report rows.  A report's organisation never
+ * changes, so the correlation index keeps it; campaigns change (analysts'
+ * merges, splits and exclusions, rebuilds, other correlations) and are
+ * always read from campaign_report in this transaction. */
+int csip_campaign_on_links(csip_hub *h, int64_t report, int64_t org,
+			   const int64_t *linked, const int64_t *orgs,
+			   size_t n, int64_t *campaign, int64_t *alert);
 
 /* For a rebuild, inside its transaction: replace every membership with
  * PAIRS (N pairs of report id and component root).  Each component keeps

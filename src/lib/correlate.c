@@ -49,7 +49,7 @@
 #define SAVE_AFTER_KEYS 10000       /* catch-ups this large save the file */
 #define PROGRESS_EVERY 1000
 #define FILE_MAGIC   "CSIPCIX1"
-#define FILE_VERSION 2u
+#define FILE_VERSION 3u          /* 3: the reports' organisations */
 
 /* Shipped warning lists: bump SHIPPED_VERSION when they change, and the
  * new entries are added on the next read (removed ones stay removed). */
@@ -230,6 +230,13 @@ struct csip_corr_index {
 	size_t slots, n;
 	uint32_t *arena;          /* word 0 unused: offset 0 means nothing */
 	size_t arena_len, arena_room, garbage;
+	/* The organisation of each report added, by report id (0: not
+	 * known).  A report's organisation never changes (report.org_id is
+	 * written once, and an organisation with reports cannot be
+	 * deleted), so a correlation takes the linked reports' from here
+	 * instead of a random lookup of each report row. */
+	uint32_t *orgs;
+	size_t orgs_len;
 	uint64_t lens4;           /* prefix lengths of stored IPv4 CIDRs */
 	uint64_t lens6[3];        /* and IPv6 (bits 0..128) */
 	/* What the index reflects in the database: the reports correlated
@@ -294,6 +301,7 @@ csip_correlate_index_free(csip_corr_index *ix)
 	g_free(ix->keys);
 	g_free(ix->refs);
 	g_free(ix->arena);
+	g_free(ix->orgs);
 	g_free(ix->url);
 	g_mutex_clear(&ix->lock);
 	g_free(ix);
@@ -309,7 +317,35 @@ size_t
 csip_correlate_index_bytes(const csip_corr_index *ix)
 {
 	return ix->slots * (sizeof(uint64_t) + sizeof(uint32_t)) +
-	       ix->arena_len * sizeof(uint32_t);
+	       (ix->arena_len + ix->orgs_len) * sizeof(uint32_t);
+}
+
+/* Remember that REPORT belongs to ORG.  An id beyond 32 bits is left
+ * unknown (read from the database when needed). */
+static void
+index_set_org(csip_corr_index *ix, int64_t report, int64_t org)
+{
+	if (report <= 0 || report > MAX_REPORT)
+		return;
+	if ((size_t)report >= ix->orgs_len) {
+		size_t len = MAX((size_t)report + 1, ix->orgs_len + ix->orgs_len
+				 / 2);
+
+		ix->orgs = g_renew(uint32_t, ix->orgs, len);
+		memset(ix->orgs + ix->orgs_len, 0, (len - ix->orgs_len) *
+		       sizeof(uint32_t));
+		ix->orgs_len = len;
+	}
+	ix->orgs[report] = org > 0 && org <= (int64_t)UINT32_MAX
+		? (uint32_t)org : 0;
+}
+
+/* The organisation of REPORT as the index knows it, 0 when it does not. */
+static int64_t
+index_org(const csip_corr_index *ix, int64_t report)
+{
+	return report > 0 && (size_t)report < ix->orgs_len
+		? (int64_t)ix->orgs[report] : 0;
 }
 
 static void
@@ -901,7 +937,7 @@ typedef struct file_header {
 	char magic[8];
 	uint32_t version, cap;
 	int64_t epoch, seq, token;
-	uint64_t slots, n, arena_len;
+	uint64_t slots, n, arena_len, orgs_len;
 	uint64_t lens4, lens6[3];
 	uint64_t check;
 } file_header;
@@ -985,17 +1021,21 @@ index_save(csip_corr_index *ix, const char *path)
 	hd.slots = ix->slots;
 	hd.n = ix->n;
 	hd.arena_len = ix->arena_len;
+	hd.orgs_len = ix->orgs_len;
 	hd.lens4 = ix->lens4;
 	memcpy(hd.lens6, ix->lens6, sizeof hd.lens6);
 	hd.check = checksum(ix->keys, ix->slots * sizeof(uint64_t), 0);
 	hd.check = checksum(ix->refs, ix->slots * sizeof(uint32_t), hd.check);
 	hd.check = checksum(ix->arena, ix->arena_len * sizeof(uint32_t),
 			    hd.check);
+	hd.check = checksum(ix->orgs, ix->orgs_len * sizeof(uint32_t),
+			    hd.check);
 	if ((f = fopen(tmp, "wb")) == NULL ||
 	    write_all(f, &hd, sizeof hd) < 0 ||
 	    write_all(f, ix->keys, ix->slots * sizeof(uint64_t)) < 0 ||
 	    write_all(f, ix->refs, ix->slots * sizeof(uint32_t)) < 0 ||
 	    write_all(f, ix->arena, ix->arena_len * sizeof(uint32_t)) < 0 ||
+	    write_all(f, ix->orgs, ix->orgs_len * sizeof(uint32_t)) < 0 ||
 	    fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		rc = csip_error_set(CSIP_EIO, "cannot write the correlation "
 			"index %s: %s; check the data folder's space and "
@@ -1045,11 +1085,13 @@ index_load(csip_corr_index *ix, const char *path, int64_t epoch, int64_t seq)
 	    || hd.version != FILE_VERSION || hd.cap != ix->cap ||
 	    hd.epoch != epoch || hd.seq > seq || hd.slots < MIN_SLOTS ||
 	    hd.n >= hd.slots || hd.slots > ((uint64_t)1 << 34) ||
-	    hd.arena_len < 1 || hd.arena_len > ((uint64_t)1 << 31))
+	    hd.arena_len < 1 || hd.arena_len > ((uint64_t)1 << 31) ||
+	    hd.orgs_len > (uint64_t)MAX_REPORT + 1)
 		goto out;
 	g_free(ix->keys);
 	g_free(ix->refs);
 	g_free(ix->arena);
+	g_free(ix->orgs);
 	ix->slots = hd.slots;
 	ix->n = hd.n;
 	ix->keys = g_new(uint64_t, hd.slots);
@@ -1058,13 +1100,17 @@ index_load(csip_corr_index *ix, const char *path, int64_t epoch, int64_t seq)
 	ix->arena = g_new(uint32_t, ix->arena_room);
 	ix->arena_len = hd.arena_len;
 	ix->garbage = 0;
+	ix->orgs_len = hd.orgs_len;
+	ix->orgs = g_new(uint32_t, MAX(hd.orgs_len, 1));
 	if (read_all(f, ix->keys, hd.slots * sizeof(uint64_t)) < 0 ||
 	    read_all(f, ix->refs, hd.slots * sizeof(uint32_t)) < 0 ||
-	    read_all(f, ix->arena, hd.arena_len * sizeof(uint32_t)) < 0)
+	    read_all(f, ix->arena, hd.arena_len * sizeof(uint32_t)) < 0 ||
+	    read_all(f, ix->orgs, hd.orgs_len * sizeof(uint32_t)) < 0)
 		goto bad;
 	check = checksum(ix->keys, hd.slots * sizeof(uint64_t), 0);
 	check = checksum(ix->refs, hd.slots * sizeof(uint32_t), check);
 	check = checksum(ix->arena, hd.arena_len * sizeof(uint32_t), check);
+	check = checksum(ix->orgs, hd.orgs_len * sizeof(uint32_t), check);
 	if (check != hd.check)
 		goto bad;
 	ix->lens4 = hd.lens4;
@@ -1079,6 +1125,8 @@ bad:
 	g_free(ix->keys);
 	g_free(ix->refs);
 	g_free(ix->arena);
+	g_clear_pointer(&ix->orgs, g_free);
+	ix->orgs_len = 0;
 	ix->slots = MIN_SLOTS;
 	ix->n = 0;
 	ix->keys = g_new0(uint64_t, ix->slots);
@@ -1169,7 +1217,7 @@ catch_up(csip_hub *h, csip_corr_index *ix, int64_t upto, size_t *added)
 	int rc;
 
 	rc = csip_store_prepare(csip_hub_store(h), "SELECT r.corr_seq, r.id, "
-		"o.type, o.value FROM report r JOIN observation o ON "
+		"o.type, o.value, r.org_id FROM report r JOIN observation o ON "
 		"o.report_id = r.id WHERE r.corr_seq > ? AND r.corr_seq <= ? "
 		"ORDER BY r.corr_seq", &st);
 	if (rc < 0)
@@ -1180,6 +1228,8 @@ catch_up(csip_hub *h, csip_corr_index *ix, int64_t upto, size_t *added)
 	while ((rc = csip_stmt_step(st)) == CSIP_ROW) {
 		csip_correlate_index_add(ix, csip_stmt_text(st, 2),
 			csip_stmt_text(st, 3), csip_stmt_int64(st, 1));
+		index_set_org(ix, csip_stmt_int64(st, 1), csip_stmt_int64(st,
+			      4));
 		n++;
 	}
 	if (rc < 0)
@@ -1246,9 +1296,12 @@ table_take(csip_corr_index *dst, csip_corr_index *src)
 	g_free(dst->keys);
 	g_free(dst->refs);
 	g_free(dst->arena);
+	g_free(dst->orgs);
 	dst->keys = src->keys;
 	dst->refs = src->refs;
 	dst->arena = src->arena;
+	dst->orgs = src->orgs;
+	dst->orgs_len = src->orgs_len;
 	dst->slots = src->slots;
 	dst->n = src->n;
 	dst->arena_len = src->arena_len;
@@ -1263,6 +1316,8 @@ table_take(csip_corr_index *dst, csip_corr_index *src)
 	src->keys = NULL;
 	src->refs = NULL;
 	src->arena = NULL;
+	src->orgs = NULL;
+	src->orgs_len = 0;
 }
 
 /* Empty IX in place for EPOCH and CAP. */
@@ -1743,11 +1798,11 @@ csip_correlate_report(csip_hub *h, int64_t id)
 	csip_store *s = csip_hub_store(h);
 	csip_corr_index *ix = NULL;
 	csip_stmt *st = NULL, *obs_st = NULL, *link_st = NULL;
-	GArray *o = NULL, *linked = NULL;
+	GArray *o = NULL, *linked = NULL, *orgs = NULL;
 	corr_state state;
 	settings set = { 0 };
 	finder f;
-	int64_t campaign = 0, alert = 0, seq = 0, token = 0;
+	int64_t campaign = 0, alert = 0, seq = 0, token = 0, org = 0;
 	char now[21];
 	int rc, began = 0, locked = 0, have_finder = 0;
 
@@ -1771,8 +1826,8 @@ csip_correlate_report(csip_hub *h, int64_t id)
 	began = 1;
 	g_mutex_lock(&ix->lock);
 	locked = 1;
-	rc = csip_store_prepare(s, "SELECT corr_seq FROM report WHERE id = ?",
-				&st);
+	rc = csip_store_prepare(s, "SELECT corr_seq, org_id FROM report WHERE "
+				"id = ?", &st);
 	if (rc < 0 || (rc = csip_stmt_bind_int64(st, 1, id)) < 0 ||
 	    (rc = csip_stmt_step(st)) < 0)
 		goto out;
@@ -1785,6 +1840,7 @@ csip_correlate_report(csip_hub *h, int64_t id)
 		rc = CSIP_OK;       /* done before */
 		goto out;
 	}
+	org = csip_stmt_int64(st, 1);
 	g_clear_pointer(&st, csip_stmt_free);
 	if ((rc = seed_shipped(h)) < 0 || (rc = read_state(s, &state)) < 0 ||
 	    (rc = ensure_current(h, ix, &state, (uint32_t)set.cap)) < 0)
@@ -1797,8 +1853,15 @@ csip_correlate_report(csip_hub *h, int64_t id)
 	    (rc = write_links(s, &link_st, id, &f)) < 0)
 		goto out;
 	linked = linked_reports(&f);
-	if ((rc = csip_campaign_on_links(h, id, (int64_t *)(void *)
-			linked->data, linked->len, &campaign, &alert)) < 0)
+	orgs = g_array_sized_new(FALSE, FALSE, sizeof(int64_t), linked->len);
+	for (guint i = 0; i < linked->len; i++) {
+		int64_t lo = index_org(ix, g_array_index(linked, int64_t, i));
+
+		g_array_append_val(orgs, lo);
+	}
+	if ((rc = csip_campaign_on_links(h, id, org, (int64_t *)(void *)
+			linked->data, (int64_t *)(void *)orgs->data,
+			linked->len, &campaign, &alert)) < 0)
 		goto out;
 	csip_store_now(now);
 	seq = state.seq + 1;
@@ -1835,6 +1898,7 @@ csip_correlate_report(csip_hub *h, int64_t id)
 		for (guint i = 0; i < o->len; i++)
 			csip_correlate_index_add(ix, g_array_index(o, obs,
 				i).type, g_array_index(o, obs, i).value, id);
+		index_set_org(ix, id, org);
 		ix->seq = seq;
 		ix->token = token;
 	}
@@ -1855,6 +1919,8 @@ out:
 	obs_free(o);
 	if (linked)
 		g_array_free(linked, TRUE);
+	if (orgs)
+		g_array_free(orgs, TRUE);
 	return rc;
 }
 
@@ -2031,6 +2097,7 @@ csip_correlate_rebuild(csip_hub *h, const char *actor,
 	csip_corr_index *ix = NULL, *live;
 	csip_stmt *st = NULL, *obs_st = NULL, *link_st = NULL, *seq_st = NULL;
 	GArray *order = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	GArray *order_org = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	GArray *members = NULL;
 	GHashTable *cuts = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 						 g_free, NULL);
@@ -2052,14 +2119,15 @@ csip_correlate_rebuild(csip_hub *h, const char *actor,
 	if ((rc = seed_shipped(h)) < 0 || (rc = read_state(s, &state)) < 0)
 		goto out;
 	/* Correlation order first, then what was never correlated. */
-	rc = csip_store_prepare(s, "SELECT id FROM report ORDER BY corr_seq "
-		"IS NULL, corr_seq, id", &st);
+	rc = csip_store_prepare(s, "SELECT id, org_id FROM report ORDER BY "
+		"corr_seq IS NULL, corr_seq, id", &st);
 	if (rc < 0)
 		goto out;
 	while ((rc = csip_stmt_step(st)) == CSIP_ROW) {
-		int64_t v = csip_stmt_int64(st, 0);
+		int64_t v = csip_stmt_int64(st, 0), org = csip_stmt_int64(st, 1);
 
 		g_array_append_val(order, v);
+		g_array_append_val(order_org, org);
 		max_id = MAX(max_id, v);
 	}
 	g_clear_pointer(&st, csip_stmt_free);
@@ -2114,6 +2182,7 @@ csip_correlate_rebuild(csip_hub *h, const char *actor,
 		for (guint k = 0; rc == CSIP_OK && k < o->len; k++)
 			csip_correlate_index_add(ix, g_array_index(o, obs,
 				k).type, g_array_index(o, obs, k).value, id);
+		index_set_org(ix, id, g_array_index(order_org, int64_t, i));
 		obs_free(o);
 		if (rc < 0)
 			goto out;
@@ -2206,6 +2275,7 @@ out:
 	}
 	csip_correlate_index_free(ix);
 	g_array_free(order, TRUE);
+	g_array_free(order_org, TRUE);
 	if (members)
 		g_array_free(members, TRUE);
 	g_hash_table_destroy(cuts);
