@@ -1574,8 +1574,9 @@ match_piece(scan *sc, const char *p, size_t n, unsigned acc)
 		return;
 	}
 	/* Digits and dots: an IPv4 address, or nothing unless ".." cuts
-	 * it (parse_v4() takes no empty part). */
-	if (parse_v4(p, n, &a)) {
+	 * it (parse_v4() takes no empty part).  A dotted quad has 7 to 15
+	 * bytes: times, versions and floats mostly have fewer or more. */
+	if (n - 7 <= 15 - 7 && parse_v4(p, n, &a)) {
 		if (sc->s->t4.n && (ind = find4(sc->s, a)) != UINT32_MAX)
 			hit(sc, ind, p, n);
 		return;
