@@ -4,7 +4,8 @@
  * The hot path is csip_match_line().  It walks a line once with a byte-class
  * table, cuts it into runs of token characters, and classifies each run
  * without allocating: an IPv4/IPv6 address goes to an interval table
- * (longest prefix), a host name has one hash per label suffix computed
+ * (longest prefix; for IPv4, after a bitmap of the /16s that some network
+ * reaches), a host name has one hash per label suffix computed
  * right to left in a single pass, a hex run of hash length and an e-mail
  * address are hashed whole.  A host name is first checked against a
  * filter of the last two labels of the host indicators (at most 256 KiB,
