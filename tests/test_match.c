@@ -146,6 +146,12 @@ test_pieces(void)
 	/* ".." cuts numbers and names. */
 	assert_scan(s, "x 10.1.2.3..10.1.2.3 y", "10.1.2.3@2 10.1.2.3@12");
 	assert_scan(s, "a..evil.example.9 1..evil.example", "evil.example@21");
+	/* A name whose last two labels end no indicator is not hashed
+	 * further, but a ".." left of them still cuts it, next to them or
+	 * labels away. */
+	assert_scan(s, "evil.example..nothere.test evil.example..a.nothere.test "
+		    "evil.example..a.b.nothere.test",
+		    "evil.example@0 evil.example@27 evil.example@56");
 	/* Trimmed '-' and '.' leave a number; '_' does not. */
 	assert_scan(s, "-10.1.2.3- .10.1.2.3. _10.1.2.3", "10.1.2.3@1 "
 		    "10.1.2.3@12");
@@ -203,6 +209,28 @@ test_ipv4(void)
 		    "");
 	assert_scan(s, "10.0.0.0 10.255.255.255 10.1.2.3",
 		    "10.0.0.0/8@0 10.0.0.0/8@9 10.1.2.3@24");
+	csip_match_set_free(s);
+}
+
+/* The scan asks a bitmap of the /16s that some network reaches before
+ * the table: a network over many /16s, one that ends a /16 early, the
+ * last address, and their neighbours. */
+static void
+test_ipv4_slash16(void)
+{
+	static const char *const v[] = { "172.16.0.0/12", "198.51.100.0/22",
+		"255.255.255.255", "0.0.0.0/16", NULL };
+	csip_match_set *s = make_set(v);
+
+	assert_scan(s, "172.16.0.0 172.23.4.5 172.31.255.255",
+		    "172.16.0.0/12@0 172.16.0.0/12@11 172.16.0.0/12@22");
+	assert_scan(s, "172.15.255.255 172.32.0.0 172.255.0.1", "");
+	assert_scan(s, "198.51.100.1 198.51.103.255 198.51.104.0 "
+		    "198.51.99.255", "198.51.100.0/22@0 198.51.100.0/22@13");
+	assert_scan(s, "255.255.255.255 255.255.255.254 255.255.0.0",
+		    "255.255.255.255@0");
+	assert_scan(s, "0.0.0.0 0.0.255.255 0.1.0.0", "0.0.0.0/16@0 "
+		    "0.0.0.0/16@8");
 	csip_match_set_free(s);
 }
 
@@ -1128,6 +1156,7 @@ main(int argc, char **argv)
 	g_test_add_func("/match/many-hosts", test_many_hosts);
 	g_test_add_func("/match/punycode", test_punycode);
 	g_test_add_func("/match/ipv4", test_ipv4);
+	g_test_add_func("/match/ipv4-slash16", test_ipv4_slash16);
 	g_test_add_func("/match/ipv6", test_ipv6);
 	g_test_add_func("/match/urls", test_urls);
 	g_test_add_func("/match/emails", test_emails);

@@ -4,7 +4,8 @@
  * The hot path is csip_match_line().  It walks a line once with a byte-class
  * table, cuts it into runs of token characters, and classifies each run
  * without allocating: an IPv4/IPv6 address goes to an interval table
- * (longest prefix), a host name has one hash per label suffix computed
+ * (longest prefix; for IPv4, after a bitmap of the /16s that some network
+ * reaches), a host name has one hash per label suffix computed
  * right to left in a single pass, a hex run of hash length and an e-mail
  * address are hashed whole.  A host name is first checked against a
  * filter of the last two labels of the host indicators (at most 256 KiB,
@@ -75,6 +76,8 @@ typedef struct seg4 {
 	uint32_t *start, *ind;
 	size_t n;
 	uint32_t *index;   /* 65537 entries: first segment of each /16 */
+	uint64_t *any16;   /* 65536 bits: some address of the /16 is in a
+			    * network (its segment carries one) */
 } seg4;
 
 typedef struct seg6 {
@@ -325,6 +328,7 @@ free_tables(csip_match_set *s)
 	g_free(s->t4.start);
 	g_free(s->t4.ind);
 	g_free(s->t4.index);
+	g_free(s->t4.any16);
 	g_free(s->t6.start);
 	g_free(s->t6.ind);
 	memset(&s->t4, 0, sizeof(s->t4));
@@ -1024,6 +1028,16 @@ csip_match_set_build(csip_match_set *s)
 			i++;
 		s->t4.index[k] = (uint32_t)i;
 	}
+	s->t4.any16 = g_new0(uint64_t, 65536 / 64);
+	for (size_t k = 0; k < s->t4.n; k++) {
+		uint32_t last = k + 1 < s->t4.n ? s->t4.start[k + 1] - 1 :
+			UINT32_MAX;
+
+		if (s->t4.ind[k] == UINT32_MAX)
+			continue;
+		for (uint32_t b = s->t4.start[k] >> 16; b <= last >> 16; b++)
+			s->t4.any16[b >> 6] |= 1ull << (b & 63);
+	}
 
 	s->nets -= flatten(s->p6, 0, &o);
 	s->t6.n = o.start->len;
@@ -1118,7 +1132,7 @@ csip_match_set_memory(const csip_match_set *s)
 	return s->arena->len + s->entries->len * sizeof(entry) +
 		s->nslots * 4 + (s->fmask + 1) / 8 +
 		(s->sfx ? (s->smask + 1) / 8 : 0) + s->t4.n * 8 +
-		(s->t4.index ? 65537 * 4 : 0) + s->t6.n * 20 +
+		(s->t4.index ? 65537 * 4 + 65536 / 8 : 0) + s->t6.n * 20 +
 		s->p4->len * sizeof(prefix4) + s->p6->len * sizeof(prefix6);
 }
 
@@ -1248,7 +1262,9 @@ find4(const csip_match_set *s, uint32_t a)
 	const seg4 *t = &s->t4;
 	size_t lo, hi;
 
-	if (t->n == 0)
+	/* Most addresses of a log are in no network's /16: 8 KiB that stay
+	 * in the cache answer for them instead of the index. */
+	if (t->n == 0 || !(t->any16[a >> 22] >> (a >> 16 & 63) & 1))
 		return UINT32_MAX;
 	/* The last segment starting at or before A: within A's /16 bucket,
 	 * or the one just before it. */
@@ -1507,6 +1523,19 @@ match_name(scan *sc, const char *p, size_t n)
 		lh = LABEL_SEED;
 		h[nl] = s;
 		st[nl++] = i + 1;
+		/* H[1], the last two labels, is what lookup_suffixes()
+		 * tests first: when no host key ends in them, only a ".."
+		 * further left (piece_slow() then matches its pieces) can
+		 * make the answer anything but nothing, so the labels left
+		 * of them need no hashing. */
+		if (nl == 2 && !sfx_has(sc->s, s)) {
+			for (; i > 0; i--)
+				if (p[i - 1] == '.' && p[i] == '.') {
+					piece_slow(sc, p, n);
+					return;
+				}
+			return;
+		}
 		while (i > 0 && p[i - 1] != '.') {
 			i--;
 			lh = label_byte(lh, (unsigned char)p[i]);
@@ -1546,8 +1575,9 @@ match_piece(scan *sc, const char *p, size_t n, unsigned acc)
 		return;
 	}
 	/* Digits and dots: an IPv4 address, or nothing unless ".." cuts
-	 * it (parse_v4() takes no empty part). */
-	if (parse_v4(p, n, &a)) {
+	 * it (parse_v4() takes no empty part).  A dotted quad has 7 to 15
+	 * bytes: times, versions and floats mostly have fewer or more. */
+	if (n - 7 <= 15 - 7 && parse_v4(p, n, &a)) {
 		if (sc->s->t4.n && (ind = find4(sc->s, a)) != UINT32_MAX)
 			hit(sc, ind, p, n);
 		return;
@@ -1625,23 +1655,19 @@ match_email(scan *sc, const char *p, size_t n, size_t at, unsigned acc)
 }
 
 /* A run of token characters with no URL in it; ACC is the OR of the
- * classes of its bytes (exactly: C_NOT6 rules out an IPv6 address). */
+ * classes of its bytes (exactly: C_NOT6 rules out an IPv6 address), as
+ * acc_of() gives it (C_FOREIGN: a byte that is no token character). */
 static void
 match_run(scan *sc, const char *p, size_t n, unsigned acc)
 {
-	size_t colons = 0, st;
-	int v6chars = !(acc & C_NOT6);
+	size_t st;
 	unsigned pacc = 0;
 
-	for (size_t i = 0; v6chars && i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == ':')
-			colons++;
-		else if (!(cls[c] & C_HEX) && c != '.')
-			v6chars = 0;
-	}
-	if (colons >= 2 && v6chars) {
+	/* Only hex digits, ':' and '.': ACC tells it without a pass over
+	 * the bytes (a byte outside the runs, in a URL's brackets, is
+	 * C_FOREIGN).  The colons are not counted first: parse_v6() takes
+	 * no address with fewer than two. */
+	if (!(acc & (C_NOT6 | C_FOREIGN))) {
 		uint8_t a[16];
 		u128 v = 0;
 		uint32_t e;
@@ -1707,12 +1733,12 @@ match_url(scan *sc, const char *p, size_t n)
 	const char *auth = memchr(p, ':', n) + 3, *end = p + n;
 	const char *aend = auth, *host, *hend;
 
-	while (aend < end && *aend != '/' && *aend != '?' && *aend != '#')
-		aend++;
+	/* The authority's end and its last '@', in one pass. */
 	host = auth;
-	for (const char *q = auth; q < aend; q++)
-		if (*q == '@')
-			host = q + 1;
+	for (; aend < end && *aend != '/' && *aend != '?' && *aend != '#';
+	     aend++)
+		if (*aend == '@')
+			host = aend + 1;
 	if (host < aend && *host == '[') {
 		hend = memchr(host, ']', aend - host);
 		if (hend == NULL)
