@@ -1745,7 +1745,9 @@ match_url(scan *sc, const char *p, size_t n)
 			return;
 		host++;
 	} else {
-		hend = memchr(host, ':', aend - host);
+		/* host <= aend always; said so for the compiler's bound. */
+		hend = host < aend ? memchr(host, ':', (size_t)(aend - host))
+			: NULL;
 		if (hend == NULL)
 			hend = aend;
 	}
