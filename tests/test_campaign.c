@@ -19,6 +19,8 @@
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int64_t
 count(csip_test_hub *t, const char *sql)
@@ -611,19 +613,45 @@ settle(csip_test_hub *t, const char *org, const char *tag, int n)
 	}
 }
 
+/* Merge campaign OTHER into INTO in a child process, as `csip serve` or
+ * another program on the same database would: its own hub, its own
+ * index, nothing shared with this process but the database. */
+static void
+merge_elsewhere(csip_test_hub *t, int64_t into, int64_t other)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		csip_hub *h = NULL;
+		int ok;
+
+		csip_correlate_forget();
+		ok = csip_hub_open(t->cfg, 0, &h) == CSIP_OK &&
+		     csip_campaign_merge(h, "test", into, &other, 1) == CSIP_OK;
+		csip_hub_free(h);
+		_exit(ok ? 0 : 1);
+	}
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
 /* The correlation index keeps the memberships while
  * corr_state.campaign_epoch is the one it learnt them at; every write of
  * campaign_report moves the epoch (migration 14's triggers), so a change
  * made outside the correlation -- an analyst's merge, split or exclusion
  * through another hub handle (as another process or the API would), a
- * rebuild, a bare SQL write -- is seen by the next correlation, which
- * joins the campaign the database holds. */
+ * rebuild, a bare SQL write, a merge in another process -- is seen by
+ * the next correlation, which joins the campaign the database holds. */
 static void
 test_epoch(void)
 {
 	csip_test_hub *t = world();
 	csip_hub *other = NULL;
 	int64_t p1, p2, q1, q2, r, s, x1, x2, y, z1, z2, w, cp, cq, cs, cz, c0;
+	int64_t f1, g1, cf, cg;
 	int64_t e0 = 0, e1 = 0;
 	int64_t *made = NULL;
 	size_t n_made = 0, recomputed = 0;
@@ -703,6 +731,20 @@ test_epoch(void)
 	csip_assert_ok(csip_store_commit(csip_hub_store(other)));
 	r = submit(t, "coin", "[\"ep-p.example\", \"ep-r2.example\"]");
 	g_assert_cmpint(campaign_of(t, r), ==, c0);
+
+	/* A merge by another process, with its own hub and index. */
+	f1 = submit(t, "acme", "[\"ep-f.example\"]");
+	submit(t, "bolt", "[\"ep-f.example\"]");
+	g1 = submit(t, "coin", "[\"ep-g.example\"]");
+	submit(t, "dual", "[\"ep-g.example\"]");
+	cf = campaign_of(t, f1);
+	cg = campaign_of(t, g1);
+	g_assert_cmpint(cf, !=, cg);
+	settle(t, "bolt", "f", 3);
+	merge_elsewhere(t, cf, cg);
+	g_assert_cmpint(campaign_of(t, g1), ==, cf);
+	r = submit(t, "acme", "[\"ep-g.example\", \"ep-r3.example\"]");
+	g_assert_cmpint(campaign_of(t, r), ==, cf);
 
 	g_free(sql);
 	g_free(made);
