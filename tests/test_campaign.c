@@ -19,6 +19,8 @@
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int64_t
 count(csip_test_hub *t, const char *sql)
@@ -596,6 +598,160 @@ test_index_facts(void)
 	world_free(t);
 }
 
+/* Correlate enough reports that the index holds the memberships (it
+ * reloads them at its second correlation with no other writer between):
+ * N reports of ORG on VALUE, a fresh one each. */
+static void
+settle(csip_test_hub *t, const char *org, const char *tag, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char *list = g_strdup_printf("[\"settle-%s-%d.example\"]", tag,
+					     i);
+
+		submit(t, org, list);
+		g_free(list);
+	}
+}
+
+/* Merge campaign OTHER into INTO in a child process, as `csip serve` or
+ * another program on the same database would: its own hub, its own
+ * index, nothing shared with this process but the database. */
+static void
+merge_elsewhere(csip_test_hub *t, int64_t into, int64_t other)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		csip_hub *h = NULL;
+		int ok;
+
+		csip_correlate_forget();
+		ok = csip_hub_open(t->cfg, 0, &h) == CSIP_OK &&
+		     csip_campaign_merge(h, "test", into, &other, 1) == CSIP_OK;
+		csip_hub_free(h);
+		_exit(ok ? 0 : 1);
+	}
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+/* The correlation index keeps the memberships while
+ * corr_state.campaign_epoch is the one it learnt them at; every write of
+ * campaign_report moves the epoch (migration 14's triggers), so a change
+ * made outside the correlation -- an analyst's merge, split or exclusion
+ * through another hub handle (as another process or the API would), a
+ * rebuild, a bare SQL write, a merge in another process -- is seen by
+ * the next correlation, which joins the campaign the database holds. */
+static void
+test_epoch(void)
+{
+	csip_test_hub *t = world();
+	csip_hub *other = NULL;
+	int64_t p1, p2, q1, q2, r, s, x1, x2, y, z1, z2, w, cp, cq, cs, cz, c0;
+	int64_t f1, g1, cf, cg;
+	int64_t e0 = 0, e1 = 0;
+	int64_t *made = NULL;
+	size_t n_made = 0, recomputed = 0;
+	char *sql = NULL;
+
+	csip_assert_ok(csip_hub_open(t->cfg, 0, &other));
+	p1 = submit(t, "acme", "[\"ep-p.example\"]");
+	e0 = count(t, "SELECT campaign_epoch FROM corr_state");
+	p2 = submit(t, "bolt", "[\"ep-p.example\"]");
+	e1 = count(t, "SELECT campaign_epoch FROM corr_state");
+	q1 = submit(t, "coin", "[\"ep-q.example\"]");
+	q2 = submit(t, "dual", "[\"ep-q.example\"]");
+	cp = campaign_of(t, p1);
+	cq = campaign_of(t, q1);
+	g_assert_cmpint(cp, !=, cq);
+	g_assert_cmpint(campaign_of(t, p2), ==, cp);
+	/* The triggers: a membership written moves the epoch. */
+	g_assert_cmpint(e1, >, e0);
+	settle(t, "acme", "a", 3);
+
+	/* A merge by another handle: q's reports are in cp now. */
+	csip_assert_ok(csip_campaign_merge(other, "test", cp, &cq, 1));
+	r = submit(t, "coin", "[\"ep-q.example\", \"ep-r.example\"]");
+	g_assert_cmpint(campaign_of(t, r), ==, cp);
+	g_assert_cmpint(campaign_of(t, q2), ==, cp);
+
+	/* A split by another handle: p's reports and q's apart. */
+	settle(t, "bolt", "b", 3);
+	{
+		int64_t pp[2] = { p1, p2 };
+
+		csip_assert_ok(csip_campaign_split(other, "test", cp, pp, 2,
+						   &made, &n_made));
+	}
+	g_assert_cmpint(n_made, ==, 1);
+	cs = campaign_of(t, q1);
+	g_assert_cmpint(campaign_of(t, p1), !=, cs);
+	g_assert_cmpint(campaign_of(t, r), ==, cs);
+	s = submit(t, "acme", "[\"ep-q.example\", \"ep-s.example\"]");
+	g_assert_cmpint(campaign_of(t, s), ==, cs);
+
+	/* An exclusion by another handle: x1 and x2 were one campaign
+	 * through the excluded value only (alone, each leaves it); y
+	 * links x2 alone. */
+	x1 = submit(t, "acme", "[\"ep-x.example\", \"ep-shared.example\"]");
+	x2 = submit(t, "bolt", "[\"ep-y.example\", \"ep-shared.example\"]");
+	g_assert_cmpint(campaign_of(t, x1), ==, campaign_of(t, x2));
+	settle(t, "coin", "c", 3);
+	csip_assert_ok(csip_campaign_exclude(other, "test", "ep-shared.example",
+					     "shared hosting", &recomputed));
+	g_assert_cmpint(campaign_of(t, x1), ==, 0);
+	g_assert_cmpint(campaign_of(t, x2), ==, 0);
+	y = submit(t, "coin", "[\"ep-y.example\", \"ep-y2.example\"]");
+	g_assert_cmpint(campaign_of(t, y), ==, campaign_of(t, x2));
+	g_assert_cmpint(campaign_of(t, y), !=, campaign_of(t, x1));
+
+	/* A rebuild through another handle. */
+	z1 = submit(t, "acme", "[\"ep-z.example\"]");
+	z2 = submit(t, "bolt", "[\"ep-z.example\"]");
+	settle(t, "dual", "d", 3);
+	csip_assert_ok(csip_correlate_rebuild(other, "test", NULL, NULL));
+	cz = campaign_of(t, z1);
+	g_assert_cmpint(campaign_of(t, z2), ==, cz);
+	w = submit(t, "coin", "[\"ep-z.example\", \"ep-w.example\"]");
+	g_assert_cmpint(campaign_of(t, w), ==, cz);
+
+	/* A bare write of campaign_report, as another program would make:
+	 * p's reports moved to the campaign of q's. */
+	settle(t, "acme", "e", 3);
+	c0 = campaign_of(t, q1);
+	g_assert_cmpint(campaign_of(t, p1), !=, c0);
+	sql = g_strdup_printf("UPDATE campaign_report SET campaign_id = %"
+		G_GINT64_FORMAT " WHERE report_id IN (%" G_GINT64_FORMAT ", %"
+		G_GINT64_FORMAT ")", c0, p1, p2);
+	csip_assert_ok(csip_store_begin(csip_hub_store(other)));
+	csip_assert_ok(csip_store_exec(csip_hub_store(other), sql));
+	csip_assert_ok(csip_store_commit(csip_hub_store(other)));
+	r = submit(t, "coin", "[\"ep-p.example\", \"ep-r2.example\"]");
+	g_assert_cmpint(campaign_of(t, r), ==, c0);
+
+	/* A merge by another process, with its own hub and index. */
+	f1 = submit(t, "acme", "[\"ep-f.example\"]");
+	submit(t, "bolt", "[\"ep-f.example\"]");
+	g1 = submit(t, "coin", "[\"ep-g.example\"]");
+	submit(t, "dual", "[\"ep-g.example\"]");
+	cf = campaign_of(t, f1);
+	cg = campaign_of(t, g1);
+	g_assert_cmpint(cf, !=, cg);
+	settle(t, "bolt", "f", 3);
+	merge_elsewhere(t, cf, cg);
+	g_assert_cmpint(campaign_of(t, g1), ==, cf);
+	r = submit(t, "acme", "[\"ep-g.example\", \"ep-r3.example\"]");
+	g_assert_cmpint(campaign_of(t, r), ==, cf);
+
+	g_free(sql);
+	g_free(made);
+	csip_hub_free(other);
+	world_free(t);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -609,5 +765,6 @@ main(int argc, char **argv)
 	g_test_add_func("/campaign/related-orgs",
 			test_related_orgs_leak_nothing);
 	g_test_add_func("/campaign/index-facts", test_index_facts);
+	g_test_add_func("/campaign/epoch", test_epoch);
 	return g_test_run();
 }

@@ -195,12 +195,13 @@ membership_row(csip_stmt *st, void *arr)
 /* The facts of REPORT and LINKED (N ids), sorted by report id.  ORG and
  * ORGS are their organisations as the caller knows them (0: not known).
  * When all are known only the memberships are read, from campaign_report
- * (small, and its pages stay cached); otherwise the report rows too, in
- * one query: a correlation made three, each an IN list SQLite builds a
- * temporary index for. */
+ * (small, and its pages stay cached), or taken from CAMPS (N + 1, may be
+ * NULL: REPORT's and then LINKED's) when the caller has them; otherwise
+ * the report rows too, in one query: a correlation made three, each an
+ * IN list SQLite builds a temporary index for. */
 static int
 load_facts(csip_store *s, int64_t report, int64_t org, const int64_t *linked,
-	   const int64_t *orgs, size_t n, GArray **out)
+	   const int64_t *orgs, const int64_t *camps, size_t n, GArray **out)
 {
 	GArray *ids = g_array_sized_new(FALSE, FALSE, sizeof(int64_t),
 					(guint)n + 1);
@@ -213,19 +214,20 @@ load_facts(csip_store *s, int64_t report, int64_t org, const int64_t *linked,
 	for (size_t i = 0; known && i < n; i++)
 		known = orgs && orgs[i] > 0;
 	if (known) {
-		linked_fact f = { report, org, 0 };
+		linked_fact f = { report, org, camps ? camps[0] : 0 };
 
 		g_array_append_val(facts, f);
 		for (size_t i = 0; i < n; i++) {
-			linked_fact l = { linked[i], orgs[i], 0 };
+			linked_fact l = { linked[i], orgs[i], camps ?
+					  camps[i + 1] : 0 };
 
 			g_array_append_val(facts, l);
 		}
 		g_array_sort(facts, cmp_fact);
-		rc = each_in(s, "SELECT report_id, campaign_id FROM "
-			"campaign_report WHERE report_id IN (@IDS@)",
-			(int64_t *)(void *)ids->data, ids->len, membership_row,
-			facts);
+		rc = camps ? CSIP_OK : each_in(s, "SELECT report_id, "
+			"campaign_id FROM campaign_report WHERE report_id IN "
+			"(@IDS@)", (int64_t *)(void *)ids->data, ids->len,
+			membership_row, facts);
 	} else {
 		rc = each_in(s, "SELECT r.id, r.org_id, c.campaign_id FROM "
 			"report r LEFT JOIN campaign_report c ON c.report_id = "
@@ -512,8 +514,9 @@ out:
 
 int
 csip_campaign_on_links(csip_hub *h, int64_t report, int64_t org,
-		       const int64_t *linked, const int64_t *orgs, size_t n,
-		       int64_t *campaign, int64_t *alert_id)
+		       const int64_t *linked, const int64_t *orgs,
+		       const int64_t *camps, size_t n, int64_t *campaign,
+		       int64_t *alert_id)
 {
 	GArray *facts = NULL;
 	int rc;
@@ -522,8 +525,8 @@ csip_campaign_on_links(csip_hub *h, int64_t report, int64_t org,
 	*alert_id = 0;
 	if (n == 0)
 		return CSIP_OK;
-	if ((rc = load_facts(csip_hub_store(h), report, org, linked, orgs, n,
-			     &facts)) < 0)
+	if ((rc = load_facts(csip_hub_store(h), report, org, linked, orgs,
+			     camps, n, &facts)) < 0)
 		return rc;
 	if ((rc = join(h, report, facts, campaign)) == CSIP_OK)
 		rc = alert(h, report, *campaign, facts, alert_id);

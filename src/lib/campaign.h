@@ -38,12 +38,18 @@
  * its id, or 0).  ORG is REPORT's organisation and ORGS (N, may be NULL)
  * those of LINKED as the caller knows them, 0 where it does not: the
  * unknown are read from the report rows.  A report's organisation never
- * changes, so the correlation index keeps it; campaigns change (analysts'
- * merges, splits and exclusions, rebuilds, other correlations) and are
- * always read from campaign_report in this transaction. */
+ * changes, so the correlation index keeps it.  CAMPS (N + 1, may be NULL:
+ * then read from campaign_report in this transaction) are the campaigns
+ * of REPORT and then of LINKED (0: none), exactly as campaign_report holds
+ * them in this transaction: the correlation index keeps them while
+ * corr_state.campaign_epoch shows that nobody else changed a membership
+ * (correlate.c).  Only the memberships of REPORT, of LINKED and of the
+ * campaigns of LINKED change: all go to *campaign, REPORT's own kept when
+ * it had one. */
 int csip_campaign_on_links(csip_hub *h, int64_t report, int64_t org,
 			   const int64_t *linked, const int64_t *orgs,
-			   size_t n, int64_t *campaign, int64_t *alert);
+			   const int64_t *camps, size_t n, int64_t *campaign,
+			   int64_t *alert);
 
 /* For a rebuild, inside its transaction: replace every membership with
  * PAIRS (N pairs of report id and component root).  Each component keeps

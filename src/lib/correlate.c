@@ -237,6 +237,19 @@ struct csip_corr_index {
 	 * instead of a random lookup of each report row. */
 	uint32_t *orgs;
 	size_t orgs_len;
+	/* The campaign of each report (0: none), by report id: all of
+	 * campaign_report as it was when corr_state.campaign_epoch was
+	 * camp_epoch (0: not known).  Triggers change the epoch with every
+	 * write of campaign_report (migration 14), by any process or path,
+	 * so while the database's epoch is camp_epoch these are the
+	 * memberships, and a correlation takes the linked reports' from here
+	 * instead of a random lookup of each.  camp_seen: the epoch at the
+	 * end of this process's last correlation; finding it again means
+	 * nobody else wrote since, so reloading the memberships is worth it
+	 * (csip_correlate_report). */
+	uint32_t *camps;
+	size_t camps_len;
+	int64_t camp_epoch, camp_seen;
 	uint64_t lens4;           /* prefix lengths of stored IPv4 CIDRs */
 	uint64_t lens6[3];        /* and IPv6 (bits 0..128) */
 	/* What the index reflects in the database: the reports correlated
@@ -302,6 +315,7 @@ csip_correlate_index_free(csip_corr_index *ix)
 	g_free(ix->refs);
 	g_free(ix->arena);
 	g_free(ix->orgs);
+	g_free(ix->camps);
 	g_free(ix->url);
 	g_mutex_clear(&ix->lock);
 	g_free(ix);
@@ -317,7 +331,8 @@ size_t
 csip_correlate_index_bytes(const csip_corr_index *ix)
 {
 	return ix->slots * (sizeof(uint64_t) + sizeof(uint32_t)) +
-	       (ix->arena_len + ix->orgs_len) * sizeof(uint32_t);
+	       (ix->arena_len + ix->orgs_len + ix->camps_len) *
+	       sizeof(uint32_t);
 }
 
 /* Remember that REPORT belongs to ORG.  An id beyond 32 bits is left
@@ -346,6 +361,91 @@ index_org(const csip_corr_index *ix, int64_t report)
 {
 	return report > 0 && (size_t)report < ix->orgs_len
 		? (int64_t)ix->orgs[report] : 0;
+}
+
+/* Put REPORT into CAMPAIGN (0: none) in IX's memberships.  Ids beyond 32
+ * bits cannot be kept: the memberships are then not known at all. */
+static void
+camp_set(csip_corr_index *ix, int64_t report, int64_t campaign)
+{
+	if (report <= 0 || report > MAX_REPORT || campaign < 0 ||
+	    campaign > (int64_t)UINT32_MAX) {
+		ix->camp_epoch = 0;
+		return;
+	}
+	if ((size_t)report >= ix->camps_len) {
+		size_t len = MAX((size_t)report + 1, ix->camps_len +
+				 ix->camps_len / 2);
+
+		ix->camps = g_renew(uint32_t, ix->camps, len);
+		memset(ix->camps + ix->camps_len, 0, (len - ix->camps_len) *
+		       sizeof(uint32_t));
+		ix->camps_len = len;
+	}
+	ix->camps[report] = (uint32_t)campaign;
+}
+
+/* The campaign of REPORT in IX's memberships (0: none). */
+static int64_t
+camp_of(const csip_corr_index *ix, int64_t report)
+{
+	return report > 0 && (size_t)report < ix->camps_len
+		? (int64_t)ix->camps[report] : 0;
+}
+
+static int
+camp_row(csip_stmt *st, void *ud)
+{
+	camp_set(ud, csip_stmt_int64(st, 0), csip_stmt_int64(st, 1));
+	return CSIP_OK;
+}
+
+/* Read all of campaign_report into IX, inside the correlation's
+ * transaction (writers locked out), as of EPOCH, the epoch that
+ * transaction read. */
+static int
+camps_reload(csip_hub *h, csip_corr_index *ix, int64_t epoch)
+{
+	int rc;
+
+	if (ix->camps)
+		memset(ix->camps, 0, ix->camps_len * sizeof(uint32_t));
+	ix->camp_epoch = epoch;
+	rc = csip_store_each(csip_hub_store(h), camp_row, ix, "SELECT "
+		"report_id, campaign_id FROM campaign_report", NULL);
+	if (rc < 0)
+		ix->camp_epoch = 0;
+	return rc;
+}
+
+/* After a correlation's commit: what csip_campaign_on_links() did to the
+ * memberships (campaign.h), given CAMPS, those of REPORT and then of
+ * LINKED (N) before it, and INTO, the campaign they went to. */
+static void
+camps_apply(csip_corr_index *ix, int64_t report, const int64_t *linked,
+	    const int64_t *camps, size_t n, int64_t into)
+{
+	GHashTable *gone = g_hash_table_new(g_int64_hash, g_int64_equal);
+
+	for (size_t i = 0; i < n; i++) {
+		if (camps[i + 1] != 0 && camps[i + 1] != into)
+			g_hash_table_add(gone, (gpointer)&camps[i + 1]);
+	}
+	/* Automatic merges are rare: a pass over the array for them. */
+	for (size_t r = 1; g_hash_table_size(gone) > 0 && r < ix->camps_len;
+	     r++) {
+		int64_t c = ix->camps[r];
+
+		if (c != 0 && g_hash_table_contains(gone, &c))
+			camp_set(ix, (int64_t)r, into);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (camps[i + 1] == 0)
+			camp_set(ix, linked[i], into);
+	}
+	if (camp_of(ix, report) == 0)
+		camp_set(ix, report, into);
+	g_hash_table_destroy(gone);
 }
 
 static void
@@ -1179,7 +1279,7 @@ index_path(csip_hub *h)
 }
 
 typedef struct corr_state {
-	int64_t seq, epoch, lists_version;
+	int64_t seq, epoch, lists_version, campaign_epoch;
 } corr_state;
 
 static int
@@ -1189,8 +1289,8 @@ read_state(csip_store *s, corr_state *st)
 	int rc;
 
 	memset(st, 0, sizeof *st);
-	rc = csip_store_prepare(s, "SELECT seq, epoch, lists_version FROM "
-		"corr_state WHERE one = 1", &q);
+	rc = csip_store_prepare(s, "SELECT seq, epoch, lists_version, "
+		"campaign_epoch FROM corr_state WHERE one = 1", &q);
 	if (rc < 0)
 		return rc;
 	rc = csip_stmt_step(q);
@@ -1198,6 +1298,7 @@ read_state(csip_store *s, corr_state *st)
 		st->seq = csip_stmt_int64(q, 0);
 		st->epoch = csip_stmt_int64(q, 1);
 		st->lists_version = csip_stmt_int64(q, 2);
+		st->campaign_epoch = csip_stmt_int64(q, 3);
 		rc = CSIP_OK;
 	} else if (rc == CSIP_DONE) {
 		rc = csip_error_set(CSIP_ESTORE, "the correlation state row is "
@@ -1297,11 +1398,15 @@ table_take(csip_corr_index *dst, csip_corr_index *src)
 	g_free(dst->refs);
 	g_free(dst->arena);
 	g_free(dst->orgs);
+	g_free(dst->camps);
 	dst->keys = src->keys;
 	dst->refs = src->refs;
 	dst->arena = src->arena;
 	dst->orgs = src->orgs;
 	dst->orgs_len = src->orgs_len;
+	dst->camps = src->camps;
+	dst->camps_len = src->camps_len;
+	dst->camp_epoch = src->camp_epoch;
 	dst->slots = src->slots;
 	dst->n = src->n;
 	dst->arena_len = src->arena_len;
@@ -1318,6 +1423,9 @@ table_take(csip_corr_index *dst, csip_corr_index *src)
 	src->arena = NULL;
 	src->orgs = NULL;
 	src->orgs_len = 0;
+	src->camps = NULL;
+	src->camps_len = 0;
+	src->camp_epoch = 0;
 }
 
 /* Empty IX in place for EPOCH and CAP. */
@@ -1798,13 +1906,14 @@ csip_correlate_report(csip_hub *h, int64_t id)
 	csip_store *s = csip_hub_store(h);
 	csip_corr_index *ix = NULL;
 	csip_stmt *st = NULL, *obs_st = NULL, *link_st = NULL;
-	GArray *o = NULL, *linked = NULL, *orgs = NULL;
+	GArray *o = NULL, *linked = NULL, *orgs = NULL, *camps = NULL;
 	corr_state state;
 	settings set = { 0 };
 	finder f;
 	int64_t campaign = 0, alert = 0, seq = 0, token = 0, org = 0;
+	int64_t camp_end = 0;
 	char now[21];
-	int rc, began = 0, locked = 0, have_finder = 0;
+	int rc, began = 0, locked = 0, have_finder = 0, known = 0;
 
 	if (id <= 0 || id > MAX_REPORT)
 		return csip_error_set(CSIP_EINVAL, "report id %" PRId64 " is "
@@ -1845,6 +1954,16 @@ csip_correlate_report(csip_hub *h, int64_t id)
 	if ((rc = seed_shipped(h)) < 0 || (rc = read_state(s, &state)) < 0 ||
 	    (rc = ensure_current(h, ix, &state, (uint32_t)set.cap)) < 0)
 		goto out;
+	/* The memberships: the index's while the epoch is theirs; read
+	 * anew when this process's own last correlation was the last
+	 * writer (another writer since: it may still be at work, so the
+	 * lookups of this correlation are cheaper than a reload). */
+	if (ix->camp_epoch != state.campaign_epoch &&
+	    state.campaign_epoch == ix->camp_seen &&
+	    (rc = camps_reload(h, ix, state.campaign_epoch)) < 0)
+		goto out;
+	known = ix->camp_epoch != 0 && ix->camp_epoch ==
+		state.campaign_epoch;
 	if ((rc = load_obs(s, &obs_st, id, &o)) < 0)
 		goto out;
 	finder_init(&f, h, ix, id, set.threshold);
@@ -1859,9 +1978,21 @@ csip_correlate_report(csip_hub *h, int64_t id)
 
 		g_array_append_val(orgs, lo);
 	}
+	if (known) {
+		int64_t c = camp_of(ix, id);
+
+		camps = g_array_sized_new(FALSE, FALSE, sizeof(int64_t),
+					  linked->len + 1);
+		g_array_append_val(camps, c);
+		for (guint i = 0; i < linked->len; i++) {
+			c = camp_of(ix, g_array_index(linked, int64_t, i));
+			g_array_append_val(camps, c);
+		}
+	}
 	if ((rc = csip_campaign_on_links(h, id, org, (int64_t *)(void *)
-			linked->data, (int64_t *)(void *)orgs->data,
-			linked->len, &campaign, &alert)) < 0)
+			linked->data, (int64_t *)(void *)orgs->data, camps ?
+			(int64_t *)(void *)camps->data : NULL, linked->len,
+			&campaign, &alert)) < 0)
 		goto out;
 	csip_store_now(now);
 	seq = state.seq + 1;
@@ -1869,10 +2000,20 @@ csip_correlate_report(csip_hub *h, int64_t id)
 	 * commit never carries the token an index learnt (index_matches). */
 	token = (int64_t)(((uint64_t)g_random_int() << 31) ^
 			  g_random_int()) | 1;
-	rc = csip_store_run(s, NULL, "UPDATE corr_state SET seq = seq + 1 "
-		"WHERE one = 1", NULL);
-	if (rc < 0)
+	/* The epoch after this correlation's own memberships: no other
+	 * writer can come between it and the one read above (the writers'
+	 * lock, which migration 14's trigger takes too on PostgreSQL). */
+	rc = csip_store_prepare(s, "UPDATE corr_state SET seq = seq + 1 "
+		"WHERE one = 1 RETURNING campaign_epoch", &st);
+	if (rc < 0 || (rc = csip_stmt_step(st)) < 0)
 		goto out;
+	if (rc != CSIP_ROW) {
+		rc = csip_error_set(CSIP_ESTORE, "the correlation state row is "
+			"missing: the database was not migrated by this csip");
+		goto out;
+	}
+	camp_end = csip_stmt_int64(st, 0);
+	g_clear_pointer(&st, csip_stmt_free);
 	rc = csip_store_prepare(s, "UPDATE report SET corr_seq = ?, "
 		"corr_token = ?, correlated_at = ? WHERE id = ?", &st);
 	if (rc < 0 || (rc = csip_stmt_bind_int64(st, 1, seq)) < 0 ||
@@ -1901,7 +2042,19 @@ csip_correlate_report(csip_hub *h, int64_t id)
 		index_set_org(ix, id, org);
 		ix->seq = seq;
 		ix->token = token;
+		/* Learnt with the report, so that a commit the database
+		 * loses takes them away with it (index_matches). */
+		if (known && ix->camp_epoch == state.campaign_epoch) {
+			camps_apply(ix, id, (int64_t *)(void *)linked->data,
+				    (int64_t *)(void *)camps->data,
+				    linked->len, campaign);
+			if (ix->camp_epoch != 0)
+				ix->camp_epoch = camp_end;
+		}
+	} else {
+		ix->camp_epoch = 0;
 	}
+	ix->camp_seen = camp_end;
 out:
 	csip_stmt_free(st);
 	csip_stmt_free(obs_st);
@@ -1921,6 +2074,8 @@ out:
 		g_array_free(linked, TRUE);
 	if (orgs)
 		g_array_free(orgs, TRUE);
+	if (camps)
+		g_array_free(camps, TRUE);
 	return rc;
 }
 

@@ -537,6 +537,35 @@ NULL },
 "UPDATE item SET published_at = substr(published_at, 1, 19) || "
 "  '.000000Z' WHERE length(published_at) = 20;",
 NULL, NULL },
+/* Correlation (issue #5): campaign_epoch changes with every write of
+ * campaign_report, the one table that says which campaign a report is
+ * in, by whichever process or path makes it, so that a correlation index
+ * may keep the memberships and trust them only while the epoch is the
+ * one it learnt them at.  Triggers, so that no writer can forget it.
+ * On PostgreSQL the trigger also takes the writers' lock (store_pg.c),
+ * so that a write made outside csip cannot fall between a correlation's
+ * read of the epoch and its commit; csip's writers hold it already. */
+{ 14, "an epoch of campaign memberships",
+"ALTER TABLE corr_state ADD COLUMN campaign_epoch BIGINT NOT NULL "
+"  DEFAULT 1;",
+/* SQLite: row triggers only. */
+"CREATE TRIGGER campaign_report_ins AFTER INSERT ON campaign_report "
+"  BEGIN UPDATE corr_state SET campaign_epoch = campaign_epoch + 1 "
+"  WHERE one = 1; END;"
+"CREATE TRIGGER campaign_report_upd AFTER UPDATE ON campaign_report "
+"  BEGIN UPDATE corr_state SET campaign_epoch = campaign_epoch + 1 "
+"  WHERE one = 1; END;"
+"CREATE TRIGGER campaign_report_del AFTER DELETE ON campaign_report "
+"  BEGIN UPDATE corr_state SET campaign_epoch = campaign_epoch + 1 "
+"  WHERE one = 1; END;",
+/* PostgreSQL: once a statement, TRUNCATE included. */
+"CREATE FUNCTION campaign_epoch_bump() RETURNS trigger AS $$"
+"  BEGIN PERFORM pg_advisory_xact_lock(1668508016);"
+"  UPDATE corr_state SET campaign_epoch = campaign_epoch + 1"
+"  WHERE one = 1; RETURN NULL; END; $$ LANGUAGE plpgsql;"
+"CREATE TRIGGER campaign_report_epoch AFTER INSERT OR UPDATE OR DELETE"
+"  OR TRUNCATE ON campaign_report"
+"  FOR EACH STATEMENT EXECUTE FUNCTION campaign_epoch_bump();" },
 };
 
 #define N_MIGRATIONS ((int)G_N_ELEMENTS(migrations))
