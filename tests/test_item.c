@@ -1308,9 +1308,24 @@ test_published_microseconds(void)
 			"'2024-05-01T09:00:00Z' WHERE id = %" G_GINT64_FORMAT, a);
 		sql(&w, qs);
 	}
+	/* Back to version 12, so that 13 runs again: the later migrations
+	 * run again too, so what they made is undone first.  A new
+	 * migration that cannot run twice must be undone here as well. */
+	g_assert_cmpint(csip_migrate_latest(), ==, 14);
+	if (strcmp(csip_store_backend_name(csip_hub_store(w.t->hub)),
+		   "sqlite") == 0) {
+		sql(&w, "DROP TRIGGER campaign_report_ins");
+		sql(&w, "DROP TRIGGER campaign_report_upd");
+		sql(&w, "DROP TRIGGER campaign_report_del");
+	} else {
+		sql(&w, "DROP TRIGGER campaign_report_epoch ON "
+		    "campaign_report");
+		sql(&w, "DROP FUNCTION campaign_epoch_bump()");
+	}
+	sql(&w, "ALTER TABLE corr_state DROP COLUMN campaign_epoch");
 	sql(&w, "DELETE FROM schema_version WHERE version >= 13");
 	csip_assert_ok(csip_migrate(csip_hub_store(w.t->hub), &applied));
-	g_assert_cmpint(applied, >=, 1);
+	g_assert_cmpint(applied, ==, 2);
 	pub_at(&w, a, at_a);
 	g_assert_cmpstr(at_a, ==, "2024-05-01T09:00:00.000000Z");
 	pub_at(&w, b, norm);
