@@ -300,7 +300,10 @@ test_status_and_errors(void)
 	memset(&rs, 0, sizeof rs);
 	csip_api_error(&rs, 500, "database error: could not open "
 		       "/srv/hub/hub.db");
-	g_assert_null(csip_api_hide_internal(&rs, 1, "ab12"));
+	orig = csip_api_hide_internal(&rs, 1, "ab12");
+	g_assert_cmpstr(orig, ==, "database error: could not open "
+			"/srv/hub/hub.db");
+	g_free(orig);
 	g_assert_nonnull(strstr(error_message(rs.json), "/srv/hub"));
 	orig = csip_api_hide_internal(&rs, 0, "ab12");
 	g_assert_cmpstr(orig, ==, "database error: could not open "

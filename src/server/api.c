@@ -281,13 +281,15 @@ csip_api_hide_internal(csip_resp *rs, int hub, const char *ref)
 	const char *m;
 	char *orig, msg[160];
 
-	if (rs->status < 500 || hub || rs->json == NULL)
+	if (rs->status < 500 || rs->json == NULL)
 		return NULL;
 	m = json_string_value(json_object_get(json_object_get(rs->json,
 		"error"), "message"));
 	if (m == NULL)
 		return NULL;
 	orig = g_strdup(m);
+	if (hub)
+		return orig;
 	g_snprintf(msg, sizeof msg, "the server could not answer (reference "
 		   "%s); its operator finds the cause in the server's log "
 		   "under that reference", ref);

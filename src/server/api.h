@@ -126,10 +126,10 @@ void csip_api_error(csip_resp *rs, int status, const char *message);
 
 /* The message of a failure on the server's side (status 500 and above)
  * can carry what only the operator should read: the database's words, a
- * path, PostgreSQL's detail of a row.  For a caller other than the hub
- * (HUB 0) the error in RS (as csip_api_error made it) is replaced by one
- * that names REF, and the original message is returned for the server's
- * log (g_free); NULL when RS is left as it was. */
+ * path, PostgreSQL's detail of a row.  When RS holds such an error (as
+ * csip_api_error made it), its message is returned for the server's log
+ * (g_free), and for a caller other than the hub (HUB 0) the error in RS
+ * is replaced by one that names REF; NULL, RS untouched, otherwise. */
 char *csip_api_hide_internal(csip_resp *rs, int hub, const char *ref);
 
 /* Answer with what PRODUCE writes, spooled to an unlinked temporary file

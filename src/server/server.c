@@ -876,8 +876,9 @@ send_response(struct MHD_Connection *c, csip_resp *rs, int taxii)
 	return ret;
 }
 
-/* A failure's own words go to the log, always (even with quiet set);
- * callers other than the hub's analysts get the reference alone. */
+/* A failure's own words go to the log under a reference, always (even
+ * with quiet set), whoever the caller; callers other than the hub get
+ * the reference alone. */
 static void
 hide_internal(const csip_req *rq, csip_resp *rs, const char *method,
 	      const char *url)

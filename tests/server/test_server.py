@@ -1046,6 +1046,10 @@ class Test3Errors(unittest.TestCase):
                 line = [x for x in log.splitlines() if ref in x]
                 self.assertEqual(len(line), 1, log)
                 self.assertIn("feedback", line[0])
+                # The hub's failures are logged too, with their words.
+                self.assertEqual(len(re.findall(
+                    r"GET /api/v1/stats 500 reference [0-9a-f]{16}: .*"
+                    r"feedback", log)), 2, log)
             finally:
                 db.execute("ALTER TABLE feedback_gone RENAME TO feedback")
                 db.commit()
