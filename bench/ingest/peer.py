@@ -41,7 +41,10 @@ def refang(text):
     return text
 
 
-def extract(text, found):
+def extract(text, found, where=None, place=None):
+    """Add TEXT's indicators to FOUND; WHERE, when given, maps each new one
+    to PLACE (the comparison's use, not the bench's)."""
+    before = len(found) if where is not None else 0
     text = refang(text)
     for m in URL.finditer(text):
         u = m.group(0).rstrip(".,;:!?)]}'\"")
@@ -60,25 +63,32 @@ def extract(text, found):
         t = HASHES.get(len(m.group(0)))
         if t:
             found.add((t, m.group(0).lower()))
+    if where is not None and len(found) != before:
+        for x in found:
+            where.setdefault(x, place)
 
 
-def parse(raw):
+def parse(raw, where=None):
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     found = set()
     for h in ("From", "Reply-To", "Return-Path", "Subject"):
         v = msg.get(h)
         if v:
-            extract(str(v), found)
+            extract(str(v), found, where, "header")
     for part in msg.walk():
         if part.is_multipart():
             continue
         ctype = part.get_content_type()
         name = part.get_filename()
         if name:
-            found.add(("filename", name))
             payload = part.get_payload(decode=True) or b""
-            found.add(("sha256", hashlib.sha256(payload).hexdigest()))
-            found.add(("md5", hashlib.md5(payload).hexdigest()))
+            got = (("filename", name),
+                   ("sha256", hashlib.sha256(payload).hexdigest()),
+                   ("md5", hashlib.md5(payload).hexdigest()))
+            found.update(got)
+            if where is not None:
+                for x in got:
+                    where.setdefault(x, "attachment")
             continue
         if ctype.startswith("text/"):
             try:
@@ -88,9 +98,9 @@ def parse(raw):
                 text = payload.decode("utf-8", "replace")
             if ctype == "text/html":
                 for m in HREF.finditer(text):
-                    extract(m.group(1), found)
+                    extract(m.group(1), found, where, "html-attribute")
                 text = re.sub(r"<[^>]+>", " ", text)
-            extract(text, found)
+            extract(text, found, where, "text")
     return found
 
 
@@ -120,14 +130,16 @@ def main():
     for path in sys.argv[1:]:
         with open(path, "rb") as f:
             raw = f.read()
+        where = {}
         try:
-            found = parse(raw)
+            found = parse(raw, where)
         except Exception as e:  # a peer that dies on one mail is no peer
             found = set()
             print(json.dumps({"source": path, "error": str(e)}))
             continue
         print(json.dumps({"source": path, "indicators": sorted(
-            [{"type": t, "value": v} for t, v in found],
+            [{"type": t, "value": v, "where": where.get((t, v))}
+             for t, v in found],
             key=lambda d: (d["type"], d["value"]))}, ensure_ascii=False))
 
 

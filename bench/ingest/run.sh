@@ -5,7 +5,8 @@
 # and GMime alone parsing and decoding (the ceiling).  Each runs RUNS times
 # over the same mails; the medians and their ratios are printed as a
 # Markdown table for docs/PERFORMANCE.md, followed by a comparison of the
-# indicator sets.
+# indicator sets (bench/ingest/compare.py: per type, what both found, what
+# only one side found and why).
 #
 # Usage: bench/ingest/run.sh [BUILD-DIR] [RUNS]
 # The corpus is ../shared/testdata/mail (all of it).
@@ -52,3 +53,6 @@ for name, r in (("csip (parse+extract+anonymise)", c),
 print()
 print("%d messages, median of %d runs" % (c["n"], len(open(sys.argv[1]).readlines())))
 PY
+
+echo
+python3 "$here/compare.py" --list "$list" "$build/csip" "$here/peer.py"
