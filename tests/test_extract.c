@@ -72,6 +72,28 @@ test_plain(void)
 	       "hostname login.example.net\nurl https://login.example.net/");
 }
 
+/* A wrapped link gives the URL inside too; a gateway's rewrite gives only
+ * that. */
+static void
+test_wrapped(void)
+{
+	expect("Go to https://www.google.com/url?q=https://evil.example/x&"
+	       "sa=D today",
+	       "domain evil.example\n"
+	       "hostname www.google.com\n"
+	       "url https://evil.example/x\n"
+	       "url https://www.google.com/url?q=https://evil.example/x&sa=D");
+	expect("https://jpn01.safelinks.protection.outlook.com/?url=https%3A"
+	       "%2F%2Fevil.example%2Fx&data=05%7C01%7Ctaro%40victim.example"
+	       "&reserved=0",
+	       "domain evil.example\n"
+	       "url https://evil.example/x");
+	/* Defanged, as analysts paste it. */
+	expect("hxxps://urldefense[.]com/v3/__https://evil.example/p__;!!x$",
+	       "domain evil.example\n"
+	       "url https://evil.example/p");
+}
+
 static void
 test_defanged(void)
 {
@@ -158,6 +180,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/extract/plain", test_plain);
 	g_test_add_func("/extract/defanged", test_defanged);
+	g_test_add_func("/extract/wrapped", test_wrapped);
 	g_test_add_func("/extract/japanese", test_japanese);
 	g_test_add_func("/extract/false-positives", test_false_positives);
 	g_test_add_func("/extract/dedup-and-where", test_dedup_and_where);

@@ -578,6 +578,35 @@ test_html(void)
 	csip_mail_free(m);
 }
 
+/* Links rewritten by the recipient's gateway, proxied or tracked: the
+ * URLs inside are the indicators; the gateways' rewrites, which carry the
+ * recipient and the tenant, are not. */
+static void
+test_wrapped(void)
+{
+	csip_mail *m = parse("wrapped.eml");
+
+	assert_ind(m, CSIP_IND_URL, "https://safelinks-target-test.com/"
+		   "login?id=7", "body:html-href");
+	assert_ind(m, CSIP_IND_DOMAIN, "safelinks-target-test.com",
+		   "body:html-href");
+	assert_ind(m, CSIP_IND_URL, "https://pp2-target-test.net/invoice?"
+		   "n=42", "body:text");
+	assert_ind(m, CSIP_IND_URL, "https://b64-target-test.net/pay",
+		   "body:html-href");
+	assert_ind(m, CSIP_IND_URL, "https://proxied-test.com/logo.png",
+		   "body:html-src");
+	/* A tracker or a proxy is the sender's side: kept with its target. */
+	assert_ind(m, CSIP_IND_HOSTNAME, "t.mailer-test.com",
+		   "body:html-href");
+	assert_no_ind_containing(m, "safelinks.protection.outlook.com");
+	assert_no_ind_containing(m, "urldefense");
+	assert_no_ind_containing(m, "kanto-power-test");
+	assert_no_ind_containing(m, "taro");
+	g_assert_cmpuint(csip_mail_warning_count(m), ==, 0);
+	csip_mail_free(m);
+}
+
 /* ---- archives ---------------------------------------------------- */
 
 static json_t *
@@ -1240,6 +1269,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/forward/attachment", test_forward_attachment);
 	g_test_add_func("/mail/forward/inline", test_forward_inline);
 	g_test_add_func("/mail/html", test_html);
+	g_test_add_func("/mail/wrapped", test_wrapped);
 	g_test_add_func("/mail/archive/zip", test_zip);
 	g_test_add_func("/mail/archive/encrypted", test_zip_encrypted);
 	g_test_add_func("/mail/archive/bomb", test_zip_bomb);

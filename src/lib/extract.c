@@ -16,6 +16,7 @@
  * name ending in a common file extension that happens to be a TLD.
  */
 #include "lib/extract.h"
+#include "lib/url_unwrap.h"
 #include "util/error.h"
 
 #include <glib.h>
@@ -41,6 +42,7 @@ struct csip_extract_set {
 	GHashTable *rejects;  /* candidates offer() took nothing from, keyed
 	                         "hint defanged text" */
 	int full;
+	int unwrapping;       /* offering the URLs inside a URL */
 };
 
 static void
@@ -292,12 +294,32 @@ reject_key(csip_ind_type hint, int defanged, const char *c, size_t n)
  * and DEFANGED alone (the parser and the public suffix list are fixed),
  * so such an answer is remembered; one that gives an indicator is not,
  * since adding it counts and may add its host too. */
+static int offer(csip_extract_set *s, const char *c, size_t n,
+		 csip_ind_type hint, int defanged, const char *where);
+
+/* Offer the URLs INNER found inside a URL, and free them.  They are not
+ * looked into again: csip_url_unwrap() returned every level.  Returns
+ * whether one was taken. */
+static int
+offer_inner(csip_extract_set *s, char **inner, const char *where)
+{
+	int found = 0;
+
+	s->unwrapping = 1;
+	for (size_t i = 0; inner && inner[i]; i++)
+		found |= offer(s, inner[i], strlen(inner[i]), CSIP_IND_URL, 0,
+			       where);
+	s->unwrapping = 0;
+	g_strfreev(inner);
+	return found;
+}
+
 static int
 offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
       int defanged, const char *where)
 {
 	csip_indicator *ind = NULL;
-	char *host, *key;
+	char *host, *key, **inner = NULL;
 	int is_name;
 
 	if (n == 0 || n > MAX_TOKEN)
@@ -344,6 +366,21 @@ offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
 		    !known_tld(at + 1))
 			goto drop;
 	}
+	/* The URLs a wrapper carries (a gateway's rewrite, a proxy, a
+	 * redirector): the wrapper differs at each organisation that
+	 * reports the same mail, the URL inside links their reports.  They
+	 * are looked for in the candidate as written, since the canonical
+	 * form drops the fragment (an image proxy's source).
+	 * csip_url_unwrap() opens every level at once.  A mail gateway's
+	 * rewrite is the recipient's own infrastructure and carries its
+	 * tenant and address: only what it wraps is an indicator. */
+	if (ind->type == CSIP_IND_URL && !s->unwrapping &&
+	    (inner = csip_url_unwrap(c, n)) != NULL &&
+	    csip_url_unwrap_is_gateway(ind->value, strlen(ind->value))) {
+		csip_indicator_free(ind);
+		g_free(key);
+		return offer_inner(s, inner, where);
+	}
 	/* A URL's host is an indicator of its own: correlation links a
 	 * report naming the host with one naming a URL on it. */
 	if (ind->type == CSIP_IND_URL) {
@@ -373,6 +410,7 @@ offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
 	}
 	g_free(key);
 	csip_extract_set_add(s, ind, where);
+	offer_inner(s, inner, where);
 	return 1;
 drop:
 	csip_indicator_free(ind);

@@ -409,6 +409,38 @@ def html():
     write('html.eml', out + qp + '\n')
 
 
+def wrapped():
+    """The attack mail as the victim's gateway delivered it: every link
+    rewritten by Safe Links (the recipient's address in data=) or
+    Proofpoint, an image through a proxy, a tracker's base64 target."""
+    safe = ('https://nam12.safelinks.protection.outlook.com/?url=https%3A'
+            '%2F%2Fsafelinks-target-test.com%2Flogin%3Fid%3D7&data=05%7C01'
+            '%7Ctaro%40kanto-power-test.jp%7C5f0e%7C0&sdata=Zm9v%3D&'
+            'reserved=0')
+    pp2 = ('https://urldefense.proofpoint.com/v2/url?u=https-3A__pp2-'
+           'target-test.net_invoice-3Fn-3D42&d=DwMFaQ&c=x&r=taro&m=y&s=z&e=')
+    proxy = ('https://ci6.googleusercontent.com/proxy/c0nkIpyAU=s0-d-e1-ft'
+             '#https://proxied-test.com/logo.png')
+    track = ('https://t.mailer-test.com/Prod/link-tracker?redirectUrl=' +
+             base64.b64encode(b'https%3A%2F%2Fb64-target-test.net%2Fpay')
+             .decode() + '&a=1')
+    page = ('<html><body><p>Your invoice is ready.</p>'
+            '<a href="%s">Open</a> <a href="%s">Pay</a>'
+            '<img src="%s"></body></html>' % (safe, track, proxy))
+    text = ('Your invoice is ready: %s\n' % pp2)
+    b = 'WRAP-B'
+    out = ('From: billing@invoice-test.com\n'
+           'To: taro@kanto-power-test.jp\n'
+           'Subject: Invoice\n'
+           'MIME-Version: 1.0\n'
+           'Content-Type: multipart/alternative; boundary="%s"\n\n'
+           '--%s\nContent-Type: text/plain; charset="utf-8"\n\n%s\n'
+           '--%s\nContent-Type: text/html; charset="utf-8"\n'
+           'Content-Transfer-Encoding: quoted-printable\n\n%s\n--%s--\n'
+           % (b, b, text, b, quopri.encodestring(page.encode()).decode(), b))
+    write('wrapped.eml', out)
+
+
 # ---- archives -------------------------------------------------------------
 
 def mail_with(name, data, body, subject='Documents', ctype=None):
@@ -541,6 +573,7 @@ if __name__ == '__main__':
     fwd_inline_tb()
     fake_thread()
     html()
+    wrapped()
     zips()
     broken()
     deep()
