@@ -565,9 +565,34 @@ test_html(void)
 		   "body:html-text");
 	assert_ind(m, CSIP_IND_URL, "https://script-test.com/evil.js",
 		   "body:html-script");
-	/* Comments and styles are not visible text. */
-	g_assert_null(find_ind(m, CSIP_IND_URL,
-			       "https://comment-test.com/hidden", NULL));
+	/* Comments and styles are not visible text, but what they hold
+	 * is an indicator: a style's url() loads by itself, and a page can
+	 * hide its links there from scanners that read what renders. */
+	g_assert_null(strstr(text, "comment-test"));
+	g_assert_null(strstr(text, "css-test"));
+	assert_ind(m, CSIP_IND_URL, "https://comment-test.com/hidden",
+		   "body:html-hidden");
+	assert_ind(m, CSIP_IND_URL, "https://css-test.com/bg.png",
+		   "body:html-src");
+	assert_ind(m, CSIP_IND_URL, "https://inline-css-test.net/t.png",
+		   "body:html-src");
+	assert_ind(m, CSIP_IND_URL, "https://import-test.net/s.css",
+		   "body:html-src");
+	assert_ind(m, CSIP_IND_URL, "https://swallowed-test.com/x",
+		   "body:html-hidden");
+	g_assert_null(strstr(text, "swallowed"));
+	/* Selectors are not host names. */
+	assert_no_ind_containing(m, "table.center");
+	assert_no_ind_containing(m, "button.no");
+	/* Outlook renders a conditional comment: its button is a link. */
+	assert_ind(m, CSIP_IND_URL, "https://outlook-only-test.com/pay",
+		   "body:html-href");
+	/* "<!-->" closes at once: what follows is markup. */
+	assert_ind(m, CSIP_IND_URL, "https://non-mso-test.com/pay",
+		   "body:html-href");
+	/* A scheme-relative source loads over the page's scheme. */
+	assert_ind(m, CSIP_IND_URL, "https://protorel-test.com/open.gif",
+		   "body:html-src");
 	g_assert_nonnull(strstr(text, "Your mailbox is full. Visit "
 				"hxxps://visible-test[.]net/fix now or call."));
 	g_assert_null(strstr(text, "<p>"));

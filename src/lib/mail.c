@@ -129,6 +129,7 @@ typedef struct body {
 	GPtrArray *hrefs;      /* hlink * */
 	GPtrArray *srcs;
 	GString *script;
+	GString *hidden;       /* comments, markup inside a <style> */
 } body;
 
 typedef struct hdr {
@@ -306,6 +307,27 @@ add_text(ctx *c, const char *text, size_t len, const char *where)
 		csip_extract_text(c->raw, text, len, where);
 }
 
+/* The URLs with a scheme in the LEN bytes of TEXT (see hidden_append),
+ * each from its scheme to the first byte that cannot be in a URL. */
+static void
+hidden_urls(ctx *c, const char *text, size_t len, const char *where)
+{
+	const char *e = text + len, *p = text;
+
+	while (p < e && (p = g_strstr_len(p, e - p, "://")) != NULL) {
+		const char *st = p, *en = p + 3;
+
+		while (st > text && g_ascii_isalpha(st[-1]))
+			st--;
+		while (en < e && (unsigned char)*en > 0x20 &&
+		       !strchr("\"'<>()`", *en))
+			en++;
+		if (st < p)
+			add_text(c, st, (size_t)(en - st), where);
+		p = en;
+	}
+}
+
 /* A host name from a header: kept as whatever the indicator parser calls
  * it (a registrable domain or a host name below one), nothing else. */
 static void
@@ -381,10 +403,18 @@ add_mailto(ctx *c, const char *url, const char *where)
 static void
 add_link_ind(ctx *c, const char *url, const char *where)
 {
-	if (has_prefix_ci(url, "mailto:"))
+	if (has_prefix_ci(url, "mailto:")) {
 		add_mailto(c, url, where);
-	else
+	} else if (url[0] == '/' && url[1] == '/' && g_ascii_isalnum(url[2])) {
+		/* "//host/x" takes the page's scheme; a mail read in a
+		 * browser is on https. */
+		char *abs = g_strconcat("https:", url, NULL);
+
+		add_text(c, abs, strlen(abs), where);
+		g_free(abs);
+	} else {
 		add_text(c, url, strlen(url), where);
+	}
 }
 
 static char *
@@ -666,6 +696,8 @@ body_free(gpointer p)
 		g_ptr_array_free(b->srcs, TRUE);
 	if (b->script)
 		g_string_free(b->script, TRUE);
+	if (b->hidden)
+		g_string_free(b->hidden, TRUE);
 	g_free(b);
 }
 
@@ -678,7 +710,68 @@ body_new(int html)
 	b->hrefs = g_ptr_array_new_with_free_func(link_free);
 	b->srcs = g_ptr_array_new_with_free_func(link_free);
 	b->script = g_string_new(NULL);
+	b->hidden = g_string_new(NULL);
 	return b;
+}
+
+/* Keep text a reader does not see for the URLs it holds: a kit's
+ * comments, and markup inside a <style> (an unclosed one swallows the
+ * rest of the page, hiding its links from scanners that read only what
+ * renders).  Only URLs with a scheme are taken from it (hidden_urls()):
+ * style rules and comment prose are full of names that look like hosts
+ * (table.center, button.no) and hex ids that look like digests. */
+static void
+hidden_append(body *b, const char *s, size_t n)
+{
+	if (b->hidden->len >= MAX_SCRIPT)
+		return;
+	g_string_append_len(b->hidden, s,
+			    (gssize)MIN(n, MAX_SCRIPT - b->hidden->len));
+	g_string_append_c(b->hidden, '\n');
+}
+
+static void add_link(GPtrArray *v, size_t off, char *url);
+
+/* The N bytes of CSS at S: each url(...) and @import "..." loads by
+ * itself, like an img src.  OFF is the visible text's length. */
+static void
+css_links(body *b, const char *s, size_t n, size_t off)
+{
+	const char *e = s + n, *p = s;
+
+	while (p < e && (p = memchr(p, '(', (size_t)(e - p))) != NULL) {
+		const char *v, *ve;
+
+		if (p - s < 3 || g_ascii_strncasecmp(p - 3, "url", 3) != 0) {
+			p++;
+			continue;
+		}
+		v = ++p;
+		while (v < e && (*v == ' ' || *v == '\t' || *v == '"' ||
+				 *v == '\''))
+			v++;
+		ve = v;
+		while (ve < e && *ve != ')' && *ve != '"' && *ve != '\'' &&
+		       *ve != ' ' && *ve != '\n')
+			ve++;
+		if (ve > v)
+			add_link(b->srcs, off, g_strndup(v, (size_t)(ve - v)));
+		p = ve;
+	}
+	for (p = s; p < e && (p = g_strstr_len(p, e - p, "@import")) != NULL;) {
+		const char *v = p + 7, *ve;
+
+		while (v < e && (*v == ' ' || *v == '\t'))
+			v++;
+		p = v;
+		if (v >= e || (*v != '"' && *v != '\''))
+			continue;
+		ve = memchr(v + 1, *v, (size_t)(e - v - 1));
+		if (ve == NULL)
+			break;
+		add_link(b->srcs, off, g_strndup(v + 1, (size_t)(ve - v - 1)));
+		p = ve + 1;
+	}
 }
 
 static const struct {
@@ -903,6 +996,12 @@ html_tag(const char *h, size_t n, size_t i, body *b, GString *text,
 			if (dst)
 				add_link(dst, text->len,
 					 decode_entities(h + vs, ve - vs));
+			if (al == 5 && g_ascii_strncasecmp(an, "style", 5) == 0) {
+				char *css = decode_entities(h + vs, ve - vs);
+
+				css_links(b, css, strlen(css), text->len);
+				g_free(css);
+			}
 			if (strcmp(name, "meta") == 0) {
 				if (al == 7 && g_ascii_strncasecmp(an,
 						"content", 7) == 0) {
@@ -935,6 +1034,18 @@ html_tag(const char *h, size_t n, size_t i, body *b, GString *text,
 	return j < n ? j + 1 : n;
 }
 
+/* Whether the N bytes at S hold a tag: markup where none belongs. */
+static int
+has_markup(const char *s, size_t n)
+{
+	for (const char *p = s; (p = memchr(p, '<', n - (size_t)(p - s)));
+	     p++)
+		if ((size_t)(p - s) + 1 < n && (g_ascii_isalpha(p[1]) ||
+						 p[1] == '/'))
+			return 1;
+	return 0;
+}
+
 /* Scan HTML (UTF-8) into B: the visible text, links with where in the
  * text they were, and script content, which holds redirect URLs. */
 static void
@@ -949,9 +1060,31 @@ html_scan(const char *h, size_t n, body *b)
 			int closing;
 
 			if (i + 3 < n && strncmp(h + i, "<!--", 4) == 0) {
-				const char *e = g_strstr_len(h + i + 4,
-					(gssize)(n - i - 4), "-->");
+				size_t k = i + 4;
+				const char *e;
 
+				/* "<!-->" and "<!--->" are empty comments
+				 * (HTML5), as in "<!--[if !mso]><!-->". */
+				if (k < n && h[k] == '>') {
+					i = k + 1;
+					continue;
+				}
+				if (k + 1 < n && h[k] == '-' && h[k + 1] == '>') {
+					i = k + 2;
+					continue;
+				}
+				/* A conditional comment holds markup that
+				 * Outlook renders ("<!--[if mso]>...
+				 * <![endif]-->"), often the button that
+				 * Outlook users click: read it as markup. */
+				if (n - k >= 3 && strncmp(h + k, "[if", 3) == 0) {
+					e = memchr(h + k, '>', n - k);
+					i = e ? (size_t)(e - h) + 1 : n;
+					continue;
+				}
+				e = g_strstr_len(h + k, (gssize)(n - k), "-->");
+				hidden_append(b, h + k,
+					      (e ? (size_t)(e - h) : n) - k);
 				i = e ? (size_t)(e - h) + 3 : n;
 				continue;
 			}
@@ -983,6 +1116,13 @@ html_scan(const char *h, size_t n, body *b)
 					g_string_append_len(b->script, h + i,
 						(gssize)MIN(l, MAX_SCRIPT));
 					g_string_append_c(b->script, '\n');
+				} else if (name[1] == 't') {
+					size_t l = (e ? (size_t)(e - h) : n)
+						   - i;
+
+					css_links(b, h + i, l, text->len);
+					if (has_markup(h + i, l))
+						hidden_append(b, h + i, l);
 				}
 				i = e ? (size_t)(e - h) : n;
 			}
@@ -1809,6 +1949,7 @@ view_of_inline(const view *v, const body *b, inline_fwd *f)
 			add_link(nb->srcs, l->off - f->body, g_strdup(l->url));
 	}
 	g_string_assign(nb->script, b->script->str);
+	g_string_assign(nb->hidden, b->hidden->str);
 	g_ptr_array_add(in->bodies, nb);
 	for (guint i = 0; i < v->attachments->len; i++)
 		g_ptr_array_add(in->attachments,
@@ -2714,6 +2855,9 @@ process_blob(ctx *c, const char *filename, const char *declared,
 		w = where_of(prefix, role, "html-script");
 		add_text(c, b->script->str, b->script->len, w);
 		g_free(w);
+		w = where_of(prefix, role, "html-hidden");
+		hidden_urls(c, b->hidden->str, b->hidden->len, w);
+		g_free(w);
 		w = where_of(prefix, role, "html-text");
 		add_text(c, b->text, strlen(b->text), w);
 		g_free(w);
@@ -2838,6 +2982,9 @@ bodies_json(ctx *c, const view *v, const char *prefix)
 		g_free(w);
 		w = where_of(prefix, "body", "html-script");
 		add_text(c, b->script->str, b->script->len, w);
+		g_free(w);
+		w = where_of(prefix, "body", "html-hidden");
+		hidden_urls(c, b->hidden->str, b->hidden->len, w);
 		g_free(w);
 		if (b->html) {
 			json_object_set_new(o, "hrefs", hrefs);

@@ -398,6 +398,19 @@ def html():
             '<form action="https://form-test.net/post"><input></form>'
             '<script>var a = "https://script-test.com/evil.js";</script>'
             '<p>Contact taro@kanto-power-test.jp</p>'
+            # The button only Outlook renders, and the one others do.
+            '<!--[if mso]><v:roundrect href="https://outlook-only-test.com'
+            '/pay" arcsize="12%"><center>Pay now</center></v:roundrect>'
+            '<![endif]--><!--[if !mso]><!-->'
+            '<a href="https://non-mso-test.com/pay">Pay</a><!--<![endif]-->'
+            '<img src="//protorel-test.com/open.gif">'
+            '<div style="background-image:url(\'https://inline-css-test.net'
+            '/t.png\')">x</div>'
+            # Style rules name things like hosts; an unclosed <style>
+            # swallows the rest of the page, links included.
+            '<style>table.center{width:100%} @import "https://import-test.'
+            'net/s.css"; button.no{color:red}'
+            '<a href="https://swallowed-test.com/x">hidden</a>'
             '</body></html>')
     out = ('From: alerts@mailbox-test.com\n'
            'To: taro@kanto-power-test.jp\n'
