@@ -70,6 +70,10 @@ test_proxies_and_redirectors(void)
 	/* Base64url without padding. */
 	expect("https://r.example/go?to=aHR0cHM6Ly9ldmlsLmV4YW1wbGUvYT9iPWMm"
 	       "ZD1l", "https://evil.example/a?b=c&d=e");
+	/* The scheme's letters encoded too, to hide it from a search. */
+	expect("https://www.google.com/url?q=h%74%74p%3A%2F%2Fbe%73t-pharma."
+	       "%7a%6f%6e%65%2F%3Fcp%3Dx&sa=D",
+	       "http://best-pharma.zone/?cp=x");
 	/* Percent-encoded twice. */
 	expect("https://r.example/?u=https%253A%252F%252Fevil.example%252Fx",
 	       "https://evil.example/x");

@@ -7,7 +7,7 @@
  * when, after the decoding its shape asks for, it starts with "http://" or
  * "https://"; the candidate then runs to the first byte that cannot be in
  * a URL.  Shapes are tried from the cheapest: raw, percent-encoded (twice
- * when the first decoding still reads "http%3A"), Proofpoint v2
+ * when the first decoding still holds a '%'), Proofpoint v2
  * ("https-3A__host_path"), then base64 or base64url of either of the
  * first two.
  *
@@ -168,8 +168,9 @@ take(found *f, const char *s, size_t n, unsigned depth)
 		level(f, u, n, depth + 1);
 }
 
-/* A URL raw, or percent-encoded once or twice: taken if so.  Returns
- * whether one was. */
+/* A URL raw, or percent-encoded once or twice (the scheme's letters too:
+ * "h%74%74p%3A%2F%2F" hides it from a search for "http"): taken if so.
+ * Returns whether one was. */
 static int
 plain_or_pct(found *f, const char *s, size_t n, unsigned depth)
 {
@@ -181,12 +182,10 @@ plain_or_pct(found *f, const char *s, size_t n, unsigned depth)
 		take(f, s, n, depth);
 		return f->v->len > before;
 	}
-	if (!prefix_ci(s, n, "http%3a") && !prefix_ci(s, n, "https%3a") &&
-	    !prefix_ci(s, n, "http%253a") && !prefix_ci(s, n, "https%253a"))
+	if (memchr(s, '%', n) == NULL)
 		return 0;
 	d = unescape(s, n, '%', 0, &dn);
-	if (!has_scheme(d, dn) && (prefix_ci(d, dn, "http%3a") ||
-				   prefix_ci(d, dn, "https%3a"))) {
+	if (!has_scheme(d, dn) && memchr(d, '%', dn)) {
 		d2 = unescape(d, dn, '%', 0, &d2n);
 		g_free(d);
 		d = d2;
