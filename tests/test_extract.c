@@ -88,6 +88,12 @@ test_wrapped(void)
 	       "&reserved=0",
 	       "domain evil.example\n"
 	       "url https://evil.example/x");
+	/* A link written without its scheme: its host. */
+	expect("Terms at www.evil-terms.example.com/legal. See "
+	       "shop.evil-cookies.com/cookies, node.js/docs and 10.0.0.0/8.",
+	       "cidr4 10.0.0.0/8\n"
+	       "hostname shop.evil-cookies.com\n"
+	       "hostname www.evil-terms.example.com");
 	/* Defanged, as analysts paste it. */
 	expect("hxxps://urldefense[.]com/v3/__https://evil.example/p__;!!x$",
 	       "domain evil.example\n"

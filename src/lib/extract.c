@@ -560,6 +560,14 @@ piece(csip_extract_set *s, const char *p, size_t n, const char *where)
 			goto out;
 	}
 	found = offer(s, r, len, CSIP_IND_UNKNOWN, defanged, where);
+	/* "www.evil.example/login": a link without its scheme, which mail
+	 * readers make clickable.  Its host is an indicator; the path alone
+	 * says too little to be one.  (A network, 10.0.0.0/8, parsed
+	 * above.) */
+	if (!found && (mark = memchr(r, '/', len)) != NULL && mark > r &&
+	    memchr(r, '.', (size_t)(mark - r)) != NULL)
+		found = offer(s, r, (size_t)(mark - r), CSIP_IND_UNKNOWN,
+			      defanged, where);
 out:
 	g_free(r);
 	g_free(nf);
