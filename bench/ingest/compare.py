@@ -157,10 +157,15 @@ class Mail:
         return self._raw
 
     def verp_of_recipient(self, v):
-        """Whether V is the tail of a recipient written into a bounce
-        address (VERP: bounce+user=example.com@list.example)."""
-        head = v.lower().split("@")[0]
-        return any((r + "=" + head) in self.raw() for r in self.recipients)
+        """Whether V is the tail of a recipient glued into a longer
+        address: a VERP bounce address (bounce+user=example.com@list),
+        or an address whose local part is the recipient's
+        (user@example@host, where a corpus replaced a mailbox)."""
+        v = v.lower()
+        head, tail = v.split("@")[0], v.split("@")[-1]
+        raw = self.raw()
+        return any((r + "=" + head) in raw or (r + "@" + tail) in raw
+                   for r in self.recipients)
 
     def names_recipient(self, v):
         v = v.lower()
@@ -177,7 +182,7 @@ def why_peer_only(t, v, where, m, flags, peer_urls):
             urllib.parse.unquote(html.unescape(v)))):
         return "names a recipient (csip leaves the victim out)"
     if t in ("domain", "email") and m.verp_of_recipient(v):
-        return "a piece of a recipient's VERP bounce address"
+        return "a piece of a longer address around a recipient's"
     if t in ("domain", "email", "ipv4") and m.contains(v):
         return "a piece of a longer indicator csip found"
     if t == "url":
