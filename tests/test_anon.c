@@ -608,6 +608,73 @@ test_received(void)
 	g_free(in);
 }
 
+/* Links the recipient's mail gateway rewrote (Safe Links with the
+ * tenant's id in data=, Proofpoint v2 with the customer's in c=, v3 with
+ * it after "!!", Proofpoint around Safe Links) are replaced by the links
+ * they wrap, in text and HTML, without a policy too; a target that names
+ * the recipient has it replaced; a gateway link whose target cannot be
+ * read fails closed. */
+static void
+test_gateway_links(void)
+{
+	static const char tenant[] = "72f988bf86f141af91ab2d7cd011db47";
+	static const char safe[] = "https://nam12.safelinks.protection."
+		"outlook.com/?url=https%3A%2F%2Fevil-target.example%2Flogin%3F"
+		"u%3D" "taro.yamada%40" VICTIM "&data=05%7C02%7C" "taro.yamada%40"
+		VICTIM "%7C3f2a1b0c4d5e6f708192a3b4c5d6e7f8%7C"
+		"72f988bf86f141af91ab2d7cd011db47%7C0%7C0%7C638390000000000000"
+		"&sdata=c2lnbmF0dXJl%3D&reserved=0";
+	GString *mail = g_string_new(NULL);
+	char *out = NULL;
+	size_t out_len;
+	json_t *removed = NULL;
+	GPtrArray *texts;
+	const char *const gone[] = {
+		"safelinks", "urldefense", tenant, "CUSTOMERID7", "CUST3ID",
+		"taro.yamada", NULL
+	};
+
+	g_string_printf(mail, "From: a@attacker.example\n"
+		"To: Taro Yamada <" TARO ">\n"
+		"Subject: invoice\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/alternative; boundary=\"B\"\n\n"
+		"--B\nContent-Type: text/plain\n\n"
+		"Pay at https://urldefense.proofpoint.com/v2/url?u=https-3A__"
+		"pp-target.example_pay&d=DwMFaQ&c=CUSTOMERID7&r=abc&m=x&s=y&e="
+		"\nor https://urldefense.com/v3/__https://v3-target.example/p"
+		"__;!!CUST3ID!sig$ .\n"
+		"--B\nContent-Type: text/html\n\n"
+		"<a href=\"%s\">log in</a> <a href=\"https://urldefense."
+		"proofpoint.com/v2/url?u=https-3A__nam12.safelinks.protection."
+		"outlook.com_-3Furl-3Dhttps-253A-252F-252Fdouble-target.example"
+		"-252F-26data-3D05&d=DwMFaQ&c=CUSTOMERID7&e=\">x</a>\n"
+		"--B--\n", safe);
+	if (anon(mail->str, mail->len, NULL, &out, &out_len, &removed) < 0)
+		g_error("anonymise: %s", csip_error_last());
+	texts = decodings(out, out_len);
+	for (int i = 0; gone[i]; i++)
+		assert_gone(texts, gone[i]);
+	g_assert_nonnull(find_anywhere(texts, "https://pp-target.example/pay"));
+	g_assert_nonnull(find_anywhere(texts, "https://v3-target.example/p"));
+	g_assert_nonnull(find_anywhere(texts, "https://double-target.example/"));
+	g_assert_nonnull(find_anywhere(texts, "https://evil-target.example/"
+				       "login?u=recipient-1@redacted.invalid"));
+	g_assert_cmpint(count_kind(removed, "gateway-link"), ==, 4);
+	g_ptr_array_free(texts, TRUE);
+	json_decref(removed);
+	g_free(out);
+
+	/* No target to put in its place: fail closed. */
+	g_string_assign(mail, "From: a@attacker.example\nTo: " TARO "\n"
+		"Subject: x\n\nhttps://nam12.safelinks.protection.outlook.com/"
+		"?data=05%7C02%7C72f988bf86f141af91ab2d7cd011db47\n");
+	g_assert_cmpint(anon(mail->str, mail->len, NULL, &out, &out_len,
+			     &removed), ==, CSIP_ERR);
+	g_assert_null(strstr(csip_error_last(), tenant));
+	g_string_free(mail, TRUE);
+}
+
 /* An address inside the bytes of a binary attachment cannot be rewritten
  * (the attachment is kept byte for byte): fail closed, and the message
  * names neither the address nor the domain. */
@@ -881,6 +948,7 @@ main(int argc, char **argv)
 	g_test_add_func("/anon/received", test_received);
 	g_test_add_func("/anon/shapes", test_shapes);
 	g_test_add_func("/anon/fail-closed", test_fail_closed);
+	g_test_add_func("/anon/gateway-links", test_gateway_links);
 	g_test_add_func("/anon/check-memo", test_check_memo);
 	g_test_add_func("/anon/idempotent", test_idempotent);
 	g_test_add_func("/anon/bad-input", test_bad_input);

@@ -25,6 +25,7 @@
  */
 #include "lib/anon.h"
 #include "lib/mail_charset.h"
+#include "lib/url_unwrap.h"
 #include "util/error.h"
 
 #include <arpa/inet.h>
@@ -46,13 +47,14 @@
 enum { M_DISCOVER, M_REWRITE, M_CHECK };
 
 enum {
-	K_ADDR, K_LOCAL, K_NAME, K_DOMAIN, K_HOST, K_IP, K_RECEIVED, K_HEADER
+	K_ADDR, K_LOCAL, K_NAME, K_DOMAIN, K_HOST, K_IP, K_RECEIVED, K_HEADER,
+	K_GATEWAY
 };
 
 static const char *const kind_names[] = {
 	"recipient-address", "recipient-local-part", "recipient-name",
 	"provider-domain", "provider-host", "internal-ip",
-	"internal-received", "provider-header"
+	"internal-received", "provider-header", "gateway-link"
 };
 
 /* Boundary rules of a pattern: where a literal may match. */
@@ -435,7 +437,7 @@ pat_free(gpointer p)
 /* The key of an identity in a->by_key: the kind's digit, ':' and the
  * first N bytes of VALUE in ASCII lower case (what "%d:%s" of
  * g_ascii_strdown() made, without the printf).  A new string. */
-G_STATIC_ASSERT(K_HEADER < 10);
+G_STATIC_ASSERT(K_GATEWAY < 10);
 static char *
 ident_key(int kind, const char *value, size_t n)
 {
@@ -1269,7 +1271,13 @@ pass_literal(anon *a, const char *s, size_t n, GString *out)
 		}
 		if (out) {
 			g_string_append_len(out, s + copied, l - copied);
-			g_string_append(out, repl);
+			/* A gateway's target may name the recipient too; it
+			 * is shorter than the link it replaces, so this
+			 * ends. */
+			if (id->kind == K_GATEWAY)
+				pass_literal(a, repl, strlen(repl), out);
+			else
+				g_string_append(out, repl);
 		}
 		record_where(a, id);
 		if (!a->quiet)
@@ -2152,6 +2160,71 @@ add_recipient(anon *a, const char *addr_in, size_t n, const char *name)
 		add_name(a, num, name);
 	g_free(addr);
 	return id;
+}
+
+/* ---- mail gateways' rewritten links ----------------------------------- */
+
+/* The next link in S from *AT whose host is a mail gateway's
+ * (csip_url_unwrap_is_gateway(): Safe Links, Proofpoint URL Defense), as
+ * [*B, *E): from its scheme to the first byte that cannot be in a URL.
+ * Such a link is the recipient organisation's: it carries the recipient's
+ * address, the organisation's tenant or customer id (which public
+ * look-ups turn into its name) and a signature. */
+static gboolean
+next_gateway(const char *s, size_t n, size_t *at, size_t *b, size_t *e)
+{
+	const char *p;
+
+	while (*at < n && (p = memchr(s + *at, ':', n - *at)) != NULL) {
+		size_t c = (size_t)(p - s), st = c, en = c + 3;
+
+		*at = c + 1;
+		if (n - c < 4 || p[1] != '/' || p[2] != '/')
+			continue;
+		while (st > 0 && g_ascii_isalpha(s[st - 1]))
+			st--;
+		if (st == c)
+			continue;
+		while (en < n && (unsigned char)s[en] > 0x20 &&
+		       (unsigned char)s[en] < 0x7f && !strchr("\"'<>`", s[en]))
+			en++;
+		if (!csip_url_unwrap_is_gateway(s + st, en - st))
+			continue;
+		*b = st;
+		*e = en;
+		*at = en;
+		return TRUE;
+	}
+	return FALSE;
+}
+
+/* Discovery: each gateway link in S becomes an identity whose placeholder
+ * is the link it wraps, the one the attacker sent (the first level that is
+ * no gateway's: Proofpoint may wrap Safe Links).  One whose target cannot
+ * be read is left to the check, which fails closed on it. */
+static void
+scan_gateways(anon *a, const char *s, size_t n)
+{
+	size_t at = 0, b, e;
+
+	while (next_gateway(s, n, &at, &b, &e)) {
+		char **inner = csip_url_unwrap(s + b, e - b), *lit;
+		const char *target = NULL;
+		gboolean fresh;
+		ident *id;
+
+		for (size_t i = 0; inner && inner[i] && !target; i++)
+			if (!csip_url_unwrap_is_gateway(inner[i],
+							strlen(inner[i])))
+				target = inner[i];
+		if (target) {
+			lit = g_strndup(s + b, e - b);
+			id = ident_get(a, K_GATEWAY, lit, target, &fresh);
+			add_pattern(a, lit, target, R_NONE, id);
+			g_free(lit);
+		}
+		g_strfreev(inner);
+	}
 }
 
 /* Scan S for addresses and hosts at provider domains and for IPs in
@@ -3463,6 +3536,13 @@ walk(anon *a, GMimeObject *obj, const char *path, int depth)
 static gboolean
 check_search(anon *a, const char *s, size_t n, int depth)
 {
+	size_t at = 0, b, e;
+
+	/* A gateway link the discovery could not replace. */
+	if (next_gateway(s, n, &at, &b, &e)) {
+		note_leak(a, K_GATEWAY);
+		return TRUE;
+	}
 	if (pass_literal(a, s, n, NULL) ||
 	    (a->nets->len && scan_ips(a, s, n, FALSE)))
 		return TRUE;
@@ -3545,10 +3625,11 @@ engine(anon *a, const char *s, size_t n, int depth, GString *out)
 	gboolean hit = FALSE;
 
 	if (a->mode == M_DISCOVER) {
-		/* Inside a string, discovery only looks for names at the
-		 * provider's domains and addresses in its networks
-		 * (scan_tokens()): without a policy there is nothing to
-		 * find in it or in what it encodes. */
+		scan_gateways(a, s, n);
+		/* Inside a string, discovery otherwise only looks for names
+		 * at the provider's domains and addresses in its networks
+		 * (scan_tokens()): without a policy there is nothing more
+		 * to find in it or in what it encodes. */
 		if (!a->domains->len && !a->nets->len)
 			return FALSE;
 		scan_tokens(a, s, n);

@@ -20,6 +20,10 @@
  *   provider host          host-N.redacted.invalid
  *   internal IP address    ip-N.redacted.invalid
  *   internal Received hop  the header is dropped
+ *   mail gateway's link    the link it wraps (Safe Links, Proofpoint URL
+ *                          Defense: the wrapper carries the recipient and
+ *                          the organisation's tenant or customer id); one
+ *                          whose target cannot be read fails closed
  *
  * Recipients come from the recipient headers (To, Cc, Bcc, Delivered-To,
  * X-Original-To, Envelope-To, X-Envelope-To, Resent-*, the DSN recipient
@@ -74,7 +78,8 @@ typedef struct csip_anon_policy {
  *
  *   [{"kind": "recipient-address" | "recipient-local-part" |
  *             "recipient-name" | "provider-domain" | "provider-host" |
- *             "internal-ip" | "internal-received" | "provider-header",
+ *             "internal-ip" | "internal-received" | "provider-header" |
+ *             "gateway-link",
  *     "value": <original>, "placeholder": <replacement or null when the
  *     header was dropped>, "where": ["header:To", "part 1 (text/plain)",
  *     ...]}]
