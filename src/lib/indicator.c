@@ -169,6 +169,7 @@ shown(const char *s, size_t n)
 typedef struct pctx {
 	const char *in;
 	size_t in_len;
+	int quiet;      /* csip_indicator_try(): no message is made */
 } pctx;
 
 static void
@@ -181,15 +182,17 @@ pctx_input(pctx *c, const char *s, size_t n)
 static int fail(const pctx *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Record `"<input>" <reason>` and return CODE. */
+/* Record `"<input>" <reason>` and return CODE (only return it when the
+ * caller asked for no message). */
 static int
 fail(const pctx *c, int code, const char *fmt, ...)
 {
 	va_list ap;
-	char *why;
+	char *why, *sh;
 
-	char *sh = shown(c->in ? c->in : "", c->in_len);
-
+	if (c->quiet)
+		return code;
+	sh = shown(c->in ? c->in : "", c->in_len);
 	va_start(ap, fmt);
 	why = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
@@ -1977,9 +1980,11 @@ clear_ind(csip_indicator *ind)
 	memset(ind, 0, sizeof(*ind));
 }
 
-int
-csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
-		     csip_indicator **out)
+/* csip_indicator_parse(), and csip_indicator_try() with QUIET.  Only
+ * fail() tells the two apart, and it changes nothing but the message. */
+static int
+parse_indicator(const char *text, size_t len, csip_ind_type hint, int quiet,
+		csip_indicator **out)
 {
 	csip_indicator ind = { 0 };
 	pctx c = { 0 };
@@ -1989,6 +1994,7 @@ csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
 	int rc = CSIP_OK, fanged = 0;
 
 	*out = NULL;
+	c.quiet = quiet;
 	if (text == NULL)
 		s = "", n = 0;
 	pctx_input(&c, s, n);
@@ -2064,6 +2070,24 @@ out:
 	return rc;
 }
 
+int
+csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
+		     csip_indicator **out)
+{
+	return parse_indicator(text, len, hint, 0, out);
+}
+
+int
+csip_indicator_try(const char *text, size_t len, csip_ind_type hint,
+		   csip_indicator **out)
+{
+	int rc = parse_indicator(text, len, hint, 1, out);
+
+	if (rc < 0)
+		csip_error_clear();
+	return rc;
+}
+
 void
 csip_indicator_free(csip_indicator *ind)
 {
@@ -2071,6 +2095,19 @@ csip_indicator_free(csip_indicator *ind)
 		return;
 	clear_ind(ind);
 	g_free(ind);
+}
+
+csip_indicator *
+csip_indicator_dup(const csip_indicator *ind)
+{
+	csip_indicator *d = g_new0(csip_indicator, 1);
+
+	d->type = ind->type;
+	d->value = g_strdup(ind->value);
+	d->display = g_strdup(ind->display);
+	d->registrable = g_strdup(ind->registrable);
+	d->flags = ind->flags;
+	return d;
 }
 
 int
