@@ -1106,10 +1106,62 @@ out:
 	return rc;
 }
 
-static char *
-registrable_of(const char *ascii)
+/* psl_registrable_domain() of the A-label name ASCII.  For
+ * csip_indicator_try() (C->quiet: a mail's candidates) the answers are
+ * remembered per thread, up to REG_MEMO names (then forgotten all at
+ * once): a look-up costs ten thousand instructions, and mails name the
+ * same hosts again and again.  The list is loaded once per process, so
+ * the answer depends on the name alone.  The result is owned by ASCII or
+ * by the memo, valid until the next call. */
+#define REG_MEMO 4096
+
+static char reg_none;   /* the memo's value for "no registrable domain" */
+
+static void
+reg_memo_free(gpointer p)
 {
-	const char *r = psl_registrable_domain(psl_ctx(), ascii);
+	if (p)
+		g_hash_table_destroy(p);
+}
+
+static GPrivate reg_memo = G_PRIVATE_INIT(reg_memo_free);
+
+static void
+reg_value_free(gpointer p)
+{
+	if (p != &reg_none)
+		g_free(p);
+}
+
+static const char *
+reg_domain(const pctx *c, const char *ascii)
+{
+	GHashTable *m;
+	const char *r;
+	char *known;
+
+	if (!c->quiet)
+		return psl_registrable_domain(psl_ctx(), ascii);
+	m = g_private_get(&reg_memo);
+	if (m == NULL) {
+		m = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					  reg_value_free);
+		g_private_set(&reg_memo, m);
+	}
+	known = g_hash_table_lookup(m, ascii);
+	if (known)
+		return known == &reg_none ? NULL : known;
+	r = psl_registrable_domain(psl_ctx(), ascii);
+	if (g_hash_table_size(m) >= REG_MEMO)
+		g_hash_table_remove_all(m);
+	g_hash_table_insert(m, g_strdup(ascii), r ? g_strdup(r) : &reg_none);
+	return r;
+}
+
+static char *
+registrable_of(const pctx *c, const char *ascii)
+{
+	const char *r = reg_domain(c, ascii);
 
 	return r ? g_strdup(r) : NULL;
 }
@@ -1139,7 +1191,7 @@ parse_name(const pctx *c, const char *s, size_t n, csip_ind_type hint,
 	 * the implicit "*" rule and the private section, which only add
 	 * suffixes to the two checks below).  One look-up instead of three
 	 * for nearly every name. */
-	reg = psl_registrable_domain(psl, ascii);
+	reg = reg_domain(c, ascii);
 	if (reg != NULL) {
 		ind->registrable = g_strdup(reg);
 		if (hint != CSIP_IND_UNKNOWN)
@@ -1423,7 +1475,7 @@ parse_url(const pctx *c, const char *s, size_t n, csip_indicator *ind)
 					     HOST_UNDERSCORE, &ahost, &uhost,
 					     &ind->flags)) < 0)
 				goto out;
-			ind->registrable = registrable_of(ahost);
+			ind->registrable = registrable_of(c, ahost);
 		}
 	}
 
@@ -1562,7 +1614,7 @@ parse_email(const pctx *c, const char *s, size_t n, csip_indicator *ind)
 		goto out;
 	}
 	ind->display = g_strconcat(local, "@", uni, NULL);
-	ind->registrable = registrable_of(ascii);
+	ind->registrable = registrable_of(c, ascii);
 	ind->type = CSIP_IND_EMAIL;
 out:
 	g_free(local);

@@ -281,6 +281,89 @@ detect_type(const unsigned char *data, size_t len)
 	return r;
 }
 
+/* What process_blob() computes of a blob's bytes alone: its digests, its
+ * detected type and its fuzzy hash. */
+typedef struct facts {
+	char *md5, *sha1, *sha256, *detected;
+	char ssdeep[FUZZY_MAX_RESULT];
+	int has_ssdeep;
+} facts;
+
+static void
+facts_clear(facts *f)
+{
+	g_free(f->md5);
+	g_free(f->sha1);
+	g_free(f->sha256);
+	g_free(f->detected);
+}
+
+/* The same attachment arrives again and again (a campaign's copies, the
+ * logo in every mail of a sender, the empty part): the facts of the blobs
+ * seen are kept for the process, keyed by SHA-256 and checked against a
+ * copy of the bytes, so an answer is only reused for the very same bytes.
+ * libmagic (its database is loaded once), ssdeep and the digests are
+ * functions of the bytes.  Bounded: blobs up to FACTS_MAX_BLOB bytes,
+ * FACTS_MAX_BYTES in all. */
+#define FACTS_MAX_BLOB (1024u * 1024)
+#define FACTS_MAX_BYTES (16u * 1024 * 1024)
+
+typedef struct kept_facts {
+	GBytes *data;
+	facts f;
+} kept_facts;
+
+static GMutex facts_lock;
+static GHashTable *facts_seen;   /* sha256 -> kept_facts * */
+static size_t facts_bytes;
+
+static void
+blob_facts(const unsigned char *data, size_t len, facts *f)
+{
+	kept_facts *k;
+
+	memset(f, 0, sizeof *f);
+	f->sha256 = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
+	g_mutex_lock(&facts_lock);
+	k = facts_seen ? g_hash_table_lookup(facts_seen, f->sha256) : NULL;
+	if (k && g_bytes_get_size(k->data) == len && (len == 0 ||
+	    memcmp(g_bytes_get_data(k->data, NULL), data, len) == 0)) {
+		f->md5 = g_strdup(k->f.md5);
+		f->sha1 = g_strdup(k->f.sha1);
+		f->detected = g_strdup(k->f.detected);
+		memcpy(f->ssdeep, k->f.ssdeep, sizeof f->ssdeep);
+		f->has_ssdeep = k->f.has_ssdeep;
+		g_mutex_unlock(&facts_lock);
+		return;
+	}
+	g_mutex_unlock(&facts_lock);
+	f->md5 = g_compute_checksum_for_data(G_CHECKSUM_MD5, data, len);
+	f->sha1 = g_compute_checksum_for_data(G_CHECKSUM_SHA1, data, len);
+	f->detected = detect_type(data, len);
+	if (len <= UINT32_MAX && fuzzy_hash_buf(data ? data :
+	    (const unsigned char *)"", (uint32_t)len, f->ssdeep) == 0)
+		f->has_ssdeep = 1;
+	if (len > FACTS_MAX_BLOB)
+		return;
+	g_mutex_lock(&facts_lock);
+	if (facts_seen == NULL)
+		facts_seen = g_hash_table_new(g_str_hash, g_str_equal);
+	if (facts_bytes + len <= FACTS_MAX_BYTES &&
+	    !g_hash_table_contains(facts_seen, f->sha256)) {
+		k = g_new0(kept_facts, 1);
+		k->data = g_bytes_new(data, len);
+		k->f.md5 = g_strdup(f->md5);
+		k->f.sha1 = g_strdup(f->sha1);
+		k->f.sha256 = g_strdup(f->sha256);
+		k->f.detected = g_strdup(f->detected);
+		memcpy(k->f.ssdeep, f->ssdeep, sizeof f->ssdeep);
+		k->f.has_ssdeep = f->has_ssdeep;
+		g_hash_table_insert(facts_seen, k->f.sha256, k);
+		facts_bytes += len;
+	}
+	g_mutex_unlock(&facts_lock);
+}
+
 /* ---- indicators -------------------------------------------------- */
 
 /* The memo's value for a value the indicator parser refuses. */
@@ -2663,22 +2746,22 @@ process_blob(ctx *c, const char *filename, const char *declared,
 	     const unsigned char *data, size_t len, unsigned depth,
 	     const char *role, const char *prefix, json_t *obj)
 {
-	char *md5 = g_compute_checksum_for_data(G_CHECKSUM_MD5, data, len);
-	char *sha1 = g_compute_checksum_for_data(G_CHECKSUM_SHA1, data, len);
-	char *sha256 = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data,
-						   len);
-	char *detected = detect_type(data, len);
-	char ssdeep[FUZZY_MAX_RESULT];
+	facts f;
+	const char *md5, *sha1, *sha256, *detected, *ssdeep;
 	char *wname = where_of(prefix, role, "name");
 	char *whash = where_of(prefix, role, "hash");
 	char *label = shown(filename ? filename : role);
-	int has_ssdeep = 0;
+	int has_ssdeep;
 
+	blob_facts(data, len, &f);
+	md5 = f.md5;
+	sha1 = f.sha1;
+	sha256 = f.sha256;
+	detected = f.detected;
+	ssdeep = f.ssdeep;
+	has_ssdeep = f.has_ssdeep;
 	if (data == NULL)
 		data = (const unsigned char *)"";   /* an empty part */
-	if (len <= UINT32_MAX && fuzzy_hash_buf(data, (uint32_t)len,
-						ssdeep) == 0)
-		has_ssdeep = 1;
 	if (filename) {
 		jset(obj, "filename", filename);
 		add_ind(c, CSIP_IND_FILENAME, filename, wname);
@@ -2770,10 +2853,7 @@ process_blob(ctx *c, const char *filename, const char *declared,
 		g_free(w);
 		g_free(text);
 	}
-	g_free(md5);
-	g_free(sha1);
-	g_free(sha256);
-	g_free(detected);
+	facts_clear(&f);
 	g_free(wname);
 	g_free(whash);
 	g_free(label);
