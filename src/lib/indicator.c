@@ -956,14 +956,16 @@ out:
 	return rc;
 }
 
-/* Whether S[0..N) is a host name already in its canonical form with
- * nothing for the general path below to convert or check further: lower
- * case ASCII letters, digits, hyphens (underscores with HOST_UNDERSCORE),
- * labels of 1 to MAX_LABEL characters that neither begin nor end with a
- * hyphen nor begin with "xn--", no trailing dot, at most MAX_NAME
+/* Whether S[0..N) is a host name with nothing for the general path below
+ * to convert or check further but the case of its letters: ASCII
+ * letters, digits, hyphens (underscores with HOST_UNDERSCORE), labels of
+ * 1 to MAX_LABEL characters that neither begin nor end with a hyphen nor
+ * begin with "xn--" in any case, no trailing dot, at most MAX_NAME
  * characters, a top-level label with a letter and no underscore.  Such a
- * name is its own A-label and Unicode form; nearly every name of a large
- * list is one. */
+ * name in lower case is its own A-label and Unicode form, which is what
+ * the general path makes of it (it lowers each ASCII label and checks
+ * it); nearly every name of a large list is one, and so are the mixed-case
+ * host names of Received headers. */
 static int
 host_plain(const char *s, size_t n, unsigned opts)
 {
@@ -978,13 +980,14 @@ host_plain(const char *s, size_t n, unsigned opts)
 		if (ch == '.') {
 			if (i == st || i - st > MAX_LABEL || s[st] == '-' ||
 			    s[i - 1] == '-' || (i - st >= 4 &&
-			    memcmp(s + st, "xn--", 4) == 0))
+			    g_ascii_strncasecmp(s + st, "xn--", 4) == 0))
 				return 0;
 			if (i < n) {
 				alpha = under = 0;
 				st = i + 1;
 			}
-		} else if (ch >= 'a' && ch <= 'z') {
+		} else if ((ch >= 'a' && ch <= 'z') ||
+			   (ch >= 'A' && ch <= 'Z')) {
 			alpha = 1;
 		} else if (ch == '_' && (opts & HOST_UNDERSCORE)) {
 			under = 1;
@@ -1011,8 +1014,8 @@ host_canon(const pctx *c, const char *s, size_t n, unsigned opts,
 
 	*ascii = *uni = NULL;
 	if (host_plain(s, n, opts)) {
-		*ascii = g_strndup(s, n);
-		*uni = g_strndup(s, n);
+		*ascii = g_ascii_strdown(s, (gssize)n);
+		*uni = g_strdup(*ascii);
 		goto out;
 	}
 	in = g_string_sized_new(n);
