@@ -138,6 +138,32 @@ csip_extract_set_get(const csip_extract_set *s, size_t i, const char **where,
 	return e->ind;
 }
 
+/* What json_pack("{ss ss ss sI}", ...) makes of E (NULL when a string
+ * is not UTF-8), without reading a format for every indicator of every
+ * mail. */
+static json_t *
+entry_json(const entry *e)
+{
+	json_t *t = json_string(csip_ind_type_name(e->ind->type));
+	json_t *v = json_string(e->ind->value);
+	json_t *w = json_string(e->where);
+	json_t *o = NULL;
+
+	if (t && v && w) {
+		o = json_object();
+		json_object_set_new(o, "type", t);
+		json_object_set_new(o, "value", v);
+		json_object_set_new(o, "where", w);
+		json_object_set_new(o, "count", json_integer(
+			(json_int_t)e->count));
+		return o;
+	}
+	json_decref(t);
+	json_decref(v);
+	json_decref(w);
+	return o;
+}
+
 json_t *
 csip_extract_set_json(const csip_extract_set *s)
 {
@@ -145,11 +171,7 @@ csip_extract_set_json(const csip_extract_set *s)
 
 	for (guint i = 0; i < s->entries->len; i++) {
 		entry *e = g_ptr_array_index(s->entries, i);
-		json_t *o = json_pack("{ss ss ss sI}",
-			"type", csip_ind_type_name(e->ind->type),
-			"value", e->ind->value,
-			"where", e->where,
-			"count", (json_int_t)e->count);
+		json_t *o = entry_json(e);
 
 		if (strcmp(e->ind->display, e->ind->value) != 0)
 			json_object_set_new(o, "display",

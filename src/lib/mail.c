@@ -2597,15 +2597,19 @@ pw_tokens(const char *line)
 	return out;
 }
 
+/* Add T to the candidates C once; SEEN holds C's strings (every word of
+ * 4 to 20 characters of every body comes here). */
 static void
-pw_add(GPtrArray *c, const char *t)
+pw_add(GPtrArray *c, GHashTable *seen, const char *t)
 {
-	if (c->len >= MAX_PASSWORDS || !ascii_token(t))
+	char *d;
+
+	if (c->len >= MAX_PASSWORDS || !ascii_token(t) ||
+	    g_hash_table_contains(seen, t))
 		return;
-	for (guint i = 0; i < c->len; i++)
-		if (strcmp(g_ptr_array_index(c, i), t) == 0)
-			return;
-	g_ptr_array_add(c, g_strdup(t));
+	d = g_strdup(t);
+	g_ptr_array_add(c, d);
+	g_hash_table_add(seen, d);
 }
 
 /* Password candidates from the text of every body: first what follows a
@@ -2615,7 +2619,10 @@ static void
 collect_passwords(GPtrArray *cands, GPtrArray *texts)
 {
 	GPtrArray *shorts = g_ptr_array_new_with_free_func(g_free);
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
 
+	for (guint i = 0; i < cands->len; i++)
+		g_hash_table_add(seen, g_ptr_array_index(cands, i));
 	for (guint t = 0; t < texts->len; t++) {
 		const char *text = g_ptr_array_index(texts, t);
 		char *copy = g_strndup(text, MIN(strlen(text), 256 * 1024));
@@ -2630,7 +2637,7 @@ collect_passwords(GPtrArray *cands, GPtrArray *texts)
 				const char *w = g_ptr_array_index(tok, i);
 
 				if (want_next && ascii_token(w)) {
-					pw_add(cands, w);
+					pw_add(cands, seen, w);
 					want_next = 0;
 				}
 				if (is_pw_keyword(w)) {
@@ -2639,7 +2646,7 @@ collect_passwords(GPtrArray *cands, GPtrArray *texts)
 				}
 				if (after >= 0 && took < 3 && ascii_token(w) &&
 				    !is_pw_keyword(w)) {
-					pw_add(cands, w);
+					pw_add(cands, seen, w);
 					took++;
 				}
 				if (strlen(w) >= 4 && strlen(w) <= 20 &&
@@ -2654,7 +2661,8 @@ collect_passwords(GPtrArray *cands, GPtrArray *texts)
 		g_free(copy);
 	}
 	for (guint i = 0; i < shorts->len; i++)
-		pw_add(cands, g_ptr_array_index(shorts, i));
+		pw_add(cands, seen, g_ptr_array_index(shorts, i));
+	g_hash_table_destroy(seen);
 	g_ptr_array_free(shorts, TRUE);
 }
 
