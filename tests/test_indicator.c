@@ -178,6 +178,15 @@ static const ok_case ok_cases[] = {
 	  "bücher.example", "xn--bcher-kva.example", F_IDN },
 	{ "XN--BCHER-KVA.example", U, CSIP_IND_DOMAIN, "xn--bcher-kva.example",
 	  "bücher.example", "xn--bcher-kva.example", F_IDN },
+	/* Mixed-case ASCII names (Received headers) take the fast path;
+	 * the answer is that of the general one. */
+	{ "Mail.Example.CO.JP", U, CSIP_IND_HOSTNAME, "mail.example.co.jp",
+	  NULL, "example.co.jp", 0 },
+	{ "BN8NAM12FT066.mail.protection.outlook.com", U, CSIP_IND_HOSTNAME,
+	  "bn8nam12ft066.mail.protection.outlook.com", NULL, "outlook.com",
+	  0 },
+	{ "Xn--Bcher-Kva.Example", U, CSIP_IND_DOMAIN, "xn--bcher-kva.example",
+	  "bücher.example", "xn--bcher-kva.example", F_IDN },
 	{ "例え.jp", U, CSIP_IND_DOMAIN, "xn--r8jz45g.jp", "例え.jp",
 	  "xn--r8jz45g.jp", F_IDN },
 	{ "日本語.jp", U, CSIP_IND_DOMAIN, "xn--wgv71a119e.jp", "日本語.jp",
@@ -481,6 +490,7 @@ typedef struct bad_case {
 } bad_case;
 
 static const bad_case bad_cases[] = {
+	{ "Mail-.Example.com", U, CSIP_EINVAL, "ends with a hyphen" },
 	{ "", U, CSIP_EINVAL, "empty" },
 	{ "   ", U, CSIP_EINVAL, "empty" },
 	/* IPv4 */
@@ -615,6 +625,49 @@ test_bad(void)
 			g_error("%s: message \"%s\" does not name it", b->in,
 				csip_error_last());
 		g_free(trimmed);
+	}
+}
+
+/* csip_indicator_try() answers as csip_indicator_parse() does, with the
+ * same indicator, and leaves no message after a refusal. */
+static void
+test_try(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(ok_cases); i++) {
+		const ok_case *c = &ok_cases[i];
+		csip_indicator *a = NULL, *b = NULL;
+		int ra = csip_indicator_parse(c->in, strlen(c->in), c->hint, &a);
+		int rb = csip_indicator_try(c->in, strlen(c->in), c->hint, &b);
+
+		g_assert_cmpint(ra, ==, rb);
+		if (ra < 0) {
+			g_assert_null(b);
+			g_assert_cmpint(csip_error_last_code(), ==, CSIP_OK);
+			continue;
+		}
+		g_assert_cmpint(a->type, ==, b->type);
+		g_assert_cmpstr(a->value, ==, b->value);
+		g_assert_cmpstr(a->display, ==, b->display);
+		g_assert_cmpstr(a->registrable, ==, b->registrable);
+		g_assert_cmpuint(a->flags, ==, b->flags);
+		csip_indicator_free(b);
+		/* Asked again: the thread's memo of registrable domains. */
+		g_assert_cmpint(csip_indicator_try(c->in, strlen(c->in),
+						   c->hint, &b), ==, rb);
+		g_assert_cmpstr(a->registrable, ==, b->registrable);
+		csip_indicator_free(a);
+		csip_indicator_free(b);
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
+		const bad_case *c = &bad_cases[i];
+		csip_indicator *ind = (csip_indicator *)&ind;
+
+		csip_error_set(CSIP_EIO, "left over");
+		g_assert_cmpint(csip_indicator_try(c->in, strlen(c->in),
+						   c->hint, &ind), ==, c->code);
+		g_assert_null(ind);
+		g_assert_cmpint(csip_error_last_code(), ==, CSIP_OK);
+		g_assert_cmpstr(csip_error_last(), ==, "no error");
 	}
 }
 
@@ -952,6 +1005,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/indicator/threads", test_threads);
 	g_test_add_func("/indicator/ok", test_ok);
+	g_test_add_func("/indicator/try", test_try);
 	g_test_add_func("/indicator/idempotence", test_idempotence);
 	g_test_add_func("/indicator/display", test_display);
 	g_test_add_func("/indicator/bad", test_bad);

@@ -688,6 +688,80 @@ test_zip(void)
 	csip_mail_free(m);
 }
 
+/* A mail with one attachment of BYTES (base64). */
+static char *
+mail_with(const unsigned char *bytes, size_t len)
+{
+	char *b64 = g_base64_encode(bytes, len);
+	char *mail = g_strdup_printf(
+		"From: a@sender-test.net\r\nSubject: s\r\nMIME-Version: 1.0"
+		"\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+		"Content-Type: text/plain\r\n\r\nsee attached\r\n--b\r\n"
+		"Content-Type: application/octet-stream; name=x.bin\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--b--\r\n",
+		b64);
+
+	g_free(b64);
+	return mail;
+}
+
+/* The attachment object of a mail made by mail_with(). */
+static json_t *
+parsed_attachment(const char *mail)
+{
+	csip_mail *m = NULL;
+	json_t *j, *att;
+
+	csip_assert_ok(csip_mail_parse(mail, strlen(mail), NULL, &m));
+	j = csip_mail_json(m);
+	att = json_incref(json_array_get(json_object_get(j, "attachments"),
+					 0));
+	json_decref(j);
+	csip_mail_free(m);
+	return att;
+}
+
+/* The facts of a blob seen before are taken again for the very same bytes
+ * only: a blob one byte apart gets its own. */
+static void
+test_blob_facts(void)
+{
+	unsigned char bytes[6000];
+	char *mail, *md5;
+	json_t *first, *again, *other;
+
+	for (size_t i = 0; i < sizeof bytes; i++)
+		bytes[i] = (unsigned char)("%PDF-1.4 blob facts test "[i % 25] +
+					   i / 25 % 7);
+	memcpy(bytes, "%PDF-1.4\n", 9);
+	mail = mail_with(bytes, sizeof bytes);
+	first = parsed_attachment(mail);
+	again = parsed_attachment(mail);
+	g_free(mail);
+	g_assert_true(json_equal(first, again));
+	md5 = g_compute_checksum_for_data(G_CHECKSUM_MD5, bytes, sizeof bytes);
+	g_assert_cmpstr(jtext(json_object_get(again, "md5")), ==, md5);
+	g_free(md5);
+	g_assert_nonnull(json_object_get(again, "ssdeep"));
+	g_assert_cmpstr(jtext(json_object_get(again, "detected_type")), ==,
+			"application/pdf");
+
+	bytes[sizeof bytes - 1] ^= 1;
+	mail = mail_with(bytes, sizeof bytes);
+	other = parsed_attachment(mail);
+	g_free(mail);
+	md5 = g_compute_checksum_for_data(G_CHECKSUM_MD5, bytes, sizeof bytes);
+	g_assert_cmpstr(jtext(json_object_get(other, "md5")), ==, md5);
+	g_free(md5);
+	g_assert_cmpstr(jtext(json_object_get(other, "sha256")), !=,
+			jtext(json_object_get(first, "sha256")));
+	g_assert_cmpstr(jtext(json_object_get(other, "sha1")), !=,
+			jtext(json_object_get(first, "sha1")));
+	json_decref(first);
+	json_decref(again);
+	json_decref(other);
+}
+
 static void
 test_zip_encrypted(void)
 {
@@ -1296,6 +1370,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/html", test_html);
 	g_test_add_func("/mail/wrapped", test_wrapped);
 	g_test_add_func("/mail/archive/zip", test_zip);
+	g_test_add_func("/mail/blob-facts", test_blob_facts);
 	g_test_add_func("/mail/archive/encrypted", test_zip_encrypted);
 	g_test_add_func("/mail/archive/bomb", test_zip_bomb);
 	g_test_add_func("/mail/bad/broken", test_broken);

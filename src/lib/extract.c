@@ -32,18 +32,22 @@ typedef struct entry {
 } entry;
 
 /* Candidates remembered per set: words recur all through a mail ("the",
- * "your", a zero-width joiner), and the parser's answer to them, a
- * formatted error, costs far more than a look-up. */
-#define MAX_REJECTS 65536
+ * "your", a zero-width joiner, the same link in every footer), and the
+ * parser's answer to them (IDNA, the public suffix list, a refusal)
+ * costs far more than a look-up. */
+#define MAX_MEMO 65536
 
 struct csip_extract_set {
 	GPtrArray *entries;   /* entry *, in the order first seen */
 	GHashTable *index;    /* "type\0value" key -> entry * */
-	GHashTable *rejects;  /* candidates offer() took nothing from, keyed
-	                         "hint defanged text" */
+	GHashTable *memo;     /* offer()'s answers, keyed "hint defanged
+	                         text": the indicator it keeps, or `refused` */
 	int full;
 	int unwrapping;       /* offering the URLs inside a URL */
 };
+
+/* The memo's value for a candidate offer() takes nothing from. */
+static char refused;
 
 static void
 entry_free(gpointer p)
@@ -55,6 +59,13 @@ entry_free(gpointer p)
 	g_free(e);
 }
 
+static void
+memo_free(gpointer p)
+{
+	if (p != &refused)
+		csip_indicator_free(p);
+}
+
 csip_extract_set *
 csip_extract_set_new(void)
 {
@@ -63,8 +74,8 @@ csip_extract_set_new(void)
 	s->entries = g_ptr_array_new_with_free_func(entry_free);
 	s->index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					 NULL);
-	s->rejects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					   NULL);
+	s->memo = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					memo_free);
 	return s;
 }
 
@@ -74,7 +85,7 @@ csip_extract_set_free(csip_extract_set *s)
 	if (s == NULL)
 		return;
 	g_hash_table_destroy(s->index);
-	g_hash_table_destroy(s->rejects);
+	g_hash_table_destroy(s->memo);
 	g_ptr_array_free(s->entries, TRUE);
 	g_free(s);
 }
@@ -129,6 +140,32 @@ csip_extract_set_get(const csip_extract_set *s, size_t i, const char **where,
 	return e->ind;
 }
 
+/* What json_pack("{ss ss ss sI}", ...) makes of E (NULL when a string
+ * is not UTF-8), without reading a format for every indicator of every
+ * mail. */
+static json_t *
+entry_json(const entry *e)
+{
+	json_t *t = json_string(csip_ind_type_name(e->ind->type));
+	json_t *v = json_string(e->ind->value);
+	json_t *w = json_string(e->where);
+	json_t *o = NULL;
+
+	if (t && v && w) {
+		o = json_object();
+		json_object_set_new(o, "type", t);
+		json_object_set_new(o, "value", v);
+		json_object_set_new(o, "where", w);
+		json_object_set_new(o, "count", json_integer(
+			(json_int_t)e->count));
+		return o;
+	}
+	json_decref(t);
+	json_decref(v);
+	json_decref(w);
+	return o;
+}
+
 json_t *
 csip_extract_set_json(const csip_extract_set *s)
 {
@@ -136,11 +173,7 @@ csip_extract_set_json(const csip_extract_set *s)
 
 	for (guint i = 0; i < s->entries->len; i++) {
 		entry *e = g_ptr_array_index(s->entries, i);
-		json_t *o = json_pack("{ss ss ss sI}",
-			"type", csip_ind_type_name(e->ind->type),
-			"value", e->ind->value,
-			"where", e->where,
-			"count", (json_int_t)e->count);
+		json_t *o = entry_json(e);
 
 		if (strcmp(e->ind->display, e->ind->value) != 0)
 			json_object_set_new(o, "display",
@@ -210,11 +243,14 @@ is_digest(csip_ind_type t)
 
 /* A candidate the parser can only refuse: letters and digits alone (no
  * defanged form, so refanging leaves it as it is), not all hex (a hash),
- * and not starting like an AS number ("AS64500") or a registry hive
- * ("HKLM"), which parse but are not kept.  What is left goes to
+ * and not starting like an AS number ("AS64500": "as" or "asn" and
+ * digits) or a registry hive ("HKLM", "HKU": every hive starts with
+ * "hk"), which parse but are not kept.  What is left goes to
  * parse_name(), which refuses a single label without a type.  Most
  * words of a mail's prose end here, and the parser's refusal (IDNA, a
- * formatted message) costs far more than this look.
+ * formatted message) costs far more than this look.  Only the first two
+ * letters are looked at for those two shapes, so "about" and "here" are
+ * plain words too.
  *
  * Words with non-ASCII characters ("für", "você", "–") are single labels
  * too, as long as none of those characters is one that host_canon()
@@ -225,7 +261,9 @@ plain_word(const char *c, size_t n, csip_ind_type hint)
 {
 	int hex = 1;
 
-	if (hint != CSIP_IND_UNKNOWN || strchr("aAhH", c[0]))
+	if (hint != CSIP_IND_UNKNOWN || (n >= 2 &&
+	    ((g_ascii_tolower(c[0]) == 'a' && g_ascii_tolower(c[1]) == 's') ||
+	     (g_ascii_tolower(c[0]) == 'h' && g_ascii_tolower(c[1]) == 'k'))))
 		return 0;
 	for (size_t i = 0; i < n; ) {
 		gunichar u;
@@ -273,7 +311,7 @@ put_int(char *p, int v)
  * to N bytes or its first NUL.  Built by hand: every candidate of every
  * text makes one, and the printf family costs more than the lookup. */
 static char *
-reject_key(csip_ind_type hint, int defanged, const char *c, size_t n)
+memo_key(csip_ind_type hint, int defanged, const char *c, size_t n)
 {
 	char head[32];
 	size_t hl = put_int(head, (int)hint);
@@ -288,56 +326,16 @@ reject_key(csip_ind_type hint, int defanged, const char *c, size_t n)
 	return key;
 }
 
-/* Try one refanged candidate; returns 1 when something was added.
- *
- * Whether a candidate gives nothing depends on the candidate, the hint
- * and DEFANGED alone (the parser and the public suffix list are fixed),
- * so such an answer is remembered; one that gives an indicator is not,
- * since adding it counts and may add its host too. */
-static int offer(csip_extract_set *s, const char *c, size_t n,
-		 csip_ind_type hint, int defanged, const char *where);
-
-/* Offer the URLs INNER found inside a URL, and free them.  They are not
- * looked into again: csip_url_unwrap() returned every level.  Returns
- * whether one was taken. */
-static int
-offer_inner(csip_extract_set *s, char **inner, const char *where)
-{
-	int found = 0;
-
-	s->unwrapping = 1;
-	for (size_t i = 0; inner && inner[i]; i++)
-		found |= offer(s, inner[i], strlen(inner[i]), CSIP_IND_URL, 0,
-			       where);
-	s->unwrapping = 0;
-	g_strfreev(inner);
-	return found;
-}
-
-static int
-offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
-      int defanged, const char *where)
+/* What offer() keeps of one refanged candidate: the parsed indicator, or
+ * NULL when the parser refuses it or it is not one worth keeping. */
+static csip_indicator *
+judge(const char *c, size_t n, csip_ind_type hint, int defanged)
 {
 	csip_indicator *ind = NULL;
-	char *host, *key, **inner = NULL;
 	int is_name;
 
-	if (n == 0 || n > MAX_TOKEN)
-		return 0;
-	if (plain_word(c, n, hint)) {
-		csip_error_clear();  /* as the parse that fails does */
-		return 0;
-	}
-	key = reject_key(hint, defanged, c, n);
-	if (g_hash_table_contains(s->rejects, key)) {
-		g_free(key);
-		csip_error_clear();  /* as the parse that failed did */
-		return 0;
-	}
-	if (csip_indicator_parse(c, n, hint, &ind) < 0) {
-		csip_error_clear();
-		goto reject;
-	}
+	if (csip_indicator_try(c, n, hint, &ind) < 0)
+		return NULL;
 	if (!wanted_type(ind->type))
 		goto drop;
 	/* Times ("05:46:57") have the shape of a tiny ssdeep hash; real
@@ -366,6 +364,72 @@ offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
 		    !known_tld(at + 1))
 			goto drop;
 	}
+	return ind;
+drop:
+	csip_indicator_free(ind);
+	return NULL;
+}
+
+static int offer(csip_extract_set *s, const char *c, size_t n,
+		 csip_ind_type hint, int defanged, const char *where);
+
+/* Offer the URLs INNER found inside a URL, and free them.  They are not
+ * looked into again: csip_url_unwrap() returned every level.  Returns
+ * whether one was taken. */
+static int
+offer_inner(csip_extract_set *s, char **inner, const char *where)
+{
+	int found = 0;
+
+	s->unwrapping = 1;
+	for (size_t i = 0; inner && inner[i]; i++)
+		found |= offer(s, inner[i], strlen(inner[i]), CSIP_IND_URL, 0,
+			       where);
+	s->unwrapping = 0;
+	g_strfreev(inner);
+	return found;
+}
+
+/* Try one refanged candidate; returns 1 when something was added.
+ *
+ * What judge() answers depends on the candidate, the hint and DEFANGED
+ * alone (the parser and the public suffix list are fixed), so the answer
+ * is remembered, the indicator kept or `refused`; what is done with a
+ * kept one (its host offered, the indicator added and counted) is done
+ * at every offer, from a copy.  The last error is left cleared after a
+ * refusal, as a refused parse leaves it. */
+static int
+offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
+      int defanged, const char *where)
+{
+	csip_indicator *ind = NULL;
+	gpointer known = NULL;
+	char *host, *key, **inner = NULL;
+
+	if (n == 0 || n > MAX_TOKEN)
+		return 0;
+	if (plain_word(c, n, hint)) {
+		csip_error_clear();  /* as the parse that fails does */
+		return 0;
+	}
+	key = memo_key(hint, defanged, c, n);
+	if (g_hash_table_lookup_extended(s->memo, key, NULL, &known)) {
+		g_free(key);
+		if (known == &refused) {
+			csip_error_clear();  /* as the refusal did */
+			return 0;
+		}
+		ind = csip_indicator_dup(known);
+	} else {
+		ind = judge(c, n, hint, defanged);
+		if (g_hash_table_size(s->memo) < MAX_MEMO)
+			g_hash_table_insert(s->memo, key, ind ?
+				(gpointer)csip_indicator_dup(ind) : &refused);
+		else
+			g_free(key);
+		if (ind == NULL)
+			return 0;
+	}
 	/* The URLs a wrapper carries (a gateway's rewrite, a proxy, a
 	 * redirector): the wrapper differs at each organisation that
 	 * reports the same mail, the URL inside links their reports.  They
@@ -378,7 +442,6 @@ offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
 	    (inner = csip_url_unwrap(c, n)) != NULL &&
 	    csip_url_unwrap_is_gateway(ind->value, strlen(ind->value))) {
 		csip_indicator_free(ind);
-		g_free(key);
 		return offer_inner(s, inner, where);
 	}
 	/* A URL's host is an indicator of its own: correlation links a
@@ -408,18 +471,9 @@ offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
 			g_free(host);
 		}
 	}
-	g_free(key);
 	csip_extract_set_add(s, ind, where);
 	offer_inner(s, inner, where);
 	return 1;
-drop:
-	csip_indicator_free(ind);
-reject:
-	if (g_hash_table_size(s->rejects) < MAX_REJECTS)
-		g_hash_table_add(s->rejects, key);
-	else
-		g_free(key);
-	return 0;
 }
 
 static int

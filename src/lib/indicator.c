@@ -169,6 +169,7 @@ shown(const char *s, size_t n)
 typedef struct pctx {
 	const char *in;
 	size_t in_len;
+	int quiet;      /* csip_indicator_try(): no message is made */
 } pctx;
 
 static void
@@ -181,15 +182,17 @@ pctx_input(pctx *c, const char *s, size_t n)
 static int fail(const pctx *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Record `"<input>" <reason>` and return CODE. */
+/* Record `"<input>" <reason>` and return CODE (only return it when the
+ * caller asked for no message). */
 static int
 fail(const pctx *c, int code, const char *fmt, ...)
 {
 	va_list ap;
-	char *why;
+	char *why, *sh;
 
-	char *sh = shown(c->in ? c->in : "", c->in_len);
-
+	if (c->quiet)
+		return code;
+	sh = shown(c->in ? c->in : "", c->in_len);
 	va_start(ap, fmt);
 	why = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
@@ -953,14 +956,16 @@ out:
 	return rc;
 }
 
-/* Whether S[0..N) is a host name already in its canonical form with
- * nothing for the general path below to convert or check further: lower
- * case ASCII letters, digits, hyphens (underscores with HOST_UNDERSCORE),
- * labels of 1 to MAX_LABEL characters that neither begin nor end with a
- * hyphen nor begin with "xn--", no trailing dot, at most MAX_NAME
+/* Whether S[0..N) is a host name with nothing for the general path below
+ * to convert or check further but the case of its letters: ASCII
+ * letters, digits, hyphens (underscores with HOST_UNDERSCORE), labels of
+ * 1 to MAX_LABEL characters that neither begin nor end with a hyphen nor
+ * begin with "xn--" in any case, no trailing dot, at most MAX_NAME
  * characters, a top-level label with a letter and no underscore.  Such a
- * name is its own A-label and Unicode form; nearly every name of a large
- * list is one. */
+ * name in lower case is its own A-label and Unicode form, which is what
+ * the general path makes of it (it lowers each ASCII label and checks
+ * it); nearly every name of a large list is one, and so are the mixed-case
+ * host names of Received headers. */
 static int
 host_plain(const char *s, size_t n, unsigned opts)
 {
@@ -975,13 +980,14 @@ host_plain(const char *s, size_t n, unsigned opts)
 		if (ch == '.') {
 			if (i == st || i - st > MAX_LABEL || s[st] == '-' ||
 			    s[i - 1] == '-' || (i - st >= 4 &&
-			    memcmp(s + st, "xn--", 4) == 0))
+			    g_ascii_strncasecmp(s + st, "xn--", 4) == 0))
 				return 0;
 			if (i < n) {
 				alpha = under = 0;
 				st = i + 1;
 			}
-		} else if (ch >= 'a' && ch <= 'z') {
+		} else if ((ch >= 'a' && ch <= 'z') ||
+			   (ch >= 'A' && ch <= 'Z')) {
 			alpha = 1;
 		} else if (ch == '_' && (opts & HOST_UNDERSCORE)) {
 			under = 1;
@@ -1008,8 +1014,8 @@ host_canon(const pctx *c, const char *s, size_t n, unsigned opts,
 
 	*ascii = *uni = NULL;
 	if (host_plain(s, n, opts)) {
-		*ascii = g_strndup(s, n);
-		*uni = g_strndup(s, n);
+		*ascii = g_ascii_strdown(s, (gssize)n);
+		*uni = g_strdup(*ascii);
 		goto out;
 	}
 	in = g_string_sized_new(n);
@@ -1103,10 +1109,62 @@ out:
 	return rc;
 }
 
-static char *
-registrable_of(const char *ascii)
+/* psl_registrable_domain() of the A-label name ASCII.  For
+ * csip_indicator_try() (C->quiet: a mail's candidates) the answers are
+ * remembered per thread, up to REG_MEMO names (then forgotten all at
+ * once): a look-up costs ten thousand instructions, and mails name the
+ * same hosts again and again.  The list is loaded once per process, so
+ * the answer depends on the name alone.  The result is owned by ASCII or
+ * by the memo, valid until the next call. */
+#define REG_MEMO 4096
+
+static char reg_none;   /* the memo's value for "no registrable domain" */
+
+static void
+reg_memo_free(gpointer p)
 {
-	const char *r = psl_registrable_domain(psl_ctx(), ascii);
+	if (p)
+		g_hash_table_destroy(p);
+}
+
+static GPrivate reg_memo = G_PRIVATE_INIT(reg_memo_free);
+
+static void
+reg_value_free(gpointer p)
+{
+	if (p != &reg_none)
+		g_free(p);
+}
+
+static const char *
+reg_domain(const pctx *c, const char *ascii)
+{
+	GHashTable *m;
+	const char *r;
+	char *known;
+
+	if (!c->quiet)
+		return psl_registrable_domain(psl_ctx(), ascii);
+	m = g_private_get(&reg_memo);
+	if (m == NULL) {
+		m = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					  reg_value_free);
+		g_private_set(&reg_memo, m);
+	}
+	known = g_hash_table_lookup(m, ascii);
+	if (known)
+		return known == &reg_none ? NULL : known;
+	r = psl_registrable_domain(psl_ctx(), ascii);
+	if (g_hash_table_size(m) >= REG_MEMO)
+		g_hash_table_remove_all(m);
+	g_hash_table_insert(m, g_strdup(ascii), r ? g_strdup(r) : &reg_none);
+	return r;
+}
+
+static char *
+registrable_of(const pctx *c, const char *ascii)
+{
+	const char *r = reg_domain(c, ascii);
 
 	return r ? g_strdup(r) : NULL;
 }
@@ -1136,7 +1194,7 @@ parse_name(const pctx *c, const char *s, size_t n, csip_ind_type hint,
 	 * the implicit "*" rule and the private section, which only add
 	 * suffixes to the two checks below).  One look-up instead of three
 	 * for nearly every name. */
-	reg = psl_registrable_domain(psl, ascii);
+	reg = reg_domain(c, ascii);
 	if (reg != NULL) {
 		ind->registrable = g_strdup(reg);
 		if (hint != CSIP_IND_UNKNOWN)
@@ -1420,7 +1478,7 @@ parse_url(const pctx *c, const char *s, size_t n, csip_indicator *ind)
 					     HOST_UNDERSCORE, &ahost, &uhost,
 					     &ind->flags)) < 0)
 				goto out;
-			ind->registrable = registrable_of(ahost);
+			ind->registrable = registrable_of(c, ahost);
 		}
 	}
 
@@ -1559,7 +1617,7 @@ parse_email(const pctx *c, const char *s, size_t n, csip_indicator *ind)
 		goto out;
 	}
 	ind->display = g_strconcat(local, "@", uni, NULL);
-	ind->registrable = registrable_of(ascii);
+	ind->registrable = registrable_of(c, ascii);
 	ind->type = CSIP_IND_EMAIL;
 out:
 	g_free(local);
@@ -1977,9 +2035,11 @@ clear_ind(csip_indicator *ind)
 	memset(ind, 0, sizeof(*ind));
 }
 
-int
-csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
-		     csip_indicator **out)
+/* csip_indicator_parse(), and csip_indicator_try() with QUIET.  Only
+ * fail() tells the two apart, and it changes nothing but the message. */
+static int
+parse_indicator(const char *text, size_t len, csip_ind_type hint, int quiet,
+		csip_indicator **out)
 {
 	csip_indicator ind = { 0 };
 	pctx c = { 0 };
@@ -1989,6 +2049,7 @@ csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
 	int rc = CSIP_OK, fanged = 0;
 
 	*out = NULL;
+	c.quiet = quiet;
 	if (text == NULL)
 		s = "", n = 0;
 	pctx_input(&c, s, n);
@@ -2064,6 +2125,24 @@ out:
 	return rc;
 }
 
+int
+csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
+		     csip_indicator **out)
+{
+	return parse_indicator(text, len, hint, 0, out);
+}
+
+int
+csip_indicator_try(const char *text, size_t len, csip_ind_type hint,
+		   csip_indicator **out)
+{
+	int rc = parse_indicator(text, len, hint, 1, out);
+
+	if (rc < 0)
+		csip_error_clear();
+	return rc;
+}
+
 void
 csip_indicator_free(csip_indicator *ind)
 {
@@ -2071,6 +2150,19 @@ csip_indicator_free(csip_indicator *ind)
 		return;
 	clear_ind(ind);
 	g_free(ind);
+}
+
+csip_indicator *
+csip_indicator_dup(const csip_indicator *ind)
+{
+	csip_indicator *d = g_new0(csip_indicator, 1);
+
+	d->type = ind->type;
+	d->value = g_strdup(ind->value);
+	d->display = g_strdup(ind->display);
+	d->registrable = g_strdup(ind->registrable);
+	d->flags = ind->flags;
+	return d;
 }
 
 int

@@ -78,8 +78,19 @@ csip_ind_type csip_ind_type_from_name(const char *name);
 int csip_indicator_parse(const char *text, size_t len, csip_ind_type hint,
 			 csip_indicator **out);
 
+/* As csip_indicator_parse(), for callers that try many candidates and drop
+ * what is refused (the text extractor, the mail parser): the answer and
+ * *out are the same, but a refusal formats no message, and returns with
+ * the last error cleared (csip_error_clear()).  Quoting the input and
+ * writing the reason is most of the cost of a refusal. */
+int csip_indicator_try(const char *text, size_t len, csip_ind_type hint,
+		       csip_indicator **out);
+
 /* Free an indicator; NULL is accepted. */
 void csip_indicator_free(csip_indicator *ind);
+
+/* A copy of IND, freed with csip_indicator_free(). */
+csip_indicator *csip_indicator_dup(const csip_indicator *ind);
 
 /* Undo defanging in free text: hxxp:// -> http://, [.] (.) [dot] {.} -> .,
  * [@] [at] -> @, meow:// and other known scheme tricks.  Returns a new

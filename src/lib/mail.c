@@ -102,6 +102,7 @@ typedef struct ctx {
 	csip_mail *m;
 	GMimeParserOptions *opts;
 	csip_extract_set *raw;       /* indicators before the victim filter */
+	GHashTable *parsed;          /* parsed()'s answers */
 	GHashTable *victims;         /* lower-cased recipient addresses */
 	GHashTable *victim_hosts;    /* their domains */
 	char **provider;             /* the provider's mail domains */
@@ -229,10 +230,16 @@ find_ci(const char *hay, size_t n, const char *needle)
 	size_t k = strlen(needle);
 	char first = k ? g_ascii_tolower(needle[0]) : 0;
 
-	for (size_t i = 0; k && i + k <= n; i++)
-		if (g_ascii_tolower(hay[i]) == first &&
-		    g_ascii_strncasecmp(hay + i, needle, k) == 0)
+	/* Four searches over every Received line: g_ascii_tolower() of each
+	 * byte written out, not called. */
+	for (size_t i = 0; k && i + k <= n; i++) {
+		char ch = hay[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if (ch == first && g_ascii_strncasecmp(hay + i, needle, k) == 0)
 			return hay + i;
+	}
 	return NULL;
 }
 
@@ -281,23 +288,152 @@ detect_type(const unsigned char *data, size_t len)
 	return r;
 }
 
+/* What process_blob() computes of a blob's bytes alone: its digests, its
+ * detected type and its fuzzy hash. */
+typedef struct facts {
+	char *md5, *sha1, *sha256, *detected;
+	char ssdeep[FUZZY_MAX_RESULT];
+	int has_ssdeep;
+} facts;
+
+static void
+facts_clear(facts *f)
+{
+	g_free(f->md5);
+	g_free(f->sha1);
+	g_free(f->sha256);
+	g_free(f->detected);
+}
+
+/* The same attachment arrives again and again (a campaign's copies, the
+ * logo in every mail of a sender, the empty part): the facts of the blobs
+ * seen are kept for the process, keyed by SHA-256 and checked against a
+ * copy of the bytes, so an answer is only reused for the very same bytes.
+ * libmagic (its database is loaded once), ssdeep and the digests are
+ * functions of the bytes.  Bounded: blobs up to FACTS_MAX_BLOB bytes,
+ * FACTS_MAX_BYTES in all. */
+#define FACTS_MAX_BLOB (1024u * 1024)
+#define FACTS_MAX_BYTES (16u * 1024 * 1024)
+
+typedef struct kept_facts {
+	GBytes *data;
+	facts f;
+} kept_facts;
+
+static GMutex facts_lock;
+static GHashTable *facts_seen;   /* sha256 -> kept_facts * */
+static size_t facts_bytes;
+
+static void
+blob_facts(const unsigned char *data, size_t len, facts *f)
+{
+	kept_facts *k;
+
+	memset(f, 0, sizeof *f);
+	f->sha256 = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
+	g_mutex_lock(&facts_lock);
+	k = facts_seen ? g_hash_table_lookup(facts_seen, f->sha256) : NULL;
+	if (k && g_bytes_get_size(k->data) == len && (len == 0 ||
+	    memcmp(g_bytes_get_data(k->data, NULL), data, len) == 0)) {
+		f->md5 = g_strdup(k->f.md5);
+		f->sha1 = g_strdup(k->f.sha1);
+		f->detected = g_strdup(k->f.detected);
+		memcpy(f->ssdeep, k->f.ssdeep, sizeof f->ssdeep);
+		f->has_ssdeep = k->f.has_ssdeep;
+		g_mutex_unlock(&facts_lock);
+		return;
+	}
+	g_mutex_unlock(&facts_lock);
+	f->md5 = g_compute_checksum_for_data(G_CHECKSUM_MD5, data, len);
+	f->sha1 = g_compute_checksum_for_data(G_CHECKSUM_SHA1, data, len);
+	f->detected = detect_type(data, len);
+	if (len <= UINT32_MAX && fuzzy_hash_buf(data ? data :
+	    (const unsigned char *)"", (uint32_t)len, f->ssdeep) == 0)
+		f->has_ssdeep = 1;
+	if (len > FACTS_MAX_BLOB)
+		return;
+	g_mutex_lock(&facts_lock);
+	if (facts_seen == NULL)
+		facts_seen = g_hash_table_new(g_str_hash, g_str_equal);
+	if (facts_bytes + len <= FACTS_MAX_BYTES &&
+	    !g_hash_table_contains(facts_seen, f->sha256)) {
+		k = g_new0(kept_facts, 1);
+		k->data = g_bytes_new(data, len);
+		k->f.md5 = g_strdup(f->md5);
+		k->f.sha1 = g_strdup(f->sha1);
+		k->f.sha256 = g_strdup(f->sha256);
+		k->f.detected = g_strdup(f->detected);
+		memcpy(k->f.ssdeep, f->ssdeep, sizeof f->ssdeep);
+		k->f.has_ssdeep = f->has_ssdeep;
+		g_hash_table_insert(facts_seen, k->f.sha256, k);
+		facts_bytes += len;
+	}
+	g_mutex_unlock(&facts_lock);
+}
+
 /* ---- indicators -------------------------------------------------- */
+
+/* The memo's value for a value the indicator parser refuses. */
+static char refused;
+
+G_STATIC_ASSERT(CSIP_IND__COUNT <= 26);   /* parsed()'s keys */
+
+static void
+parsed_free(gpointer p)
+{
+	if (p != &refused)
+		csip_indicator_free(p);
+}
+
+/* VALUE parsed as HINT (owned by the parse, NULL when refused).  A mail
+ * names the same hosts and addresses again and again (each Received hop
+ * gives its "by" host to the next as "from", a host is looked at for its
+ * registrable domain, as an address and as an indicator), and the
+ * parser's answer depends on the value and the hint alone, so it is
+ * remembered for the rest of the parse.  A refusal leaves the last error
+ * cleared; csip_mail_parse_for() clears it at the end in any case. */
+static const csip_indicator *
+parsed(ctx *c, const char *value, csip_ind_type hint)
+{
+	csip_indicator *ind = NULL;
+	gpointer known = NULL;
+	size_t n;
+	char *key;
+
+	/* The hint as one letter (the types are fewer than 26), a space
+	 * and the value: made for every look-up, so not with printf. */
+	n = strlen(value);
+	key = g_malloc(n + 3);
+	key[0] = (char)('a' + (int)hint);
+	key[1] = ' ';
+	memcpy(key + 2, value, n + 1);
+	if (g_hash_table_lookup_extended(c->parsed, key, NULL, &known)) {
+		g_free(key);
+		if (known == &refused) {
+			csip_error_clear();
+			return NULL;
+		}
+		return known;
+	}
+	if (csip_indicator_try(value, n, hint, &ind) < 0)
+		ind = NULL;
+	g_hash_table_insert(c->parsed, key, ind ? (gpointer)ind : &refused);
+	return ind;
+}
 
 /* Add VALUE as an indicator of type HINT (CSIP_IND_UNKNOWN: detect, and
  * keep only network types).  Returns the parsed type or UNKNOWN. */
 static csip_ind_type
 add_ind(ctx *c, csip_ind_type hint, const char *value, const char *where)
 {
-	csip_indicator *ind = NULL;
-	csip_ind_type t;
+	const csip_indicator *ind;
 
 	if (value == NULL || *value == '\0')
 		return CSIP_IND_UNKNOWN;
-	if (csip_indicator_parse(value, strlen(value), hint, &ind) < 0)
+	if ((ind = parsed(c, value, hint)) == NULL)
 		return CSIP_IND_UNKNOWN;
-	t = ind->type;
-	csip_extract_set_add(c->raw, ind, where);
-	return t;
+	csip_extract_set_add(c->raw, csip_indicator_dup(ind), where);
+	return ind->type;
 }
 
 static void
@@ -333,17 +469,14 @@ hidden_urls(ctx *c, const char *text, size_t len, const char *where)
 static void
 add_host(ctx *c, const char *name, const char *where)
 {
-	csip_indicator *ind = NULL;
+	const csip_indicator *ind;
 
 	if (name == NULL || strchr(name, '.') == NULL)
 		return;
-	if (csip_indicator_parse(name, strlen(name), CSIP_IND_UNKNOWN, &ind) ==
-	    CSIP_OK && (ind->type == CSIP_IND_DOMAIN ||
-			ind->type == CSIP_IND_HOSTNAME)) {
-		csip_extract_set_add(c->raw, ind, where);
-		return;
-	}
-	csip_indicator_free(ind);
+	ind = parsed(c, name, CSIP_IND_UNKNOWN);
+	if (ind && (ind->type == CSIP_IND_DOMAIN ||
+		    ind->type == CSIP_IND_HOSTNAME))
+		csip_extract_set_add(c->raw, csip_indicator_dup(ind), where);
 }
 
 static char *
@@ -2101,10 +2234,9 @@ iso_date(const char *s)
 
 /* Parse TEXT as an IP address; *FLAGS gets the indicator flags. */
 static char *
-as_ip(const char *text, unsigned *flags)
+as_ip(ctx *c, const char *text, unsigned *flags)
 {
-	csip_indicator *ind = NULL;
-	char *r = NULL;
+	const csip_indicator *ind;
 	size_t n;
 
 	if (has_prefix_ci(text, "ipv6:"))
@@ -2112,39 +2244,36 @@ as_ip(const char *text, unsigned *flags)
 	n = strlen(text);
 	if (n < 2 || n > 64 || !(strchr(text, '.') || strchr(text, ':')))
 		return NULL;
-	if (csip_indicator_parse(text, n, CSIP_IND_UNKNOWN, &ind) == CSIP_OK &&
-	    (ind->type == CSIP_IND_IPV4 || ind->type == CSIP_IND_IPV6)) {
-		r = g_strdup(ind->value);
-		*flags = ind->flags;
-	}
-	csip_indicator_free(ind);
-	return r;
+	ind = parsed(c, text, CSIP_IND_UNKNOWN);
+	if (ind == NULL || (ind->type != CSIP_IND_IPV4 &&
+			    ind->type != CSIP_IND_IPV6))
+		return NULL;
+	*flags = ind->flags;
+	return g_strdup(ind->value);
 }
 
 static int
-is_ip(const char *text)
+is_ip(ctx *c, const char *text)
 {
 	unsigned fl = 0;
-	char *r = as_ip(text, &fl);
+	char *r = as_ip(c, text, &fl);
 
 	g_free(r);
 	return r != NULL;
 }
 
 static char *
-registrable(const char *host)
+registrable(ctx *c, const char *host)
 {
-	csip_indicator *ind = NULL;
-	char *r = NULL;
+	const csip_indicator *ind;
 
 	if (host == NULL || strchr(host, '.') == NULL)
 		return NULL;
-	if (csip_indicator_parse(host, strlen(host), CSIP_IND_UNKNOWN, &ind) ==
-	    CSIP_OK && (ind->type == CSIP_IND_HOSTNAME ||
-			ind->type == CSIP_IND_DOMAIN) && ind->registrable)
-		r = g_ascii_strdown(ind->registrable, -1);
-	csip_indicator_free(ind);
-	return r;
+	ind = parsed(c, host, CSIP_IND_UNKNOWN);
+	if (ind && (ind->type == CSIP_IND_HOSTNAME ||
+		    ind->type == CSIP_IND_DOMAIN) && ind->registrable)
+		return g_ascii_strdown(ind->registrable, -1);
+	return NULL;
 }
 
 /* Split a Received value into words and (comments) at depth 0. */
@@ -2197,7 +2326,7 @@ is_clause(const char *w)
 /* An IP literal inside a comment or bracket: "[192.0.2.1]",
  * "(192.0.2.1)", "[IPv6:2001:db8::1]", "(HELO x) (192.0.2.1)". */
 static char *
-ip_in(const char *s, unsigned *flags)
+ip_in(ctx *c, const char *s, unsigned *flags)
 {
 	char **w = g_strsplit_set(s, " ()[]\t,=", -1);
 	char *r = NULL;
@@ -2207,7 +2336,7 @@ ip_in(const char *s, unsigned *flags)
 
 		if (l && (w[i][l - 1] == '.' || w[i][l - 1] == ';'))
 			w[i][l - 1] = '\0';
-		r = as_ip(w[i], flags);
+		r = as_ip(c, w[i], flags);
 	}
 	g_strfreev(w);
 	return r;
@@ -2262,20 +2391,20 @@ parse_received(ctx *c, const char *raw)
 					char **ws;
 
 					if (h->ip == NULL)
-						h->ip = ip_in(x, &flags);
+						h->ip = ip_in(c, x, &flags);
 					/* "(rdns [ip])": a name before the
 					 * address is the looked-up one. */
 					ws = g_strsplit_set(x + 1, " )[", 3);
 					if (h->rdns == NULL && ws[0] &&
 					    strchr(ws[0], '.') &&
-					    !is_ip(ws[0]) &&
+					    !is_ip(c, ws[0]) &&
 					    !has_prefix_ci(ws[0], "helo"))
 						h->rdns = clean_host(ws[0]);
 					g_strfreev(ws);
 				} else if (h->from == NULL) {
 					h->from = clean_host(x);
 				} else if (h->ip == NULL) {
-					h->ip = ip_in(x, &flags);
+					h->ip = ip_in(c, x, &flags);
 				}
 			}
 		} else if (g_ascii_strcasecmp(w, "by") == 0 && h->by == NULL &&
@@ -2293,7 +2422,7 @@ parse_received(ctx *c, const char *raw)
 	 * when no comment gave the address the receiver saw, since the
 	 * HELO literal is the client's claim. */
 	if (h->ip == NULL && h->from)
-		h->ip = as_ip(h->from, &flags);
+		h->ip = as_ip(c, h->from, &flags);
 	/* A rDNS equal to the address is no name. */
 	if (h->rdns && h->ip && g_ascii_strcasecmp(h->rdns, h->ip) == 0)
 		g_clear_pointer(&h->rdns, g_free);
@@ -2319,9 +2448,9 @@ parse_received(ctx *c, const char *raw)
 
 /* Is a hop's client (by rDNS or HELO name) in a provider domain? */
 static int
-client_in(GHashTable *prov, const hop *h)
+client_in(ctx *c, GHashTable *prov, const hop *h)
 {
-	char *r1 = registrable(h->rdns), *r2 = registrable(h->from);
+	char *r1 = registrable(c, h->rdns), *r2 = registrable(c, h->from);
 	int in = (r1 && g_hash_table_contains(prov, r1)) ||
 		 (r2 && g_hash_table_contains(prov, r2));
 
@@ -2333,7 +2462,8 @@ client_in(GHashTable *prov, const hop *h)
 /* Mark the provider's hops and find the border and the origin (see the
  * comment at the top of this file).  Returns the border index or -1. */
 static int
-walk_received(GPtrArray *hops, const char **border_ip, const char **origin)
+walk_received(ctx *c, GPtrArray *hops, const char **border_ip,
+	      const char **origin)
 {
 	GHashTable *prov = g_hash_table_new_full(g_str_hash, g_str_equal,
 						 g_free, NULL);
@@ -2342,11 +2472,11 @@ walk_received(GPtrArray *hops, const char **border_ip, const char **origin)
 	*border_ip = *origin = NULL;
 	for (guint k = 0; k < hops->len; k++) {
 		hop *h = g_ptr_array_index(hops, k);
-		char *r = registrable(h->by);
+		char *r = registrable(c, h->by);
 
 		if (r)
 			g_hash_table_add(prov, r);
-		if (!h->external || client_in(prov, h)) {
+		if (!h->external || client_in(c, prov, h)) {
 			h->provider = 1;
 			continue;
 		}
@@ -2383,7 +2513,7 @@ received_json(ctx *c, const view *v, json_t *root)
 		if (strcmp(h->name, "received") == 0)
 			g_ptr_array_add(hops, parse_received(c, h->raw));
 	}
-	border = walk_received(hops, &border_ip, &origin);
+	border = walk_received(c, hops, &border_ip, &origin);
 	if (origin)
 		add_ind(c, CSIP_IND_UNKNOWN, origin, "header:originating-ip");
 	for (guint k = 0; k < hops->len; k++) {
@@ -2403,7 +2533,7 @@ received_json(ctx *c, const view *v, json_t *root)
 		if (h->ip_public)
 			add_ind(c, CSIP_IND_UNKNOWN, h->ip, "header:received");
 		add_host(c, h->rdns, "header:received");
-		if (h->from && !is_ip(h->from))
+		if (h->from && !is_ip(c, h->from))
 			add_host(c, h->from, "header:received");
 		/* Below the border the receivers are the sender's. */
 		if ((int)k > border)
@@ -2614,15 +2744,19 @@ pw_tokens(const char *line)
 	return out;
 }
 
+/* Add T to the candidates C once; SEEN holds C's strings (every word of
+ * 4 to 20 characters of every body comes here). */
 static void
-pw_add(GPtrArray *c, const char *t)
+pw_add(GPtrArray *c, GHashTable *seen, const char *t)
 {
-	if (c->len >= MAX_PASSWORDS || !ascii_token(t))
+	char *d;
+
+	if (c->len >= MAX_PASSWORDS || !ascii_token(t) ||
+	    g_hash_table_contains(seen, t))
 		return;
-	for (guint i = 0; i < c->len; i++)
-		if (strcmp(g_ptr_array_index(c, i), t) == 0)
-			return;
-	g_ptr_array_add(c, g_strdup(t));
+	d = g_strdup(t);
+	g_ptr_array_add(c, d);
+	g_hash_table_add(seen, d);
 }
 
 /* Password candidates from the text of every body: first what follows a
@@ -2632,7 +2766,10 @@ static void
 collect_passwords(GPtrArray *cands, GPtrArray *texts)
 {
 	GPtrArray *shorts = g_ptr_array_new_with_free_func(g_free);
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
 
+	for (guint i = 0; i < cands->len; i++)
+		g_hash_table_add(seen, g_ptr_array_index(cands, i));
 	for (guint t = 0; t < texts->len; t++) {
 		const char *text = g_ptr_array_index(texts, t);
 		char *copy = g_strndup(text, MIN(strlen(text), 256 * 1024));
@@ -2647,7 +2784,7 @@ collect_passwords(GPtrArray *cands, GPtrArray *texts)
 				const char *w = g_ptr_array_index(tok, i);
 
 				if (want_next && ascii_token(w)) {
-					pw_add(cands, w);
+					pw_add(cands, seen, w);
 					want_next = 0;
 				}
 				if (is_pw_keyword(w)) {
@@ -2656,7 +2793,7 @@ collect_passwords(GPtrArray *cands, GPtrArray *texts)
 				}
 				if (after >= 0 && took < 3 && ascii_token(w) &&
 				    !is_pw_keyword(w)) {
-					pw_add(cands, w);
+					pw_add(cands, seen, w);
 					took++;
 				}
 				if (strlen(w) >= 4 && strlen(w) <= 20 &&
@@ -2671,7 +2808,8 @@ collect_passwords(GPtrArray *cands, GPtrArray *texts)
 		g_free(copy);
 	}
 	for (guint i = 0; i < shorts->len; i++)
-		pw_add(cands, g_ptr_array_index(shorts, i));
+		pw_add(cands, seen, g_ptr_array_index(shorts, i));
+	g_hash_table_destroy(seen);
 	g_ptr_array_free(shorts, TRUE);
 }
 
@@ -2763,22 +2901,22 @@ process_blob(ctx *c, const char *filename, const char *declared,
 	     const unsigned char *data, size_t len, unsigned depth,
 	     const char *role, const char *prefix, json_t *obj)
 {
-	char *md5 = g_compute_checksum_for_data(G_CHECKSUM_MD5, data, len);
-	char *sha1 = g_compute_checksum_for_data(G_CHECKSUM_SHA1, data, len);
-	char *sha256 = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data,
-						   len);
-	char *detected = detect_type(data, len);
-	char ssdeep[FUZZY_MAX_RESULT];
+	facts f;
+	const char *md5, *sha1, *sha256, *detected, *ssdeep;
 	char *wname = where_of(prefix, role, "name");
 	char *whash = where_of(prefix, role, "hash");
 	char *label = shown(filename ? filename : role);
-	int has_ssdeep = 0;
+	int has_ssdeep;
 
+	blob_facts(data, len, &f);
+	md5 = f.md5;
+	sha1 = f.sha1;
+	sha256 = f.sha256;
+	detected = f.detected;
+	ssdeep = f.ssdeep;
+	has_ssdeep = f.has_ssdeep;
 	if (data == NULL)
 		data = (const unsigned char *)"";   /* an empty part */
-	if (len <= UINT32_MAX && fuzzy_hash_buf(data, (uint32_t)len,
-						ssdeep) == 0)
-		has_ssdeep = 1;
 	if (filename) {
 		jset(obj, "filename", filename);
 		add_ind(c, CSIP_IND_FILENAME, filename, wname);
@@ -2873,10 +3011,7 @@ process_blob(ctx *c, const char *filename, const char *declared,
 		g_free(w);
 		g_free(text);
 	}
-	g_free(md5);
-	g_free(sha1);
-	g_free(sha256);
-	g_free(detected);
+	facts_clear(&f);
 	g_free(wname);
 	g_free(whash);
 	g_free(label);
@@ -3086,7 +3221,7 @@ headers_json(ctx *c, const view *v, int inds, GPtrArray **from_out)
 	if (xoip) {
 		g_strdelimit(xoip, "[]", ' ');
 		g_strstrip(xoip);
-		ip = as_ip(xoip, &fl);
+		ip = as_ip(c, xoip, &fl);
 	}
 	jset(o, "x_originating_ip", ip);
 	if (inds) {
@@ -3297,21 +3432,6 @@ victim_itself(ctx *c, const csip_indicator *ind)
 	}
 }
 
-/* A copy of IND (freed with csip_indicator_free, which g_free()s the
- * strings). */
-static csip_indicator *
-ind_dup(const csip_indicator *ind)
-{
-	csip_indicator *d = g_new0(csip_indicator, 1);
-
-	d->type = ind->type;
-	d->value = g_strdup(ind->value);
-	d->display = g_strdup(ind->display);
-	d->registrable = g_strdup(ind->registrable);
-	d->flags = ind->flags;
-	return d;
-}
-
 /* Copy the scratch set into the final one, keeping the victims out. */
 static void
 filter_set(ctx *c)
@@ -3373,13 +3493,13 @@ filter_set(ctx *c)
 				copy = NULL;
 			}
 		} else if (!drop) {
-			copy = ind_dup(ind);
+			copy = csip_indicator_dup(ind);
 		}
 		if (copy) {
 			/* The set counts by adding: keep the counts. */
 			for (unsigned k = 1; k < count && k < 1000; k++)
-				csip_extract_set_add(c->m->set, ind_dup(copy),
-						     where);
+				csip_extract_set_add(c->m->set,
+					csip_indicator_dup(copy), where);
 			csip_extract_set_add(c->m->set, copy, where);
 		}
 		g_free(val);
@@ -3471,6 +3591,8 @@ csip_mail_parse_for(const char *data, size_t len,
 	c.m->warnings = g_ptr_array_new_with_free_func(g_free);
 	c.m->set = csip_extract_set_new();
 	c.raw = csip_extract_set_new();
+	c.parsed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					 parsed_free);
 	c.victims = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					  NULL);
 	c.victim_hosts = g_hash_table_new_full(g_str_hash, g_str_equal,
@@ -3616,6 +3738,8 @@ out:
 		g_object_unref(msg);
 	csip_mail_free(c.m);
 	csip_extract_set_free(c.raw);
+	if (c.parsed)
+		g_hash_table_destroy(c.parsed);
 	if (c.victims)
 		g_hash_table_destroy(c.victims);
 	if (c.victim_hosts)
