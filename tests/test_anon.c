@@ -811,6 +811,70 @@ test_text_charset(void)
 	}
 }
 
+/* The check leaves a CR before an LF out of its memo's keys, and does not
+ * search the raw value of a plain header besides its text, only where that
+ * cannot change an answer.  A name that holds a CR LF (from an encoded
+ * word) is a pattern with a line break: a text with it after CR LF must
+ * not take the answer of the same text with LF alone, remembered from an
+ * earlier part.  A lone CR in a header joins its neighbours in the text
+ * ("ab" and "taroyamada"): the raw value must still be searched, and the
+ * local part found there fails the message closed. */
+static void
+test_check_breaks(void)
+{
+	GString *pad = g_string_new(NULL), *mail;
+	char *p1, *p2, *b1, *b2, *out = NULL;
+	size_t out_len = 0;
+	json_t *removed = NULL;
+	static const char lone_cr[] = "From: a@attacker.example\n"
+		"To: taroyamada@" VICTIM "\nX-Note: ab\rtaroyamada\n\n"
+		"hello\n";
+
+	for (int i = 0; i < 8; i++)
+		g_string_append(pad, "A paragraph long enough to be "
+				"remembered by the check. ");
+	p1 = g_strdup_printf("%s\nto Xy\nZw\n", pad->str);
+	p2 = g_strdup_printf("%s\nto Xy\r\nZw\n", pad->str);
+	b1 = g_base64_encode((const guchar *)p1, strlen(p1));
+	b2 = g_base64_encode((const guchar *)p2, strlen(p2));
+	mail = g_string_new(NULL);
+	g_string_printf(mail, "From: a@attacker.example\n"
+		"To: =?UTF-8?B?WHkNClp3?= <t@y.example>\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"Content-Transfer-Encoding: base64\n\n%s\n--b\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"Content-Transfer-Encoding: base64\n\n%s\n--b--\n", b1, b2);
+	csip_assert_ok(anon(mail->str, mail->len, &victim, &out, &out_len,
+			    &removed));
+	g_assert_nonnull(removed_entry(removed, "recipient-name",
+				       "Xy\r\nZw"));
+	{
+		GPtrArray *texts = decodings(out, out_len);
+
+		assert_gone(texts, "Xy\r\nZw");
+		g_assert_true(find_anywhere(texts, "to Xy\nZw"));
+		g_ptr_array_free(texts, TRUE);
+	}
+	json_decref(removed);
+	g_free(out);
+	out = NULL;
+
+	g_assert_cmpint(anon(lone_cr, strlen(lone_cr), &victim, &out,
+			     &out_len, &removed), ==, CSIP_ERR);
+	g_assert_true(g_str_has_prefix(csip_error_last(),
+				       "anonymisation incomplete: "));
+	g_assert_nonnull(strstr(csip_error_last(), "header:X-Note"));
+	g_assert_null(strstr(csip_error_last(), "taro"));
+
+	g_string_free(mail, TRUE);
+	g_string_free(pad, TRUE);
+	g_free(b1);
+	g_free(b2);
+	g_free(p1);
+	g_free(p2);
+}
+
 /* Running the anonymiser on its own result finds nothing more. */
 static void
 test_idempotent(void)
@@ -975,6 +1039,7 @@ main(int argc, char **argv)
 	g_test_add_func("/anon/fail-closed", test_fail_closed);
 	g_test_add_func("/anon/check-memo", test_check_memo);
 	g_test_add_func("/anon/text-charset", test_text_charset);
+	g_test_add_func("/anon/check-breaks", test_check_breaks);
 	g_test_add_func("/anon/idempotent", test_idempotent);
 	g_test_add_func("/anon/bad-input", test_bad_input);
 	g_test_add_func("/anon/phishing-pot", test_phishing_pot);

@@ -103,6 +103,9 @@ typedef struct anon {
 	                            when some pattern starts with those two
 	                            (folded) bytes: every pattern has two */
 	gboolean dirty;
+	gboolean pat_ws;         /* some pattern holds a CR or LF, or starts
+	                            or ends with ASCII white space (see
+	                            search_key() and plain_raw_same()) */
 	int n_recip, n_host, n_ip;
 	int mode;
 	size_t changes;          /* REWRITE: replacements and drops so far */
@@ -483,6 +486,9 @@ add_pattern(anon *a, const char *lit, const char *repl, int rule, ident *id)
 	p = g_new0(pat, 1);
 	p->lit = g_ascii_strdown(lit, -1);
 	p->len = strlen(p->lit);
+	if (strpbrk(p->lit, "\r\n") || g_ascii_isspace(p->lit[0]) ||
+	    g_ascii_isspace(p->lit[p->len - 1]))
+		a->pat_ws = TRUE;
 	p->repl = g_strdup(repl);
 	p->rule = rule;
 	p->id = id;
@@ -1026,37 +1032,31 @@ append_decoded(GString *out, const char *s, size_t n, const char *cs)
 	g_string_free(g, TRUE);
 }
 
-/* A header value as text: line breaks removed, encoded words decoded
- * (each on its own, so GMime's loss of a word after '=' padding does not
- * happen here; adjacent words of one charset are joined before decoding
- * so a character split between them survives), raw 8-bit text decoded by
- * guessing.  A new UTF-8 string. */
+/* A header value as text: encoded words decoded (each on its own, so
+ * GMime's loss of a word after '=' padding does not happen here; adjacent
+ * words of one charset are joined before decoding so a character split
+ * between them survives), raw 8-bit text decoded by guessing.  U is the
+ * raw value with every CR and LF removed (unbreak()): the decoding is a
+ * function of that alone.  A new UTF-8 string. */
 static char *
-header_decode(const char *raw)
+header_decode(const char *u, size_t ulen)
 {
-	GString *u = g_string_new(NULL), *out = g_string_new(NULL);
+	GString *out = g_string_new(NULL);
 	GString *pend = NULL;
 	char *pend_cs = NULL;
 	size_t i = 0, plain = 0;
 
-	for (const char *p = raw; *p; ) {
-		size_t k = strcspn(p, "\r\n");
-
-		g_string_append_len(u, p, k);
-		for (p += k; *p == '\r' || *p == '\n'; p++)
-			;
-	}
-	while (i < u->len) {
+	while (i < ulen) {
 		char *cs = NULL;
 		GString *bytes = NULL;
 		size_t w = 0;
-		const char *eq = memchr(u->str + i, '=', u->len - i);
+		const char *eq = memchr(u + i, '=', ulen - i);
 
 		if (!eq)
 			break;  /* the rest is plain text, taken below */
-		i = (size_t)(eq - u->str);
-		if (i + 1 < u->len && u->str[i + 1] == '?')
-			w = encoded_word(u->str + i, u->len - i, &cs, &bytes);
+		i = (size_t)(eq - u);
+		if (i + 1 < ulen && u[i + 1] == '?')
+			w = encoded_word(u + i, ulen - i, &cs, &bytes);
 		if (!w) {
 			i++;
 			continue;
@@ -1066,7 +1066,7 @@ header_decode(const char *raw)
 			gboolean ws = TRUE;
 
 			for (size_t k = plain; k < i; k++)
-				if (!g_ascii_isspace(u->str[k]))
+				if (!g_ascii_isspace(u[k]))
 					ws = FALSE;
 			if (!ws || !pend) {
 				if (pend) {
@@ -1075,7 +1075,7 @@ header_decode(const char *raw)
 					g_string_free(pend, TRUE);
 					pend = NULL;
 				}
-				append_decoded(out, u->str + plain, i - plain,
+				append_decoded(out, u + plain, i - plain,
 					       NULL);
 			}
 		}
@@ -1100,10 +1100,9 @@ header_decode(const char *raw)
 		append_decoded(out, pend->str, pend->len, pend_cs);
 		g_string_free(pend, TRUE);
 	}
-	if (plain < u->len)
-		append_decoded(out, u->str + plain, u->len - plain, NULL);
+	if (plain < ulen)
+		append_decoded(out, u + plain, ulen - plain, NULL);
 	g_free(pend_cs);
-	g_string_free(u, TRUE);
 	return g_string_free(out, FALSE);
 }
 
@@ -1128,40 +1127,72 @@ header_plain(const char *raw, size_t n)
 	return TRUE;
 }
 
+/* Whether the check's search of a header's raw value RAW answers as that
+ * of its text, g_strstrip() of unbreak(RAW), which the check searches
+ * first: so when RAW is plain (header_plain(): then that is the text),
+ * every CR in it is followed by an LF and every LF by a space, a tab or
+ * the end (the folds GMime's parser leaves; a lone CR would join the bytes
+ * around it), and !a->pat_ws.  Removing the CRs and LFs then leaves a
+ * space, a tab or an end next to where each was, and stripping removes
+ * white space at the ends: by the argument above search_key(), neither
+ * changes a match, a boundary or a run. */
+static gboolean
+plain_raw_same(const anon *a, const char *raw)
+{
+	if (a->pat_ws || !header_plain(raw, strlen(raw)))
+		return FALSE;
+	for (const char *p = raw; (p = strpbrk(p, "\r\n")) != NULL; p++)
+		if (*p == '\r' ? p[1] != '\n' :
+		    (p[1] && p[1] != ' ' && p[1] != '\t'))
+			return FALSE;
+	return TRUE;
+}
+
+/* RAW (N bytes) with every CR and LF removed, a new string; *len gets
+ * its length. */
+static char *
+unbreak(const char *raw, size_t n, size_t *len)
+{
+	const char *p = raw, *end = raw + n;
+	char *v = g_malloc(n + 1), *w = v;
+
+	while (p < end) {
+		size_t k = strcspn(p, "\r\n");
+
+		memcpy(w, p, k);
+		w += k;
+		for (p += k; *p == '\r' || *p == '\n'; p++)
+			;
+	}
+	*w = '\0';
+	*len = (size_t)(w - v);
+	return v;
+}
+
 /* header_decode() of RAW, remembered: the three walks read the same
  * headers (the check's copy of the message has most of them unchanged),
- * and decoding is a pure function of the raw value.  The check may use
- * what the other walks put here: an entry is keyed by the exact bytes
- * and holds only what the decoder makes of them, nothing the rewrite
- * decided, so the check reads each header as it would alone.  A new
- * string. */
+ * and decoding is a pure function of the raw value without its line
+ * breaks, which is the key (so a header of a CRLF mail, written back with
+ * LF, is the same key in the check).  The check may use what the other
+ * walks put here: an entry holds only what the decoder makes of those
+ * bytes, nothing the rewrite decided, so the check reads each header as
+ * it would alone.  A new string. */
 static char *
 header_text(anon *a, const char *raw)
 {
-	size_t n = strlen(raw);
-	char *v;
+	size_t n = strlen(raw), un;
+	char *u = unbreak(raw, n, &un), *v;
 
-	/* Most values are plain: removing the line breaks here is cheaper
-	 * than hashing the value to look it up. */
-	if (header_plain(raw, n)) {
-		const char *p = raw, *end = raw + n;
-		char *w = v = g_malloc(n + 1);
-
-		while (p < end) {
-			size_t k = strcspn(p, "\r\n");
-
-			memcpy(w, p, k);
-			w += k;
-			for (p += k; *p == '\r' || *p == '\n'; p++)
-				;
-		}
-		*w = '\0';
-		return v;
-	}
-	v = g_hash_table_lookup(a->decoded, raw);
+	/* Most values are plain: without their line breaks they are the
+	 * text, and looking them up would cost more. */
+	if (header_plain(raw, n))
+		return u;
+	v = g_hash_table_lookup(a->decoded, u);
 	if (!v) {
-		v = header_decode(raw);
-		g_hash_table_insert(a->decoded, g_strdup(raw), v);
+		v = header_decode(u, un);
+		g_hash_table_insert(a->decoded, u, v);
+	} else {
+		g_free(u);
 	}
 	return g_strdup(v);
 }
@@ -2712,10 +2743,11 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 			const char *gv = g_mime_header_get_value(h);
 
 			/* The search is a function of the text: a reading
-			 * equal to one already searched is not searched
-			 * twice. */
+			 * equal to one already searched, or shown to answer
+			 * as it (plain_raw_same()), is not searched again. */
 			if (engine(a, val, strlen(val), 0, NULL) ||
 			    (strcmp(raw, val) != 0 &&
+			     !plain_raw_same(a, raw) &&
 			     engine(a, raw, strlen(raw), 0, NULL)) ||
 			    (gv && strcmp(gv, val) != 0 &&
 			     strcmp(gv, raw) != 0 &&
@@ -3530,11 +3562,61 @@ check_search(anon *a, const char *s, size_t n, int depth)
 		pass_b64(a, s, n, depth, NULL));
 }
 
+/* Why a CR before an LF may be left out of what the check's search reads
+ * (search_key()), and why the raw value of a plain header need not be
+ * searched besides its text (plain_raw_same()), while no pattern holds a
+ * CR or an LF or starts or ends with ASCII white space (!a->pat_ws):
+ *
+ * - no match of a pattern spans a CR or an LF, and none starts just after
+ *   an LF that is followed by a space or a tab;
+ * - every test the search makes of the bytes around a match or a token
+ *   (is_word(), letters and digits, '-', '.', ':', the '@' and '/' of
+ *   R_DOMAIN1, the address characters before an '@') answers the same for
+ *   CR, LF, space, tab, VT, FF and the end of the string: none of them is
+ *   any of those;
+ * - the percent, entity and base64 runs end at each of those bytes too
+ *   (pct_delim() and ent_delim() take every byte up to ' ', b64_char()
+ *   none of them), so the runs, and what they decode to, are the same;
+ *   an IP address is a run of hex digits, ':' and '.', also ended by them.
+ *
+ * So removing such bytes where what stays next to them is again one of
+ * them or an end changes no match, no boundary and no run. */
+
+/* The key of the check's memo for S (N bytes): the pattern count (they are
+ * only ever added, so it names the set), the no_addr and raw flags, and
+ * the bytes, without each CR that an LF follows when !a->pat_ws (the
+ * pattern set decides that, so one count never mixes the two kinds of
+ * key).  A CR before an LF is next to an LF, so by the argument above the
+ * search answers the same with it or without it; a mail with CRLF line
+ * ends, whose parts GMime writes back with LF, then finds in the check the
+ * answers the rewrite left for the same text. */
+static GBytes *
+search_key(const anon *a, const char *s, size_t n)
+{
+	guint32 np = a->pats->len;
+	guint8 flags[3] = { a->no_addr ? 1 : 0, a->raw ? 1 : 0,
+			    a->pat_ws ? 0 : 1 };
+	GByteArray *k = g_byte_array_sized_new((guint)(n + 7));
+	const char *p = s, *end = s + n, *cr;
+
+	g_byte_array_append(k, (const guint8 *)&np, sizeof np);
+	g_byte_array_append(k, flags, sizeof flags);
+	while (flags[2] && p < end &&
+	       (cr = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		gboolean drop = cr + 1 < end && cr[1] == '\n';
+
+		g_byte_array_append(k, (const guint8 *)p,
+				    (guint)(cr - p + (drop ? 0 : 1)));
+		p = cr + 1;
+	}
+	g_byte_array_append(k, (const guint8 *)p, (guint)(end - p));
+	return g_byte_array_free_to_bytes(k);
+}
+
 /* check_search() of a whole string, remembered when it finds nothing.
- * Its answer is a function of the bytes, of the patterns (they are only
- * ever added, so their count names the set), of the domains and networks
- * (fixed by the policy) and of the no_addr and raw flags; the key holds
- * the count, the flags and every byte, so an entry answers only the same
+ * Its answer is a function of the bytes, of the patterns, of the domains
+ * and networks (fixed by the policy) and of the no_addr and raw flags,
+ * all in the key (search_key()), so an entry answers only the same
  * question.  A hit is not kept: it ends the check, and says where.
  *
  * The rewrite asks here first (needs_rewrite()), and the check of the
@@ -3542,19 +3624,13 @@ check_search(anon *a, const char *s, size_t n, int depth)
 static gboolean
 check_top(anon *a, const char *s, size_t n)
 {
-	GByteArray *k;
 	guint32 np = a->pats->len;
-	guint8 flags[2] = { a->no_addr ? 1 : 0, a->raw ? 1 : 0 };
 	GBytes *key;
 	gboolean hit;
 
 	if (n < MEMO_MIN)
 		return check_search(a, s, n, 0);
-	k = g_byte_array_sized_new((guint)(n + 6));
-	g_byte_array_append(k, (const guint8 *)&np, sizeof np);
-	g_byte_array_append(k, flags, sizeof flags);
-	g_byte_array_append(k, (const guint8 *)s, (guint)n);
-	key = g_byte_array_free_to_bytes(k);
+	key = search_key(a, s, n);
 	if (g_hash_table_contains(a->clean, key)) {
 		g_bytes_unref(key);
 		return FALSE;
@@ -3842,7 +3918,8 @@ add_lower(GPtrArray *v, const char *s, size_t n)
 	    g_ascii_strncasecmp(s + n - (sizeof ph - 1), ph, sizeof ph - 1)
 	    == 0)
 		return;
-	if (n >= 3 && n < 512)
+	/* recipients_survive() looks for each around an '@'. */
+	if (n >= 3 && n < 512 && memchr(s, '@', n))
 		g_ptr_array_add(v, g_ascii_strdown(s, (gssize)n));
 }
 
@@ -3945,25 +4022,41 @@ recipients_read(GMimeMessage *orig, const char *data, size_t len)
 }
 
 /* Whether one of the addresses V (recipients_read()) is in the result RES
- * (RES_LEN bytes), compared without ASCII case. */
+ * (RES_LEN bytes, NUL bytes included), compared without ASCII case: an
+ * address A is at P when lc(RES[P + j]) == A[j] for all its bytes (A is
+ * in lower case).  Every address holds an '@' (add_lower() is only given
+ * such), and lc() maps only 'A' to 'Z', so where A's first '@' is at K,
+ * every place it is found has an '@' at P + K: the places tried are those
+ * of the '@'s of RES (memchr()), not every byte, and RES is not copied. */
 static gboolean
 recipients_survive(const GPtrArray *v, const char *res, size_t res_len)
 {
-	char *lower;
+	const char *end = res + res_len;
+	size_t *len = g_new(size_t, 2 * v->len + 1), *at = len + v->len;
 	gboolean found = FALSE;
 
-	if (v->len == 0)
-		return FALSE;
-	/* Every byte, also past a NUL (g_ascii_strdown() stops at one), and
-	 * without its call per byte. */
-	lower = g_malloc(res_len + 1);
-	for (size_t i = 0; i < res_len; i++)
-		lower[i] = (char)lc((unsigned char)res[i]);
-	lower[res_len] = '\0';
-	for (guint i = 0; i < v->len && !found; i++)
-		if (memmem(lower, res_len, v->pdata[i], strlen(v->pdata[i])))
-			found = TRUE;
-	g_free(lower);
+	for (guint i = 0; i < v->len; i++) {
+		const char *x = v->pdata[i];
+
+		len[i] = strlen(x);
+		at[i] = (size_t)(strchr(x, '@') - x);
+	}
+	for (const char *q = res; v->len && !found && q < end &&
+	     (q = memchr(q, '@', (size_t)(end - q))); q++)
+		for (guint i = 0; i < v->len && !found; i++) {
+			const char *x = v->pdata[i], *p;
+			size_t j = 0;
+
+			if ((size_t)(q - res) < at[i] ||
+			    len[i] - at[i] > (size_t)(end - q))
+				continue;
+			p = q - at[i];
+			while (j < len[i] && lc((unsigned char)p[j]) ==
+					     (unsigned char)x[j])
+				j++;
+			found = j == len[i];
+		}
+	g_free(len);
 	return found;
 }
 
