@@ -120,6 +120,7 @@ typedef struct anon {
 	GString *via;            /* encodings peeled off on the way */
 	GMimeParserOptions *popts;
 	GHashTable *decoded;     /* raw header value -> header_decode() */
+	GHashTable *received;    /* Received value -> 2: dropped, 1: kept */
 	GHashTable *texts;       /* charset and bytes -> memo_text */
 	GHashTable *clean;       /* strings the check's search found
 	                            nothing in (check_top()) */
@@ -170,6 +171,21 @@ has_suffix_ci(const char *s, size_t n, const char *suf)
 	size_t m = strlen(suf);
 
 	return n >= m && g_ascii_strncasecmp(s + n - m, suf, m) == 0;
+}
+
+/* The decimal digits of N in BUF, what "%u" prints: labels and
+ * placeholders are joined with g_strconcat(), without a printf per
+ * identity, header and part. */
+static const char *
+decimal(char buf[static 12], unsigned n)
+{
+	char *p = buf + 11;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	return p;
 }
 
 /* Words that are never taken as a name or a local part on their own:
@@ -1316,13 +1332,14 @@ pass_literal(anon *a, const char *s, size_t n, GString *out)
 static void
 add_ip(anon *a, const char *text, size_t n, int family, const guint8 *addr)
 {
-	char canon[INET6_ADDRSTRLEN], *lit, *ph;
+	char canon[INET6_ADDRSTRLEN], *lit, *ph, nb[12];
 	gboolean fresh;
 	ident *id;
 
 	if (!inet_ntop(family, addr, canon, sizeof canon))
 		return;
-	ph = g_strdup_printf("ip-%d.%s", a->n_ip + 1, REDACTED);
+	ph = g_strconcat("ip-", decimal(nb, (unsigned)a->n_ip + 1), ".",
+			 REDACTED, NULL);
 	id = ident_get(a, K_IP, canon, ph, &fresh);
 	g_free(ph);
 	if (fresh)
@@ -1861,7 +1878,7 @@ is_placeholder_host(const char *h, size_t n)
 static void
 add_host(anon *a, const char *h, size_t n)
 {
-	char *lower, *ph;
+	char *lower, *ph, nb[12];
 	gboolean fresh;
 	ident *id;
 
@@ -1872,7 +1889,8 @@ add_host(anon *a, const char *h, size_t n)
 		    g_ascii_strncasecmp(h, a->domains->pdata[i], n) == 0)
 			return;  /* the domain itself has its pattern */
 	lower = g_ascii_strdown(h, n);
-	ph = g_strdup_printf("host-%d.%s", a->n_host + 1, REDACTED);
+	ph = g_strconcat("host-", decimal(nb, (unsigned)a->n_host + 1), ".",
+			 REDACTED, NULL);
 	id = ident_get(a, K_HOST, lower, ph, &fresh);
 	if (fresh)
 		a->n_host++;
@@ -1884,7 +1902,8 @@ add_host(anon *a, const char *h, size_t n)
 static void
 add_name_lit(anon *a, int num, const char *lit)
 {
-	char *ph = g_strdup_printf("Recipient-%d", num);
+	char nb[12];
+	char *ph = g_strconcat("Recipient-", decimal(nb, (unsigned)num), NULL);
 	gboolean fresh;
 	ident *id = ident_get(a, K_NAME, lit, ph, &fresh);
 
@@ -2104,7 +2123,8 @@ add_recipient(anon *a, const char *addr_in, size_t n, const char *name)
 {
 	static const char *const at_forms[] = { "@", "%40", "&#64;", "&#x40;",
 		"\xef\xbc\xa0", NULL };
-	char *addr, *at, *local;
+	char *addr, *at, *local, nb[12];
+	const char *numstr;
 	int num;
 	gboolean fresh;
 	ident *id;
@@ -2130,28 +2150,30 @@ add_recipient(anon *a, const char *addr_in, size_t n, const char *name)
 			return NULL;
 		}
 	num = recipient_number(a, addr);
+	numstr = decimal(nb, (unsigned)num);
 	{
-		char *ph = g_strdup_printf("recipient-%d@%s", num, REDACTED);
+		char *ph = g_strconcat("recipient-", numstr, "@", REDACTED,
+				       NULL);
 
 		id = ident_get(a, K_ADDR, addr, ph, &fresh);
 		g_free(ph);
 	}
 	if (fresh) {
+		local = g_strndup(addr, at - addr);
 		for (int i = 0; at_forms[i]; i++) {
-			char *lit = g_strdup_printf("%.*s%s%s",
-				(int)(at - addr), addr, at_forms[i], at + 1);
-			char *ph = g_strdup_printf("recipient-%d%s%s", num,
-				at_forms[i], REDACTED);
+			char *lit = g_strconcat(local, at_forms[i], at + 1,
+						NULL);
+			char *ph = g_strconcat("recipient-", numstr,
+					       at_forms[i], REDACTED, NULL);
 
 			add_pattern(a, lit, ph, R_NONE, id);
 			g_free(lit);
 			g_free(ph);
 		}
-		local = g_strndup(addr, at - addr);
 		ln = strlen(local);
 		if (g_utf8_strlen(local, -1) >= 4 && !stop_word(local, ln) &&
 		    !placeholder_word(local)) {
-			char *ph = g_strdup_printf("recipient-%d", num);
+			char *ph = g_strconcat("recipient-", numstr, NULL);
 			ident *lid = ident_get(a, K_LOCAL, local, ph, &fresh);
 
 			add_pattern(a, local, ph, R_WORD, lid);
@@ -2478,16 +2500,25 @@ received_collect(anon *a, const char *s, GArray *toks, const rpart *rp)
 
 /* Classify one Received value; with DISCOVER add its identities.
  * Returns TRUE when the hop is inside the provider (both ends internal,
- * or an internal hop without a "from"): the header is dropped. */
+ * or an internal hop without a "from"): the header is dropped.
+ *
+ * That answer reads only the value and the policy (the domains and
+ * networks; not the identities found so far), so discovery keeps it by
+ * the value and the rewrite, which asks again for the same headers, takes
+ * it from there. */
 static gboolean
 received_classify(anon *a, const char *s, gboolean discover)
 {
 	size_t n = strlen(s);
 	span sp[C__N];
-	GArray *toks = g_array_new(FALSE, TRUE, sizeof(rtok));
+	GArray *toks;
 	rpart from = { 0 }, by = { 0 };
+	gpointer known;
 	gboolean drop;
 
+	if (!discover && (known = g_hash_table_lookup(a->received, s)))
+		return GPOINTER_TO_INT(known) == 2;
+	toks = g_array_new(FALSE, TRUE, sizeof(rtok));
 	received_split(s, n, sp);
 	if (sp[C_FROM].set) {
 		received_tokens(s, &sp[C_FROM], toks);
@@ -2523,6 +2554,9 @@ received_classify(anon *a, const char *s, gboolean discover)
 		scan_ips(a, s, n, TRUE);
 	}
 	g_array_free(toks, TRUE);
+	if (discover)
+		g_hash_table_replace(a->received, g_strdup(s),
+				     GINT_TO_POINTER(drop ? 2 : 1));
 	return drop;
 }
 
@@ -2665,7 +2699,9 @@ discover_header(anon *a, const char *name, const char *val, const char *raw,
 static void
 record_drop(anon *a, int kind, const char *value)
 {
-	char *key = g_strdup_printf("%s #%u", value, a->idents->len);
+	char nb[12];
+	char *key = g_strconcat(value, " #", decimal(nb, a->idents->len),
+				NULL);
 	gboolean fresh;
 	ident *id = ident_get(a, kind, key, NULL, &fresh);
 
@@ -2700,7 +2736,7 @@ header_set(GMimeHeader *h, const char *name, const char *value)
 	for (char *p = enc; *p; p++)
 		if (*p == '\t')
 			*p = ' ';  /* the unfolded tabs of the old folds */
-	line = g_strdup_printf("%s: %s", name, enc);
+	line = g_strconcat(name, ": ", enc, NULL);
 	folded = g_mime_utils_unstructured_header_fold(NULL, NULL, line);
 	g_mime_header_set_raw_value(h, folded + strlen(name) + 1);
 	g_free(folded);
@@ -2760,7 +2796,7 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 		} else if ((is_received(name) && received_classify(a, val,
 								   FALSE)) ||
 			   provider_header(name)) {
-			char *v = g_strdup_printf("%s: %s", name, val);
+			char *v = g_strconcat(name, ": ", val, NULL);
 
 			record_drop(a, is_received(name) ? K_RECEIVED :
 				    K_HEADER, v);
@@ -2815,8 +2851,8 @@ do_params(anon *a, GMimeObject *obj, const char *path)
 
 			if (!name || !v)
 				continue;
-			set_where(a, g_strdup_printf("%s%sparameter:%s", path,
-						     *path ? " " : "", name));
+			set_where(a, g_strconcat(path, *path ? " " : "",
+						 "parameter:", name, NULL));
 			if (a->mode != M_REWRITE) {
 				if (engine(a, v, strlen(v), 0, NULL) &&
 				    a->mode == M_CHECK) {
@@ -3306,9 +3342,10 @@ part_label(GMimeObject *obj, const char *path)
 			mt[40] = '\0';
 	}
 	if (*path)
-		label = g_strdup_printf("part %s (%s)", path, mt ? mt : "?");
+		label = g_strconcat("part ", path, " (", mt ? mt : "?", ")",
+				    NULL);
 	else
-		label = g_strdup_printf("body (%s)", mt ? mt : "?");
+		label = g_strconcat("body (", mt ? mt : "?", ")", NULL);
 	g_free(mt);
 	return label;
 }
@@ -3529,9 +3566,10 @@ walk(anon *a, GMimeObject *obj, const char *path, int depth)
 		if ((rc = do_multipart_text(a, mp, path)) < 0)
 			return rc;
 		for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
-			char *sub = *path && path[strlen(path) - 1] != '>' ?
-				g_strdup_printf("%s.%d", path, i + 1) :
-				g_strdup_printf("%s%d", path, i + 1);
+			char nb[12];
+			char *sub = g_strconcat(path, *path &&
+				path[strlen(path) - 1] != '>' ? "." : "",
+				decimal(nb, (unsigned)i + 1), NULL);
 
 			rc = walk(a, g_mime_multipart_get_part(mp, i), sub,
 				  depth + 1);
@@ -3739,6 +3777,8 @@ anon_init(anon *a)
 	a->via = g_string_new(NULL);
 	a->decoded = g_hash_table_new_full(raw_hash, g_str_equal, g_free,
 					   g_free);
+	a->received = g_hash_table_new_full(raw_hash, g_str_equal, g_free,
+					    NULL);
 	a->texts = g_hash_table_new_full(memo_hash, g_bytes_equal,
 		(GDestroyNotify)g_bytes_unref, memo_text_free);
 	a->views = g_hash_table_new_full(NULL, NULL, NULL, view_free);
@@ -3765,6 +3805,7 @@ anon_clear(anon *a)
 	g_array_free(a->nets, TRUE);
 	g_string_free(a->via, TRUE);
 	g_hash_table_destroy(a->decoded);
+	g_hash_table_destroy(a->received);
 	g_hash_table_destroy(a->texts);
 	g_hash_table_destroy(a->views);
 	g_hash_table_destroy(a->clean);
