@@ -1649,8 +1649,9 @@ static GString *
 b64_plausible(const char *s, size_t n)
 {
 	static gsize once;
-	static guint8 val[256];
-	size_t len = n * 6 / 8, o = 0, print = 0, ctl = 0;
+	static guint8 val[256], cls[256];
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = n * 6 / 8, o = 0, print = 0, ctl = 0, i = 0;
 	char stack[2048];
 	char *buf = len <= sizeof stack ? stack : g_malloc(len);
 	GString *out = NULL;
@@ -1659,30 +1660,50 @@ b64_plausible(const char *s, size_t n)
 
 	/* b64_val() by table, and the bytes decoded on the stack: nearly
 	 * every run is refused, so neither a call per character nor an
-	 * allocation per run is worth it. */
+	 * allocation per run is worth it.  cls: 1 for a printable byte, 2
+	 * for a control other than tab, CR and LF. */
 	if (g_once_init_enter(&once)) {
-		for (int c = 0; c < 256; c++)
+		for (int c = 0; c < 256; c++) {
 			val[c] = (guint8)MAX(b64_val(c), 0);
+			cls[c] = c >= 0x20 && c < 0x7f ? 1 :
+				 c < 0x20 && c != '\t' && c != '\r' &&
+				 c != '\n' ? 2 : 0;
+		}
 		g_once_init_leave(&once, 1);
 	}
-	for (size_t i = 0; i < n; i++) {
+	/* Four characters are three bytes, the bytes the loop below makes of
+	 * them one at a time.  Mostly printable needs (o - print) * 4 <= len;
+	 * few controls needs ctl * 20 <= len; both counts only grow, so once
+	 * neither can hold the answer is NULL: tested once per three bytes
+	 * here, which only decides how soon the work stops. */
+	for (; i + 4 <= n; i += 4) {
+		guint32 v = (guint32)val[u[i]] << 18 | (guint32)val[u[i + 1]] <<
+			    12 | (guint32)val[u[i + 2]] << 6 | val[u[i + 3]];
+		unsigned char c0 = (unsigned char)(v >> 16);
+		unsigned char c1 = (unsigned char)(v >> 8);
+		unsigned char c2 = (unsigned char)v;
+
+		buf[o] = (char)c0;
+		buf[o + 1] = (char)c1;
+		buf[o + 2] = (char)c2;
+		o += 3;
+		print += (cls[c0] == 1) + (cls[c1] == 1) + (cls[c2] == 1);
+		ctl += (cls[c0] == 2) + (cls[c1] == 2) + (cls[c2] == 2);
+		if ((o - print) * 4 > len && ctl * 20 > len)
+			goto out;
+	}
+	for (; i < n; i++) {
 		unsigned char c;
 
-		acc = (acc << 6) | val[(unsigned char)s[i]];
+		acc = (acc << 6) | val[u[i]];
 		bits += 6;
 		if (bits < 8)
 			continue;
 		bits -= 8;
 		c = (unsigned char)(acc >> bits);
 		buf[o++] = (char)c;
-		if (c >= 0x20 && c < 0x7f)
-			print++;
-		else if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
-			ctl++;
-		/* Mostly printable needs (o - print) * 4 <= len; few
-		 * controls needs ctl * 20 <= len.  Both counts only grow. */
-		if ((o - print) * 4 > len && ctl * 20 > len)
-			goto out;
+		print += cls[c] == 1;
+		ctl += cls[c] == 2;
 	}
 	if (print * 4 >= len * 3 ||
 	    (ctl * 20 <= len && g_utf8_validate(buf, len, NULL)))
