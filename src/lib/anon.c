@@ -844,7 +844,7 @@ decode_text(const char *s, size_t n, const char *declared, const char **used)
 	/* Every part and preamble of every walk comes here: the high bit a
 	 * word at a time, ESC by memchr(). */
 	high = has_high(s, n);
-	for (const char *q = s; !esc && q < s + n &&
+	for (const char *q = s; n && !esc && q < s + n &&
 	     (q = memchr(q, 0x1b, n - (size_t)(q - s))); q++)
 		if (q + 1 < s + n && (q[1] == '$' || q[1] == '('))
 			esc = TRUE;
