@@ -1629,12 +1629,20 @@ pass_entity(anon *a, const char *s, size_t n, int depth, GString *out)
 static inline gboolean
 b64_char(int c)
 {
-	/* b64_val() >= 0, by table: this runs over every byte. */
-	static const guint32 set[8] = {
-		0, 0x03ffa800, 0x87fffffe, 0x07fffffe, 0, 0, 0, 0
+	/* b64_val() >= 0, by table: this runs over every byte, so a byte a
+	 * character (no shift and mask); none at 0x80 and above. */
+	static const guint8 set[256] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+		0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+		0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
 	};
 
-	return (set[c >> 5] >> (c & 31)) & 1;
+	return set[c];
 }
 
 /* Decoded base64 worth searching: text (valid UTF-8 with few controls)
@@ -1751,27 +1759,32 @@ static gboolean
 pass_b64_pieces(anon *a, const char *s, size_t b, size_t e, size_t pe,
 		int depth, GString *out, size_t *copied)
 {
-	GArray *sb = g_array_new(FALSE, FALSE, sizeof(size_t));
-	GArray *se = g_array_new(FALSE, FALSE, sizeof(size_t));
+	size_t stack[2 * 32], *sb = stack, *se;
 	gboolean hit = FALSE;
-	int k;
+	int k = 1;
 
+	/* The pieces' bounds, on the stack for the usual few. */
+	for (const char *q = s + b; (q = memchr(q, '/', s + e - q)); q++)
+		k++;
+	if (k > 32)
+		sb = g_new(size_t, 2 * (size_t)k);
+	se = sb + k;
+	k = 0;
 	for (size_t j = b; j <= e; ) {
 		size_t t = j;
 
 		while (t < e && s[t] != '/')
 			t++;
-		g_array_append_val(sb, j);
-		g_array_append_val(se, t);
+		sb[k] = j;
+		se[k++] = t;
 		j = t + 1;
 	}
-	k = (int)sb->len;
 	for (int si = 0; si < k; si++) {
 		int last = k <= MAX_B64_SEGS ? k - 1 : si;
 
 		for (int sj = last; sj >= si; sj--) {
-			size_t cb = g_array_index(sb, size_t, si);
-			size_t ce = g_array_index(se, size_t, sj);
+			size_t cb = sb[si];
+			size_t ce = se[sj];
 			gboolean at_end = ce == e;
 			GString *repl;
 
@@ -1800,8 +1813,8 @@ pass_b64_pieces(anon *a, const char *s, size_t b, size_t e, size_t pe,
 		}
 	}
 out:
-	g_array_free(sb, TRUE);
-	g_array_free(se, TRUE);
+	if (sb != stack)
+		g_free(sb);
 	return hit;
 }
 
