@@ -105,6 +105,9 @@ typedef struct anon {
 	                            when some pattern starts with those two
 	                            (folded) bytes: every pattern has two */
 	gboolean dirty;
+	gboolean pat_ws;         /* some pattern holds a CR or LF, or starts
+	                            or ends with ASCII white space (see
+	                            search_key() and plain_raw_same()) */
 	int n_recip, n_host, n_ip;
 	int mode;
 	size_t changes;          /* REWRITE: replacements and drops so far */
@@ -119,6 +122,7 @@ typedef struct anon {
 	GString *via;            /* encodings peeled off on the way */
 	GMimeParserOptions *popts;
 	GHashTable *decoded;     /* raw header value -> header_decode() */
+	GHashTable *received;    /* Received value -> 2: dropped, 1: kept */
 	GHashTable *texts;       /* charset and bytes -> memo_text */
 	GHashTable *clean;       /* strings the check's search found
 	                            nothing in (check_top()) */
@@ -169,6 +173,21 @@ has_suffix_ci(const char *s, size_t n, const char *suf)
 	size_t m = strlen(suf);
 
 	return n >= m && g_ascii_strncasecmp(s + n - m, suf, m) == 0;
+}
+
+/* The decimal digits of N in BUF, what "%u" prints: labels and
+ * placeholders are joined with g_strconcat(), without a printf per
+ * identity, header and part. */
+static const char *
+decimal(char buf[static 12], unsigned n)
+{
+	char *p = buf + 11;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	return p;
 }
 
 /* Words that are never taken as a name or a local part on their own:
@@ -485,6 +504,9 @@ add_pattern(anon *a, const char *lit, const char *repl, int rule, ident *id)
 	p = g_new0(pat, 1);
 	p->lit = g_ascii_strdown(lit, -1);
 	p->len = strlen(p->lit);
+	if (strpbrk(p->lit, "\r\n") || g_ascii_isspace(p->lit[0]) ||
+	    g_ascii_isspace(p->lit[p->len - 1]))
+		a->pat_ws = TRUE;
 	p->repl = g_strdup(repl);
 	p->rule = rule;
 	p->id = id;
@@ -824,7 +846,7 @@ decode_text(const char *s, size_t n, const char *declared, const char **used)
 	/* Every part and preamble of every walk comes here: the high bit a
 	 * word at a time, ESC by memchr(). */
 	high = has_high(s, n);
-	for (const char *q = s; !esc && q < s + n &&
+	for (const char *q = s; n && !esc && q < s + n &&
 	     (q = memchr(q, 0x1b, n - (size_t)(q - s))); q++)
 		if (q + 1 < s + n && (q[1] == '$' || q[1] == '('))
 			esc = TRUE;
@@ -1028,37 +1050,31 @@ append_decoded(GString *out, const char *s, size_t n, const char *cs)
 	g_string_free(g, TRUE);
 }
 
-/* A header value as text: line breaks removed, encoded words decoded
- * (each on its own, so GMime's loss of a word after '=' padding does not
- * happen here; adjacent words of one charset are joined before decoding
- * so a character split between them survives), raw 8-bit text decoded by
- * guessing.  A new UTF-8 string. */
+/* A header value as text: encoded words decoded (each on its own, so
+ * GMime's loss of a word after '=' padding does not happen here; adjacent
+ * words of one charset are joined before decoding so a character split
+ * between them survives), raw 8-bit text decoded by guessing.  U is the
+ * raw value with every CR and LF removed (unbreak()): the decoding is a
+ * function of that alone.  A new UTF-8 string. */
 static char *
-header_decode(const char *raw)
+header_decode(const char *u, size_t ulen)
 {
-	GString *u = g_string_new(NULL), *out = g_string_new(NULL);
+	GString *out = g_string_new(NULL);
 	GString *pend = NULL;
 	char *pend_cs = NULL;
 	size_t i = 0, plain = 0;
 
-	for (const char *p = raw; *p; ) {
-		size_t k = strcspn(p, "\r\n");
-
-		g_string_append_len(u, p, k);
-		for (p += k; *p == '\r' || *p == '\n'; p++)
-			;
-	}
-	while (i < u->len) {
+	while (i < ulen) {
 		char *cs = NULL;
 		GString *bytes = NULL;
 		size_t w = 0;
-		const char *eq = memchr(u->str + i, '=', u->len - i);
+		const char *eq = memchr(u + i, '=', ulen - i);
 
 		if (!eq)
 			break;  /* the rest is plain text, taken below */
-		i = (size_t)(eq - u->str);
-		if (i + 1 < u->len && u->str[i + 1] == '?')
-			w = encoded_word(u->str + i, u->len - i, &cs, &bytes);
+		i = (size_t)(eq - u);
+		if (i + 1 < ulen && u[i + 1] == '?')
+			w = encoded_word(u + i, ulen - i, &cs, &bytes);
 		if (!w) {
 			i++;
 			continue;
@@ -1068,7 +1084,7 @@ header_decode(const char *raw)
 			gboolean ws = TRUE;
 
 			for (size_t k = plain; k < i; k++)
-				if (!g_ascii_isspace(u->str[k]))
+				if (!g_ascii_isspace(u[k]))
 					ws = FALSE;
 			if (!ws || !pend) {
 				if (pend) {
@@ -1077,7 +1093,7 @@ header_decode(const char *raw)
 					g_string_free(pend, TRUE);
 					pend = NULL;
 				}
-				append_decoded(out, u->str + plain, i - plain,
+				append_decoded(out, u + plain, i - plain,
 					       NULL);
 			}
 		}
@@ -1102,10 +1118,9 @@ header_decode(const char *raw)
 		append_decoded(out, pend->str, pend->len, pend_cs);
 		g_string_free(pend, TRUE);
 	}
-	if (plain < u->len)
-		append_decoded(out, u->str + plain, u->len - plain, NULL);
+	if (plain < ulen)
+		append_decoded(out, u + plain, ulen - plain, NULL);
 	g_free(pend_cs);
-	g_string_free(u, TRUE);
 	return g_string_free(out, FALSE);
 }
 
@@ -1130,40 +1145,72 @@ header_plain(const char *raw, size_t n)
 	return TRUE;
 }
 
+/* Whether the check's search of a header's raw value RAW answers as that
+ * of its text, g_strstrip() of unbreak(RAW), which the check searches
+ * first: so when RAW is plain (header_plain(): then that is the text),
+ * every CR in it is followed by an LF and every LF by a space, a tab or
+ * the end (the folds GMime's parser leaves; a lone CR would join the bytes
+ * around it), and !a->pat_ws.  Removing the CRs and LFs then leaves a
+ * space, a tab or an end next to where each was, and stripping removes
+ * white space at the ends: by the argument above search_key(), neither
+ * changes a match, a boundary or a run. */
+static gboolean
+plain_raw_same(const anon *a, const char *raw)
+{
+	if (a->pat_ws || !header_plain(raw, strlen(raw)))
+		return FALSE;
+	for (const char *p = raw; (p = strpbrk(p, "\r\n")) != NULL; p++)
+		if (*p == '\r' ? p[1] != '\n' :
+		    (p[1] && p[1] != ' ' && p[1] != '\t'))
+			return FALSE;
+	return TRUE;
+}
+
+/* RAW (N bytes) with every CR and LF removed, a new string; *len gets
+ * its length. */
+static char *
+unbreak(const char *raw, size_t n, size_t *len)
+{
+	const char *p = raw, *end = raw + n;
+	char *v = g_malloc(n + 1), *w = v;
+
+	while (p < end) {
+		size_t k = strcspn(p, "\r\n");
+
+		memcpy(w, p, k);
+		w += k;
+		for (p += k; *p == '\r' || *p == '\n'; p++)
+			;
+	}
+	*w = '\0';
+	*len = (size_t)(w - v);
+	return v;
+}
+
 /* header_decode() of RAW, remembered: the three walks read the same
  * headers (the check's copy of the message has most of them unchanged),
- * and decoding is a pure function of the raw value.  The check may use
- * what the other walks put here: an entry is keyed by the exact bytes
- * and holds only what the decoder makes of them, nothing the rewrite
- * decided, so the check reads each header as it would alone.  A new
- * string. */
+ * and decoding is a pure function of the raw value without its line
+ * breaks, which is the key (so a header of a CRLF mail, written back with
+ * LF, is the same key in the check).  The check may use what the other
+ * walks put here: an entry holds only what the decoder makes of those
+ * bytes, nothing the rewrite decided, so the check reads each header as
+ * it would alone.  A new string. */
 static char *
 header_text(anon *a, const char *raw)
 {
-	size_t n = strlen(raw);
-	char *v;
+	size_t n = strlen(raw), un;
+	char *u = unbreak(raw, n, &un), *v;
 
-	/* Most values are plain: removing the line breaks here is cheaper
-	 * than hashing the value to look it up. */
-	if (header_plain(raw, n)) {
-		const char *p = raw, *end = raw + n;
-		char *w = v = g_malloc(n + 1);
-
-		while (p < end) {
-			size_t k = strcspn(p, "\r\n");
-
-			memcpy(w, p, k);
-			w += k;
-			for (p += k; *p == '\r' || *p == '\n'; p++)
-				;
-		}
-		*w = '\0';
-		return v;
-	}
-	v = g_hash_table_lookup(a->decoded, raw);
+	/* Most values are plain: without their line breaks they are the
+	 * text, and looking them up would cost more. */
+	if (header_plain(raw, n))
+		return u;
+	v = g_hash_table_lookup(a->decoded, u);
 	if (!v) {
-		v = header_decode(raw);
-		g_hash_table_insert(a->decoded, g_strdup(raw), v);
+		v = header_decode(u, un);
+		g_hash_table_insert(a->decoded, u, v);
+	} else {
+		g_free(u);
 	}
 	return g_strdup(v);
 }
@@ -1293,13 +1340,14 @@ pass_literal(anon *a, const char *s, size_t n, GString *out)
 static void
 add_ip(anon *a, const char *text, size_t n, int family, const guint8 *addr)
 {
-	char canon[INET6_ADDRSTRLEN], *lit, *ph;
+	char canon[INET6_ADDRSTRLEN], *lit, *ph, nb[12];
 	gboolean fresh;
 	ident *id;
 
 	if (!inet_ntop(family, addr, canon, sizeof canon))
 		return;
-	ph = g_strdup_printf("ip-%d.%s", a->n_ip + 1, REDACTED);
+	ph = g_strconcat("ip-", decimal(nb, (unsigned)a->n_ip + 1), ".",
+			 REDACTED, NULL);
 	id = ident_get(a, K_IP, canon, ph, &fresh);
 	g_free(ph);
 	if (fresh)
@@ -1589,12 +1637,20 @@ pass_entity(anon *a, const char *s, size_t n, int depth, GString *out)
 static inline gboolean
 b64_char(int c)
 {
-	/* b64_val() >= 0, by table: this runs over every byte. */
-	static const guint32 set[8] = {
-		0, 0x03ffa800, 0x87fffffe, 0x07fffffe, 0, 0, 0, 0
+	/* b64_val() >= 0, by table: this runs over every byte, so a byte a
+	 * character (no shift and mask); none at 0x80 and above. */
+	static const guint8 set[256] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+		0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+		0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
 	};
 
-	return (set[c >> 5] >> (c & 31)) & 1;
+	return set[c];
 }
 
 /* Decoded base64 worth searching: text (valid UTF-8 with few controls)
@@ -1609,8 +1665,9 @@ static GString *
 b64_plausible(const char *s, size_t n)
 {
 	static gsize once;
-	static guint8 val[256];
-	size_t len = n * 6 / 8, o = 0, print = 0, ctl = 0;
+	static guint8 val[256], cls[256];
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = n * 6 / 8, o = 0, print = 0, ctl = 0, i = 0;
 	char stack[2048];
 	char *buf = len <= sizeof stack ? stack : g_malloc(len);
 	GString *out = NULL;
@@ -1619,30 +1676,50 @@ b64_plausible(const char *s, size_t n)
 
 	/* b64_val() by table, and the bytes decoded on the stack: nearly
 	 * every run is refused, so neither a call per character nor an
-	 * allocation per run is worth it. */
+	 * allocation per run is worth it.  cls: 1 for a printable byte, 2
+	 * for a control other than tab, CR and LF. */
 	if (g_once_init_enter(&once)) {
-		for (int c = 0; c < 256; c++)
+		for (int c = 0; c < 256; c++) {
 			val[c] = (guint8)MAX(b64_val(c), 0);
+			cls[c] = c >= 0x20 && c < 0x7f ? 1 :
+				 c < 0x20 && c != '\t' && c != '\r' &&
+				 c != '\n' ? 2 : 0;
+		}
 		g_once_init_leave(&once, 1);
 	}
-	for (size_t i = 0; i < n; i++) {
+	/* Four characters are three bytes, the bytes the loop below makes of
+	 * them one at a time.  Mostly printable needs (o - print) * 4 <= len;
+	 * few controls needs ctl * 20 <= len; both counts only grow, so once
+	 * neither can hold the answer is NULL: tested once per three bytes
+	 * here, which only decides how soon the work stops. */
+	for (; i + 4 <= n; i += 4) {
+		guint32 v = (guint32)val[u[i]] << 18 | (guint32)val[u[i + 1]] <<
+			    12 | (guint32)val[u[i + 2]] << 6 | val[u[i + 3]];
+		unsigned char c0 = (unsigned char)(v >> 16);
+		unsigned char c1 = (unsigned char)(v >> 8);
+		unsigned char c2 = (unsigned char)v;
+
+		buf[o] = (char)c0;
+		buf[o + 1] = (char)c1;
+		buf[o + 2] = (char)c2;
+		o += 3;
+		print += (cls[c0] == 1) + (cls[c1] == 1) + (cls[c2] == 1);
+		ctl += (cls[c0] == 2) + (cls[c1] == 2) + (cls[c2] == 2);
+		if ((o - print) * 4 > len && ctl * 20 > len)
+			goto out;
+	}
+	for (; i < n; i++) {
 		unsigned char c;
 
-		acc = (acc << 6) | val[(unsigned char)s[i]];
+		acc = (acc << 6) | val[u[i]];
 		bits += 6;
 		if (bits < 8)
 			continue;
 		bits -= 8;
 		c = (unsigned char)(acc >> bits);
 		buf[o++] = (char)c;
-		if (c >= 0x20 && c < 0x7f)
-			print++;
-		else if (c < 0x20 && c != '\t' && c != '\r' && c != '\n')
-			ctl++;
-		/* Mostly printable needs (o - print) * 4 <= len; few
-		 * controls needs ctl * 20 <= len.  Both counts only grow. */
-		if ((o - print) * 4 > len && ctl * 20 > len)
-			goto out;
+		print += cls[c] == 1;
+		ctl += cls[c] == 2;
 	}
 	if (print * 4 >= len * 3 ||
 	    (ctl * 20 <= len && g_utf8_validate(buf, len, NULL)))
@@ -1690,27 +1767,32 @@ static gboolean
 pass_b64_pieces(anon *a, const char *s, size_t b, size_t e, size_t pe,
 		int depth, GString *out, size_t *copied)
 {
-	GArray *sb = g_array_new(FALSE, FALSE, sizeof(size_t));
-	GArray *se = g_array_new(FALSE, FALSE, sizeof(size_t));
+	size_t stack[2 * 32], *sb = stack, *se;
 	gboolean hit = FALSE;
-	int k;
+	int k = 1;
 
+	/* The pieces' bounds, on the stack for the usual few. */
+	for (const char *q = s + b; (q = memchr(q, '/', s + e - q)); q++)
+		k++;
+	if (k > 32)
+		sb = g_new(size_t, 2 * (size_t)k);
+	se = sb + k;
+	k = 0;
 	for (size_t j = b; j <= e; ) {
 		size_t t = j;
 
 		while (t < e && s[t] != '/')
 			t++;
-		g_array_append_val(sb, j);
-		g_array_append_val(se, t);
+		sb[k] = j;
+		se[k++] = t;
 		j = t + 1;
 	}
-	k = (int)sb->len;
 	for (int si = 0; si < k; si++) {
 		int last = k <= MAX_B64_SEGS ? k - 1 : si;
 
 		for (int sj = last; sj >= si; sj--) {
-			size_t cb = g_array_index(sb, size_t, si);
-			size_t ce = g_array_index(se, size_t, sj);
+			size_t cb = sb[si];
+			size_t ce = se[sj];
 			gboolean at_end = ce == e;
 			GString *repl;
 
@@ -1739,8 +1821,8 @@ pass_b64_pieces(anon *a, const char *s, size_t b, size_t e, size_t pe,
 		}
 	}
 out:
-	g_array_free(sb, TRUE);
-	g_array_free(se, TRUE);
+	if (sb != stack)
+		g_free(sb);
 	return hit;
 }
 
@@ -1838,7 +1920,7 @@ is_placeholder_host(const char *h, size_t n)
 static void
 add_host(anon *a, const char *h, size_t n)
 {
-	char *lower, *ph;
+	char *lower, *ph, nb[12];
 	gboolean fresh;
 	ident *id;
 
@@ -1849,7 +1931,8 @@ add_host(anon *a, const char *h, size_t n)
 		    g_ascii_strncasecmp(h, a->domains->pdata[i], n) == 0)
 			return;  /* the domain itself has its pattern */
 	lower = g_ascii_strdown(h, n);
-	ph = g_strdup_printf("host-%d.%s", a->n_host + 1, REDACTED);
+	ph = g_strconcat("host-", decimal(nb, (unsigned)a->n_host + 1), ".",
+			 REDACTED, NULL);
 	id = ident_get(a, K_HOST, lower, ph, &fresh);
 	if (fresh)
 		a->n_host++;
@@ -1861,7 +1944,8 @@ add_host(anon *a, const char *h, size_t n)
 static void
 add_name_lit(anon *a, int num, const char *lit)
 {
-	char *ph = g_strdup_printf("Recipient-%d", num);
+	char nb[12];
+	char *ph = g_strconcat("Recipient-", decimal(nb, (unsigned)num), NULL);
 	gboolean fresh;
 	ident *id = ident_get(a, K_NAME, lit, ph, &fresh);
 
@@ -2081,7 +2165,8 @@ add_recipient(anon *a, const char *addr_in, size_t n, const char *name)
 {
 	static const char *const at_forms[] = { "@", "%40", "&#64;", "&#x40;",
 		"\xef\xbc\xa0", NULL };
-	char *addr, *at, *local;
+	char *addr, *at, *local, nb[12];
+	const char *numstr;
 	int num;
 	gboolean fresh;
 	ident *id;
@@ -2107,28 +2192,30 @@ add_recipient(anon *a, const char *addr_in, size_t n, const char *name)
 			return NULL;
 		}
 	num = recipient_number(a, addr);
+	numstr = decimal(nb, (unsigned)num);
 	{
-		char *ph = g_strdup_printf("recipient-%d@%s", num, REDACTED);
+		char *ph = g_strconcat("recipient-", numstr, "@", REDACTED,
+				       NULL);
 
 		id = ident_get(a, K_ADDR, addr, ph, &fresh);
 		g_free(ph);
 	}
 	if (fresh) {
+		local = g_strndup(addr, at - addr);
 		for (int i = 0; at_forms[i]; i++) {
-			char *lit = g_strdup_printf("%.*s%s%s",
-				(int)(at - addr), addr, at_forms[i], at + 1);
-			char *ph = g_strdup_printf("recipient-%d%s%s", num,
-				at_forms[i], REDACTED);
+			char *lit = g_strconcat(local, at_forms[i], at + 1,
+						NULL);
+			char *ph = g_strconcat("recipient-", numstr,
+					       at_forms[i], REDACTED, NULL);
 
 			add_pattern(a, lit, ph, R_NONE, id);
 			g_free(lit);
 			g_free(ph);
 		}
-		local = g_strndup(addr, at - addr);
 		ln = strlen(local);
 		if (g_utf8_strlen(local, -1) >= 4 && !stop_word(local, ln) &&
 		    !placeholder_word(local)) {
-			char *ph = g_strdup_printf("recipient-%d", num);
+			char *ph = g_strconcat("recipient-", numstr, NULL);
 			ident *lid = ident_get(a, K_LOCAL, local, ph, &fresh);
 
 			add_pattern(a, local, ph, R_WORD, lid);
@@ -2520,16 +2607,25 @@ received_collect(anon *a, const char *s, GArray *toks, const rpart *rp)
 
 /* Classify one Received value; with DISCOVER add its identities.
  * Returns TRUE when the hop is inside the provider (both ends internal,
- * or an internal hop without a "from"): the header is dropped. */
+ * or an internal hop without a "from"): the header is dropped.
+ *
+ * That answer reads only the value and the policy (the domains and
+ * networks; not the identities found so far), so discovery keeps it by
+ * the value and the rewrite, which asks again for the same headers, takes
+ * it from there. */
 static gboolean
 received_classify(anon *a, const char *s, gboolean discover)
 {
 	size_t n = strlen(s);
 	span sp[C__N];
-	GArray *toks = g_array_new(FALSE, TRUE, sizeof(rtok));
+	GArray *toks;
 	rpart from = { 0 }, by = { 0 };
+	gpointer known;
 	gboolean drop;
 
+	if (!discover && (known = g_hash_table_lookup(a->received, s)))
+		return GPOINTER_TO_INT(known) == 2;
+	toks = g_array_new(FALSE, TRUE, sizeof(rtok));
 	received_split(s, n, sp);
 	if (sp[C_FROM].set) {
 		received_tokens(s, &sp[C_FROM], toks);
@@ -2565,6 +2661,9 @@ received_classify(anon *a, const char *s, gboolean discover)
 		scan_ips(a, s, n, TRUE);
 	}
 	g_array_free(toks, TRUE);
+	if (discover)
+		g_hash_table_replace(a->received, g_strdup(s),
+				     GINT_TO_POINTER(drop ? 2 : 1));
 	return drop;
 }
 
@@ -2707,7 +2806,9 @@ discover_header(anon *a, const char *name, const char *val, const char *raw,
 static void
 record_drop(anon *a, int kind, const char *value)
 {
-	char *key = g_strdup_printf("%s #%u", value, a->idents->len);
+	char nb[12];
+	char *key = g_strconcat(value, " #", decimal(nb, a->idents->len),
+				NULL);
 	gboolean fresh;
 	ident *id = ident_get(a, kind, key, NULL, &fresh);
 
@@ -2742,7 +2843,7 @@ header_set(GMimeHeader *h, const char *name, const char *value)
 	for (char *p = enc; *p; p++)
 		if (*p == '\t')
 			*p = ' ';  /* the unfolded tabs of the old folds */
-	line = g_strdup_printf("%s: %s", name, enc);
+	line = g_strconcat(name, ": ", enc, NULL);
 	folded = g_mime_utils_unstructured_header_fold(NULL, NULL, line);
 	g_mime_header_set_raw_value(h, folded + strlen(name) + 1);
 	g_free(folded);
@@ -2750,11 +2851,20 @@ header_set(GMimeHeader *h, const char *name, const char *value)
 	g_free(enc);
 }
 
-/* One header list, in the current mode.  Returns FALSE on a leak (CHECK). */
+/* One header list, in the current mode.  Returns FALSE on a leak (CHECK).
+ *
+ * The headers the rewrite drops are removed after the loop, the last
+ * first: GMime keeps, per name, the first header of that name, and
+ * removing that one makes it look for the next (a scan with a string
+ * comparison per header); removed from the back, only the first of a
+ * run of Received headers is such a one.  The list that remains, and
+ * GMime's "first of each name" over it, are the same in either order,
+ * and nothing in the loop reads another header than the current one. */
 static gboolean
 do_headers(anon *a, GMimeObject *obj, const char *path)
 {
 	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	GArray *drop = NULL;
 
 	for (int i = 0; hl && i < g_mime_header_list_get_count(hl); ) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
@@ -2776,10 +2886,11 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 			const char *gv = g_mime_header_get_value(h);
 
 			/* The search is a function of the text: a reading
-			 * equal to one already searched is not searched
-			 * twice. */
+			 * equal to one already searched, or shown to answer
+			 * as it (plain_raw_same()), is not searched again. */
 			if (engine(a, val, strlen(val), 0, NULL) ||
 			    (strcmp(raw, val) != 0 &&
+			     !plain_raw_same(a, raw) &&
 			     engine(a, raw, strlen(raw), 0, NULL)) ||
 			    (gv && strcmp(gv, val) != 0 &&
 			     strcmp(gv, raw) != 0 &&
@@ -2792,16 +2903,14 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 		} else if ((is_received(name) && received_classify(a, val,
 								   FALSE)) ||
 			   provider_header(name)) {
-			char *v = g_strdup_printf("%s: %s", name, val);
+			char *v = g_strconcat(name, ": ", val, NULL);
 
 			record_drop(a, is_received(name) ? K_RECEIVED :
 				    K_HEADER, v);
 			g_free(v);
-			where_now(a);  /* NAME goes with the header */
-			g_mime_header_list_remove_at(hl, i);
-			g_free(val);
-			a->no_addr = FALSE;
-			continue;
+			if (!drop)
+				drop = g_array_new(FALSE, FALSE, sizeof(int));
+			g_array_append_val(drop, i);
 		} else if (needs_rewrite(a, val, strlen(val))) {
 			GString *o = g_string_new(NULL);
 
@@ -2813,7 +2922,12 @@ do_headers(anon *a, GMimeObject *obj, const char *path)
 		a->no_addr = FALSE;
 		i++;
 	}
-	where_now(a);  /* PATH may go when this object's walk ends */
+	where_now(a);  /* PATH and NAME may go with the removals below */
+	for (guint k = drop ? drop->len : 0; k > 0; k--)
+		g_mime_header_list_remove_at(hl, g_array_index(drop, int,
+							       k - 1));
+	if (drop)
+		g_array_free(drop, TRUE);
 	return TRUE;
 }
 
@@ -2844,8 +2958,8 @@ do_params(anon *a, GMimeObject *obj, const char *path)
 
 			if (!name || !v)
 				continue;
-			set_where(a, g_strdup_printf("%s%sparameter:%s", path,
-						     *path ? " " : "", name));
+			set_where(a, g_strconcat(path, *path ? " " : "",
+						 "parameter:", name, NULL));
 			if (a->mode != M_REWRITE) {
 				if (engine(a, v, strlen(v), 0, NULL) &&
 				    a->mode == M_CHECK) {
@@ -3036,6 +3150,52 @@ part_set_bytes(GMimePart *p, const char *data, size_t len)
 	g_object_unref(w);
 	g_object_unref(ms);
 	fix_encoding(p, was);
+}
+
+/* g_mime_text_part_set_text() of TEXT, without GMime's charset scan
+ * where its outcome is known: that scan (g_mime_charset_step(), tens of
+ * instructions a byte) was two thirds of what the rewrite spent on parts.
+ * GMime takes strlen(TEXT) bytes and a "level": 0 when every character is
+ * below 128, 1 when the highest is below 256, else 2.  The level alone
+ * chooses the charset parameter, whether the bytes go through a charset
+ * filter (level 1 only) and the transfer encoding it sets (7bit at 0,
+ * 8bit above, none when one above binary is set); the content is then a
+ * memory stream of the bytes as they are.  In valid UTF-8 every character
+ * of 256 or more has a lead byte of 0xC4 or more, and 128 to 255 have the
+ * leads 0xC2 and 0xC3 (which are no continuation bytes), so the bytes
+ * give the level.  At levels 0 and 2 GMime is given a string of the same
+ * level ("" or U+0100), which sets the parameter and the encoding exactly
+ * as for TEXT, and then TEXT's bytes as the content, which is all that
+ * differs; any other text (invalid UTF-8, level 1) goes to GMime whole. */
+static void
+text_part_set(GMimeTextPart *tp, const char *text)
+{
+	size_t len = strlen(text);
+	int level = 0;
+	GMimeStream *ms;
+	GMimeDataWrapper *w;
+
+	if (has_high(text, len)) {
+		if (!g_utf8_validate(text, (gssize)len, NULL)) {
+			g_mime_text_part_set_text(tp, text);
+			return;
+		}
+		level = 1;
+		for (size_t i = 0; i < len && level == 1; i++)
+			if ((unsigned char)text[i] >= 0xc4)
+				level = 2;
+		if (level == 1) {
+			g_mime_text_part_set_text(tp, text);
+			return;
+		}
+	}
+	g_mime_text_part_set_text(tp, level ? "\xc4\x80" : "");
+	ms = g_mime_stream_mem_new_with_buffer(text, len);
+	w = g_mime_data_wrapper_new_with_stream(ms,
+		GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(GMIME_PART(tp), w);
+	g_object_unref(w);
+	g_object_unref(ms);
 }
 
 /* A header block (text/rfc822-headers, delivery status): each field is
@@ -3289,9 +3449,10 @@ part_label(GMimeObject *obj, const char *path)
 			mt[40] = '\0';
 	}
 	if (*path)
-		label = g_strdup_printf("part %s (%s)", path, mt ? mt : "?");
+		label = g_strconcat("part ", path, " (", mt ? mt : "?", ")",
+				    NULL);
 	else
-		label = g_strdup_printf("body (%s)", mt ? mt : "?");
+		label = g_strconcat("body (", mt ? mt : "?", ")", NULL);
 	g_free(mt);
 	return label;
 }
@@ -3409,7 +3570,7 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 		GMimeContentEncoding was =
 			g_mime_part_get_content_encoding(part);
 
-		g_mime_text_part_set_text(GMIME_TEXT_PART(obj), o->str);
+		text_part_set(GMIME_TEXT_PART(obj), o->str);
 		fix_encoding(part, was);
 	} else if (used && strcmp(used, "UTF-8") != 0 &&
 		   strcmp(used, "US-ASCII") != 0 &&
@@ -3512,9 +3673,10 @@ walk(anon *a, GMimeObject *obj, const char *path, int depth)
 		if ((rc = do_multipart_text(a, mp, path)) < 0)
 			return rc;
 		for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
-			char *sub = *path && path[strlen(path) - 1] != '>' ?
-				g_strdup_printf("%s.%d", path, i + 1) :
-				g_strdup_printf("%s%d", path, i + 1);
+			char nb[12];
+			char *sub = g_strconcat(path, *path &&
+				path[strlen(path) - 1] != '>' ? "." : "",
+				decimal(nb, (unsigned)i + 1), NULL);
 
 			rc = walk(a, g_mime_multipart_get_part(mp, i), sub,
 				  depth + 1);
@@ -3552,11 +3714,61 @@ check_search(anon *a, const char *s, size_t n, int depth)
 		pass_b64(a, s, n, depth, NULL));
 }
 
+/* Why a CR before an LF may be left out of what the check's search reads
+ * (search_key()), and why the raw value of a plain header need not be
+ * searched besides its text (plain_raw_same()), while no pattern holds a
+ * CR or an LF or starts or ends with ASCII white space (!a->pat_ws):
+ *
+ * - no match of a pattern spans a CR or an LF, and none starts just after
+ *   an LF that is followed by a space or a tab;
+ * - every test the search makes of the bytes around a match or a token
+ *   (is_word(), letters and digits, '-', '.', ':', the '@' and '/' of
+ *   R_DOMAIN1, the address characters before an '@') answers the same for
+ *   CR, LF, space, tab, VT, FF and the end of the string: none of them is
+ *   any of those;
+ * - the percent, entity and base64 runs end at each of those bytes too
+ *   (pct_delim() and ent_delim() take every byte up to ' ', b64_char()
+ *   none of them), so the runs, and what they decode to, are the same;
+ *   an IP address is a run of hex digits, ':' and '.', also ended by them.
+ *
+ * So removing such bytes where what stays next to them is again one of
+ * them or an end changes no match, no boundary and no run. */
+
+/* The key of the check's memo for S (N bytes): the pattern count (they are
+ * only ever added, so it names the set), the no_addr and raw flags, and
+ * the bytes, without each CR that an LF follows when !a->pat_ws (the
+ * pattern set decides that, so one count never mixes the two kinds of
+ * key).  A CR before an LF is next to an LF, so by the argument above the
+ * search answers the same with it or without it; a mail with CRLF line
+ * ends, whose parts GMime writes back with LF, then finds in the check the
+ * answers the rewrite left for the same text. */
+static GBytes *
+search_key(const anon *a, const char *s, size_t n)
+{
+	guint32 np = a->pats->len;
+	guint8 flags[3] = { a->no_addr ? 1 : 0, a->raw ? 1 : 0,
+			    a->pat_ws ? 0 : 1 };
+	GByteArray *k = g_byte_array_sized_new((guint)(n + 7));
+	const char *p = s, *end = s + n, *cr;
+
+	g_byte_array_append(k, (const guint8 *)&np, sizeof np);
+	g_byte_array_append(k, flags, sizeof flags);
+	while (flags[2] && p < end &&
+	       (cr = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		gboolean drop = cr + 1 < end && cr[1] == '\n';
+
+		g_byte_array_append(k, (const guint8 *)p,
+				    (guint)(cr - p + (drop ? 0 : 1)));
+		p = cr + 1;
+	}
+	g_byte_array_append(k, (const guint8 *)p, (guint)(end - p));
+	return g_byte_array_free_to_bytes(k);
+}
+
 /* check_search() of a whole string, remembered when it finds nothing.
- * Its answer is a function of the bytes, of the patterns (they are only
- * ever added, so their count names the set), of the domains and networks
- * (fixed by the policy) and of the no_addr and raw flags; the key holds
- * the count, the flags and every byte, so an entry answers only the same
+ * Its answer is a function of the bytes, of the patterns, of the domains
+ * and networks (fixed by the policy) and of the no_addr and raw flags,
+ * all in the key (search_key()), so an entry answers only the same
  * question.  A hit is not kept: it ends the check, and says where.
  *
  * The rewrite asks here first (needs_rewrite()), and the check of the
@@ -3564,19 +3776,13 @@ check_search(anon *a, const char *s, size_t n, int depth)
 static gboolean
 check_top(anon *a, const char *s, size_t n)
 {
-	GByteArray *k;
 	guint32 np = a->pats->len;
-	guint8 flags[2] = { a->no_addr ? 1 : 0, a->raw ? 1 : 0 };
 	GBytes *key;
 	gboolean hit;
 
 	if (n < MEMO_MIN)
 		return check_search(a, s, n, 0);
-	k = g_byte_array_sized_new((guint)(n + 6));
-	g_byte_array_append(k, (const guint8 *)&np, sizeof np);
-	g_byte_array_append(k, flags, sizeof flags);
-	g_byte_array_append(k, (const guint8 *)s, (guint)n);
-	key = g_byte_array_free_to_bytes(k);
+	key = search_key(a, s, n);
 	if (g_hash_table_contains(a->clean, key)) {
 		g_bytes_unref(key);
 		return FALSE;
@@ -3686,6 +3892,8 @@ anon_init(anon *a)
 	a->via = g_string_new(NULL);
 	a->decoded = g_hash_table_new_full(raw_hash, g_str_equal, g_free,
 					   g_free);
+	a->received = g_hash_table_new_full(raw_hash, g_str_equal, g_free,
+					    NULL);
 	a->texts = g_hash_table_new_full(memo_hash, g_bytes_equal,
 		(GDestroyNotify)g_bytes_unref, memo_text_free);
 	a->views = g_hash_table_new_full(NULL, NULL, NULL, view_free);
@@ -3712,6 +3920,7 @@ anon_clear(anon *a)
 	g_array_free(a->nets, TRUE);
 	g_string_free(a->via, TRUE);
 	g_hash_table_destroy(a->decoded);
+	g_hash_table_destroy(a->received);
 	g_hash_table_destroy(a->texts);
 	g_hash_table_destroy(a->views);
 	g_hash_table_destroy(a->clean);
@@ -3850,11 +4059,11 @@ final_check(anon *a, const char *buf, size_t len)
 }
 
 /* A last, independent safety net: the recipient addresses that a plain
- * reading of the original finds (GMime's own address lists of To, Cc and
- * Bcc, and every address-like token on the raw recipient header lines,
- * encoded words and broken charsets included) must not be in the result.
- * It shares no code with discovery, so a header discovery could not decode
- * cannot let an address through unseen.  TRUE when one survived. */
+ * reading of the original finds (GMime's own reading of the To, Cc and
+ * Bcc fields, and every address-like token on the raw recipient header
+ * lines, encoded words and broken charsets included) must not be in the
+ * result.  It shares no code with discovery, so a header discovery could
+ * not decode cannot let an address through unseen. */
 static void
 add_lower(GPtrArray *v, const char *s, size_t n)
 {
@@ -3865,135 +4074,145 @@ add_lower(GPtrArray *v, const char *s, size_t n)
 	    g_ascii_strncasecmp(s + n - (sizeof ph - 1), ph, sizeof ph - 1)
 	    == 0)
 		return;
-	if (n >= 3 && n < 512)
+	/* recipients_survive() looks for each around an '@'. */
+	if (n >= 3 && n < 512 && memchr(s, '@', n))
 		g_ptr_array_add(v, g_ascii_strdown(s, (gssize)n));
 }
 
-/* The length of the header block of DATA up to and with the empty line
- * that ends it (all of DATA when there is none): where GMime's header
- * parser stops too. */
-static size_t
-header_block_len(const char *data, size_t len)
+/* The mailboxes of GMime's reading of the address list VALUE, with GMime's
+ * default parser options, into V. */
+static void
+recipients_gmime(GPtrArray *v, const char *value)
 {
-	const char *q = data, *end = data + len;
+	InternetAddressList *l = internet_address_list_parse(NULL, value);
+	int n = l ? internet_address_list_length(l) : 0;
 
-	while (q < end) {
-		const char *nl = memchr(q, '\n', (size_t)(end - q));
+	for (int i = 0; i < n; i++) {
+		InternetAddress *ia = internet_address_list_get_address(l, i);
+		const char *ad;
 
-		if (!nl)
-			break;
-		if (nl == q || (nl == q + 1 && *q == '\r'))
-			return (size_t)(nl + 1 - data);
-		q = nl + 1;
+		if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+			continue;
+		ad = internet_address_mailbox_get_addr(
+			INTERNET_ADDRESS_MAILBOX(ia));
+		if (ad && strchr(ad, '@'))
+			add_lower(v, ad, strlen(ad));
 	}
-	return len;
+	if (l)
+		g_object_unref(l);
 }
 
-static gboolean
-recipients_survive(const char *data, size_t len, const char *res,
-		   size_t res_len)
+/* The recipient addresses of the original (DATA, LEN bytes, and ORIG, its
+ * tree as parse_bytes() made it, before any walk), lower case, for
+ * recipients_survive().  A new array.
+ *
+ * GMime's reading: what g_mime_message_get_addresses() gives for To, Cc
+ * and Bcc on a message GMime parses from these bytes with its default
+ * options, which is, by GMime's message_update_addresses(), the list that
+ * internet_address_list_parse() makes of the raw value of each top-level
+ * header of that name (compared without case), joined in order.  Those
+ * headers and their raw values are ORIG's: its own parse of the same bytes
+ * (the parser's options do not take part in splitting the header block),
+ * read before the rewrite changes the tree in place, so a rewrite that
+ * lost an address cannot have lost it from here.  The check used to parse
+ * the header block a second time for this (6% of the anonymiser); the
+ * values are read here and handed to the same address parser with the
+ * same (default) options, so the same addresses come out. */
+static GPtrArray *
+recipients_read(GMimeMessage *orig, const char *data, size_t len)
 {
 	static const char *const hdrs[] = { "to", "cc", "bcc", "delivered-to",
 		"x-original-to", "envelope-to", "x-envelope-to", NULL };
 	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+	GMimeHeaderList *hl = g_mime_object_get_header_list(
+		GMIME_OBJECT(orig));
+	int count = hl ? g_mime_header_list_get_count(hl) : 0;
 	const char *q = data, *end = data + len;
-	size_t hlen = header_block_len(data, len);
-	GMimeStream *st;
-	GMimeParser *p;
-	GMimeMessage *m;
-	char *lower = NULL;
-	gboolean found = FALSE;
+	gboolean in_rcpt = FALSE;
 
-	/* Its own parse, not the tree the other walks used: that tree is
-	 * the one the rewrite changed in place, so a rewrite that lost an
-	 * address would have lost it from there too.  GMime is given the
-	 * header block alone (with the blank line that ends it): To, Cc and
-	 * Bcc are read from there, and parsing the body, its parts and
-	 * attachments was most of this check's cost. */
-	st = stream_borrow(data, hlen);
-	p = g_mime_parser_new_with_stream(st);
-	m = g_mime_parser_construct_message(p, NULL);
+	for (int i = 0; i < count; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *name = g_mime_header_get_name(h);
+		const char *raw = g_mime_header_get_raw_value(h);
 
-	if (m) {
-		static const GMimeAddressType types[] = { GMIME_ADDRESS_TYPE_TO,
-			GMIME_ADDRESS_TYPE_CC, GMIME_ADDRESS_TYPE_BCC };
-
-		for (size_t t = 0; t < G_N_ELEMENTS(types); t++) {
-			InternetAddressList *l = g_mime_message_get_addresses(m,
-				types[t]);
-			int n = l ? internet_address_list_length(l) : 0;
-
-			for (int i = 0; i < n; i++) {
-				InternetAddress *ia =
-					internet_address_list_get_address(l, i);
-				const char *ad;
-
-				if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
-					continue;
-				ad = internet_address_mailbox_get_addr(
-					INTERNET_ADDRESS_MAILBOX(ia));
-				if (ad && strchr(ad, '@'))
-					add_lower(v, ad, strlen(ad));
-			}
-		}
-		g_object_unref(m);
+		if (name && raw && (g_ascii_strcasecmp(name, "To") == 0 ||
+				    g_ascii_strcasecmp(name, "Cc") == 0 ||
+				    g_ascii_strcasecmp(name, "Bcc") == 0))
+			recipients_gmime(v, raw);
 	}
-	g_object_unref(p);
-	g_object_unref(st);
 
 	/* The raw header block, line by line (continuations belong to the
 	 * field above them). */
-	{
-		gboolean in_rcpt = FALSE;
+	while (q < end) {
+		const char *nl = memchr(q, '\n', (size_t)(end - q));
+		const char *le = nl ? nl : end;
 
-		while (q < end) {
-			const char *nl = memchr(q, '\n', (size_t)(end - q));
-			const char *le = nl ? nl : end;
+		if (le == q || (le == q + 1 && *q == '\r'))
+			break;
+		if (*q != ' ' && *q != '\t') {
+			const char *colon = memchr(q, ':', (size_t)(le - q));
 
-			if (le == q || (le == q + 1 && *q == '\r'))
-				break;
-			if (*q != ' ' && *q != '\t') {
-				const char *colon = memchr(q, ':',
-							   (size_t)(le - q));
-
-				in_rcpt = FALSE;
-				for (size_t i = 0; colon && hdrs[i]; i++)
-					if ((size_t)(colon - q) ==
-					    strlen(hdrs[i]) &&
-					    g_ascii_strncasecmp(q, hdrs[i],
-						strlen(hdrs[i])) == 0)
-						in_rcpt = TRUE;
-			}
-			for (const char *at = q; in_rcpt && at < le &&
-			     (at = memchr(at, '@', (size_t)(le - at))); at++) {
-				const char *l = at, *r = at + 1;
-
-				while (l > q && (g_ascii_isalnum(l[-1]) ||
-				       strchr(".!#$%&'*+/=?^_`{|}~-", l[-1])))
-					l--;
-				while (r < le && (g_ascii_isalnum(*r) ||
-						  *r == '.' || *r == '-'))
-					r++;
-				if (l < at && r > at + 1)
-					add_lower(v, l, (size_t)(r - l));
-			}
-			q = nl ? nl + 1 : end;
+			in_rcpt = FALSE;
+			for (size_t i = 0; colon && hdrs[i]; i++)
+				if ((size_t)(colon - q) == strlen(hdrs[i]) &&
+				    g_ascii_strncasecmp(q, hdrs[i],
+							strlen(hdrs[i])) == 0)
+					in_rcpt = TRUE;
 		}
+		for (const char *at = q; in_rcpt && at < le &&
+		     (at = memchr(at, '@', (size_t)(le - at))); at++) {
+			const char *l = at, *r = at + 1;
+
+			while (l > q && (g_ascii_isalnum(l[-1]) ||
+			       strchr(".!#$%&'*+/=?^_`{|}~-", l[-1])))
+				l--;
+			while (r < le && (g_ascii_isalnum(*r) || *r == '.' ||
+					  *r == '-'))
+				r++;
+			if (l < at && r > at + 1)
+				add_lower(v, l, (size_t)(r - l));
+		}
+		q = nl ? nl + 1 : end;
 	}
-	if (v->len) {
-		/* Every byte, also past a NUL (g_ascii_strdown() stops at
-		 * one), and without its call per byte. */
-		lower = g_malloc(res_len + 1);
-		for (size_t i = 0; i < res_len; i++)
-			lower[i] = (char)lc((unsigned char)res[i]);
-		lower[res_len] = '\0';
-		for (guint i = 0; i < v->len && !found; i++)
-			if (memmem(lower, res_len, v->pdata[i],
-				   strlen(v->pdata[i])))
-				found = TRUE;
+	return v;
+}
+
+/* Whether one of the addresses V (recipients_read()) is in the result RES
+ * (RES_LEN bytes, NUL bytes included), compared without ASCII case: an
+ * address A is at P when lc(RES[P + j]) == A[j] for all its bytes (A is
+ * in lower case).  Every address holds an '@' (add_lower() is only given
+ * such), and lc() maps only 'A' to 'Z', so where A's first '@' is at K,
+ * every place it is found has an '@' at P + K: the places tried are those
+ * of the '@'s of RES (memchr()), not every byte, and RES is not copied. */
+static gboolean
+recipients_survive(const GPtrArray *v, const char *res, size_t res_len)
+{
+	const char *end = res + res_len;
+	size_t *len = g_new(size_t, 2 * v->len + 1), *at = len + v->len;
+	gboolean found = FALSE;
+
+	for (guint i = 0; i < v->len; i++) {
+		const char *x = v->pdata[i];
+
+		len[i] = strlen(x);
+		at[i] = (size_t)(strchr(x, '@') - x);
 	}
-	g_free(lower);
-	g_ptr_array_free(v, TRUE);
+	for (const char *q = res; v->len && !found && q < end &&
+	     (q = memchr(q, '@', (size_t)(end - q))); q++)
+		for (guint i = 0; i < v->len && !found; i++) {
+			const char *x = v->pdata[i], *p;
+			size_t j = 0;
+
+			if ((size_t)(q - res) < at[i] ||
+			    len[i] - at[i] > (size_t)(end - q))
+				continue;
+			p = q - at[i];
+			while (j < len[i] && lc((unsigned char)p[j]) ==
+					     (unsigned char)x[j])
+				j++;
+			found = j == len[i];
+		}
+	g_free(len);
 	return found;
 }
 
@@ -4005,6 +4224,7 @@ csip_anon_message(const char *data, size_t len, const csip_anon_policy *pol,
 	anon a;
 	GMimeMessage *msg = NULL;
 	GByteArray *ba = NULL;
+	GPtrArray *rcpts = NULL;
 	int rc;
 
 	if (!out || !out_len || !removed)
@@ -4031,6 +4251,7 @@ csip_anon_message(const char *data, size_t len, const csip_anon_policy *pol,
 			"message (an .eml file)");
 		goto out;
 	}
+	rcpts = recipients_read(msg, data ? data : "", len);
 
 	a.mode = M_DISCOVER;
 	if ((rc = walk(&a, GMIME_OBJECT(msg), "", 0)) < 0)
@@ -4047,8 +4268,7 @@ csip_anon_message(const char *data, size_t len, const csip_anon_policy *pol,
 	}
 	if ((rc = final_check(&a, (const char *)ba->data, ba->len)) < 0)
 		goto out;
-	if (recipients_survive(data ? data : "", len, (const char *)ba->data,
-			       ba->len)) {
+	if (recipients_survive(rcpts, (const char *)ba->data, ba->len)) {
 		rc = csip_error_set(CSIP_ERR, "anonymisation incomplete: a "
 			"recipient address of the original is still in the "
 			"result; the report is kept for the hub but cannot be "
@@ -4067,6 +4287,8 @@ out:
 		g_byte_array_unref(ba);
 	if (msg)
 		g_object_unref(msg);
+	if (rcpts)
+		g_ptr_array_free(rcpts, TRUE);
 	anon_clear(&a);
 	return rc;
 }
