@@ -252,6 +252,11 @@ test_skips(void)
 			}
 		}
 	}
+	/* A lone '.' or ':' is passed over; one that starts or ends a run
+	 * is not. */
+	assert_scan(s, ": . :10.1.2.3 .evil.example 2001:db8::7 :x 10.1.2.3. "
+		    "a:evil.example", "10.1.2.3@5 evil.example@15 "
+		    "2001:db8::/32@28 10.1.2.3@43 evil.example@55");
 	/* Glued to a word, a hash is no token of its own, whatever the
 	 * offset. */
 	for (size_t k = 1; k < 48; k++) {

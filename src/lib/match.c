@@ -1160,6 +1160,32 @@ csip_match_indicator(const csip_match_set *s, uint32_t ind,
 /* ------------------------------------------------------------------ */
 /* Addresses */
 
+/* One part of a dotted quad at P[*I]: one to three digits, no leading
+ * zero, at most 255; *I moves past it.  0 when there is none. */
+static inline int
+v4_part(const char *p, size_t n, size_t *pi, unsigned *out)
+{
+	size_t i = *pi;
+	unsigned v;
+
+	if (i >= n || (v = (unsigned)(unsigned char)p[i] - '0') > 9)
+		return 0;
+	i++;
+	if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
+		if (v == 0)
+			return 0;
+		v = v * 10 + (unsigned)(p[i++] - '0');
+		if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
+			v = v * 10 + (unsigned)(p[i++] - '0');
+			if (v > 255)
+				return 0;
+		}
+	}
+	*pi = i;
+	*out = v;
+	return 1;
+}
+
 /* Dotted quad, decimal, no leading zeros (so that 010.1.1.1 is not
  * silently read as something else).  Part by part with at most three
  * digits each, as every log line has addresses. */
@@ -1174,19 +1200,8 @@ parse_v4(const char *p, size_t n, uint32_t *out)
 
 		if (part > 0 && (i >= n || p[i++] != '.'))
 			return 0;
-		if (i >= n || (v = (unsigned)(unsigned char)p[i] - '0') > 9)
+		if (!v4_part(p, n, &i, &v))
 			return 0;
-		i++;
-		if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
-			if (v == 0)
-				return 0;
-			v = v * 10 + (unsigned)(p[i++] - '0');
-			if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
-				v = v * 10 + (unsigned)(p[i++] - '0');
-				if (v > 255)
-					return 0;
-			}
-		}
 		a = a << 8 | v;
 	}
 	if (i != n)
@@ -1580,10 +1595,29 @@ match_piece(scan *sc, const char *p, size_t n, unsigned acc)
 	/* Digits and dots: an IPv4 address, or nothing unless ".." cuts
 	 * it (parse_v4() takes no empty part).  A dotted quad has 7 to 15
 	 * bytes: times, versions and floats mostly have fewer or more. */
-	if (n - 7 <= 15 - 7 && parse_v4(p, n, &a)) {
-		if (sc->s->t4.n && (ind = find4(sc->s, a)) != UINT32_MAX)
-			hit(sc, ind, p, n);
-		return;
+	if (n - 7 <= 15 - 7) {
+		const seg4 *t = &sc->s->t4;
+		size_t i = 0;
+		unsigned x, y;
+
+		/* Its first two parts name its /16: when no network reaches
+		 * it, only a ".." after them (no address holds one) could
+		 * make a sighting, so the rest is not parsed. */
+		if (v4_part(p, n, &i, &x) && i < n && p[i++] == '.' &&
+		    v4_part(p, n, &i, &y) && (t->n == 0 ||
+		    !(t->any16[(x << 8 | y) >> 6] >> (y & 63) & 1))) {
+			for (; i + 1 < n; i++)
+				if (p[i] == '.' && p[i + 1] == '.') {
+					piece_slow(sc, p, n);
+					return;
+				}
+			return;
+		}
+		if (parse_v4(p, n, &a)) {
+			if (t->n && (ind = find4(sc->s, a)) != UINT32_MAX)
+				hit(sc, ind, p, n);
+			return;
+		}
 	}
 	for (size_t i = 0; i + 1 < n; i++)
 		if (p[i] == '.' && p[i + 1] == '.') {
@@ -1995,6 +2029,14 @@ tokens(scan *sc, const char *line, size_t len, unsigned stop)
 				if (stopped)
 					return i;
 				p = i;
+				continue;
+			}
+			/* '.' or ':' alone (a JSON key's colon, "]: "):
+			 * on_run() finds nothing in it. */
+			if ((at == i || !(cls[(unsigned char)line[at - 1]] &
+					  C_RUN)) && (at + 1 == len ||
+			    !(cls[(unsigned char)line[at + 1]] & C_RUN))) {
+				i = p = at + 1;
 				continue;
 			}
 			/* '.' or ':': the run that holds it, from its start
