@@ -154,11 +154,17 @@ static void
 test_pieces(void)
 {
 	static const char *const v[] = { "10.1.2.3", "evil.example",
-		"bob@evil.example", "2001:db8::/32", NULL };
+		"bob@evil.example", "2001:db8::/32", "1.2.3.4", NULL };
 	csip_match_set *s = make_set(v);
 
 	/* ".." cuts numbers and names. */
 	assert_scan(s, "x 10.1.2.3..10.1.2.3 y", "10.1.2.3@2 10.1.2.3@12");
+	/* After the first two parts of an address in no network's /16,
+	 * and in digits and dots that are no address, as long as an
+	 * address fits after it. */
+	assert_scan(s, "9.9..1.2.3.4 192.168..10.1.2.3 1234..1.2.3.4 "
+		    "1..1.2.3.4 9.9..1.2.3. 1..1.2.3", "1.2.3.4@5 10.1.2.3@22 "
+		    "1.2.3.4@37 1.2.3.4@48");
 	assert_scan(s, "a..evil.example.9 1..evil.example", "evil.example@21");
 	/* A name whose last two labels end no indicator is not hashed
 	 * further, but a ".." left of them still cuts it, next to them or

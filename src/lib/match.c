@@ -1605,11 +1605,12 @@ match_piece(scan *sc, const char *p, size_t n, unsigned acc)
 
 		/* Its first two parts name its /16: when no network reaches
 		 * it, only a ".." after them (no address holds one) could
-		 * make a sighting, so the rest is not parsed. */
+		 * make a sighting, so the rest is not parsed; and only with
+		 * an address of 7 bytes or more after that "..". */
 		if (v4_part(p, n, &i, &x) && i < n && p[i++] == '.' &&
 		    v4_part(p, n, &i, &y) && (t->n == 0 ||
 		    !(t->any16[(x << 8 | y) >> 6] >> (y & 63) & 1))) {
-			for (; i + 1 < n; i++)
+			for (; i + 2 + 7 <= n; i++)
 				if (p[i] == '.' && p[i + 1] == '.') {
 					piece_slow(sc, p, n);
 					return;
@@ -1622,7 +1623,9 @@ match_piece(scan *sc, const char *p, size_t n, unsigned acc)
 			return;
 		}
 	}
-	for (size_t i = 0; i + 1 < n; i++)
+	/* Cut by "..", its pieces are digits and dots too: only one of 7
+	 * bytes or more, an address, can make a sighting. */
+	for (size_t i = 0; n >= 2 + 7 && i + 1 < n; i++)
 		if (p[i] == '.' && p[i + 1] == '.') {
 			piece_slow(sc, p, n);
 			return;
