@@ -1,16 +1,18 @@
 /*
  * match.c - the log matcher: indicator set and line tokenizer.
  *
- * The hot path is csip_match_line().  It walks a line once with a byte-class
- * table, cuts it into runs of token characters, and classifies each run
- * without allocating: an IPv4/IPv6 address goes to an interval table
- * (longest prefix; for IPv4, after a bitmap of the /16s that some network
- * reaches), a host name has one hash per label suffix computed
+ * The hot path is csip_match_line().  It passes over the parts of a line
+ * that can hold no indicator 16 bytes at a time (SSE2), walks the rest
+ * with a byte-class table, cuts it into runs of token characters, and
+ * classifies each run without allocating: an IPv4/IPv6 address goes to
+ * an interval table (longest prefix; for IPv4, after a bitmap of the /16s
+ * that some network reaches), a host name has one hash per label suffix computed
  * right to left in a single pass, a hex run of hash length and an e-mail
  * address are hashed whole.  A host name is first checked against a
  * filter of the last two labels of the host indicators (at most 256 KiB,
- * for the L2 cache), then every hash against a bit filter (2 MiB at a
- * million indicators), so the large open-addressing table (32-bit
+ * for the L2 cache), an e-mail address or a URL's host against one of
+ * their own (at most 128 KiB), then every hash against a bit filter (2 MiB
+ * at a million indicators), so the large open-addressing table (32-bit
  * slots: an entry index and a tag of hash bits above it; strings in one
  * arena) is touched
  * only for tokens that are probably in the set.  URLs are rare and their
