@@ -45,6 +45,20 @@ on_hit(void *ud, const csip_match_hit *h)
 			       h->offset);
 }
 
+/* As on_hit(), for csip_match_lines(): a sighting after the first line
+ * is "value@offset:line". */
+static void
+on_lines_hit(void *ud, const char *line, uint64_t no,
+	     const csip_match_hit *h)
+{
+	collect *c = ud;
+
+	(void)line;
+	on_hit(ud, h);
+	if (no)
+		g_string_append_printf(c->out, ":%" G_GUINT64_FORMAT, no);
+}
+
 /* The sightings of LINE as "value@offset value@offset". */
 static char *
 scan(const csip_match_set *s, const char *line)
@@ -140,11 +154,17 @@ static void
 test_pieces(void)
 {
 	static const char *const v[] = { "10.1.2.3", "evil.example",
-		"bob@evil.example", "2001:db8::/32", NULL };
+		"bob@evil.example", "2001:db8::/32", "1.2.3.4", NULL };
 	csip_match_set *s = make_set(v);
 
 	/* ".." cuts numbers and names. */
 	assert_scan(s, "x 10.1.2.3..10.1.2.3 y", "10.1.2.3@2 10.1.2.3@12");
+	/* After the first two parts of an address in no network's /16,
+	 * and in digits and dots that are no address, as long as an
+	 * address fits after it. */
+	assert_scan(s, "9.9..1.2.3.4 192.168..10.1.2.3 1234..1.2.3.4 "
+		    "1..1.2.3.4 9.9..1.2.3. 1..1.2.3", "1.2.3.4@5 10.1.2.3@22 "
+		    "1.2.3.4@37 1.2.3.4@48");
 	assert_scan(s, "a..evil.example.9 1..evil.example", "evil.example@21");
 	/* A name whose last two labels end no indicator is not hashed
 	 * further, but a ".." left of them still cuts it, next to them or
@@ -170,6 +190,89 @@ test_pieces(void)
 		    "http://[a%b.evil.example]/ http://[1%10.1.2.3]/ "
 		    "http://[10.1.2.3%x]/", "10.1.2.3@8 2001:db8::/32@28 "
 		    "evil.example@53");
+	csip_match_set_free(s);
+}
+
+/* Every kind of token at every offset within the first 48 bytes of a
+ * line, after fillers that the vector part of the tokenizer passes over
+ * (words and blanks), that it must not (no sure separator in 16 bytes:
+ * '!', '*', glued words), or that make it stop (a wide character, a dot,
+ * a colon), and before a newline in a buffer of lines: the skip may
+ * change which bytes are read, never the sightings. */
+static void
+test_skips(void)
+{
+	static const char *const v[] = { "d41d8cd98f00b204e9800998ecf8427e",
+		"evil.example", "10.1.2.3", "2001:db8::/32",
+		"xn--bcher-kva.example", NULL };
+	static const struct {
+		const char *token, *want;
+	} tok[] = {
+		{ "d41d8cd98f00b204e9800998ecf8427e",
+		  "d41d8cd98f00b204e9800998ecf8427e" },
+		{ "a.EVIL.example", "evil.example" },
+		{ "10.1.2.3", "10.1.2.3" },
+		{ "2001:db8::7", "2001:db8::/32" },
+		{ "b\xc3\xbc" "cher.example", "xn--bcher-kva.example" },
+	};
+	static const char *const fill[] = { "x", "ab ", "!", "*-", "\xe6\x8e\xa5",
+		"\t", "a.b ", "k:v ", "_" };
+	csip_match_set *s = make_set(v);
+
+	for (size_t t = 0; t < G_N_ELEMENTS(tok); t++) {
+		for (size_t f = 0; f < G_N_ELEMENTS(fill); f++) {
+			for (size_t k = 0; k < 48; k++) {
+				GString *line = g_string_new(NULL);
+				char *want, *got;
+				size_t at;
+				collect c = { s, g_string_new(NULL) };
+				uint64_t n;
+
+				while (line->len < k)
+					g_string_append(line, fill[f]);
+				g_string_append_c(line, ' ');
+				at = line->len;
+				g_string_append(line, tok[t].token);
+				/* The same token ends the line, glued to
+				 * nothing, and heads the next. */
+				want = g_strdup_printf("%s@%zu", tok[t].want,
+						       at);
+				got = scan(s, line->str);
+				g_assert_cmpstr(got, ==, want);
+				g_free(got);
+				g_string_append_c(line, '\n');
+				g_string_append(line, tok[t].token);
+				g_string_append(line, " !!!!!!!!!!!!!!!!!!");
+				n = csip_match_lines(s, line->str, line->len,
+						     0, on_lines_hit, &c,
+						     NULL);
+				g_assert_cmpuint(n, ==, 2);
+				g_free(want);
+				want = g_strdup_printf("%s@%zu %s@0:1",
+						       tok[t].want, at,
+						       tok[t].want);
+				g_assert_cmpstr(c.out->str, ==, want);
+				g_free(want);
+				g_string_free(c.out, TRUE);
+				g_string_free(line, TRUE);
+			}
+		}
+	}
+	/* A lone '.' or ':' is passed over; one that starts or ends a run
+	 * is not. */
+	assert_scan(s, ": . :10.1.2.3 .evil.example 2001:db8::7 :x 10.1.2.3. "
+		    "a:evil.example", "10.1.2.3@5 evil.example@15 "
+		    "2001:db8::/32@28 10.1.2.3@43 evil.example@55");
+	/* Glued to a word, a hash is no token of its own, whatever the
+	 * offset. */
+	for (size_t k = 1; k < 48; k++) {
+		char *line = g_strdup_printf("%*s" "d41d8cd98f00b204e980099"
+					     "8ecf8427e", (int)k, "");
+
+		memset(line, 'x', k);
+		assert_scan(s, line, "");
+		g_free(line);
+	}
 	csip_match_set_free(s);
 }
 
@@ -1155,6 +1258,7 @@ main(int argc, char **argv)
 	g_test_add_func("/match/pieces", test_pieces);
 	g_test_add_func("/match/many-hosts", test_many_hosts);
 	g_test_add_func("/match/punycode", test_punycode);
+	g_test_add_func("/match/skips", test_skips);
 	g_test_add_func("/match/ipv4", test_ipv4);
 	g_test_add_func("/match/ipv4-slash16", test_ipv4_slash16);
 	g_test_add_func("/match/ipv6", test_ipv6);

@@ -1,16 +1,18 @@
 /*
  * match.c - the log matcher: indicator set and line tokenizer.
  *
- * The hot path is csip_match_line().  It walks a line once with a byte-class
- * table, cuts it into runs of token characters, and classifies each run
- * without allocating: an IPv4/IPv6 address goes to an interval table
- * (longest prefix; for IPv4, after a bitmap of the /16s that some network
- * reaches), a host name has one hash per label suffix computed
+ * The hot path is csip_match_line().  It passes over the parts of a line
+ * that can hold no indicator 16 bytes at a time (SSE2), walks the rest
+ * with a byte-class table, cuts it into runs of token characters, and
+ * classifies each run without allocating: an IPv4/IPv6 address goes to
+ * an interval table (longest prefix; for IPv4, after a bitmap of the /16s
+ * that some network reaches), a host name has one hash per label suffix computed
  * right to left in a single pass, a hex run of hash length and an e-mail
  * address are hashed whole.  A host name is first checked against a
  * filter of the last two labels of the host indicators (at most 256 KiB,
- * for the L2 cache), then every hash against a bit filter (2 MiB at a
- * million indicators), so the large open-addressing table (32-bit
+ * for the L2 cache), an e-mail address or a URL's host against one of
+ * their own (at most 128 KiB), then every hash against a bit filter (2 MiB
+ * at a million indicators), so the large open-addressing table (32-bit
  * slots: an entry index and a tag of hash bits above it; strings in one
  * arena) is touched
  * only for tokens that are probably in the set.  URLs are rare and their
@@ -22,6 +24,9 @@
 #include "util/error.h"
 
 #include <arpa/inet.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +102,11 @@ struct csip_match_set {
 	uint64_t *filter;  /* bit filter over the hashes, after build */
 	size_t fmask;      /* bits - 1 */
 	size_t hosts;      /* K_HOST entries, duplicates included */
+	uint64_t *kfl;     /* first-level filter of the e-mail addresses and
+			    * URL hosts, after build */
+	size_t kmask;      /* its bits - 1 */
+	size_t firsts;     /* K_EMAIL and K_URLHOST entries, duplicates
+			    * included */
 	uint64_t *sfx;     /* first-level filter: the last two labels of each
 			    * host key, after build */
 	size_t smask;      /* its bits - 1 */
@@ -280,7 +290,7 @@ static inline int
 eq_fold(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (g_ascii_tolower(a[i]) != g_ascii_tolower(b[i]))
+		if (lower[(unsigned char)a[i]] != lower[(unsigned char)b[i]])
 			return 0;
 	return 1;
 }
@@ -322,6 +332,8 @@ free_tables(csip_match_set *s)
 	s->filter = NULL;
 	g_free(s->sfx);
 	s->sfx = NULL;
+	g_free(s->kfl);
+	s->kfl = NULL;
 	g_free(s->slots);
 	s->slots = NULL;
 	s->nslots = 0;
@@ -415,16 +427,32 @@ filter_has(const csip_match_set *s, uint64_t h)
 	return (s->filter[b >> 6] >> (b & 63)) & 1;
 }
 
-/* Whether some host key may end in the two labels hashing to H (the
- * suffix of two labels of a name): bits of H other than the bit
- * filter's, so that a name the filter would pass is still likely to stop
+/* A first-level filter F of MASK + 1 bits (small enough for the L2
+ * cache, in front of the bit filter that it misses): a hash sets two
+ * bits of one 64-bit word, taken from bits of H other than the bit
+ * filter's, so that a key the filter would pass is still likely to stop
  * here. */
+static inline int
+first_has(const uint64_t *f, size_t mask, uint64_t h)
+{
+	uint64_t w = f[((h >> 35) & mask) >> 6];
+
+	return (w >> ((h >> 35) & 63) & w >> (h >> 57 & 63)) & 1;
+}
+
+static inline void
+first_add(uint64_t *f, size_t mask, uint64_t h)
+{
+	f[((h >> 35) & mask) >> 6] |= 1ull << ((h >> 35) & 63) |
+		1ull << (h >> 57 & 63);
+}
+
+/* Whether some host key may end in the two labels hashing to H (the
+ * suffix of two labels of a name). */
 static inline int
 sfx_has(const csip_match_set *s, uint64_t h)
 {
-	uint64_t b = (h >> 35) & s->smask;
-
-	return (s->sfx[b >> 6] >> (b & 63)) & 1;
+	return first_has(s->sfx, s->smask, h);
 }
 
 static inline int64_t
@@ -434,6 +462,17 @@ lookup(const csip_match_set *s, int kind, uint64_t h, const char *p,
 	if (!filter_has(s, h))
 		return -1;
 	return probe(s, kind, h, p, n);
+}
+
+/* lookup() of an e-mail address or a URL's host (KIND), first in their
+ * first-level filter. */
+static inline int64_t
+lookup_first(const csip_match_set *s, int kind, uint64_t h, const char *p,
+	     size_t n)
+{
+	if (!first_has(s->kfl, s->kmask, h))
+		return -1;
+	return lookup(s, kind, h, p, n);
 }
 
 static uint32_t
@@ -458,6 +497,7 @@ count_key(csip_match_set *s, int kind)
 	s->hashed++;
 	s->urlhosts += kind == K_URLHOST;
 	s->hosts += kind == K_HOST;
+	s->firsts += kind == K_EMAIL || kind == K_URLHOST;
 	s->kinds |= 1u << kind;
 	s->built = 0;
 }
@@ -969,13 +1009,21 @@ csip_match_set_build(csip_match_set *s)
 	s->filter = g_new0(uint64_t, bits / 64);
 	/* About 4 bits per host key, at most 256 KiB: small enough to stay
 	 * in the L2 cache that the 2 MiB filter misses at a million
-	 * indicators, and still stopping about 4 names in 5 of those that
+	 * indicators, and still stopping about 9 names in 10 of those that
 	 * are no indicator's (the suffix look-ups of a name that is no
-	 * indicator were the filter's cache misses). */
+	 * indicator were the filter's cache misses).  Each key sets two
+	 * bits of one 64-bit word (one load a test). */
 	for (bits = 1u << 12; bits < s->hosts * 4 && bits < (1u << 21);)
 		bits <<= 1;
 	s->smask = bits - 1;
 	s->sfx = g_new0(uint64_t, bits / 64);
+	/* The same for e-mail addresses and URL hosts, about 8 bits a key
+	 * and at most 128 KiB (their look-ups were the misses of the bit
+	 * filter that most of the rest of the scan's time waited on). */
+	for (bits = 1u << 12; bits < s->firsts * 8 && bits < (1u << 20);)
+		bits <<= 1;
+	s->kmask = bits - 1;
+	s->kfl = g_new0(uint64_t, bits / 64);
 	/* Up to 7/10 full: the bit filter keeps most misses off the table,
 	 * so longer probe chains cost little and the memory matters. */
 	s->nslots = MAX(1024, s->hashed * 10 / 7 + 1);
@@ -1009,9 +1057,10 @@ csip_match_set_build(csip_match_set *s)
 		s->count += KIND(e) != K_URLHOST;
 		b = (h >> 7) & s->fmask;
 		s->filter[b >> 6] |= 1ull << (b & 63);
+		if (KIND(e) == K_EMAIL || KIND(e) == K_URLHOST)
+			first_add(s->kfl, s->kmask, h);
 		if (KIND(e) == K_HOST) {
-			b = (last_two(p, n, h) >> 35) & s->smask;
-			s->sfx[b >> 6] |= 1ull << (b & 63);
+			first_add(s->sfx, s->smask, last_two(p, n, h));
 		}
 	}
 
@@ -1131,7 +1180,8 @@ csip_match_set_memory(const csip_match_set *s)
 {
 	return s->arena->len + s->entries->len * sizeof(entry) +
 		s->nslots * 4 + (s->fmask + 1) / 8 +
-		(s->sfx ? (s->smask + 1) / 8 : 0) + s->t4.n * 8 +
+		(s->sfx ? (s->smask + 1) / 8 + (s->kmask + 1) / 8 : 0) +
+		s->t4.n * 8 +
 		(s->t4.index ? 65537 * 4 + 65536 / 8 : 0) + s->t6.n * 20 +
 		s->p4->len * sizeof(prefix4) + s->p6->len * sizeof(prefix6);
 }
@@ -1157,6 +1207,32 @@ csip_match_indicator(const csip_match_set *s, uint32_t ind,
 /* ------------------------------------------------------------------ */
 /* Addresses */
 
+/* One part of a dotted quad at P[*I]: one to three digits, no leading
+ * zero, at most 255; *I moves past it.  0 when there is none. */
+static inline int
+v4_part(const char *p, size_t n, size_t *pi, unsigned *out)
+{
+	size_t i = *pi;
+	unsigned v;
+
+	if (i >= n || (v = (unsigned)(unsigned char)p[i] - '0') > 9)
+		return 0;
+	i++;
+	if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
+		if (v == 0)
+			return 0;
+		v = v * 10 + (unsigned)(p[i++] - '0');
+		if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
+			v = v * 10 + (unsigned)(p[i++] - '0');
+			if (v > 255)
+				return 0;
+		}
+	}
+	*pi = i;
+	*out = v;
+	return 1;
+}
+
 /* Dotted quad, decimal, no leading zeros (so that 010.1.1.1 is not
  * silently read as something else).  Part by part with at most three
  * digits each, as every log line has addresses. */
@@ -1171,19 +1247,8 @@ parse_v4(const char *p, size_t n, uint32_t *out)
 
 		if (part > 0 && (i >= n || p[i++] != '.'))
 			return 0;
-		if (i >= n || (v = (unsigned)(unsigned char)p[i] - '0') > 9)
+		if (!v4_part(p, n, &i, &v))
 			return 0;
-		i++;
-		if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
-			if (v == 0)
-				return 0;
-			v = v * 10 + (unsigned)(p[i++] - '0');
-			if (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
-				v = v * 10 + (unsigned)(p[i++] - '0');
-				if (v > 255)
-					return 0;
-			}
-		}
 		a = a << 8 | v;
 	}
 	if (i != n)
@@ -1577,12 +1642,34 @@ match_piece(scan *sc, const char *p, size_t n, unsigned acc)
 	/* Digits and dots: an IPv4 address, or nothing unless ".." cuts
 	 * it (parse_v4() takes no empty part).  A dotted quad has 7 to 15
 	 * bytes: times, versions and floats mostly have fewer or more. */
-	if (n - 7 <= 15 - 7 && parse_v4(p, n, &a)) {
-		if (sc->s->t4.n && (ind = find4(sc->s, a)) != UINT32_MAX)
-			hit(sc, ind, p, n);
-		return;
+	if (n - 7 <= 15 - 7) {
+		const seg4 *t = &sc->s->t4;
+		size_t i = 0;
+		unsigned x, y;
+
+		/* Its first two parts name its /16: when no network reaches
+		 * it, only a ".." after them (no address holds one) could
+		 * make a sighting, so the rest is not parsed; and only with
+		 * an address of 7 bytes or more after that "..". */
+		if (v4_part(p, n, &i, &x) && i < n && p[i++] == '.' &&
+		    v4_part(p, n, &i, &y) && (t->n == 0 ||
+		    !(t->any16[(x << 8 | y) >> 6] >> (y & 63) & 1))) {
+			for (; i + 2 + 7 <= n; i++)
+				if (p[i] == '.' && p[i + 1] == '.') {
+					piece_slow(sc, p, n);
+					return;
+				}
+			return;
+		}
+		if (parse_v4(p, n, &a)) {
+			if (t->n && (ind = find4(sc->s, a)) != UINT32_MAX)
+				hit(sc, ind, p, n);
+			return;
+		}
 	}
-	for (size_t i = 0; i + 1 < n; i++)
+	/* Cut by "..", its pieces are digits and dots too: only one of 7
+	 * bytes or more, an address, can make a sighting. */
+	for (size_t i = 0; n >= 2 + 7 && i + 1 < n; i++)
 		if (p[i] == '.' && p[i + 1] == '.') {
 			piece_slow(sc, p, n);
 			return;
@@ -1632,22 +1719,20 @@ match_email(scan *sc, const char *p, size_t n, size_t at, unsigned acc)
 	const char *dom = p + at + 1;
 	size_t dn = n - at - 1;
 	const char *lp = p;
-	char buf[320];
 
 	while (lp < p + at && *lp == '.')
 		lp++;
 	while (dn > 0 && (dom[dn - 1] == '.' || dom[dn - 1] == '-'))
 		dn--;
 	if (lp < p + at && dn > 0 && (sc->s->kinds & 1u << K_EMAIL) &&
-	    (size_t)(dom + dn - lp) < sizeof(buf) &&
-	    memchr(dom, '.', dn) != NULL) {
+	    (size_t)(dom + dn - lp) < 320 && memchr(dom, '.', dn) != NULL) {
 		size_t len = (size_t)(dom + dn - lp);
 		int64_t e;
 
-		for (size_t i = 0; i < len; i++)
-			buf[i] = g_ascii_tolower(lp[i]);
-		e = lookup(sc->s, K_EMAIL, hash_key(K_EMAIL, buf, len), buf,
-			   len);
+		/* The hash and the comparison fold case: no lower-cased
+		 * copy. */
+		e = lookup_first(sc->s, K_EMAIL, hash_key(K_EMAIL, lp, len),
+				 lp, len);
 		if (e >= 0)
 			hit(sc, (uint32_t)e, lp, len);
 	}
@@ -1763,8 +1848,8 @@ match_url(scan *sc, const char *p, size_t n)
 		 * its canonical form. */
 		if (hl > 0 && hh[hhl - 1] == '.')
 			hhl--;
-		if (lookup(sc->s, K_URLHOST, hash_key(K_URLHOST, hh, hhl), hh,
-			   hhl) >= 0) {
+		if (lookup_first(sc->s, K_URLHOST, hash_key(K_URLHOST, hh,
+				 hhl), hh, hhl) >= 0) {
 			csip_indicator *ind = NULL;
 
 			if (csip_indicator_parse(p, n, CSIP_IND_URL, &ind) ==
@@ -1877,15 +1962,16 @@ on_run(scan *sc, const char *line, size_t len, size_t st, size_t end,
 	return end;
 }
 
-/* The tokenizer, from LINE[0] up to LEN or, when STOP is C_NL, the first
- * newline; returns where it stopped.  A byte-class table, a byte at a
- * time (vectorised run finding was tried and not kept: runs are short). */
+/* The tokenizer's byte loop, from LINE[I], a point between two runs, up
+ * to LEN or, when STOP is C_NL, the first newline, where it stops and
+ * sets *STOPPED; it returns at the first point between runs at or after
+ * LIM (the run that holds LIM - 1 is scanned whole).  A byte-class
+ * table, a byte at a time. */
 static size_t
-tokens(scan *sc, const char *line, size_t len, unsigned stop)
+byte_loop(scan *sc, const char *line, size_t len, size_t i, size_t lim,
+	  unsigned stop, int *stopped)
 {
-	size_t i = 0;
-
-	while (i < len) {
+	while (i < lim) {
 		size_t st;
 		unsigned acc, c = 0;
 
@@ -1895,8 +1981,10 @@ tokens(scan *sc, const char *line, size_t len, unsigned stop)
 				    (C_RUN | C_WIDE | stop)))
 			i++;
 		if (i < len && (c & (C_WIDE | stop))) {
-			if (c & stop)
+			if (c & stop) {
+				*stopped = 1;
 				return i;
+			}
 			i++;
 			while (i < len && ((unsigned char)line[i] & 0xC0) ==
 			       0x80)
@@ -1909,6 +1997,131 @@ tokens(scan *sc, const char *line, size_t len, unsigned stop)
 			i = on_run(sc, line, len, st, i, acc);
 	}
 	return i;
+}
+
+#if defined(__SSE2__)
+/* The byte loop from LINE[I], a point between runs, to the run that holds
+ * LINE[T] (from its start, found backwards; not before I) and on to LIM:
+ * everything between I and that start is a run that on_run() would drop
+ * (see tokens()), so the byte loop starting there scans what it would
+ * have scanned from I. */
+static inline size_t
+loop_from(scan *sc, const char *line, size_t len, size_t i, size_t t,
+	  size_t lim, unsigned stop, int *stopped)
+{
+	while (t > i && (cls[(unsigned char)line[t - 1]] & C_RUN))
+		t--;
+	return byte_loop(sc, line, len, t, lim, stop, stopped);
+}
+#endif
+
+/* The tokenizer, from LINE[0] up to LEN or, when STOP is C_NL, the first
+ * newline; returns where it stopped.
+ *
+ * Most runs of a log can make no sighting: on_run() drops every run that
+ * has no '.' and no ':', is no longer than 31 bytes and is all ASCII
+ * (words, numbers, hex ids, field names).  With SSE2 (the x86-64
+ * baseline), the line is therefore read 16 bytes at a time for the bytes
+ * that a run worth a look must hold: '.', ':', a byte >= 0x80 (a wide
+ * character, an IDN), a newline; a block without one is passed over,
+ * unless no byte of it is a sure separator (a blank, a quote, a comma, a
+ * slash, '='), for a run of 32 bytes or more (a hash) holds at least one
+ * whole block of the tiling, which then has no separator.  At such a
+ * byte, or such a block, the byte loop takes over from the start of the
+ * run that holds it, and gives back at the end of that run (or of the
+ * block).  The byte loop sees all the runs it sees without the skip, in
+ * the same state, so the sightings are the same for every input; the
+ * vector part only decides which bytes it need not read.  (Earlier
+ * vector tokenizers classified every byte into masks and cost more than
+ * they saved; this one tests five bytes' values, and the runs it skips
+ * are most of a log's.) */
+static size_t
+tokens(scan *sc, const char *line, size_t len, unsigned stop)
+{
+	size_t i = 0;
+	int stopped = 0;
+#if defined(__SSE2__)
+	/* I: a point between runs, up to which everything is scanned; P:
+	 * the block being tested, P >= I, the runs before it that start at
+	 * or after I being ones on_run() drops. */
+	size_t p = 0;
+	const __m128i dot = _mm_set1_epi8('.'), colon = _mm_set1_epi8(':');
+	const __m128i nl = _mm_set1_epi8('\n'), blank = _mm_set1_epi8(' ');
+	const __m128i quote = _mm_set1_epi8('"'), comma = _mm_set1_epi8(',');
+	const __m128i slash = _mm_set1_epi8('/'), eq = _mm_set1_epi8('=');
+
+	while (len - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(line + p));
+		unsigned m;
+
+		/* '.', ':', '\n' and bytes >= 0x80 (their top bit). */
+		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(v, dot),
+				     _mm_cmpeq_epi8(v, colon)),
+			_mm_or_si128(_mm_cmpeq_epi8(v, nl), v)));
+		if (m) {
+			size_t at = p + (unsigned)__builtin_ctz(m), st = at;
+			unsigned c = cls[(unsigned char)line[at]], acc, a;
+
+			if (c & C_NL) {
+				/* The run before it, if any, is one that
+				 * on_run() drops. */
+				if (stop)
+					return at;
+				i = p = at + 1;
+				continue;
+			}
+			if (c & C_HIGH) {
+				i = loop_from(sc, line, len, i, at, at + 1,
+					      stop, &stopped);
+				if (stopped)
+					return i;
+				p = i;
+				continue;
+			}
+			/* '.' or ':' alone (a JSON key's colon, "]: "):
+			 * on_run() finds nothing in it. */
+			if ((at == i || !(cls[(unsigned char)line[at - 1]] &
+					  C_RUN)) && (at + 1 == len ||
+			    !(cls[(unsigned char)line[at + 1]] & C_RUN))) {
+				i = p = at + 1;
+				continue;
+			}
+			/* '.' or ':': the run that holds it, from its start
+			 * (the bytes before AT are ASCII) to its end. */
+			acc = c;
+			while (st > i && ((a = cls[(unsigned char)
+						  line[st - 1]]) & C_RUN)) {
+				acc |= a;
+				st--;
+			}
+			at = run_end(line, len, at + 1, &a);
+			i = p = on_run(sc, line, len, st, at, acc | a);
+			continue;
+		}
+		/* Bytes <= ' ' (min(v, ' ') == v) and the common
+		 * punctuation: none is a run character. */
+		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, blank), v),
+				     _mm_cmpeq_epi8(v, quote)),
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma),
+						  _mm_cmpeq_epi8(v, slash)),
+				     _mm_cmpeq_epi8(v, eq))));
+		if (m == 0) {
+			i = loop_from(sc, line, len, i, p, p + 16, stop,
+				      &stopped);
+			if (stopped)
+				return i;
+			p = i;
+			continue;
+		}
+		p += 16;
+	}
+	/* The last bytes, from the start of the run that holds P - 1. */
+	return loop_from(sc, line, len, i, p, len, stop, &stopped);
+#else
+	return byte_loop(sc, line, len, i, len, stop, &stopped);
+#endif
 }
 
 size_t
