@@ -906,6 +906,60 @@ test_limits(void)
 	g_free(path);
 }
 
+/* A mail with STARTS unterminated "=?x?B?" starts in its subject, each
+ * far from any "?=", and a link in its body. */
+static GString *
+unterminated_starts(int starts)
+{
+	GString *s = g_string_new("From: a@b.example\nSubject: ");
+
+	for (int i = 0; i < starts; i++)
+		g_string_append(s, "=?x?B? ");
+	for (int i = 0; i < 30; i++)
+		g_string_append(s, "0123456789");
+	g_string_append(s, "\n\nSee https://defuse-test.com/x now.\n");
+	return s;
+}
+
+static void
+test_defuse(void)
+{
+	csip_mail *m = NULL;
+	csip_mail_limits lim;
+	GString *mp;
+
+	/* More than eight: each start loses its '?', and GMime reads the
+	 * changed copy, the body included.  Eight are left as they are:
+	 * no copy, the data read where it is. */
+	for (int starts = 9; starts >= 8; starts--) {
+		GString *s = unterminated_starts(starts);
+		gboolean fixed = starts > 8;
+
+		csip_assert_ok(csip_mail_parse(s->str, s->len, NULL, &m));
+		g_assert_cmpint(has_warning(m, fixed ? "9 malformed "
+			"encoded-word starts" : "malformed encoded-word"),
+			==, fixed);
+		g_assert_cmpint(strstr(csip_mail_subject(m), "=_x?B?") !=
+				NULL, ==, fixed);
+		assert_ind(m, CSIP_IND_URL, "https://defuse-test.com/x", NULL);
+		csip_mail_free(m);
+		g_string_free(s, TRUE);
+	}
+	/* Too many boundary lines: GMime reads a shortened copy. */
+	csip_mail_limits_default(&lim);
+	lim.max_parts = 3;   /* 28 boundary lines */
+	mp = g_string_new("From: a@b.example\nSubject: parts\n"
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\n\n"
+		"See https://first-part-test.com/x now.\n");
+	for (int i = 0; i < 30; i++)
+		g_string_append(mp, "--b\n\nmore\n");
+	csip_assert_ok(csip_mail_parse(mp->str, mp->len, &lim, &m));
+	g_assert_true(has_warning(m, "boundary lines"));
+	assert_ind(m, CSIP_IND_URL, "https://first-part-test.com/x", NULL);
+	csip_mail_free(m);
+	g_string_free(mp, TRUE);
+}
+
 static void
 test_provider(void)
 {
@@ -1376,6 +1430,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/bad/broken", test_broken);
 	g_test_add_func("/mail/bad/deep", test_deep);
 	g_test_add_func("/mail/bad/limits", test_limits);
+	g_test_add_func("/mail/bad/defuse", test_defuse);
 	g_test_add_func("/mail/provider", test_provider);
 	g_test_add_func("/mail/threads", test_threads);
 	g_test_add_func("/mail/corpus/stalwart", test_corpus_stalwart);

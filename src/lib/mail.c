@@ -1621,35 +1621,36 @@ find_pair(const char *s, size_t n, const char *needle)
 	return NULL;
 }
 
-static void
-defuse_field(char *f, size_t n, unsigned *fixed)
+/* The malformed starts in the field F[0..n): "=?" with no "?=" within
+ * EW_CLOSE_NEAR bytes.  With FIX (a copy of the same bytes) each of them,
+ * when there are more than EW_BAD_STARTS, loses its '?' in FIX, which is
+ * then what is read: a '?' made '_' is no longer the start of a "?="
+ * that a later start would find.  Without FIX the field is only counted,
+ * and reading it is the same as reading an untouched copy. */
+static size_t
+ew_scan(const char *f, size_t n, char *fix, unsigned *fixed)
 {
+	const char *r = fix ? fix : f;
 	size_t bad = 0, close = 0;
-	int pass;
 
-	for (pass = 0; pass < 2; pass++) {
-		close = 0;
-		for (size_t i = 0; i + 1 < n; i++) {
-			if (f[i] != '=' || f[i + 1] != '?')
-				continue;
-			if (close <= i + 1) {
-				const char *q = i + 2 < n ? find_pair(
-					f + i + 2, n - i - 2, "?=") : NULL;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (r[i] != '=' || r[i + 1] != '?')
+			continue;
+		if (close <= i + 1) {
+			const char *q = i + 2 < n ? find_pair(
+				r + i + 2, n - i - 2, "?=") : NULL;
 
-				close = q ? (size_t)(q - f) : n;
-			}
-			if (close - i <= EW_CLOSE_NEAR)
-				continue;
-			if (pass == 0) {
-				bad++;
-			} else {
-				f[i + 1] = '_';
-				(*fixed)++;
-			}
+			close = q ? (size_t)(q - r) : n;
 		}
-		if (bad <= EW_BAD_STARTS)
-			return;
+		if (close - i <= EW_CLOSE_NEAR)
+			continue;
+		bad++;
+		if (fix) {
+			fix[i + 1] = '_';
+			(*fixed)++;
+		}
 	}
+	return bad;
 }
 
 /* A copy of DATA for GMime when it needs one of the changes above (else
@@ -1683,19 +1684,16 @@ defuse(ctx *c, const char *data, size_t *len)
 
 			fend = e ? (size_t)(e - src) + 1 : n;
 		}
-		if (find_pair(src + i, fend - i, "=?")) {
-			unsigned before = fixed;
-			char *tmp = g_memdup2(src + i, fend - i);
-
-			defuse_field(tmp, fend - i, &fixed);
-			if (fixed != before) {
-				if (copy == NULL) {
-					copy = g_memdup2(data, n);
-					src = copy;
-				}
-				memcpy(copy + i, tmp, fend - i);
+		/* Counted where it is, copied only to be changed: the
+		 * first of more than EW_BAD_STARTS starts is always fixed,
+		 * so a copy made here always differs from the data. */
+		if (find_pair(src + i, fend - i, "=?") &&
+		    ew_scan(src + i, fend - i, NULL, NULL) > EW_BAD_STARTS) {
+			if (copy == NULL) {
+				copy = g_memdup2(data, n);
+				src = copy;
 			}
-			g_free(tmp);
+			ew_scan(src + i, fend - i, copy + i, &fixed);
 		}
 		i = fend;
 	}
@@ -1712,16 +1710,31 @@ defuse(ctx *c, const char *data, size_t *len)
 	return copy;
 }
 
+/* GMime's parts read their content through sub-streams of the stream
+ * given to the parser, so its bytes must live as long as the message.
+ * The defused copy is handed to the stream, which frees it.  With LENT
+ * the bytes of DATA are read where they are: the caller keeps them until
+ * the message and all parsed from it are freed, then frees *LENT, the
+ * array around them (not the bytes).  Otherwise the stream copies them. */
 static GMimeMessage *
-parse_message(ctx *c, const char *data, size_t len)
+parse_message(ctx *c, const char *data, size_t len, GByteArray **lent)
 {
 	char *copy = defuse(c, data, &len);
-	GMimeStream *st = g_mime_stream_mem_new_with_buffer(
-		copy ? copy : data, len);
-	GMimeParser *p = g_mime_parser_new_with_stream(st);
+	GMimeStream *st;
+	GMimeParser *p;
 	GMimeMessage *msg;
 
-	g_free(copy);   /* the stream holds its own copy */
+	if (copy) {
+		st = g_mime_stream_mem_new_with_byte_array(
+			g_byte_array_new_take((guint8 *)copy, len));
+	} else if (lent) {
+		*lent = g_byte_array_new_take((guint8 *)data, len);
+		st = g_mime_stream_mem_new_with_byte_array(*lent);
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(st), FALSE);
+	} else {
+		st = g_mime_stream_mem_new_with_buffer(data, len);
+	}
+	p = g_mime_parser_new_with_stream(st);
 	g_mime_parser_set_format(p, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(p, c->opts);
 	g_object_unref(p);
@@ -1792,7 +1805,7 @@ attached_message(ctx *c, GMimeObject *o)
 	off = header_start((const char *)b->data, b->len);
 	if (off >= 0)
 		msg = parse_message(c, (const char *)b->data + off,
-				    b->len - (size_t)off);
+				    b->len - (size_t)off, NULL);
 	g_byte_array_free(b, TRUE);
 	return msg;
 }
@@ -2178,7 +2191,7 @@ unwrap(ctx *c, const view *v, const char **kind, GMimeMessage **keep)
 			if (k == FWD_FIELDS)
 				return view_of_inline(v, b, &f);
 			msg = parse_message(c, b->text + f.body,
-					    strlen(b->text + f.body));
+					    strlen(b->text + f.body), NULL);
 			if (msg == NULL)
 				continue;
 			*keep = msg;
@@ -2947,7 +2960,7 @@ process_blob(ctx *c, const char *filename, const char *declared,
 		   name_ends(filename, ".eml")) {
 		long off = header_start((const char *)data, len);
 		GMimeMessage *msg = off < 0 ? NULL : parse_message(c,
-			(const char *)data + off, len - (size_t)off);
+			(const char *)data + off, len - (size_t)off, NULL);
 
 		if (msg) {
 			json_t *sum = json_object();
@@ -3560,6 +3573,7 @@ csip_mail_parse_for(const char *data, size_t len,
 	GMimeMessage *msg = NULL;
 	GPtrArray *views = NULL, *keep = NULL, *texts = NULL;
 	GPtrArray *pw = NULL, *from = NULL;
+	GByteArray *lent = NULL;    /* around DATA, which GMime reads */
 	json_t *root = NULL, *atts;
 	const char *kind = NULL;
 	view *cur;
@@ -3628,7 +3642,7 @@ csip_mail_parse_for(const char *data, size_t len,
 	g_mime_parser_options_set_warning_callback(c.opts, on_gmime_warning,
 						   &c);
 
-	msg = parse_message(&c, data + off, len - (size_t)off);
+	msg = parse_message(&c, data + off, len - (size_t)off, &lent);
 	if (msg == NULL) {
 		rc = csip_error_set(CSIP_EINVAL, "not a mail: no message could "
 			"be read from the data");
@@ -3736,6 +3750,8 @@ out:
 	json_decref(root);
 	if (msg)
 		g_object_unref(msg);
+	if (lent)   /* after every GMime object that can read DATA */
+		g_byte_array_free(lent, FALSE);
 	csip_mail_free(c.m);
 	csip_extract_set_free(c.raw);
 	if (c.parsed)
