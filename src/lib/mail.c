@@ -2675,6 +2675,15 @@ is_pw_keyword(const char *t)
 	     i < G_N_ELEMENTS(kw); i++)
 		if (g_ascii_strcasecmp(t, kw[i]) == 0)
 			return 1;
+	/* The Japanese keywords are all bytes >= 0x80: a word without one
+	 * holds none of them (most words, read once here, not four
+	 * times). */
+	for (const char *p = t;; p++) {
+		if (*p == '\0')
+			return 0;
+		if ((unsigned char)*p >= 0x80)
+			break;
+	}
 	return strstr(t, "パスワード") != NULL || strstr(t, "暗証") != NULL ||
 	       strstr(t, "解凍") != NULL || strcmp(t, "パス") == 0;
 }
