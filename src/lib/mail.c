@@ -793,7 +793,10 @@ victims_from_view(ctx *c, const view *v)
 		for (size_t k = 0; k < G_N_ELEMENTS(recipient_headers); k++) {
 			GPtrArray *a;
 
-			if (strcmp(h->name, recipient_headers[k]) != 0)
+			/* The first byte first: every header of the view is
+			 * compared with every name. */
+			if (h->name[0] != recipient_headers[k][0] ||
+			    strcmp(h->name, recipient_headers[k]) != 0)
 				continue;
 			a = parse_addrs(c, h->raw);
 			for (guint j = 0; j < a->len; j++)
