@@ -356,6 +356,24 @@ test_ipv6(void)
 	csip_match_set_free(s);
 }
 
+/* The shortest addresses: parse_v6() rejects a run of fewer than 15
+ * bytes without "::" before parsing it, and must take all of these. */
+static void
+test_ipv6_short(void)
+{
+	static const char *const v[] = { "1:2:3:4:5:6:7:8", "::1", "1::",
+		"a::b", "1:2:3:4:5:6:102:304", "::1.2.3.4", NULL };
+	csip_match_set *s = make_set(v);
+
+	assert_scan(s, "1:2:3:4:5:6:7:8 ::1 1:: a::b",
+		    "1:2:3:4:5:6:7:8@0 ::1@16 1::@20 a::b@24");
+	assert_scan(s, "1:2:3:4:5:6:1.2.3.4 ::1.2.3.4",
+		    "1:2:3:4:5:6:102:304@0 ::1.2.3.4@20");
+	/* One group or one colon short, and times. */
+	assert_scan(s, "1:2:3:4:5:6:7 1:2:3:4:5:1.2.3.4 12:34:56 1:2", "");
+	csip_match_set_free(s);
+}
+
 static void
 test_urls(void)
 {
@@ -1262,6 +1280,7 @@ main(int argc, char **argv)
 	g_test_add_func("/match/ipv4", test_ipv4);
 	g_test_add_func("/match/ipv4-slash16", test_ipv4_slash16);
 	g_test_add_func("/match/ipv6", test_ipv6);
+	g_test_add_func("/match/ipv6-short", test_ipv6_short);
 	g_test_add_func("/match/urls", test_urls);
 	g_test_add_func("/match/emails", test_emails);
 	g_test_add_func("/match/hashes", test_hashes);
