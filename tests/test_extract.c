@@ -88,6 +88,15 @@ test_wrapped(void)
 	       "&reserved=0",
 	       "domain evil.example\n"
 	       "url https://evil.example/x");
+	/* A gateway's rewrite is no indicator, at any level, even when
+	 * what it wraps cannot be read: it carries the recipient's tenant. */
+	expect("https://jpn01.safelinks.protection.outlook.com/?data=05%7C01"
+	       "%7C72f988bf86f141af91ab2d7cd011db47&reserved=0", "");
+	expect("https://urldefense.proofpoint.com/v2/url?u=https-3A__nam12."
+	       "safelinks.protection.outlook.com_-3Furl-3Dhttps-253A-252F-252F"
+	       "evil.example-252Fx-26data-3D05&d=DwMFaQ&c=CUST&e=",
+	       "domain evil.example\n"
+	       "url https://evil.example/x");
 	/* A link written without its scheme: its host. */
 	expect("Terms at www.evil-terms.example.com/legal. See "
 	       "shop.evil-cookies.com/cookies, node.js/docs and 10.0.0.0/8.",

@@ -379,13 +379,13 @@ static int offer(csip_extract_set *s, const char *c, size_t n,
 static int
 offer_inner(csip_extract_set *s, char **inner, const char *where)
 {
-	int found = 0;
+	int found = 0, was = s->unwrapping;
 
 	s->unwrapping = 1;
 	for (size_t i = 0; inner && inner[i]; i++)
 		found |= offer(s, inner[i], strlen(inner[i]), CSIP_IND_URL, 0,
 			       where);
-	s->unwrapping = 0;
+	s->unwrapping = was;
 	g_strfreev(inner);
 	return found;
 }
@@ -437,12 +437,16 @@ offer(csip_extract_set *s, const char *c, size_t n, csip_ind_type hint,
 	 * form drops the fragment (an image proxy's source).
 	 * csip_url_unwrap() opens every level at once.  A mail gateway's
 	 * rewrite is the recipient's own infrastructure and carries its
-	 * tenant and address: only what it wraps is an indicator. */
-	if (ind->type == CSIP_IND_URL && !s->unwrapping &&
-	    (inner = csip_url_unwrap(c, n)) != NULL &&
-	    csip_url_unwrap_is_gateway(ind->value, strlen(ind->value))) {
-		csip_indicator_free(ind);
-		return offer_inner(s, inner, where);
+	 * tenant and address: it is never an indicator, at any level and
+	 * whether or not its target can be read; only what it wraps is. */
+	if (ind->type == CSIP_IND_URL) {
+		if (!s->unwrapping)
+			inner = csip_url_unwrap(c, n);
+		if (csip_url_unwrap_is_gateway(ind->value,
+					       strlen(ind->value))) {
+			csip_indicator_free(ind);
+			return offer_inner(s, inner, where);
+		}
 	}
 	/* A URL's host is an indicator of its own: correlation links a
 	 * report naming the host with one naming a URL on it. */
