@@ -689,60 +689,90 @@ test_submit_leak(void)
 	csip_test_hub_free(w.t);
 }
 
-/* Every provider of an item reads it (pending, and once published) in
- * the shared view: a provider's name that its attribution lets the
- * audience learn must still not reach a co-provider that the attribution
- * does not reach.  Here tohoku-power's attribution reaches every
- * participant with an NDA (community) and, in the second case, those of
- * its SIG (sig): the audience could be told, but new-member has no NDA
- * and mizuho-bank is in no SIG of tohoku-power, and both are
- * co-providers. */
+/* Every provider of an item reads all of it (pending, and once
+ * published): the other sources' indicators and the recipients'
+ * feedback.  An item of two providers whose audience does not reach one
+ * of them would let that one read the other's report beyond its
+ * permission: mizuho-bank (finance) reading kanto-power's energy-only
+ * report, a participant without an NDA or a partner reading what is
+ * shared within the community.  Such an item is refused, and one whose
+ * provider leaves the audience later (its NDA cleared) stops reaching
+ * it. */
 static void
-test_submit_leak_coprovider(void)
+test_coprovider_audience(void)
 {
 	static const struct {
-		const char *attribution, *audience, *coprovider;
+		const char *perm, *audience, *coprovider, *coperm;
 	} rows[] = {
-		{ "community", "community", "new-member" },
-		{ "sig", "sig", "mizuho-bank" },
+		{ "sig", "sig", "mizuho-bank", "community" },
+		{ "community", "community", "new-member", "community" },
+		{ "sig", "sig", "npa", "public" },
+		{ "community", "community", "npa", "public" },
 	};
 	char *energy[] = { "energy", NULL };
+	csip_org_change no_nda = { .nda_date = "" };
 	world w;
+	int64_t reps[2], id = 0;
+	csip_reader r;
+	json_t *o = NULL;
+	char *before, *after;
+	size_t n = 0;
 
 	world_init(&w);
 	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
-		int64_t reps[2], id = 0, co;
 		int sig = strcmp(rows[i].audience, "sig") == 0;
-		csip_item_spec spec = { .title = "Tohoku-Power hit again",
+		csip_item_spec spec = { .title = "Energy sector wave",
 			.audience = rows[i].audience, .sigs = sig ? energy :
 			NULL, .report_ids = reps, .n_reports = 2,
 			.indicators = evil_inds, .n_indicators = 2 };
-		csip_item_spec fix = { .title = "Energy sector wave" };
-		csip_reader r;
-		json_t *o = NULL;
-		char *dump;
+		char want[40];
 
-		reps[0] = csip_test_report_add(w.t, "tohoku-power", "public",
-					       rows[i].attribution, NULL);
+		reps[0] = csip_test_report_add(w.t, "kanto-power",
+					       rows[i].perm, "none", NULL);
 		reps[1] = csip_test_report_add(w.t, rows[i].coprovider,
-					       "community", "none", NULL);
-		csip_assert_ok(csip_item_create(w.t->hub, "test", &spec, &id));
-		assert_submit_leaks(&w, id, "tohoku-power");
-		/* Without the name it goes to the co-provider, which sees
-		 * its own report's provider only. */
-		csip_assert_ok(csip_item_update(w.t->hub, "test", id, &fix));
-		csip_assert_ok(csip_item_submit(w.t->hub, "test", id));
-		csip_assert_ok(csip_org_id(w.t->hub, rows[i].coprovider,
-					   &co));
-		reader(&w, co, &r);
-		csip_assert_ok(csip_item_get(w.t->hub, &r, id, &o));
-		dump = json_dumps(o, JSON_COMPACT);
-		g_assert_null(strstr(dump, "tohoku"));
-		g_assert_null(strstr(dump, "Tohoku"));
-		free(dump);
-		json_decref(o);
-		csip_reader_clear(&r);
+					       rows[i].coperm, "none", NULL);
+		before = snapshot(&w);
+		g_assert_cmpint(csip_item_create(w.t->hub, "test", &spec,
+						 &id), ==, CSIP_EPERM);
+		g_snprintf(want, sizeof want, "provider of report %"
+			   G_GINT64_FORMAT, reps[1]);
+		g_assert_nonnull(strstr(csip_error_last(), want));
+		after = snapshot(&w);
+		g_assert_cmpstr(after, ==, before);
+		g_free(after);
+		g_free(before);
+		/* Alone, each report may be shared so: a provider reads
+		 * only its own. */
+		csip_assert_ok(csip_policy_check_audience(csip_hub_store(
+			w.t->hub), rows[i].audience, sig ? &w.energy : NULL,
+			sig, &reps[1], 1));
 	}
+
+	/* Both providers in the audience: each reads the item, until one
+	 * leaves it. */
+	reps[0] = csip_test_report_add(w.t, "kanto-power", "sig", "none",
+				       NULL);
+	reps[1] = csip_test_report_add(w.t, "tohoku-power", "community",
+				       "none", NULL);
+	id = create(&w, "Energy sector wave", "sig", energy, reps, 2,
+		    evil_inds, G_N_ELEMENTS(evil_inds));
+	approve_all(&w, id);
+	csip_assert_ok(csip_item_publish(w.t->hub, "test", id, &n));
+	reader(&w, w.in_sig, &r);
+	csip_assert_ok(csip_item_get(w.t->hub, &r, id, &o));
+	g_assert_nonnull(json_object_get(o, "report_ids"));
+	json_decref(o);
+	csip_reader_clear(&r);
+	csip_assert_ok(csip_org_update(w.t->hub, "test", "tohoku-power",
+				       &no_nda));
+	reader(&w, w.in_sig, &r);
+	g_assert_cmpint(csip_item_get(w.t->hub, &r, id, &o), ==,
+			CSIP_ENOTFOUND);
+	csip_reader_clear(&r);
+	reader(&w, w.prov, &r);
+	csip_assert_ok(csip_item_get(w.t->hub, &r, id, &o));
+	json_decref(o);
+	csip_reader_clear(&r);
 	csip_test_hub_free(w.t);
 }
 
@@ -1434,8 +1464,8 @@ main(int argc, char **argv)
 	g_test_add_func("/item/from-mail", test_from_mail);
 	g_test_add_func("/item/publish-refusals", test_publish_refusals);
 	g_test_add_func("/item/submit-leak", test_submit_leak);
-	g_test_add_func("/item/submit-leak-coprovider",
-			test_submit_leak_coprovider);
+	g_test_add_func("/item/coprovider-audience",
+			test_coprovider_audience);
 	g_test_add_func("/item/matrix", test_matrix);
 	g_test_add_func("/item/attribution", test_attribution);
 	g_test_add_func("/item/list-views", test_list_views);

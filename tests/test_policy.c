@@ -153,6 +153,60 @@ test_decide_edges(void)
 	g_assert_cmpint(csip_policy_decide(&readers[HUB], &f), ==, N_);
 }
 
+/* A provider of an item with other providers reads it only while the
+ * audience reaches it as well: the item holds the others' reports.  Each
+ * row: the audience, the providers (PROV and one other), and the access
+ * of each of the two, pending and published.  Alone, a provider reads
+ * its item whatever the audience. */
+static void
+test_decide_coproviders(void)
+{
+	static int64_t item_sigs[] = { 10 };
+	static const struct {
+		const char *audience;
+		int other;
+		const char *want;   /* PROV then OTHER; 'p' or '-' */
+	} rows[] = {
+		{ "sig", IN_SIG, "pp" },
+		{ "sig", OTHER_SIG, "p-" },
+		{ "sig", PARTNER_NDA, "p-" },
+		{ "community", OTHER_SIG, "pp" },
+		{ "community", NO_NDA, "p-" },
+		{ "community", PARTNER, "p-" },
+		{ "partners", PARTNER, "pp" },
+		{ "public", NO_NDA, "p-" },
+		{ "bogus", IN_SIG, "--" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++)
+	for (int pub = 0; pub < 2; pub++) {
+		int64_t provs[2] = { PROV, rows[i].other };
+		csip_item_facts f = { .item_id = 7, .providers = provs,
+			.n_providers = 2, .sigs = item_sigs, .n_sigs = 1 };
+
+		if (provs[1] < provs[0]) {
+			provs[0] = rows[i].other;
+			provs[1] = PROV;
+		}
+		g_strlcpy(f.status, pub ? "published" : "pending",
+			  sizeof f.status);
+		g_strlcpy(f.audience, rows[i].audience, sizeof f.audience);
+		for (int k = 0; k < 2; k++) {
+			int rd = k == 0 ? PROV : rows[i].other;
+			csip_access want = rows[i].want[k] == 'p' ? P_ : N_;
+
+			if (csip_policy_decide(&readers[rd], &f) != want)
+				g_error("row %zu (%s), %s, reader %d: got %d",
+					i, rows[i].audience, f.status, rd,
+					csip_policy_decide(&readers[rd], &f));
+		}
+		/* The other alone reads its item. */
+		f.providers = &provs[provs[0] == PROV ? 1 : 0];
+		f.n_providers = 1;
+		g_assert_cmpint(csip_policy_decide(&readers[rows[i].other],
+						   &f), ==, P_);
+	}
+}
+
 static void
 test_rank(void)
 {
@@ -637,6 +691,8 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/policy/decide-table", test_decide_table);
 	g_test_add_func("/policy/decide-edges", test_decide_edges);
+	g_test_add_func("/policy/decide-coproviders",
+			test_decide_coproviders);
 	g_test_add_func("/policy/recheck", test_recheck);
 	g_test_add_func("/policy/rank", test_rank);
 	g_test_add_func("/policy/reader-load", test_reader_load);

@@ -300,6 +300,30 @@ csip_policy_recheck(const csip_reader *r, csip_access a, const char *status)
 	return CSIP_ACCESS_NONE;
 }
 
+/* Whether the audience of F reaches R (not the hub), whatever F's
+ * status: the recipients' rule alone. */
+static int
+in_audience(const csip_reader *r, const csip_item_facts *f)
+{
+	if (r->partner) {
+		/* Partners sign no NDA with the hub: what reaches them is
+		 * what the provider allowed to leave the community. */
+		return strcmp(f->audience, "partners") == 0 ||
+		       strcmp(f->audience, "public") == 0;
+	}
+	if (!r->nda)
+		return 0;
+	if (strcmp(f->audience, "community") == 0 ||
+	    strcmp(f->audience, "partners") == 0 ||
+	    strcmp(f->audience, "public") == 0)
+		return 1;
+	if (strcmp(f->audience, "sig") == 0)
+		for (size_t i = 0; i < f->n_sigs; i++)
+			if (has_id(r->sigs, r->n_sigs, f->sigs[i]))
+				return 1;
+	return 0;
+}
+
 csip_access
 csip_policy_decide(const csip_reader *r, const csip_item_facts *f)
 {
@@ -307,30 +331,22 @@ csip_policy_decide(const csip_reader *r, const csip_item_facts *f)
 		return CSIP_ACCESS_NONE;
 	if (r->hub)
 		return CSIP_ACCESS_HUB;
-	if (has_id(f->providers, f->n_providers, r->org_id))
-		return shown_to_provider(f->status) ? CSIP_ACCESS_PROVIDER
-						    : CSIP_ACCESS_NONE;
+	if (has_id(f->providers, f->n_providers, r->org_id)) {
+		if (!shown_to_provider(f->status))
+			return CSIP_ACCESS_NONE;
+		/* A provider reads the whole item: the other sources'
+		 * indicators and the recipients' feedback too.  With another
+		 * provider beside it, that is another organisation's data,
+		 * so it reads only while the audience reaches it as well
+		 * (csip_policy_check_audience refuses such items; this
+		 * holds when a SIG or an NDA changes afterwards). */
+		if (f->n_providers > 1 && !in_audience(r, f))
+			return CSIP_ACCESS_NONE;
+		return CSIP_ACCESS_PROVIDER;
+	}
 	if (strcmp(f->status, "published") != 0)
 		return CSIP_ACCESS_NONE;
-	if (r->partner) {
-		/* Partners sign no NDA with the hub: what reaches them is
-		 * what the provider allowed to leave the community. */
-		if (strcmp(f->audience, "partners") == 0 ||
-		    strcmp(f->audience, "public") == 0)
-			return CSIP_ACCESS_RECIPIENT;
-		return CSIP_ACCESS_NONE;
-	}
-	if (!r->nda)
-		return CSIP_ACCESS_NONE;
-	if (strcmp(f->audience, "community") == 0 ||
-	    strcmp(f->audience, "partners") == 0 ||
-	    strcmp(f->audience, "public") == 0)
-		return CSIP_ACCESS_RECIPIENT;
-	if (strcmp(f->audience, "sig") == 0)
-		for (size_t i = 0; i < f->n_sigs; i++)
-			if (has_id(r->sigs, r->n_sigs, f->sigs[i]))
-				return CSIP_ACCESS_RECIPIENT;
-	return CSIP_ACCESS_NONE;
+	return in_audience(r, f) ? CSIP_ACCESS_RECIPIENT : CSIP_ACCESS_NONE;
 }
 
 int
@@ -436,6 +452,69 @@ out:
 	return rc;
 }
 
+/* Whether V[I] is among V[0..I). */
+static int
+seen_before(const int64_t *v, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (v[k] == v[i])
+			return 1;
+	return 0;
+}
+
+/* The second half of csip_policy_check_audience: with sources from more
+ * than one organisation, the audience must reach every provider that is
+ * not the hub, as csip_policy_decide() asks of a published item. */
+static int
+check_co_providers(csip_store *s, const char *audience,
+		   const int64_t *sig_ids, size_t n_sigs,
+		   const int64_t *report_ids, size_t n_reports)
+{
+	csip_item_facts f = { .item_id = 1, .status = "published" };
+	int64_t *orgs = g_new(int64_t, n_reports);
+	size_t n = 1;
+	int rc = CSIP_OK;
+
+	for (size_t i = 0; rc == CSIP_OK && i < n_reports; i++) {
+		char buf[24];
+
+		g_snprintf(buf, sizeof buf, "%" PRId64, report_ids[i]);
+		rc = csip_store_query_int64(s, &orgs[i], "SELECT org_id FROM "
+			"report WHERE id = ?", buf, NULL);
+	}
+	if (rc < 0)
+		goto out;
+	for (size_t i = 1; i < n_reports; i++)
+		if (orgs[i] != orgs[0])
+			n = 2;
+	if (n < 2)
+		goto out;   /* one provider reads only its own */
+	g_strlcpy(f.audience, audience, sizeof f.audience);
+	f.sigs = (int64_t *)sig_ids;
+	f.n_sigs = n_sigs;
+	for (size_t i = 0; rc == CSIP_OK && i < n_reports; i++) {
+		csip_reader r;
+
+		if (seen_before(orgs, i))
+			continue;   /* asked already, for an earlier report */
+		if ((rc = csip_reader_load(s, orgs[i], &r)) < 0)
+			break;
+		if (!r.hub && !in_audience(&r, &f))
+			rc = csip_error_set(CSIP_EPERM, "the audience \"%s\" "
+				"does not reach the provider of report %"
+				PRId64 ", and a provider reads the whole item, "
+				"the other organisations' reports included: "
+				"choose an audience that reaches every "
+				"provider, or share report %" PRId64 " in an "
+				"item of its own", audience, report_ids[i],
+				report_ids[i]);
+		csip_reader_clear(&r);
+	}
+out:
+	g_free(orgs);
+	return rc;
+}
+
 int
 csip_policy_check_audience(csip_store *s, const char *audience,
 			   const int64_t *sig_ids, size_t n_sigs,
@@ -501,6 +580,9 @@ csip_policy_check_audience(csip_store *s, const char *audience,
 	}
 	csip_stmt_free(st);
 	g_free(psigs);
+	if (rc == CSIP_OK)
+		rc = check_co_providers(s, audience, sig_ids, n_sigs,
+					report_ids, n_reports);
 	return rc;
 }
 

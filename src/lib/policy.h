@@ -9,6 +9,8 @@
  *   - the hub sees everything;
  *   - a provider sees its own reports, and the items built on them once the
  *     hub has asked for its consent (it must see what recipients will see);
+ *     of an item with other providers, only while its audience reaches the
+ *     provider too, since the item holds the others' data;
  *   - anyone else sees only published items, and only when
  *       audience public:    any organisation with an NDA date, and partners;
  *       audience partners:  participants with an NDA date, and partners;
@@ -23,7 +25,8 @@
  * Permissions order hub < sig < community < partners < public; an item's
  * audience must lie within the permission of each of its sources, and for
  * a source shared at 'sig', the item's SIGs must be SIGs of that source's
- * provider (csip_policy_check_audience).
+ * provider; and when the sources come from more than one organisation,
+ * the audience must reach each of them (csip_policy_check_audience).
  */
 #ifndef CSIP_POLICY_H
 #define CSIP_POLICY_H
@@ -121,8 +124,12 @@ int csip_policy_provider_visible(csip_store *s, const csip_reader *r,
 int csip_policy_rank(const char *scope);
 
 /* Check that an item's audience (AUDIENCE and, for 'sig', SIG_IDS) lies
- * within the permission of each report in REPORT_IDS.  CSIP_EPERM with a
- * message naming the report and its permission when it does not. */
+ * within the permission of each report in REPORT_IDS, and, when the
+ * reports come from more than one organisation, that it reaches each of
+ * them (a provider reads the whole item: an organisation outside the
+ * audience would read the others' data through its own report).
+ * CSIP_EPERM with a message naming the report and the fix when it does
+ * not. */
 int csip_policy_check_audience(csip_store *s, const char *audience,
 			       const int64_t *sig_ids, size_t n_sigs,
 			       const int64_t *report_ids, size_t n_reports);

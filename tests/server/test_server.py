@@ -751,6 +751,64 @@ class Test2Visibility(unittest.TestCase):
         assert_error(self, r, r.status)
         C["same_sig"].get("/api/v1/items/%d" % iid, expect=404)
 
+    def test_coproviders_within_audience(self):
+        # A provider reads the whole item it is a source of: with a
+        # second provider outside the audience, that one would read the
+        # first's energy-only report (and the energy members' feedback).
+        hub = C["hub"]
+        n = item_count()
+        energy = submit_indicators(C["provider"], [
+            "energy-only.coprov-test.net"], "sig")
+        gas = submit_indicators(C["other_sig"], ["gas.coprov-test.net"],
+                                "community")
+        partner = submit_indicators(C["partner"], [
+            "partner.coprov-test.net"], "public")
+        wide = submit_indicators(C["provider"], [
+            "community.coprov-test.net"], "community")
+        for aud, sigs, mine, other in (("sig", ["energy"], energy, gas),
+                                       ("sig", ["energy"], energy, partner),
+                                       ("community", None, wide, partner)):
+            body = {"title": "Two sectors", "audience": aud,
+                    "reports": [mine, other]}
+            if sigs:
+                body["sigs"] = sigs
+            r = hub.post("/api/v1/items", body)
+            assert_error(self, r, 403)
+            self.assertIn("report %d" % other, r.json["error"]["message"])
+        self.assertEqual(item_count(), n)
+        C["other_sig"].get("/api/v1/reports/%d" % energy, expect=404)
+        # An audience that reaches both: each provider reads it.
+        osaka = submit_indicators(C["provider2"], ["osaka.coprov-test.net"],
+                                  "community")
+        iid = make_item([wide, osaka], "community", "Two sectors", indicators=[
+            {"type": "domain", "value": "community.coprov-test.net"}],
+            publish=False)
+        for who in ("provider", "provider2"):
+            C[who].get("/api/v1/items/%d" % iid, expect=200)
+        C["other_sig"].get("/api/v1/items/%d" % iid, expect=404)
+
+    def test_hub_member_reads_as_participant(self):
+        # The hub's own view (every report, the recipients taken out of
+        # them, who gave feedback) is its analysts'; another user of the
+        # hub's organisation reads as a participant with its NDA would.
+        HUB.ok("user", "add", "hmember", "--org", "hubctr", "--role",
+               "member")
+        member = Client(HUB, HUB.token("hmember"), "hubctr")
+        rep = submit_indicators(C["provider"], [
+            "member-view.coprov-test.net"], "community")
+        C["hub"].get("/api/v1/reports/%d" % rep, expect=200)
+        member.get("/api/v1/reports/%d" % rep, expect=404)
+        mine = member.get("/api/v1/reports", expect=200).json
+        self.assertNotIn(rep, [x["id"] for x in mine["reports"]])
+        member.get("/api/v1/triage", expect=403)
+        iid = make_item([rep], "community", "Member view", indicators=[
+            {"type": "domain", "value": "member-view.coprov-test.net"}])
+        view = member.get("/api/v1/items/%d" % iid, expect=200).json
+        self.assertNotIn("sources", view)
+        self.assertEqual(view["providers"], [None])
+        full = C["hub"].get("/api/v1/items/%d" % iid, expect=200).json
+        self.assertIn("sources", full)
+
 
 # ---- 3. errors ---------------------------------------------------------------
 
