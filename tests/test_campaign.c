@@ -73,10 +73,14 @@ world_free(csip_test_hub *t)
 	csip_test_hub_free(t);
 }
 
+/* A report of ORG with the indicators of LIST (JSON), shared at
+ * community, its provider named to readers as ATTRIBUTION allows. */
 static int64_t
-submit(csip_test_hub *t, const char *org, const char *list)
+submit_as(csip_test_hub *t, const char *org, const char *list,
+	  const char *attribution)
 {
-	csip_report_in in = { .org = org, .permission = "community" };
+	csip_report_in in = { .org = org, .permission = "community",
+		.attribution = attribution };
 	csip_ingest_result res;
 	json_t *l = json_loads(list, 0, NULL);
 
@@ -85,6 +89,12 @@ submit(csip_test_hub *t, const char *org, const char *list)
 						     &res));
 	json_decref(l);
 	return res.report_id;
+}
+
+static int64_t
+submit(csip_test_hub *t, const char *org, const char *list)
+{
+	return submit_as(t, org, list, NULL);
 }
 
 static int64_t
@@ -414,14 +424,16 @@ test_related_orgs_leak_nothing(void)
 {
 	csip_test_hub *t = world();
 	char *energy[] = { "energy", NULL }, *finance[] = { "finance", NULL };
-	int64_t ra = submit(t, "acme", "[\"related-lure.example\"]");
-	int64_t rb, rc_, x, y, z, n;
+	int64_t ra = submit_as(t, "acme", "[\"related-lure.example\"]",
+			       "community");
+	int64_t rb, rc_, ran, x, y, z, n;
 	int shown;
 
 	/* bolt's and coin's reports carry the value but are in no item a
 	 * reader may read: the reader learns nothing of them. */
-	rb = submit(t, "bolt", "[\"related-lure.example\"]");
-	rc_ = submit(t, "coin", "[\"related-lure.example\"]");
+	rb = submit_as(t, "bolt", "[\"related-lure.example\"]", "community");
+	rc_ = submit_as(t, "coin", "[\"related-lure.example\"]",
+			"community");
 	x = item(t, ra, "sig", energy);
 	related(t, org_ids[3], x, &n, &shown);     /* dual reads x */
 	g_assert_false(shown);
@@ -462,12 +474,26 @@ test_related_orgs_leak_nothing(void)
 	related(t, org_ids[3], x, &n, &shown);
 	g_assert_true(shown);
 	g_assert_cmpint(n, ==, 2);
-	/* An item the reader may not read answers nothing at all. */
+	/* coin reads only z of these: bolt alone, withheld. */
 	related(t, org_ids[2], z, &n, &shown);
-	g_assert_true(shown || !shown);
+	g_assert_false(shown);
+	/* An item the reader may not read answers nothing at all. */
 	related(t, org_ids[2], y, &n, &shown);
 	g_assert_false(shown);
 	g_assert_cmpint(n, ==, 0);
+	/* A source whose attribution hides its provider is not counted:
+	 * counting it would tell whether it is an organisation the reader
+	 * knows by name.  coin's anonymous item changes nothing for dual,
+	 * and bolt learns nothing from it. */
+	ran = submit_as(t, "coin", "[\"related-lure.example\", "
+			"\"pad-anon.example\"]", "none");
+	g_assert_cmpint(ran, !=, rc_);
+	item(t, ran, "community", NULL);
+	related(t, org_ids[3], x, &n, &shown);
+	g_assert_true(shown);
+	g_assert_cmpint(n, ==, 2);
+	related(t, org_ids[1], z, &n, &shown);
+	g_assert_false(shown);                     /* acme only: coin hidden */
 	world_free(t);
 }
 

@@ -776,6 +776,52 @@ test_coprovider_audience(void)
 	csip_test_hub_free(w.t);
 }
 
+/* A provider that changes its report's sharing while an item built on it
+ * awaits consent: the item was checked, and shown to the other provider,
+ * under the old settings, so it goes back to a draft of a new revision
+ * that no provider reads, and submitting it again checks it anew. */
+static void
+test_sharing_change_resets(void)
+{
+	world w;
+	int64_t reps[2], id, other;
+	csip_reader r;
+	json_t *o = NULL;
+
+	world_init(&w);
+	reps[0] = csip_test_report_add(w.t, "kanto-power", "community",
+				       "community", NULL);
+	reps[1] = csip_test_report_add(w.t, "chubu-gas", "community", "none",
+				       NULL);
+	/* A draft on the same report stays as it is. */
+	other = create(&w, "Energy sector draft", "community", NULL, reps, 1,
+		       evil_inds, G_N_ELEMENTS(evil_inds));
+	id = create(&w, "Energy sector wave", "community", NULL, reps, 2,
+		    evil_inds, G_N_ELEMENTS(evil_inds));
+	csip_assert_ok(csip_item_submit(w.t->hub, "test", id));
+	csip_assert_ok(csip_item_decide(w.t->hub, "test", id, w.prov,
+					"approve", NULL));
+	reader(&w, w.prov2, &r);
+	csip_assert_ok(csip_item_get(w.t->hub, &r, id, &o));
+	json_decref(o);
+
+	csip_assert_ok(csip_report_set_sharing(w.t->hub, "user:ann", reps[0],
+					       w.prov, "sig", "none", NULL));
+	g_assert_cmpstr(status_of(&w, id), ==, "draft");
+	g_assert_cmpstr(status_of(&w, other), ==, "draft");
+	g_assert_cmpint(count(&w, "SELECT COUNT(*) FROM item_approval"), ==,
+			0);
+	g_assert_cmpint(count(&w, "SELECT revision FROM item WHERE id = (SELECT"
+			" MAX(id) FROM item)"), ==, 2);
+	g_assert_cmpint(csip_item_get(w.t->hub, &r, id, &o), ==,
+			CSIP_ENOTFOUND);
+	csip_reader_clear(&r);
+	g_assert_cmpint(csip_item_submit(w.t->hub, "test", id), ==,
+			CSIP_EPERM);
+	g_assert_cmpstr(status_of(&w, id), ==, "draft");
+	csip_test_hub_free(w.t);
+}
+
 /* ---- who sees what --------------------------------------------------- */
 
 enum { R_HUB, R_PROV, R_IN_SIG, R_OTHER, R_NO_NDA, R_PARTNER, N_READERS };
@@ -1466,6 +1512,8 @@ main(int argc, char **argv)
 	g_test_add_func("/item/submit-leak", test_submit_leak);
 	g_test_add_func("/item/coprovider-audience",
 			test_coprovider_audience);
+	g_test_add_func("/item/sharing-change-resets",
+			test_sharing_change_resets);
 	g_test_add_func("/item/matrix", test_matrix);
 	g_test_add_func("/item/attribution", test_attribution);
 	g_test_add_func("/item/list-views", test_list_views);

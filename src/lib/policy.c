@@ -781,14 +781,65 @@ csip_policy_stats_total(csip_stats_scope scope, int64_t count,
 	       csip_policy_stats_count(scope, hidden, hidden_providers);
 }
 
+/* Add to ORGS (int64 ids, owned) the providers of the N items ITEMS,
+ * which R may read, that R may also know by name: a source whose
+ * attribution hides its provider from R is not counted, since telling
+ * whether two such sources are one organisation would name a hidden
+ * provider through an item that names it.  NAMED memoizes the answers per
+ * provider and attribution. */
+static int
+count_named_providers(csip_store *s, const csip_reader *r,
+		      const int64_t *items, size_t n, GHashTable *orgs,
+		      GHashTable *named)
+{
+	csip_stmt *st = NULL;
+	int rc, next;
+
+	if (n == 0)
+		return CSIP_OK;
+	rc = csip_store_prepare_ids(s, "SELECT DISTINCT p.org_id, "
+		"p.attribution FROM item_source i JOIN report p ON p.id = "
+		"i.report_id WHERE i.item_id IN (@IDS@)", items, n, &next, &st);
+	while (rc == CSIP_OK && (rc = csip_stmt_step(st)) == CSIP_ROW) {
+		int64_t org = csip_stmt_int64(st, 0);
+		const char *attr = csip_stmt_text(st, 1);
+		char *key;
+		gpointer got;
+		int vis = 0;
+
+		rc = CSIP_OK;
+		if (org == r->org_id || g_hash_table_contains(orgs, &org))
+			continue;
+		key = g_strdup_printf("%" PRId64 "/%s", org, attr ? attr : "");
+		if (g_hash_table_lookup_extended(named, key, NULL, &got)) {
+			vis = GPOINTER_TO_INT(got);
+			g_free(key);
+		} else if ((rc = csip_policy_provider_visible(s, r, org, attr,
+							      &vis)) < 0) {
+			g_free(key);
+			break;
+		} else {
+			g_hash_table_insert(named, key, GINT_TO_POINTER(vis));
+		}
+		if (vis)
+			g_hash_table_add(orgs, g_memdup2(&org, sizeof org));
+	}
+	if (rc == CSIP_DONE)
+		rc = CSIP_OK;
+	csip_stmt_free(st);
+	return rc;
+}
+
 int
 csip_policy_related_orgs(csip_store *s, const csip_reader *r,
 			 int64_t item_id, int64_t *count, int *shown)
 {
 	GHashTable *orgs = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 						 g_free, NULL);
-	int64_t *items = NULL;
-	size_t n_items = 0;
+	GHashTable *named = g_hash_table_new_full(g_str_hash, g_str_equal,
+						  g_free, NULL);
+	int64_t *items = NULL, *readable = NULL;
+	size_t n_items = 0, n_readable = 0;
 	csip_item_facts *facts = NULL;
 	csip_access a;
 	char ib[24];
@@ -815,6 +866,7 @@ csip_policy_related_orgs(csip_store *s, const csip_reader *r,
 		"item_indicator b ON b.type = a.type AND b.value = a.value WHERE "
 		"a.item_id = ?", item_id, &items, &n_items);
 	facts = g_new0(csip_item_facts, MIN(n_items, CSIP_FACTS_BATCH));
+	readable = g_new(int64_t, MIN(n_items, CSIP_FACTS_BATCH));
 	for (size_t i = 0; rc == CSIP_OK && i < n_items;
 	     i += CSIP_FACTS_BATCH) {
 		size_t m = MIN(n_items - i, CSIP_FACTS_BATCH);
@@ -823,20 +875,14 @@ csip_policy_related_orgs(csip_store *s, const csip_reader *r,
 						    facts)) < 0)
 			break;
 		for (size_t j = 0; j < m; j++) {
-			const csip_item_facts *f = &facts[j];
-
-			if (csip_policy_decide(r, f) == CSIP_ACCESS_NONE)
-				continue;
-			for (size_t k = 0; k < f->n_providers; k++)
-				if (f->providers[k] != r->org_id &&
-				    !g_hash_table_contains(orgs,
-							   &f->providers[k]))
-					g_hash_table_add(orgs, g_memdup2(
-						&f->providers[k],
-						sizeof(int64_t)));
-		}
-		for (size_t j = 0; j < m; j++)
+			if (csip_policy_decide(r, &facts[j]) !=
+			    CSIP_ACCESS_NONE)
+				readable[n_readable++] = facts[j].item_id;
 			csip_item_facts_clear(&facts[j]);
+		}
+		rc = count_named_providers(s, r, readable, n_readable, orgs,
+					   named);
+		n_readable = 0;
 	}
 	if (rc < 0)
 		goto out;
@@ -846,7 +892,9 @@ csip_policy_related_orgs(csip_store *s, const csip_reader *r,
 		*count = 0;
 out:
 	g_hash_table_destroy(orgs);
+	g_hash_table_destroy(named);
 	g_free(items);
 	g_free(facts);
+	g_free(readable);
 	return rc;
 }

@@ -206,7 +206,10 @@ int csip_policy_stats_total(csip_stats_scope scope, int64_t count,
  *     report carrying one of the item's indicators;
  *   - anyone else counts only the providers of the items it may read
  *     that carry one of them (this item included), never a report it may
- *     not read, and learns the count only when it is at least
+ *     not read, and of those only the ones their attribution lets R know
+ *     (csip_policy_provider_visible): whether two anonymous sources are
+ *     one organisation, or an anonymous one is a named one, is not R's to
+ *     learn.  R learns the count only when it is at least
  *     CSIP_POLICY_RELATED_MIN_ORGS: a smaller one is withheld (*shown 0)
  *     exactly like none;
  *   - only a count: never an id, a name or which indicator. */

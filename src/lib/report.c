@@ -967,7 +967,8 @@ csip_report_set_sharing(csip_hub *h, const char *actor, int64_t id,
 	csip_stmt *st = NULL;
 	char *target = NULL, *old_perm = NULL, *old_attr = NULL;
 	char *old_tlp = NULL;
-	char rid[24];
+	char rid[24], now[21];
+	int reset = 0;
 	int rc, began = 0;
 
 	g_snprintf(rid, sizeof rid, "%" PRId64, id);
@@ -1010,14 +1011,33 @@ csip_report_set_sharing(csip_hub *h, const char *actor, int64_t id,
 		tlp ? tlp : CSIP_SQL_NULL, rid, NULL);
 	if (rc < 0)
 		goto out;
+	/* The items built on the report were checked, and shown to their
+	 * providers for consent, under the old settings: a co-provider goes
+	 * on reading a pending item, and its title was checked against the
+	 * old attribution.  Each goes back to a draft of a new revision,
+	 * which its providers no longer read; submitting it again checks
+	 * the audience and the names anew. */
+	csip_store_now(now);
+	if ((rc = csip_store_run(s, NULL, "DELETE FROM item_approval WHERE "
+		"item_id IN (SELECT i.id FROM item i JOIN item_source x ON "
+		"x.item_id = i.id WHERE x.report_id = ? AND i.status IN "
+		"('pending', 'changes_requested', 'approved'))", rid,
+		NULL)) < 0 ||
+	    (rc = csip_store_run(s, &reset, "UPDATE item SET status = "
+		"'draft', revision = revision + 1, updated_at = ? WHERE id IN "
+		"(SELECT item_id FROM item_source WHERE report_id = ?) AND "
+		"status IN ('pending', 'changes_requested', 'approved')", now,
+		rid, NULL)) < 0)
+		goto out;
 	target = g_strconcat("report:", rid, NULL);
 	rc = csip_audit_append(h, actor, "report.sharing", target, json_pack(
-		"{s{ss ss ss} s{ss ss ss}}",
+		"{s{ss ss ss} s{ss ss ss} sI}",
 		"from", "permission", old_perm, "attribution", old_attr,
 		"tlp", old_tlp,
 		"to", "permission", permission ? permission : old_perm,
 		"attribution", attribution ? attribution : old_attr,
-		"tlp", tlp ? tlp : old_tlp));
+		"tlp", tlp ? tlp : old_tlp,
+		"items_back_to_draft", (json_int_t)reset));
 out:
 	csip_stmt_free(st);
 	if (began) {

@@ -101,7 +101,9 @@ int csip_report_store_set(csip_hub *h, const char *actor,
 
 /* The provider changes the sharing settings of its report (NULL fields are
  * left alone).  CSIP_ENOTFOUND unless BY_ORG provided it; CSIP_EBUSY once
- * an item built on it was published (shared_at set). */
+ * an item built on it was published (shared_at set).  An item built on it
+ * that was submitted for consent goes back to a draft of a new revision in
+ * the same transaction: it was checked and shown under the old settings. */
 int csip_report_set_sharing(csip_hub *h, const char *actor, int64_t id,
 			    int64_t by_org, const char *permission,
 			    const char *attribution, const char *tlp);

@@ -56,9 +56,11 @@ class TestAnalysis(unittest.TestCase):
         cls.h.cleanup()
         cls.hook.srv.shutdown()
 
-    def report(self, client, values, permission="community"):
+    def report(self, client, values, permission="community",
+               attribution="none"):
         r = client.post("/api/v1/reports", {"indicators": values,
-                                             "permission": permission},
+                                             "permission": permission,
+                                             "attribution": attribution},
                         expect=201)
         return r.json["id"]
 
@@ -233,8 +235,10 @@ class TestAnalysis(unittest.TestCase):
                                              "/api/v1/warninglist/1"), 403)
 
         # An item from acme's report; bolt and coin reported the value
-        # too, in reports nobody else may read.
-        ra = self.report(self.acme, ["related-http.example", "pad-r.example"])
+        # too, in reports nobody else may read.  Only providers a reader
+        # may know by name are counted.
+        ra = self.report(self.acme, ["related-http.example", "pad-r.example"],
+                         attribution="community")
         self.report(self.bolt, ["related-http.example", "pad-r2.example"])
         self.report(self.coin, ["related-http.example", "pad-r3.example"])
 
@@ -245,18 +249,20 @@ class TestAnalysis(unittest.TestCase):
                     {"type": "domain", "value": "related-http.example"}]},
                 expect=201).json["id"]
             self.hub.post("/api/v1/items/%d/submit" % iid, expect=200)
-            owner = {ra: self.acme}.get(rid, self.coin)
+            owner = {ra: self.acme, rb: self.bolt}.get(rid, self.coin)
             owner.post("/api/v1/items/%d/approval" % iid,
                        {"decision": "approve"}, expect=200)
             self.hub.post("/api/v1/items/%d/publish" % iid, expect=200)
             return iid
+        rb = None
         x = publish(ra)
         got = self.bolt.get("/api/v1/items/%d" % x, expect=200).json
         self.assertNotIn("related_orgs", got)
         self.assertEqual(self.hub.get("/api/v1/items/%d" % x,
                                       expect=200).json["related_orgs"], 3)
         rc = self.report(self.coin, ["related-http.example",
-                                     "pad-r4.example"])
+                                     "pad-r4.example"],
+                         attribution="community")
         publish(rc)
         # bolt now reads two items from two other organisations.
         got = self.bolt.get("/api/v1/items/%d" % x, expect=200).json
@@ -264,10 +270,22 @@ class TestAnalysis(unittest.TestCase):
         # acme reads its own and coin's: one other, withheld.
         got = self.acme.get("/api/v1/items/%d" % x, expect=200).json
         self.assertNotIn("related_orgs", got)
-        for client in (self.acme, self.bolt, self.coin):
-            body = client.get("/api/v1/items/%d" % x, expect=200).body
-            for name in (b"acme", b"bolt", b"coin", b"campaign"):
-                if client is not self.acme or name != b"acme":
+        # bolt's anonymous item: acme may not learn whether its provider
+        # is coin or another organisation, so the count stays withheld.
+        rb = self.report(self.bolt, ["related-http.example",
+                                     "pad-r5.example"])
+        y = publish(rb)
+        for iid in (x, y):
+            got = self.acme.get("/api/v1/items/%d" % iid, expect=200).json
+            self.assertNotIn("related_orgs", got)
+        self.assertEqual(self.hub.get("/api/v1/items/%d" % y,
+                                      expect=200).json["related_orgs"], 3)
+        # acme and coin are named by their attribution; bolt is not.
+        for client in (self.acme, self.coin):
+            for iid in (x, y):
+                body = client.get("/api/v1/items/%d" % iid,
+                                  expect=200).body
+                for name in (b"bolt", b"campaign"):
                     self.assertNotIn(name, body)
 
     def test_9_every_operation_exercised(self):
