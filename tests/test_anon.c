@@ -468,6 +468,131 @@ headers_named(const char *out, size_t len, const char *name)
 	return v;
 }
 
+/* ---- text in an undeclared or wrong charset ------------------------------ */
+
+/* A greeting with the recipient's name, in a body whose charset is not
+ * declared, declared as us-ascii, or unknown.  7-bit ISO-2022-JP is also
+ * valid ASCII and UTF-8, and EUC-JP reads as CP932 half-width katakana
+ * without an error: the name must be found in the text a reader's client
+ * shows, and be gone from the result in every legacy charset. */
+static void
+test_undeclared_charsets(void)
+{
+	static const struct {
+		const char *cs, *label;
+	} rows[] = {
+		{ "ISO-2022-JP", NULL },
+		{ "ISO-2022-JP", "us-ascii" },
+		{ "ISO-2022-JP", "iso-8859-1" },
+		{ "EUC-JP", NULL },
+		{ "EUC-JP", "x-unknown-charset" },
+		{ "SHIFT_JIS", NULL },
+	};
+	/* 山田 太郎 and "山田様 お世話になっております。" */
+	const char *name = "\xe5\xb1\xb1\xe7\x94\xb0 \xe5\xa4\xaa"
+			   "\xe9\x83\x8e";
+	const char *greeting = "\xe5\xb1\xb1\xe7\x94\xb0\xe6\xa7\x98\n"
+		"\xe3\x81\x8a\xe4\xb8\x96\xe8\xa9\xb1\xe3\x81\xab\xe3\x81"
+		"\xaa\xe3\x81\xa3\xe3\x81\xa6\xe3\x81\x8a\xe3\x82\x8a"
+		"\xe3\x81\xbe\xe3\x81\x99\xe3\x80\x82\n";
+
+	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+		char *b64 = g_base64_encode((const guchar *)name, strlen(name));
+		gsize n = 0;
+		char *body = g_convert(greeting, -1, rows[i].cs, "UTF-8", NULL,
+				       &n, NULL);
+		GString *mail = g_string_new(NULL);
+		char *out = NULL;
+		size_t out_len;
+		json_t *removed = NULL;
+		GPtrArray *texts;
+
+		g_assert_nonnull(body);
+		g_string_printf(mail, "From: a@attacker.example\n"
+			"To: =?UTF-8?B?%s?= <" TARO ">\n"
+			"Subject: invoice\nMIME-Version: 1.0\n", b64);
+		if (rows[i].label)
+			g_string_append_printf(mail, "Content-Type: text/plain;"
+				" charset=%s\n", rows[i].label);
+		g_string_append(mail, "\n");
+		g_string_append_len(mail, body, (gssize)n);
+		if (anon(mail->str, mail->len, &victim, &out, &out_len,
+			 &removed) < 0)
+			g_error("%s as %s: %s", rows[i].cs, rows[i].label ?
+				rows[i].label : "(none)", csip_error_last());
+		texts = decodings(out, out_len);
+		assert_gone(texts, "\xe5\xb1\xb1\xe7\x94\xb0");
+		assert_gone_legacy(out, out_len,
+				   "\xe5\xb1\xb1\xe7\x94\xb0");
+		g_ptr_array_free(texts, TRUE);
+		g_free(out);
+		json_decref(removed);
+		g_string_free(mail, TRUE);
+		g_free(body);
+		g_free(b64);
+	}
+}
+
+/* A binary attachment holding the recipient's address in UTF-16 (a text
+ * file saved by Notepad, an Outlook .msg): kept byte for byte, so the
+ * message fails closed, in either byte order and alignment; one holding
+ * only other text in UTF-16 is shared. */
+static void
+test_utf16_binary(void)
+{
+	static const struct {
+		const char *text, *cs;
+		int pad, ok;
+	} rows[] = {
+		{ "To: " TARO "\r\n", "UTF-16LE", 0, 0 },
+		{ "To: " TARO "\r\n", "UTF-16BE", 0, 0 },
+		{ "host mx1." VICTIM " at 10.20.30.40", "UTF-16LE", 1, 0 },
+		{ "meeting notes, nothing else", "UTF-16LE", 0, 1 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+		gsize n = 0;
+		char *u16 = g_convert(rows[i].text, -1, rows[i].cs, "UTF-8",
+				      NULL, &n, NULL);
+		GByteArray *file = g_byte_array_new();
+		char *b64, *out = NULL;
+		GString *mail = g_string_new(NULL);
+		size_t out_len;
+		json_t *removed = NULL;
+		int rc;
+
+		g_assert_nonnull(u16);
+		g_byte_array_append(file, (const guint8 *)"\xd0\xcf\x11\xe0"
+				    "\x00\x01", 6);
+		if (rows[i].pad)
+			g_byte_array_append(file, (const guint8 *)"\x07", 1);
+		g_byte_array_append(file, (const guint8 *)u16, (guint)n);
+		b64 = g_base64_encode(file->data, file->len);
+		g_string_printf(mail, "From: a@attacker.example\n"
+			"To: " TARO "\nSubject: msg\nMIME-Version: 1.0\n"
+			"Content-Type: multipart/mixed; boundary=b\n\n"
+			"--b\nContent-Type: text/plain\n\nsee attached\n"
+			"--b\nContent-Type: application/octet-stream; "
+			"name=x.msg\nContent-Transfer-Encoding: base64\n\n"
+			"%s\n--b--\n", b64);
+		rc = anon(mail->str, mail->len, &victim, &out, &out_len,
+			  &removed);
+		if (rows[i].ok) {
+			csip_assert_ok(rc);
+		} else {
+			g_assert_cmpint(rc, <, 0);
+			g_assert_nonnull(strstr(csip_error_last(), "part 2 "
+				"(application/octet-stream)"));
+		}
+		g_free(out);
+		json_decref(removed);
+		g_string_free(mail, TRUE);
+		g_free(b64);
+		g_byte_array_free(file, TRUE);
+		g_free(u16);
+	}
+}
+
 /* ---- the planted recipient ---------------------------------------------- */
 
 static void
@@ -1161,6 +1286,8 @@ main(int argc, char **argv)
 	g_test_add_func("/anon/gateway-links", test_gateway_links);
 	g_test_add_func("/anon/check-memo", test_check_memo);
 	g_test_add_func("/anon/text-charset", test_text_charset);
+	g_test_add_func("/anon/undeclared-charsets", test_undeclared_charsets);
+	g_test_add_func("/anon/utf16-binary", test_utf16_binary);
 	g_test_add_func("/anon/check-breaks", test_check_breaks);
 	g_test_add_func("/anon/gmime-reading", test_gmime_reading);
 	g_test_add_func("/anon/idempotent", test_idempotent);

@@ -11,8 +11,8 @@
  *     encoded again), and drop the internal Received hops;
  *  3. check: serialise, parse the result again and search it the same way;
  *     the raw bytes and the bytes of binary attachments (kept as they
- *     were) are searched for addresses, hosts and IPs too.  Anything left
- *     fails the call (fail closed).
+ *     were) are searched for addresses, hosts and IPs too, in 8-bit text
+ *     and in UTF-16.  Anything left fails the call (fail closed).
  *
  * Discovery finishes before any rewriting, so an identity first seen late
  * (an address at a provider domain in the last part) is also replaced where
@@ -828,6 +828,20 @@ conv_any(const char *s, size_t n, const char *cs, GString *out)
 	return conv_lossy(s, n, cs, out);
 }
 
+/* How many half-width katakana (U+FF61-U+FF9F) the UTF-8 text G holds. */
+static size_t
+halfwidth_kana(const GString *g)
+{
+	const unsigned char *p = (const unsigned char *)g->str;
+	size_t k = 0;
+
+	for (size_t i = 0; i + 2 < g->len; i++)
+		if (p[i] == 0xEF && ((p[i + 1] == 0xBD && p[i + 2] >= 0xA1) ||
+				     (p[i + 1] == 0xBE && p[i + 2] <= 0x9F)))
+			k++;
+	return k;
+}
+
 /* Decode text in a declared (or undeclared, or wrongly declared) charset
  * to UTF-8.  Japanese mail is labelled wrong often enough that a label is
  * a first guess, not the truth: the first candidate that decodes without
@@ -836,7 +850,7 @@ conv_any(const char *s, size_t n, const char *cs, GString *out)
 static GString *
 decode_text(const char *s, size_t n, const char *declared, const char **used)
 {
-	const char *cands[8];
+	const char *cands[8], *best_cs = NULL;
 	const char *mapped = declared ? map_charset(declared) : NULL;
 	gboolean high = FALSE, esc = FALSE;
 	GString *best = NULL;
@@ -858,12 +872,19 @@ decode_text(const char *s, size_t n, const char *declared, const char **used)
 			*used = "US-ASCII";
 		return g_string_new_len(s, n);
 	}
+	/* 7-bit text with JIS escapes is valid UTF-8 and ASCII too, but
+	 * what a reader's client shows is ISO-2022-JP: unless another
+	 * multi-byte charset is declared, that reading comes first, or a
+	 * name in it would be searched for in the escapes' bytes. */
+	if (esc && !high && (!mapped || single_byte(mapped) ||
+			     strcmp(mapped, "UTF-8") == 0))
+		cands[nc++] = "ISO-2022-JP";
 	if (mapped && !single_byte(mapped))
 		cands[nc++] = mapped;
 	cands[nc++] = "UTF-8";
 	if (mapped && single_byte(mapped))
 		cands[nc++] = mapped;
-	if (esc)
+	if (esc && high)
 		cands[nc++] = "ISO-2022-JP";
 	cands[nc++] = "CP932";
 	cands[nc++] = "EUC-JP-MS";
@@ -880,14 +901,32 @@ decode_text(const char *s, size_t n, const char *declared, const char **used)
 				g_string_free(best, TRUE);
 			best = g;
 			best_err = err;
-			if (used)
-				*used = cands[i];
+			best_cs = cands[i];
 			if (err == 0)
 				break;
 		} else {
 			g_string_free(g, TRUE);
 		}
 	}
+	if (best && best_err == 0 && strcmp(best_cs, "CP932") == 0 &&
+	    !(mapped && strcmp(mapped, "CP932") == 0)) {
+		/* EUC-JP's kanji are byte pairs of 0xA1-0xFE, which CP932
+		 * reads without an error as half-width katakana: undeclared,
+		 * the reading with fewer of those is the text (a name in
+		 * EUC-JP would otherwise be searched for in katakana). */
+		GString *g = g_string_sized_new(n + n / 2);
+
+		if (conv_any(s, n, "EUC-JP-MS", g) == 0 &&
+		    halfwidth_kana(g) < halfwidth_kana(best)) {
+			g_string_free(best, TRUE);
+			best = g;
+			best_cs = "EUC-JP-MS";
+		} else {
+			g_string_free(g, TRUE);
+		}
+	}
+	if (best && used)
+		*used = best_cs;
 	if (!best || best_err > n / 20) {
 		if (best)
 			g_string_free(best, TRUE);
@@ -3648,6 +3687,38 @@ reencode_if_dirty(anon *a, GMimePart *part, const GByteArray *bytes)
 	g_byte_array_unref(raw);
 }
 
+/* Whether the binary bytes B hold an identity written in UTF-16 (a text
+ * file saved by Notepad, the strings of an Outlook .msg or a PDF's
+ * metadata), as the raw check (a->raw) finds it in 8-bit text: the
+ * printable ASCII code units, read at either byte alignment (so in
+ * either byte order), each other unit a space.  Only the literals the raw
+ * check knows (addresses, hosts, IP addresses) are looked for. */
+static gboolean
+utf16_holds(anon *a, const guint8 *b, size_t n)
+{
+	gboolean found = FALSE;
+	GString *v;
+
+	if (n < 4 || !memchr(b, 0, n))
+		return FALSE;
+	v = g_string_sized_new(n / 2 + 1);
+	for (size_t o = 0; o < 2 && !found; o++) {
+		size_t ascii = 0;
+
+		g_string_truncate(v, 0);
+		for (size_t i = o; i + 1 < n; i += 2) {
+			int ok = b[i + 1] == 0 && b[i] >= 0x20 && b[i] < 0x7f;
+
+			g_string_append_c(v, ok ? (char)b[i] : ' ');
+			ascii += ok;
+		}
+		if (ascii >= 3)
+			found = pass_literal(a, v->str, v->len, NULL);
+	}
+	g_string_free(v, TRUE);
+	return found;
+}
+
 /* A leaf part.  Returns CSIP_OK, or CSIP_ERR on a leak (CHECK). */
 static int
 do_leaf(anon *a, GMimePart *part, const char *path, int depth)
@@ -3700,7 +3771,8 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 		if (a->mode == M_CHECK) {
 			a->raw = TRUE;
 			if (pass_literal(a, (const char *)bytes->data,
-					 bytes->len, NULL))
+					 bytes->len, NULL) ||
+			    utf16_holds(a, bytes->data, bytes->len))
 				rc = CSIP_ERR;
 			a->raw = FALSE;
 		}
