@@ -819,7 +819,7 @@ conv_any(const char *s, size_t n, const char *cs, GString *out)
 	if (strcmp(cs, "UTF-8") == 0) {
 		const char *end;
 
-		if (g_utf8_validate(s, n, &end))
+		if (csip_mail_charset_utf8_valid(s, n, &end))
 			g_string_append_len(out, s, n);
 		else
 			return conv_lossy(s, n, "UTF-8", out);
@@ -3339,7 +3339,7 @@ text_part_set(GMimeTextPart *tp, const char *text)
 	GMimeDataWrapper *w;
 
 	if (has_high(text, len)) {
-		if (!g_utf8_validate(text, (gssize)len, NULL)) {
+		if (!csip_mail_charset_utf8_valid(text, len, NULL)) {
 			g_mime_text_part_set_text(tp, text);
 			return;
 		}

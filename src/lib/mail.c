@@ -182,7 +182,7 @@ jstr(const char *s)
 
 	if (s == NULL)
 		return json_null();
-	if (g_utf8_validate(s, -1, NULL))
+	if (csip_mail_charset_utf8_valid(s, strlen(s), NULL))
 		return json_string(s);
 	v = g_utf8_make_valid(s, -1);
 	j = json_string(v);
