@@ -174,6 +174,10 @@ warn(ctx *c, const char *fmt, ...)
 	g_ptr_array_add(c->m->warnings, s);
 }
 
+/* A JSON string of S, made valid UTF-8 first.  jansson accepts exactly
+ * the UTF-8 GLib does (every scalar value and every malformed form was
+ * tried against both), so a string found valid here is not checked by
+ * json_string() again. */
 static json_t *
 jstr(const char *s)
 {
@@ -183,7 +187,7 @@ jstr(const char *s)
 	if (s == NULL)
 		return json_null();
 	if (csip_mail_charset_utf8_valid(s, strlen(s), NULL))
-		return json_string(s);
+		return json_string_nocheck(s);
 	v = g_utf8_make_valid(s, -1);
 	j = json_string(v);
 	g_free(v);
