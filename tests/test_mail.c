@@ -864,6 +864,33 @@ test_zip_encrypted(void)
 	json_decref(j);
 	csip_mail_free(m);
 
+	/* The password is found after empty lines too, at the start of the
+	 * text and between its lines. */
+	{
+		char *path = fixture_path("zip-encrypted.eml");
+		gsize len;
+		char *buf = load(path, &len);
+		GString *mail = g_string_new_len(buf, (gssize)len);
+		const char *at = strstr(mail->str, "\n\n\xe8\xb3\x87");
+
+		g_assert_nonnull(at);
+		g_string_insert(mail, at - mail->str + 1, "\n\n");
+		at = strstr(mail->str, "\nKx7-pass2024");
+		g_assert_nonnull(at);
+		g_string_insert(mail, at - mail->str, "\n");
+		csip_assert_ok(csip_mail_parse(mail->str, mail->len, NULL,
+					       &m));
+		j = csip_mail_json(m);
+		att = json_array_get(json_object_get(j, "attachments"), 0);
+		g_assert_cmpstr(jtext(json_object_get(att, "password")), ==,
+				"Kx7-pass2024");
+		json_decref(j);
+		csip_mail_free(m);
+		g_string_free(mail, TRUE);
+		g_free(buf);
+		g_free(path);
+	}
+
 	/* Without the password: noted, named, not read. */
 	m = parse("zip-encrypted-nopw.eml");
 	j = csip_mail_json(m);
