@@ -941,13 +941,24 @@ b64_val(int c)
 static GString *
 b64_decode(const char *s, size_t n)
 {
+	static gsize once;
+	static gint8 val[256];
 	GString *out = g_string_sized_new(n * 3 / 4 + 3);
+	guint8 *o = (guint8 *)out->str;
 	guint32 acc = 0;
 	int bits = 0;
 	size_t used = 0;
 
+	/* b64_val() by table, the bytes written straight into OUT, which
+	 * holds them all (six bits a character used): every encoded word
+	 * of every header of every walk comes here. */
+	if (g_once_init_enter(&once)) {
+		for (int c = 0; c < 256; c++)
+			val[c] = (gint8)b64_val(c);
+		g_once_init_leave(&once, 1);
+	}
 	for (size_t i = 0; i < n && s[i] != '='; i++) {
-		int v = b64_val((unsigned char)s[i]);
+		int v = val[(unsigned char)s[i]];
 
 		if (v < 0)
 			continue;
@@ -956,13 +967,15 @@ b64_decode(const char *s, size_t n)
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			g_string_append_c(out, (char)((acc >> bits) & 0xff));
+			*o++ = (guint8)(acc >> bits);
 		}
 	}
 	if (used % 4 == 1) {
 		g_string_free(out, TRUE);
 		return NULL;
 	}
+	out->len = (gsize)(o - (guint8 *)out->str);
+	out->str[out->len] = '\0';
 	return out;
 }
 
