@@ -4168,6 +4168,35 @@ load_policy(anon *a, const csip_anon_policy *pol)
 	return CSIP_OK;
 }
 
+/* What json_pack("{s:s, s:s, s:s?, s:o}", "kind", KIND, "value", VALUE,
+ * "placeholder", PH, "where", WHERE) makes, without parsing the format
+ * for every entry: NULL when KIND or VALUE is NULL or any string is not
+ * UTF-8 (the entry is then left out, as appending NULL did), a JSON null
+ * for a NULL PH; WHERE is taken over either way. */
+static json_t *
+removed_entry(const char *kind, const char *value, const char *ph,
+	      json_t *where)
+{
+	json_t *k = kind ? json_string(kind) : NULL;
+	json_t *v = value ? json_string(value) : NULL;
+	json_t *p = ph ? json_string(ph) : json_null();
+	json_t *o;
+
+	if (!k || !v || !p || !where) {
+		json_decref(k);
+		json_decref(v);
+		json_decref(p);
+		json_decref(where);
+		return NULL;
+	}
+	o = json_object();
+	json_object_set_new(o, "kind", k);
+	json_object_set_new(o, "value", v);
+	json_object_set_new(o, "placeholder", p);
+	json_object_set_new(o, "where", where);
+	return o;
+}
+
 static json_t *
 removed_json(const anon *a)
 {
@@ -4183,12 +4212,13 @@ removed_json(const anon *a)
 		for (guint k = 0; k < id->where->len; k++) {
 			char *w = g_utf8_make_valid(id->where->pdata[k], -1);
 
-			json_array_append_new(where, json_string(w));
+			/* Valid for GLib is valid for jansson (see jstr()
+			 * in mail.c). */
+			json_array_append_new(where, json_string_nocheck(w));
 			g_free(w);
 		}
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:o}",
-			"kind", kind_names[id->kind], "value", id->value,
-			"placeholder", id->placeholder, "where", where));
+		json_array_append_new(arr, removed_entry(kind_names[id->kind],
+			id->value, id->placeholder, where));
 	}
 	return arr;
 }
