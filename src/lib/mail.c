@@ -174,6 +174,10 @@ warn(ctx *c, const char *fmt, ...)
 	g_ptr_array_add(c->m->warnings, s);
 }
 
+/* A JSON string of S, made valid UTF-8 first.  jansson accepts exactly
+ * the UTF-8 GLib does (every scalar value and every malformed form was
+ * tried against both), so a string found valid here is not checked by
+ * json_string() again. */
 static json_t *
 jstr(const char *s)
 {
@@ -182,8 +186,8 @@ jstr(const char *s)
 
 	if (s == NULL)
 		return json_null();
-	if (g_utf8_validate(s, -1, NULL))
-		return json_string(s);
+	if (csip_mail_charset_utf8_valid(s, strlen(s), NULL))
+		return json_string_nocheck(s);
 	v = g_utf8_make_valid(s, -1);
 	j = json_string(v);
 	g_free(v);
@@ -2716,13 +2720,21 @@ pw_sep(gunichar u)
 	       u == 0xff1d || u == 0xff08 || u == 0xff09;
 }
 
-static GPtrArray *
-pw_tokens(const char *line)
+/* The tokens of one line: each one's bytes and a NUL in BUF, where AT
+ * says.  One buffer and one array serve every line of every text (a
+ * string and a slot a word was a third of collect_passwords()). */
+typedef struct pw_toks {
+	GString *buf;
+	GArray *at;        /* guint: offsets into buf */
+} pw_toks;
+
+static void
+pw_tokens(const char *line, pw_toks *t)
 {
 	static gsize once;
 	static guint8 ascii_sep[0x80];
-	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-	GString *cur = g_string_new(NULL);
+	GString *buf = t->buf;
+	gsize start = 0;   /* where the current token starts in buf */
 	int cur_ascii = -1;
 	const char *next;
 
@@ -2734,7 +2746,9 @@ pw_tokens(const char *line)
 			ascii_sep[c] = (guint8)pw_sep(c);
 		g_once_init_leave(&once, 1);
 	}
-	for (const char *p = line; *p && out->len < 200; p = next) {
+	g_string_truncate(buf, 0);
+	g_array_set_size(t->at, 0);
+	for (const char *p = line; *p && t->at->len < 200; p = next) {
 		gunichar u;
 		int sep, a;
 
@@ -2750,23 +2764,29 @@ pw_tokens(const char *line)
 		a = u < 0x80;
 		if (u == (gunichar)-1 || u == (gunichar)-2)
 			break;
-		if (sep || (cur->len && a != cur_ascii)) {
-			if (cur->len)
-				g_ptr_array_add(out, g_strdup(cur->str));
-			g_string_truncate(cur, 0);
+		if (sep || (buf->len > start && a != cur_ascii)) {
+			if (buf->len > start) {
+				guint at = (guint)start;
+
+				g_string_append_c(buf, '\0');
+				g_array_append_val(t->at, at);
+				start = buf->len;
+			}
 			if (sep)
 				continue;
 		}
 		if (a)
-			g_string_append_c(cur, (char)u);
+			g_string_append_c(buf, (char)u);
 		else
-			g_string_append_unichar(cur, u);
+			g_string_append_unichar(buf, u);
 		cur_ascii = a;
 	}
-	if (cur->len)
-		g_ptr_array_add(out, g_strdup(cur->str));
-	g_string_free(cur, TRUE);
-	return out;
+	if (buf->len > start) {
+		guint at = (guint)start;
+
+		g_string_append_c(buf, '\0');
+		g_array_append_val(t->at, at);
+	}
 }
 
 /* Add T to the candidates C once; SEEN holds C's strings (every word of
@@ -2792,21 +2812,29 @@ collect_passwords(GPtrArray *cands, GPtrArray *texts)
 {
 	GPtrArray *shorts = g_ptr_array_new_with_free_func(g_free);
 	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+	pw_toks tok = { g_string_new(NULL), g_array_new(FALSE, FALSE,
+							 sizeof(guint)) };
 
 	for (guint i = 0; i < cands->len; i++)
 		g_hash_table_add(seen, g_ptr_array_index(cands, i));
 	for (guint t = 0; t < texts->len; t++) {
 		const char *text = g_ptr_array_index(texts, t);
 		char *copy = g_strndup(text, MIN(strlen(text), 256 * 1024));
-		char **lines = g_strsplit(copy, "\n", 5000);
-		int want_next = 0;
+		char *line = copy, *nl;
+		int want_next = 0, more = *copy != '\0';
 
-		for (int k = 0; lines[k]; k++) {
-			GPtrArray *tok = pw_tokens(lines[k]);
+		/* The lines g_strsplit(copy, "\n", 5000) gave: none of an
+		 * empty text, and the rest of the text as the 5,000th. */
+		for (int k = 0; more; k++, line = nl + 1) {
 			int after = -1, took = 0;
 
-			for (guint i = 0; i < tok->len; i++) {
-				const char *w = g_ptr_array_index(tok, i);
+			nl = k < 4999 ? strchr(line, '\n') : NULL;
+			if (nl)
+				*nl = '\0';
+			pw_tokens(line, &tok);
+			for (guint i = 0; i < tok.at->len; i++) {
+				const char *w = tok.buf->str +
+					g_array_index(tok.at, guint, i);
 
 				if (want_next && ascii_token(w)) {
 					pw_add(cands, seen, w);
@@ -2825,13 +2853,15 @@ collect_passwords(GPtrArray *cands, GPtrArray *texts)
 				    shorts->len < 256)
 					g_ptr_array_add(shorts, g_strdup(w));
 			}
-			if (tok->len)
+			if (tok.at->len)
 				want_next = after >= 0 && took == 0;
-			g_ptr_array_free(tok, TRUE);
+			if (!nl)
+				break;
 		}
-		g_strfreev(lines);
 		g_free(copy);
 	}
+	g_string_free(tok.buf, TRUE);
+	g_array_free(tok.at, TRUE);
 	for (guint i = 0; i < shorts->len; i++)
 		pw_add(cands, seen, g_ptr_array_index(shorts, i));
 	g_hash_table_destroy(seen);

@@ -205,6 +205,49 @@ csip_mail_charset_open(const char *from)
 	return cd;
 }
 
+gboolean
+csip_mail_charset_utf8_valid(const char *s, size_t n, const char **end)
+{
+	const guint64 ones = G_GUINT64_CONSTANT(0x0101010101010101);
+	const guint64 highs = G_GUINT64_CONSTANT(0x8080808080808080);
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j;
+		const char *e;
+
+		/* A word with no byte >= 0x80 has a NUL exactly when
+		 * subtracting 1 from each byte sets a high bit. */
+		for (; i + 8 <= n; i += 8) {
+			guint64 w;
+
+			memcpy(&w, s + i, 8);
+			if ((w | (w - ones)) & highs)
+				break;
+		}
+		while (i < n && (unsigned char)s[i] - 1u < 0x7fu)
+			i++;
+		if (i == n)
+			break;
+		if (s[i] == '\0') {
+			if (end)
+				*end = s + i;
+			return FALSE;
+		}
+		for (j = i + 1; j < n && (unsigned char)s[j] >= 0x80; j++)
+			;
+		if (!g_utf8_validate(s + i, (gssize)(j - i), &e)) {
+			if (end)
+				*end = e;
+			return FALSE;
+		}
+		i = j;
+	}
+	if (end)
+		*end = s + n;
+	return TRUE;
+}
+
 /* Convert with FROM into OUT; invalid bytes become U+FFFD.  Returns the
  * number of replacements, or -1 when iconv does not know FROM. */
 static long
@@ -553,7 +596,8 @@ decode_with(const char *dec, const char *in, size_t len, GString *out)
 		while (p < end) {
 			const char *q;
 
-			if (g_utf8_validate(p, end - p, &q)) {
+			if (csip_mail_charset_utf8_valid(p, (size_t)(end - p),
+							 &q)) {
 				g_string_append_len(out, p, end - p);
 				break;
 			}
@@ -592,7 +636,7 @@ guess_decode(const char *in, size_t len, GString *out, const char **used)
 		*used = "UTF-8";
 		return decode_with("UTF-8", in, len, out);
 	}
-	if (g_utf8_validate(in, (gssize)len, NULL)) {
+	if (csip_mail_charset_utf8_valid(in, len, NULL)) {
 		*used = "UTF-8";
 		g_string_append_len(out, in, (gssize)len);
 		return 0;

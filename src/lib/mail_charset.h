@@ -39,6 +39,15 @@ typedef struct csip_mail_charset_damage {
  * module loaded instead of loading it again for every text. */
 GIConv csip_mail_charset_open(const char *from);
 
+/* g_utf8_validate(S, N, END) for a length: TRUE when S[0..N) is UTF-8
+ * without a NUL, else FALSE with *END (may be NULL) at the first byte
+ * that is not, as GLib sets it.  Runs of ASCII are passed over a word at
+ * a time and only the runs of bytes >= 0x80 go to GLib: no character of
+ * valid UTF-8 holds a byte below 0x80 besides a one-byte one, so each
+ * such run starts and ends at character boundaries. */
+gboolean csip_mail_charset_utf8_valid(const char *s, size_t n,
+				      const char **end);
+
 void csip_mail_charset_base64(const char *in, size_t len, GByteArray *out,
 			      csip_mail_charset_damage *dmg);
 
