@@ -593,6 +593,90 @@ test_utf16_binary(void)
 	}
 }
 
+/* Names the headers do not give: a mail forwarded inline lists its
+ * recipients in a header block of the body (Outlook: 宛先: 山田 太郎;
+ * 鈴木 花子, names alone; Gmail: To: 山田太郎 <address>), and a
+ * one-character family or given name is a name where an honorific follows
+ * it (林様, 誠さん).  The attacker's From line is kept. */
+static void
+test_names_in_text(void)
+{
+	/* 山田 太郎, 鈴木 花子, 林 誠, 様, さん */
+#define YAMADA "\xe5\xb1\xb1\xe7\x94\xb0"
+#define TARO_J "\xe5\xa4\xaa\xe9\x83\x8e"
+#define SUZUKI "\xe9\x88\xb4\xe6\x9c\xa8"
+#define HANAKO "\xe8\x8a\xb1\xe5\xad\x90"
+#define HAYASHI "\xe6\x9e\x97"
+#define MAKOTO "\xe8\xaa\xa0"
+#define SAMA "\xe6\xa7\x98"
+#define SAN "\xe3\x81\x95\xe3\x82\x93"
+	static const char *const mails[] = {
+		/* Outlook, forwarded inline by the provider's staff. */
+		"From: soc@" VICTIM "\nTo: report@hub.example\n"
+		"Subject: FW: invoice\nMIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n\n"
+		"FYI\n\n-----Original Message-----\n"
+		"\xe5\xb7\xae\xe5\x87\xba\xe4\xba\xba: Evil Sender "
+		"<evil@attacker.example>\n"
+		"\xe5\xae\x9b\xe5\x85\x88: " YAMADA " " TARO_J "; "
+		SUZUKI " " HANAKO "\n"
+		"CC: Hanako Suzuki\n"
+		"\xe4\xbb\xb6\xe5\x90\x8d: invoice\n\n"
+		YAMADA SAMA "\n" SUZUKI SAN ", Suzuki-san\n",
+		/* Gmail. */
+		"From: soc@" VICTIM "\nTo: report@hub.example\n"
+		"Subject: Fwd: invoice\nMIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n\n"
+		"---------- Forwarded message ---------\n"
+		"From: Evil Sender <evil@attacker.example>\n"
+		"Date: Mon, 30 Nov 2026 09:00:00 +0900\n"
+		"Subject: invoice\n"
+		"To: " YAMADA TARO_J " <" TARO ">, \"" SUZUKI " " HANAKO
+		"\" <hanako@" VICTIM ">\n\n" YAMADA SAMA "\n"
+		SUZUKI SAN "\n",
+		/* One-character names. */
+		"From: evil@attacker.example\nTo: =?UTF-8?B?5p6XIOiqoA==?= "
+		"<makoto.hayashi@" VICTIM ">\nSubject: =?UTF-8?B?5p6X5qeY?="
+		"\nMIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n\n"
+		HAYASHI SAMA "\n" MAKOTO SAN ", please see the invoice.\n",
+	};
+	static const char *const gone[] = { YAMADA, SUZUKI, HANAKO,
+		"Hanako", "Suzuki", HAYASHI SAMA, MAKOTO SAN, NULL };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(mails); i++) {
+		char *out = NULL;
+		size_t out_len;
+		json_t *removed = NULL;
+		GPtrArray *texts;
+
+		if (anon(mails[i], strlen(mails[i]), &victim, &out, &out_len,
+			 &removed) < 0)
+			g_error("mail %zu: %s", i, csip_error_last());
+		texts = decodings(out, out_len);
+		for (int k = 0; gone[k]; k++)
+			assert_gone(texts, gone[k]);
+		g_assert_nonnull(find_anywhere(texts,
+					       "evil@attacker.example"));
+		if (i < 2)
+			g_assert_nonnull(find_anywhere(texts, "Evil Sender"));
+		else
+			g_assert_nonnull(find_anywhere(texts, "Recipient-1"
+						       SAMA));
+		g_ptr_array_free(texts, TRUE);
+		g_free(out);
+		json_decref(removed);
+	}
+#undef YAMADA
+#undef TARO_J
+#undef SUZUKI
+#undef HANAKO
+#undef HAYASHI
+#undef MAKOTO
+#undef SAMA
+#undef SAN
+}
+
 /* ---- the planted recipient ---------------------------------------------- */
 
 static void
@@ -1298,6 +1382,7 @@ main(int argc, char **argv)
 	g_test_add_func("/anon/text-charset", test_text_charset);
 	g_test_add_func("/anon/undeclared-charsets", test_undeclared_charsets);
 	g_test_add_func("/anon/utf16-binary", test_utf16_binary);
+	g_test_add_func("/anon/names-in-text", test_names_in_text);
 	g_test_add_func("/anon/check-breaks", test_check_breaks);
 	g_test_add_func("/anon/gmime-reading", test_gmime_reading);
 	g_test_add_func("/anon/idempotent", test_idempotent);

@@ -2217,6 +2217,38 @@ name_part_ok(const char *p)
 	return g_utf8_strlen(p, -1) >= 2;
 }
 
+/* Whether P is one CJK ideograph: a family name such as 林 or a given
+ * name such as 誠, too common a character to replace alone. */
+static gboolean
+single_ideograph(const char *p)
+{
+	return *p && !*g_utf8_next_char(p) &&
+	       cjk_ideograph(g_utf8_get_char(p));
+}
+
+/* A one-character part of recipient NUM's name, replaced where an
+ * honorific follows it (林様, 誠さん), which makes it a name; the
+ * honorific stays after the placeholder. */
+static void
+add_name_honorifics(anon *a, int num, const char *part)
+{
+	static const char *const hon[] = { "様", "さま", "さん", "殿", "君",
+		"氏", "先生", "くん", "ちゃん", NULL };
+	char nb[12];
+
+	for (int i = 0; hon[i]; i++) {
+		char *lit = g_strconcat(part, hon[i], NULL);
+		char *ph = g_strconcat("Recipient-", decimal(nb, (unsigned)num),
+				       hon[i], NULL);
+		gboolean fresh;
+		ident *id = ident_get(a, K_NAME, lit, ph, &fresh);
+
+		add_pattern(a, lit, ph, R_WORD, id);
+		g_free(ph);
+		g_free(lit);
+	}
+}
+
 /* Strip honorifics that follow a name in display names and greetings. */
 static void
 strip_honorific(char *s)
@@ -2347,6 +2379,8 @@ add_name(anon *a, int num, const char *name_in)
 	for (guint i = 0; i < parts->len; i++)
 		if (name_part_ok(parts->pdata[i]))
 			add_name_lit(a, num, parts->pdata[i]);
+		else if (single_ideograph(parts->pdata[i]))
+			add_name_honorifics(a, num, parts->pdata[i]);
 	if (parts->len == 1) {
 		/* 山田太郎 written without a space: guess the family name
 		 * (and, for four characters, the given name). */
@@ -2539,6 +2573,200 @@ scan_gateways(anon *a, const char *s, size_t n)
 			g_free(lit);
 		}
 		g_strfreev(inner);
+	}
+}
+
+/* ---- header blocks of mails forwarded inline --------------------------- */
+
+#define MAX_LABEL_LINES 256  /* labelled lines looked at per text */
+#define LABEL_NEAR      8    /* lines between a From line and a To line */
+#define MAX_LINE_NAME   96   /* bytes of a bare name taken from a line */
+
+/* The label a line of a forwarded header block starts with, after
+ * quote marks and spaces: 1 for the sender's (From:, 差出人:), 2 for the
+ * recipients' (To:, Cc:, Bcc:, 宛先:), 0 for none; *val is the value. */
+static int
+line_label(const char *l, const char *e, const char **val)
+{
+	static const struct { const char *lab; int kind; } labs[] = {
+		{ "from", 1 }, { "差出人", 1 }, { "送信者", 1 },
+		{ "to", 2 }, { "cc", 2 }, { "bcc", 2 }, { "宛先", 2 },
+		{ "ＣＣ", 2 }, { "ＢＣＣ", 2 },
+	};
+
+	while (l < e && (*l == ' ' || *l == '\t' || *l == '>' || *l == '*'))
+		l++;
+	for (size_t i = 0; i < G_N_ELEMENTS(labs); i++) {
+		size_t m = strlen(labs[i].lab);
+		const char *q = l + m;
+
+		if ((size_t)(e - l) <= m || g_ascii_strncasecmp(l, labs[i].lab,
+								m) != 0)
+			continue;
+		while (q < e && (*q == ' ' || *q == '*'))
+			q++;
+		if (q < e && *q == ':')
+			q++;
+		else if (e - q >= 3 && memcmp(q, "\xef\xbc\x9a", 3) == 0)
+			q += 3;   /* a full-width colon */
+		else
+			continue;
+		*val = q;
+		return labs[i].kind;
+	}
+	return 0;
+}
+
+/* The value of a labelled line with the entities an HTML text writes
+ * around addresses (&lt; &gt; &quot; &amp;, with or without ';') read;
+ * a new string. */
+static char *
+line_unescape(const char *v, size_t n)
+{
+	static const struct { const char *ent; char c; } ents[] = {
+		{ "&lt", '<' }, { "&gt", '>' }, { "&quot", '"' },
+		{ "&amp", '&' },
+	};
+	GString *o = g_string_sized_new(n);
+	size_t i = 0;
+
+	while (i < n) {
+		size_t k = G_N_ELEMENTS(ents);
+
+		if (v[i] == '&')
+			for (k = 0; k < G_N_ELEMENTS(ents); k++)
+				if (n - i >= strlen(ents[k].ent) &&
+				    g_ascii_strncasecmp(v + i, ents[k].ent,
+					strlen(ents[k].ent)) == 0)
+					break;
+		if (k == G_N_ELEMENTS(ents)) {
+			g_string_append_c(o, v[i++]);
+			continue;
+		}
+		g_string_append_c(o, ents[k].c);
+		i += strlen(ents[k].ent);
+		if (i < n && v[i] == ';')
+			i++;
+	}
+	return g_string_free(o, FALSE);
+}
+
+/* Whether X reads as a person's name alone: letters of any script,
+ * spaces, and the marks names carry, nothing of an address, a host, a
+ * group ("undisclosed-recipients:") or markup. */
+static gboolean
+bare_name(const char *x)
+{
+	gboolean letter = FALSE;
+
+	for (const char *p = x; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (g_unichar_isalpha(c))
+			letter = TRUE;
+		else if (!(g_unichar_isspace(c) || c == 0x3000 || c == '-' ||
+			   c == '\'' || c == '"' || c == 0x30fb))
+			return FALSE;
+	}
+	return letter;
+}
+
+/* The recipients a To, Cc or 宛先 line of a forwarded block names: with
+ * an address, that address (when at a provider domain, already a
+ * recipient, or whatever it is without a policy) with its display name;
+ * a name alone (Outlook writes 宛先: 山田 太郎; 鈴木 花子) as a recipient
+ * name of its own number. */
+static void
+line_recipients(anon *a, const char *v, size_t n)
+{
+	char *val = line_unescape(v, n);
+	gboolean semi = strchr(val, ';') != NULL;
+	char **elems = g_strsplit_set(val, semi ? ";" : ",", 32);
+
+	for (char **e = elems; *e; e++) {
+		char *x = g_strstrip(*e);
+
+		if (!*x)
+			continue;
+		if (strchr(x, '@')) {
+			InternetAddressList *l = internet_address_list_parse(
+				a->popts, x);
+
+			for (int i = 0; l && i < internet_address_list_length(
+			     l); i++) {
+				InternetAddress *ia =
+					internet_address_list_get_address(l, i);
+				const char *addr, *at;
+				char *low;
+
+				if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+					continue;
+				addr = internet_address_mailbox_get_addr(
+					INTERNET_ADDRESS_MAILBOX(ia));
+				at = addr ? strrchr(addr, '@') : NULL;
+				if (!at)
+					continue;
+				low = g_ascii_strdown(addr, -1);
+				if ((!a->domains->len && !a->nets->len) ||
+				    provider_domain(a, at + 1, strlen(at + 1)) ||
+				    g_hash_table_contains(a->recips, low))
+					add_recipient(a, addr, strlen(addr),
+						internet_address_get_name(ia));
+				g_free(low);
+			}
+			if (l)
+				g_object_unref(l);
+		} else if (strlen(x) <= MAX_LINE_NAME &&
+			   g_utf8_validate(x, -1, NULL) && bare_name(x) &&
+			   !placeholder_word(x)) {
+			char *key = g_strconcat("name:", x, NULL);
+
+			add_name(a, recipient_number(a, key), x);
+			g_free(key);
+		}
+	}
+	g_strfreev(elems);
+	g_free(val);
+}
+
+/* Discovery over a text: the recipients of a mail forwarded inline (or
+ * quoted), from its header block: a To, Cc or 宛先 line with a From or
+ * 差出人 line near it.  The From line is the attacker's and is left. */
+static void
+scan_name_lines(anon *a, const char *s, size_t n)
+{
+	struct { const char *v; size_t len; int kind, line; }
+		lab[MAX_LABEL_LINES];
+	const char *e = s + n, *l = s;
+	int nl = 0, line = 0;
+
+	while (l < e && nl < MAX_LABEL_LINES) {
+		const char *eol = memchr(l, '\n', (size_t)(e - l));
+		const char *le = eol ? eol : e, *val = NULL;
+		int k;
+
+		if (le > l && le[-1] == '\r')
+			le--;
+		if ((k = line_label(l, le, &val))) {
+			lab[nl].v = val;
+			lab[nl].len = (size_t)(le - val);
+			lab[nl].kind = k;
+			lab[nl].line = line;
+			nl++;
+		}
+		line++;
+		l = eol ? eol + 1 : e;
+	}
+	for (int i = 0; i < nl; i++) {
+		gboolean near = FALSE;
+
+		if (lab[i].kind != 2)
+			continue;
+		for (int j = 0; j < nl && !near; j++)
+			near = lab[j].kind == 1 &&
+			       ABS(lab[j].line - lab[i].line) <= LABEL_NEAR;
+		if (near)
+			line_recipients(a, lab[i].v, lab[i].len);
 	}
 }
 
@@ -4099,6 +4327,8 @@ engine(anon *a, const char *s, size_t n, int depth, GString *out)
 
 	if (a->mode == M_DISCOVER) {
 		scan_gateways(a, s, n);
+		if (depth == 0 && (memchr(s, ':', n) || memchr(s, 0xef, n)))
+			scan_name_lines(a, s, n);
 		/* Inside a string, discovery otherwise only looks for names
 		 * at the provider's domains and addresses in its networks
 		 * (scan_tokens()): without a policy there is nothing more
