@@ -677,6 +677,69 @@ test_names_in_text(void)
 #undef SAN
 }
 
+/* An identity a reader sees but the bytes do not spell: the check reads
+ * each text as a person or a script would and refuses the message (the
+ * hub keeps the original).  The same forms around nothing of the
+ * recipient's are shared. */
+static void
+test_reader_views(void)
+{
+	static const struct {
+		const char *ct, *body;
+		int ok;
+	} rows[] = {
+		/* ｔａｒｏ．ｙａｍａｄａ＠ｖｉｃｔｉｍ．ｅｘａｍｐｌｅ．ｊｐ */
+		{ "text/plain", "\xef\xbd\x94\xef\xbd\x81\xef\xbd\x92"
+		  "\xef\xbd\x8f\xef\xbc\x8e\xef\xbd\x99\xef\xbd\x81"
+		  "\xef\xbd\x8d\xef\xbd\x81\xef\xbd\x84\xef\xbd\x81"
+		  "\xef\xbc\xa0\xef\xbd\x96\xef\xbd\x89\xef\xbd\x83"
+		  "\xef\xbd\x94\xef\xbd\x89\xef\xbd\x8d\xef\xbc\x8e"
+		  "example\xef\xbc\x8ejp\n", 0 },
+		/* a zero-width space inside the address's domain */
+		{ "text/plain", "write to taro.yamada@vic\xe2\x80\x8b"
+		  "tim.example.jp\n", 0 },
+		{ "text/plain", "our gateway mx1[.]victim[.]example[.]jp "
+		  "flagged it\n", 0 },
+		{ "text/plain", "see hxxps://mx1.victim(.)example(.)jp/owa\n",
+		  0 },
+		{ "text/html", "<script>var u='\\x74aro.yamada\\x40victim"
+		  "\\x2eexample\\x2ejp';</script>", 0 },
+		{ "text/html", "<p><span>taro.yam</span><b></b>ada@vic<!-- x "
+		  "-->tim.example.jp</p>", 0 },
+		{ "text/calendar", "BEGIN:VCALENDAR\r\nLOCATION:mx1.victim.ex"
+		  "\r\n ample.jp\r\nEND:VCALENDAR\r\n", 0 },
+		{ "text/html", "<a href=\"https://t.example/?h=mx1.vic\n"
+		  "\ttim.example.jp\">x</a>\n", 0 },
+		/* The same forms around other things: shared. */
+		{ "text/html", "<script>var u='\\x65vil';</script><p><span>"
+		  "ev</span>il.example [.] \xef\xbc\xa1\xef\xbc\xa2 "
+		  "hxxp://evil[.]example/</p>\n", 1 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+		char *mail = g_strdup_printf("From: a@attacker.example\n"
+			"To: " TARO "\nSubject: hello\nMIME-Version: 1.0\n"
+			"Content-Type: %s; charset=utf-8\n\n%s", rows[i].ct,
+			rows[i].body);
+		char *out = NULL;
+		size_t out_len;
+		json_t *removed = NULL;
+		int rc = anon(mail, strlen(mail), &victim, &out, &out_len,
+			      &removed);
+
+		if (rows[i].ok && rc < 0)
+			g_error("row %zu refused: %s", i, csip_error_last());
+		if (!rows[i].ok && rc == 0)
+			g_error("row %zu shared:\n%s", i, out);
+		if (!rows[i].ok)
+			g_assert_nonnull(strstr(csip_error_last(),
+						"must not be shared"));
+		g_free(out);
+		json_decref(removed);
+		g_free(mail);
+	}
+}
+
 /* ---- the planted recipient ---------------------------------------------- */
 
 static void
@@ -1383,6 +1446,7 @@ main(int argc, char **argv)
 	g_test_add_func("/anon/undeclared-charsets", test_undeclared_charsets);
 	g_test_add_func("/anon/utf16-binary", test_utf16_binary);
 	g_test_add_func("/anon/names-in-text", test_names_in_text);
+	g_test_add_func("/anon/reader-views", test_reader_views);
 	g_test_add_func("/anon/check-breaks", test_check_breaks);
 	g_test_add_func("/anon/gmime-reading", test_gmime_reading);
 	g_test_add_func("/anon/idempotent", test_idempotent);

@@ -12,7 +12,10 @@
  *  3. check: serialise, parse the result again and search it the same way;
  *     the raw bytes and the bytes of binary attachments (kept as they
  *     were) are searched for addresses, hosts and IPs too, in 8-bit text
- *     and in UTF-16.  Anything left fails the call (fail closed).
+ *     and in UTF-16; each text is also read as a person or a script would
+ *     see it (escapes decoded, full-width forms, defanged notation,
+ *     folded lines, markup removed: check_views()).  Anything left fails
+ *     the call (fail closed).
  *
  * Discovery finishes before any rewriting, so an identity first seen late
  * (an address at a provider domain in the last part) is also replaced where
@@ -4186,6 +4189,397 @@ walk(anon *a, GMimeObject *obj, const char *path, int depth)
 	return CSIP_OK;
 }
 
+/* ---- what a reader sees that the bytes do not spell --------------------- */
+
+/* The check also reads each string as a person or a program would see
+ * it, where the literal search cannot: script and style escapes decoded
+ * (\x74aro, \u5c71, CSS \5c71), full-width forms read as ASCII and
+ * invisible characters dropped (ｔａｒｏ＠…, ta<U+200B>ro), defanged
+ * notation read (mx1[.]victim[.]jp, hxxps), folded lines joined
+ * (iCalendar, vCard) and line breaks dropped inside a link's href or src
+ * as a browser does, and, in a second view,
+ * markup removed (<span>ta</span>ro@...).  These views only find: an
+ * identity in one fails the message (the rewrite does not work on them),
+ * so a mail hiding a recipient that way is refused rather than shared. */
+
+/* Escapes of scripts and style sheets decoded into O: \xHH, \uHHHH,
+ * \u{H...} and CSS \H (1 to 6 hex digits, one space after them eaten).
+ * TRUE when there was one. */
+static gboolean
+view_unescape(const char *s, size_t n, GString *o)
+{
+	gboolean any = FALSE;
+	size_t i = 0;
+
+	while (i < n) {
+		gunichar v = 0;
+		size_t j = i + 1, k = 0, max = 6;
+
+		if (s[i] != '\\' || j >= n) {
+			g_string_append_c(o, s[i++]);
+			continue;
+		}
+		if (s[j] == 'x' || s[j] == 'u') {
+			max = s[j] == 'x' ? 2 : 4;
+			j++;
+			if (max == 4 && j < n && s[j] == '{') {
+				max = 6;
+				j++;
+			}
+		}
+		while (k < max && j + k < n && g_ascii_isxdigit(s[j + k]))
+			v = v * 16 + (gunichar)g_ascii_xdigit_value(s[j + k++]);
+		if (k == 0 || (max == 2 && k != 2) ||
+		    (max == 4 && k != 4) || !g_unichar_validate(v) || v == 0) {
+			g_string_append_c(o, s[i++]);
+			continue;
+		}
+		i = j + k;
+		if (i < n && (s[i] == '}' || s[i] == ' '))
+			i++;
+		g_string_append_unichar(o, v);
+		any = TRUE;
+	}
+	return any;
+}
+
+/* Whether C is a character nobody sees: zero-width, joiners, the byte
+ * order mark, the soft hyphen. */
+static gboolean
+invisible(gunichar c)
+{
+	return (c >= 0x200b && c <= 0x200f) || (c >= 0x2060 && c <= 0x2064) ||
+	       c == 0xfeff || c == 0x00ad || c == 0x180e;
+}
+
+/* The ASCII a full-width form, the half-width or ideographic full stop
+ * reads as; 0 for none. */
+static int
+narrow(gunichar c)
+{
+	if (c >= 0xff01 && c <= 0xff5e)
+		return (int)(c - 0xff01 + 0x21);
+	if (c == 0x3002 || c == 0xff61)
+		return '.';
+	return 0;
+}
+
+static gboolean
+addr_byte(int c)
+{
+	return g_ascii_isalnum(c) || c == '.' || c == '-' || c == '@' ||
+	       c == '_';
+}
+
+/* S folded as a reader reads it: full-width forms as ASCII, the
+ * ideographic full stop as a dot, invisible characters dropped, defanged
+ * notation read, a line break followed by white space removed with one
+ * white space character (folding), and CR, LF and tab removed inside a
+ * quoted href or src. */
+static void
+view_fold(const char *s, size_t n, GString *o)
+{
+	static const struct { const char *from, *to; } fangs[] = {
+		{ "[.]", "." }, { "(.)", "." }, { "{.}", "." }, { "[dot]", "." },
+		{ "(dot)", "." }, { "[@]", "@" }, { "(@)", "@" }, { "[at]", "@" },
+		{ "(at)", "@" }, { "[:]", ":" }, { "hxxp", "http" },
+		{ "[://]", "://" },
+	};
+	char quote = 0;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t k, j = i;
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x80) {
+			const char *nx = g_utf8_find_next_char(s + i, s + n);
+			gunichar u = g_utf8_get_char_validated(s + i,
+				(gssize)((nx ? nx : s + n) - (s + i)));
+			size_t w = (size_t)((nx ? nx : s + n) - (s + i));
+
+			if (u != (gunichar)-1 && u != (gunichar)-2 &&
+			    narrow(u))
+				g_string_append_c(o, (char)narrow(u));
+			else if (u == (gunichar)-1 || u == (gunichar)-2 ||
+				 !invisible(u))
+				g_string_append_len(o, s + i, w);
+			i += w;
+			continue;
+		}
+		if (quote && c == (unsigned char)quote) {
+			quote = 0;
+		} else if (!quote && (c == '"' || c == '\'') && i >= 4 &&
+			   (g_ascii_strncasecmp(s + i - 4, "src=", 4) == 0 ||
+			    (i >= 5 && g_ascii_strncasecmp(s + i - 5, "href=",
+							   5) == 0))) {
+			quote = (char)c;
+		} else if (quote && (c == '\r' || c == '\n' || c == '\t')) {
+			i++;   /* a browser drops these from a URL */
+			continue;
+		}
+		while (j < n && (s[j] == '\r' || s[j] == '\n'))
+			j++;
+		if (j > i && j < n && (s[j] == ' ' || s[j] == '\t')) {
+			i = j + 1;   /* a folded line, joined */
+			continue;
+		}
+		if (j > i) {
+			g_string_append_len(o, s + i, j - i);
+			i = j;
+			continue;
+		}
+		k = G_N_ELEMENTS(fangs);
+		if (c == '[' || c == '(' || c == '{' || c == 'h' || c == 'H')
+			for (k = 0; k < G_N_ELEMENTS(fangs); k++) {
+				size_t m = strlen(fangs[k].from);
+
+				if (n - i >= m && g_ascii_strncasecmp(s + i,
+				    fangs[k].from, m) == 0)
+					break;
+			}
+		if (k < G_N_ELEMENTS(fangs)) {
+			g_string_append(o, fangs[k].to);
+			i += strlen(fangs[k].from);
+		} else {
+			g_string_append_c(o, s[i++]);
+		}
+	}
+}
+
+/* S without its markup: tags and comments removed. */
+static void
+view_unmark(const char *s, size_t n, GString *o)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const char *e;
+
+		if (s[i] != '<' || i + 1 >= n ||
+		    !(g_ascii_isalpha(s[i + 1]) || s[i + 1] == '/' ||
+		      s[i + 1] == '!')) {
+			g_string_append_c(o, s[i++]);
+			continue;
+		}
+		if (n - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
+			e = g_strstr_len(s + i + 4, (gssize)(n - i - 4), "-->");
+			i = e ? (size_t)(e - s) + 3 : n;
+		} else {
+			e = memchr(s + i, '>', n - i);
+			i = e ? (size_t)(e - s) + 1 : n;
+		}
+	}
+}
+
+/* Defanged notation at S[I] ('[', '(' or '{'): [.] (@) [:] [at] (dot). */
+static gboolean
+at_fang(const char *s, size_t n, size_t i)
+{
+	const char *q = s + i + 1;
+	size_t left = n - i - 1;
+
+	if (left >= 2 && (q[0] == '.' || q[0] == '@' || q[0] == ':'))
+		return TRUE;
+	if (left >= 3 && g_ascii_strncasecmp(q, "at", 2) == 0 &&
+	    (q[2] == ']' || q[2] == ')'))
+		return TRUE;
+	return left >= 4 && g_ascii_strncasecmp(q, "dot", 3) == 0 &&
+	       (q[3] == ']' || q[3] == ')');
+}
+
+/* A folded line at S[I] ('\n'): white space next, address characters
+ * on both sides. */
+static gboolean
+at_fold(const char *s, size_t n, size_t i)
+{
+	size_t b = i > 0 && s[i - 1] == '\r' ? i - 1 : i;
+
+	return i + 2 < n && (s[i + 1] == ' ' || s[i + 1] == '\t') &&
+	       addr_byte((unsigned char)s[i + 2]) && b > 0 &&
+	       addr_byte((unsigned char)s[b - 1]);
+}
+
+/* A script or style escape at S[I] ('\\'). */
+static gboolean
+at_escape(const char *s, size_t n, size_t i)
+{
+	return i + 1 < n && (s[i + 1] == 'x' || s[i + 1] == 'u' ||
+			     g_ascii_isxdigit(s[i + 1]));
+}
+
+/* A character view_fold() reads at S[I], a UTF-8 lead byte: U+FF01-FF5E,
+ * U+FF61, U+FEFF, U+200B-200F, U+2060-2064, U+00AD, and U+3002 after an
+ * ASCII letter or digit. */
+static gboolean
+at_wide(const char *s, size_t n, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)s + i;
+
+	if (i + 1 >= n)
+		return FALSE;
+	if (u[0] == 0xc2)
+		return u[1] == 0xad;
+	if (i + 2 >= n)
+		return FALSE;
+	switch (u[0]) {
+	case 0xef:
+		return (u[1] == 0xbc && u[2] >= 0x81) ||
+		       (u[1] == 0xbd && (u[2] <= 0x9e || u[2] == 0xa1)) ||
+		       (u[1] == 0xbb && u[2] == 0xbf);
+	case 0xe2:
+		return (u[1] == 0x80 && u[2] >= 0x8b && u[2] <= 0x8f) ||
+		       (u[1] == 0x81 && u[2] >= 0xa0 && u[2] <= 0xa4);
+	case 0xe3:
+		return u[1] == 0x80 && u[2] == 0x82 && i > 0 &&
+		       g_ascii_isalnum(s[i - 1]);
+	default:
+		return FALSE;
+	}
+}
+
+/* A line break, CR or tab inside the quoted value of an href or src
+ * starting at S[I] ('='). */
+static gboolean
+at_broken_link(const char *s, size_t n, size_t i)
+{
+	char q = i + 1 < n ? s[i + 1] : 0;
+	const char *e;
+
+	if ((q != '"' && q != '\'') ||
+	    !((i >= 4 && g_ascii_strncasecmp(s + i - 4, "href", 4) == 0) ||
+	      (i >= 3 && g_ascii_strncasecmp(s + i - 3, "src", 3) == 0)))
+		return FALSE;
+	e = memchr(s + i + 2, q, n - i - 2);
+	for (const char *p = s + i + 2; p < (e ? e : s + n); p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			return TRUE;
+	return FALSE;
+}
+
+/* The bytes fold_reads() stops at. */
+static const guint8 view_stop[256] = {
+	['\\'] = 1, ['['] = 1, ['('] = 1, ['{'] = 1, ['\n'] = 1, ['='] = 1,
+	['x'] = 1, ['X'] = 1, [0xc2] = 1, [0xe2] = 1, [0xe3] = 1, [0xef] = 1,
+};
+
+/* Whether S has anything view_fold() reads differently (*esc: an
+ * escape view_unescape() reads).  One pass, four bytes a step where
+ * none of them can start one. */
+static gboolean
+fold_reads(const char *s, size_t n, gboolean *esc)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	const guint8 *f = view_stop;
+	gboolean any = FALSE;
+	size_t i = 0;
+
+	*esc = FALSE;
+	while (i < n) {
+		while (i + 4 <= n && !(f[u[i]] | f[u[i + 1]] | f[u[i + 2]] |
+				       f[u[i + 3]]))
+			i += 4;
+		while (i < n && !f[u[i]])
+			i++;
+		if (i >= n)
+			break;
+		switch (u[i]) {
+		case '\\':
+			any = *esc = at_escape(s, n, i);
+			break;
+		case '[': case '(': case '{':
+			any |= at_fang(s, n, i);
+			break;
+		case '\n':
+			any |= at_fold(s, n, i);
+			break;
+		case '=':
+			any |= at_broken_link(s, n, i);
+			break;
+		case 'x': case 'X':
+			any |= i > 0 && i + 2 < n && (s[i - 1] == 'h' ||
+				s[i - 1] == 'H') && (s[i + 1] == 'x' ||
+				s[i + 1] == 'X') && (s[i + 2] == 'p' ||
+				s[i + 2] == 'P');
+			break;
+		default:
+			any |= at_wide(s, n, i);
+			break;
+		}
+		if (any)
+			break;
+		i++;
+	}
+	if (any && !*esc)
+		for (const char *p = s; (p = memchr(p, '\\',
+		     n - (size_t)(p - s))) != NULL && !*esc; p++)
+			*esc = at_escape(s, n, (size_t)(p - s));
+	return any;
+}
+
+/* Whether S has a tag or comment between two address characters
+ * (ta</span>ro), which only view_unmark() joins. */
+static gboolean
+unmark_joins(const char *s, size_t n)
+{
+	const char *p = s, *e = s + n;
+
+	while ((p = memchr(p, '<', (size_t)(e - p))) != NULL) {
+		const char *gt = memchr(p, '>', (size_t)(e - p));
+
+		if (!gt)
+			break;
+		if (p > s && addr_byte((unsigned char)p[-1]) && gt + 1 < e &&
+		    (addr_byte((unsigned char)gt[1]) || gt[1] == '<'))
+			return TRUE;
+		p = gt + 1;
+	}
+	return FALSE;
+}
+
+/* Whether a reader's view of S (see above) holds an identity the bytes
+ * themselves did not show. */
+static gboolean
+check_views(anon *a, const char *s, size_t n)
+{
+	gboolean esc = FALSE, fold = fold_reads(s, n, &esc);
+	gboolean mark = memchr(s, '<', n) && unmark_joins(s, n);
+	GString *u = NULL, *f = NULL, *m = NULL;
+	const char *v = s;
+	size_t vn = n;
+	gboolean hit = FALSE;
+
+	if (!fold && !mark)
+		return FALSE;
+	if (esc) {
+		u = g_string_sized_new(n);
+		view_unescape(s, n, u);
+		v = u->str;
+		vn = u->len;
+	}
+	if (fold) {
+		f = g_string_sized_new(vn);
+		view_fold(v, vn, f);
+		v = f->str;
+		vn = f->len;
+		hit = pass_literal(a, v, vn, NULL) ||
+		      (a->nets->len && scan_ips(a, v, vn, FALSE));
+	}
+	if (!hit && mark) {
+		m = g_string_sized_new(vn);
+		view_unmark(v, vn, m);
+		hit = pass_literal(a, m->str, m->len, NULL) ||
+		      (a->nets->len && scan_ips(a, m->str, m->len, FALSE));
+	}
+	if (u)
+		g_string_free(u, TRUE);
+	if (f)
+		g_string_free(f, TRUE);
+	if (m)
+		g_string_free(m, TRUE);
+	return hit;
+}
+
 /* ---- the engine ------------------------------------------------------- */
 
 /* The check's search of S, DEPTH codecs deep: TRUE when an identity is
@@ -4202,6 +4596,8 @@ check_search(anon *a, const char *s, size_t n, int depth)
 	}
 	if (pass_literal(a, s, n, NULL) ||
 	    (a->nets->len && scan_ips(a, s, n, FALSE)))
+		return TRUE;
+	if (depth == 0 && !a->raw && check_views(a, s, n))
 		return TRUE;
 	return depth < MAX_CODEC_DEPTH &&
 	       (pass_percent(a, s, n, depth, NULL) ||
