@@ -710,6 +710,10 @@ test_reader_views(void)
 		  "\r\n ample.jp\r\nEND:VCALENDAR\r\n", 0 },
 		{ "text/html", "<a href=\"https://t.example/?h=mx1.vic\n"
 		  "\ttim.example.jp\">x</a>\n", 0 },
+		/* 山田太郎 in Shift_JIS and 山田 in EUC-JP, percent-encoded */
+		{ "text/plain", "https://form.example/?n=%8ER%93c%91%BE%98Y\n",
+		  0 },
+		{ "text/plain", "https://form.example/?m=%BB%B3%C5%C4\n", 0 },
 		/* The same forms around other things: shared. */
 		{ "text/html", "<script>var u='\\x65vil';</script><p><span>"
 		  "ev</span>il.example [.] \xef\xbc\xa1\xef\xbc\xa2 "
@@ -718,7 +722,8 @@ test_reader_views(void)
 
 	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
 		char *mail = g_strdup_printf("From: a@attacker.example\n"
-			"To: " TARO "\nSubject: hello\nMIME-Version: 1.0\n"
+			"To: =?UTF-8?B?5bGx55SwIOWkqumDjg==?= <" TARO ">\n"
+			"Subject: hello\nMIME-Version: 1.0\n"
 			"Content-Type: %s; charset=utf-8\n\n%s", rows[i].ct,
 			rows[i].body);
 		char *out = NULL;
@@ -959,6 +964,10 @@ test_gateway_links(void)
 		"safelinks", "urldefense", tenant, "CUSTOMERID7", "CUST3ID",
 		"taro.yamada", NULL
 	};
+	const char *const other_gone[] = {
+		"sophos.com", "NWE0ZmUxMjM0NTY3", "SOPHOSHASH", "cudasvc",
+		"BARRACUDAID", "trendmicro", "TRENDUMID", "TRENDAUTH", NULL
+	};
 
 	g_string_printf(mail, "From: a@attacker.example\n"
 		"To: Taro Yamada <" TARO ">\n"
@@ -987,6 +996,30 @@ test_gateway_links(void)
 	g_assert_nonnull(find_anywhere(texts, "https://evil-target.example/"
 				       "login?u=recipient-1@redacted.invalid"));
 	g_assert_cmpint(count_kind(removed, "gateway-link"), ==, 4);
+	g_ptr_array_free(texts, TRUE);
+	json_decref(removed);
+	g_free(out);
+
+	/* Other gateways: Sophos (the customer id in i=), Barracuda (c=),
+	 * Trend Micro (umid=, auth=). */
+	g_string_printf(mail, "From: a@attacker.example\nTo: " TARO "\n"
+		"Subject: x\n\nhttps://eu-central-1.protection.sophos.com?d="
+		"evil.example&u=aHR0cHM6Ly9zb3Bob3MtdGFyZ2V0LmV4YW1wbGUvbG9n"
+		"aW4=&i=NWE0ZmUxMjM0NTY3&t=dGVuYW50&h=SOPHOSHASH\n"
+		"https://linkprotect.cudasvc.com/url?a=https%%3a%%2f%%2fbarra-"
+		"target.example%%2fx&c=E,1,BARRACUDAID&typo=1\n"
+		"https://imsva91-ctp.trendmicro.com:443/wis/clicktime/v1/query?"
+		"url=https%%3a%%2f%%2ftrend-target.example%%2fy&umid=TRENDUMID&"
+		"auth=TRENDAUTH\n");
+	if (anon(mail->str, mail->len, NULL, &out, &out_len, &removed) < 0)
+		g_error("anonymise: %s", csip_error_last());
+	texts = decodings(out, out_len);
+	for (int i = 0; other_gone[i]; i++)
+		assert_gone(texts, other_gone[i]);
+	g_assert_nonnull(find_anywhere(texts,
+		"https://sophos-target.example/login"));
+	g_assert_nonnull(find_anywhere(texts, "https://barra-target.example/x"));
+	g_assert_nonnull(find_anywhere(texts, "https://trend-target.example/y"));
 	g_ptr_array_free(texts, TRUE);
 	json_decref(removed);
 	g_free(out);

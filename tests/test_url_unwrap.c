@@ -124,6 +124,16 @@ test_gateway(void)
 		"https://urldefense.proofpoint.com/v2/url?u=x",
 		"https://urldefense.com/v3/__https://a.example__;!!x$",
 		"https://urldefense.com:443/v3/",
+		"https://eu-central-1.protection.sophos.com?d=evil.example&u="
+		"aHR0cHM6Ly9ldmlsLmV4YW1wbGUv&i=NWE0ZmU&t=x&h=y",
+		"https://protection.sophos.com?d=a&u=aHR0cHM6Ly9hLmV4YW1wbGU=",
+		"https://linkprotect.cudasvc.com/url?a=https%3a%2f%2fevil.example"
+		"&c=E,1,abc&typo=1",
+		"https://imsva91-ctp.trendmicro.com:443/wis/clicktime/v1/query?"
+		"url=https%3a%2f%2fevil.example&umid=1&auth=2",
+		"https://secure-web.cisco.com/1abc/https%3A%2F%2Fevil.example",
+		"https://protect2.fireeye.com/v1/url?k=1&u=https%3A%2F%2Fa.example",
+		"https://clicktime.symantec.com/3abc?u=https%3A%2F%2Fa.example",
 	};
 	static const char *const no[] = {
 		"https://safelinks.protection.outlook.com.evil.example/?url=x",
@@ -133,6 +143,11 @@ test_gateway(void)
 		"https://evil.example/safelinks.protection.outlook.com",
 		"urldefense.com",
 		"",
+		"https://evilprotection.sophos.com/?u=x",
+		"https://www.trendmicro.com/en_us/business.html",
+		"https://trendmicro.com/wis/clicktime/v1/query?url=x",
+		"https://linkprotect.cudasvc.com.evil.example/url?a=x",
+		"https://protect-eu.mimecast.com/s/abc?domain=evil.example",
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++)

@@ -4582,6 +4582,28 @@ check_views(anon *a, const char *s, size_t n)
 
 /* ---- the engine ------------------------------------------------------- */
 
+/* Whether bytes decoded from a percent or base64 run that are not UTF-8
+ * hold a name in Shift_JIS or EUC-JP (a link's ?n=%8ER%93c... carries the
+ * recipient's name as the provider's web form encoded it).  The rewrite
+ * works on UTF-8 only; the check refuses such a message. */
+static gboolean
+legacy_holds(anon *a, const char *s, size_t n)
+{
+	static const char *const cs[] = { "CP932", "EUC-JP-MS" };
+	gboolean hit = FALSE;
+
+	if (!has_high(s, n) || g_utf8_validate(s, (gssize)n, NULL))
+		return FALSE;
+	for (size_t i = 0; i < G_N_ELEMENTS(cs) && !hit; i++) {
+		GString *g = g_string_sized_new(n * 2);
+
+		conv_lossy(s, n, cs[i], g);
+		hit = pass_literal(a, g->str, g->len, NULL);
+		g_string_free(g, TRUE);
+	}
+	return hit;
+}
+
 /* The check's search of S, DEPTH codecs deep: TRUE when an identity is
  * in it. */
 static gboolean
@@ -4598,6 +4620,8 @@ check_search(anon *a, const char *s, size_t n, int depth)
 	    (a->nets->len && scan_ips(a, s, n, FALSE)))
 		return TRUE;
 	if (depth == 0 && !a->raw && check_views(a, s, n))
+		return TRUE;
+	if (depth > 0 && !a->raw && legacy_holds(a, s, n))
 		return TRUE;
 	return depth < MAX_CODEC_DEPTH &&
 	       (pass_percent(a, s, n, depth, NULL) ||

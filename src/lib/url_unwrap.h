@@ -41,8 +41,14 @@
 char **csip_url_unwrap(const char *url, size_t len);
 
 /* Whether the LEN bytes of URL are a mail gateway's rewrite of a link:
- * Microsoft Safe Links (a host under safelinks.protection.outlook.com) or
- * Proofpoint URL Defense (urldefense.proofpoint.com, urldefense.com).
+ * Microsoft Safe Links (a host under safelinks.protection.outlook.com),
+ * Proofpoint URL Defense (urldefense.proofpoint.com, urldefense.com),
+ * Sophos (protection.sophos.com and hosts under it), Barracuda
+ * (linkprotect.cudasvc.com), Trend Micro's time-of-click links (a host
+ * under trendmicro.com, path /wis/clicktime/), Cisco Secure Email
+ * (secure-web.cisco.com), Trellix/FireEye (protect2.fireeye.com) and
+ * Symantec (clicktime.symantec.com).  Mimecast's links carry no target to
+ * put in their place, and are not taken.
  * Such a URL is the recipient organisation's own infrastructure: it names
  * the recipient and the organisation's tenant and links no two reports,
  * so only what it wraps is an indicator. */
