@@ -745,6 +745,39 @@ test_reader_views(void)
 	}
 }
 
+/* The recipient's Exchange tenant id, in the headers its organisation
+ * adds (dropped) and wherever else it appears: replaced, with and
+ * without dashes. */
+static void
+test_tenant_id(void)
+{
+	static const char mail[] = "From: a@attacker.example\n"
+		"To: " TARO "\nSubject: x\n"
+		"X-MS-Exchange-CrossTenant-Id: 3F2A9C1E-5B7D-4E8A-9C0B-"
+		"1D2E3F4A5B6C\n"
+		"X-MS-Exchange-ForwardingLoop: " TARO ";3f2a9c1e-5b7d-4e8a-"
+		"9c0b-1d2e3f4a5b6c\n"
+		"X-Note: tenant 3f2a9c1e5b7d4e8a9c0b1d2e3f4a5b6c\n\n"
+		"see https://portal.example/?t=3f2a9c1e-5b7d-4e8a-9c0b-"
+		"1d2e3f4a5b6c&x=1\n";
+	char *out = NULL;
+	size_t out_len;
+	json_t *removed = NULL;
+	GPtrArray *texts;
+
+	if (anon(mail, strlen(mail), NULL, &out, &out_len, &removed) < 0)
+		g_error("anonymise: %s", csip_error_last());
+	texts = decodings(out, out_len);
+	assert_gone(texts, "3f2a9c1e");
+	assert_gone(texts, "1d2e3f4a5b6c");
+	g_assert_nonnull(find_anywhere(texts, "https://portal.example/?t="
+		"00000000-0000-0000-0000-000000000001&x=1"));
+	g_assert_cmpint(count_kind(removed, "provider-id"), ==, 1);
+	g_ptr_array_free(texts, TRUE);
+	json_decref(removed);
+	g_free(out);
+}
+
 /* ---- the planted recipient ---------------------------------------------- */
 
 static void
@@ -1480,6 +1513,7 @@ main(int argc, char **argv)
 	g_test_add_func("/anon/utf16-binary", test_utf16_binary);
 	g_test_add_func("/anon/names-in-text", test_names_in_text);
 	g_test_add_func("/anon/reader-views", test_reader_views);
+	g_test_add_func("/anon/tenant-id", test_tenant_id);
 	g_test_add_func("/anon/check-breaks", test_check_breaks);
 	g_test_add_func("/anon/gmime-reading", test_gmime_reading);
 	g_test_add_func("/anon/idempotent", test_idempotent);

@@ -51,13 +51,14 @@ enum { M_DISCOVER, M_REWRITE, M_CHECK };
 
 enum {
 	K_ADDR, K_LOCAL, K_NAME, K_DOMAIN, K_HOST, K_IP, K_RECEIVED, K_HEADER,
-	K_GATEWAY
+	K_GATEWAY, K_TENANT
 };
 
 static const char *const kind_names[] = {
 	"recipient-address", "recipient-local-part", "recipient-name",
 	"provider-domain", "provider-host", "internal-ip",
-	"internal-received", "provider-header", "gateway-link"
+	"internal-received", "provider-header", "gateway-link",
+	"provider-id"
 };
 
 /* Boundary rules of a pattern: where a literal may match. */
@@ -111,7 +112,7 @@ typedef struct anon {
 	gboolean pat_ws;         /* some pattern holds a CR or LF, or starts
 	                            or ends with ASCII white space (see
 	                            search_key() and plain_raw_same()) */
-	int n_recip, n_host, n_ip;
+	int n_recip, n_host, n_ip, n_tenant;
 	int mode;
 	size_t changes;          /* REWRITE: replacements and drops so far */
 	gboolean no_addr;        /* reading a Message-ID: not an address */
@@ -459,7 +460,7 @@ pat_free(gpointer p)
 /* The key of an identity in a->by_key: the kind's digit, ':' and the
  * first N bytes of VALUE in ASCII lower case (what "%d:%s" of
  * g_ascii_strdown() made, without the printf).  A new string. */
-G_STATIC_ASSERT(K_GATEWAY < 10);
+G_STATIC_ASSERT(K_TENANT < 10);
 static char *
 ident_key(int kind, const char *value, size_t n)
 {
@@ -3235,6 +3236,54 @@ discover_addresses(anon *a, const char *val, gboolean rcpt)
  * NULL) give the raw value and GMime's reading, searched for addresses
  * too, so that a header the two decoders read differently still gives up
  * all its recipients. */
+/* The GUIDs in the value of a header the recipient's own Exchange
+ * organisation added (its tenant id, the id of the message in its logs):
+ * each is an identity ("provider-id"), replaced wherever it appears
+ * (X-EOPTenantAttributedMessage and X-MS-Exchange-ForwardingLoop carry
+ * the tenant id, a link its 32 hex digits), with and without dashes. */
+static void
+scan_tenants(anon *a, const char *val)
+{
+	static const int dash[] = { 8, 13, 18, 23 };
+
+	for (const char *p = val; *p; p++) {
+		char guid[37], bare[33], ph[37];
+		gboolean fresh;
+		ident *id;
+		int k = 0, ok = 1;
+
+		if (!g_ascii_isxdigit(*p) || (p > val &&
+		    (g_ascii_isalnum(p[-1]) || p[-1] == '-')))
+			continue;
+		for (int i = 0; i < 36 && ok; i++) {
+			if (k < 4 && i == dash[k]) {
+				ok = p[i] == '-';
+				k++;
+			} else {
+				ok = g_ascii_isxdigit(p[i]);
+			}
+		}
+		if (!ok || g_ascii_isalnum(p[36]) || p[36] == '-')
+			continue;
+		for (int i = 0, j = 0; i < 36; i++) {
+			guid[i] = g_ascii_tolower(p[i]);
+			if (p[i] != '-')
+				bare[j++] = guid[i];
+		}
+		guid[36] = bare[32] = '\0';
+		g_snprintf(ph, sizeof ph, "00000000-0000-0000-0000-%012u",
+			   (unsigned)a->n_tenant + 1);
+		id = ident_get(a, K_TENANT, guid, ph, &fresh);
+		if (fresh) {
+			a->n_tenant++;
+			add_pattern(a, guid, ph, R_WORD, id);
+			g_snprintf(ph, sizeof ph, "%032u", (unsigned)a->n_tenant);
+			add_pattern(a, bare, ph, R_WORD, id);
+		}
+		p += 35;
+	}
+}
+
 static void
 discover_header(anon *a, const char *name, const char *val, const char *raw,
 		GMimeHeader *h)
@@ -3257,6 +3306,8 @@ discover_header(anon *a, const char *name, const char *val, const char *raw,
 		    (!raw || strcmp(gval, raw) != 0))
 			discover_addresses(a, gval, rcpt);
 	}
+	if (provider_header(name))
+		scan_tenants(a, val);
 	a->no_addr = name_in(name, msgid_headers);
 	engine(a, val, strlen(val), 0, NULL);
 	a->no_addr = FALSE;

@@ -79,7 +79,7 @@ typedef struct csip_anon_policy {
  *   [{"kind": "recipient-address" | "recipient-local-part" |
  *             "recipient-name" | "provider-domain" | "provider-host" |
  *             "internal-ip" | "internal-received" | "provider-header" |
- *             "gateway-link",
+ *             "gateway-link" | "provider-id",
  *     "value": <original>, "placeholder": <replacement or null when the
  *     header was dropped>, "where": ["header:To", "part 1 (text/plain)",
  *     ...]}]
