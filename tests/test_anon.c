@@ -778,6 +778,33 @@ test_tenant_id(void)
 	g_free(out);
 }
 
+/* A provider domain with an internationalised label, given in punycode,
+ * is found in its Unicode form too (例え.jp), raw and percent-encoded. */
+static void
+test_idn_domain(void)
+{
+	static char *doms[] = { "xn--r8jz45g.jp", NULL };
+	static const csip_anon_policy pol = { doms, NULL };
+	static const char mail[] = "From: a@attacker.example\n"
+		"To: t@xn--r8jz45g.jp\nSubject: x\nMIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n\n"
+		"webmail https://mx1.\xe4\xbe\x8b\xe3\x81\x88.jp/owa and "
+		"https://r.example/?h=%E4%BE%8B%E3%81%88.jp\n";
+	char *out = NULL;
+	size_t out_len;
+	json_t *removed = NULL;
+	GPtrArray *texts;
+
+	if (anon(mail, strlen(mail), &pol, &out, &out_len, &removed) < 0)
+		g_error("anonymise: %s", csip_error_last());
+	texts = decodings(out, out_len);
+	assert_gone(texts, "\xe4\xbe\x8b\xe3\x81\x88");
+	assert_gone(texts, "xn--r8jz45g");
+	g_ptr_array_free(texts, TRUE);
+	json_decref(removed);
+	g_free(out);
+}
+
 /* ---- the planted recipient ---------------------------------------------- */
 
 static void
@@ -1514,6 +1541,7 @@ main(int argc, char **argv)
 	g_test_add_func("/anon/names-in-text", test_names_in_text);
 	g_test_add_func("/anon/reader-views", test_reader_views);
 	g_test_add_func("/anon/tenant-id", test_tenant_id);
+	g_test_add_func("/anon/idn-domain", test_idn_domain);
 	g_test_add_func("/anon/check-breaks", test_check_breaks);
 	g_test_add_func("/anon/gmime-reading", test_gmime_reading);
 	g_test_add_func("/anon/idempotent", test_idempotent);

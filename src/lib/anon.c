@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <gmime/gmime.h>
+#include <idn2.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -4897,6 +4898,24 @@ anon_clear(anon *a)
 	g_free(a->leak_where);
 }
 
+/* A provider domain with an internationalised label (given in punycode,
+ * xn--) is also written in Unicode, in links and text (例え.jp): that form
+ * is a pattern of the same identity. */
+static void
+add_unicode_form(anon *a, const char *domain, ident *id)
+{
+	char *u = NULL;
+
+	if (!strstr(domain, "xn--") ||
+	    idn2_to_unicode_8z8z(domain, &u, 0) != IDN2_OK || !u)
+		goto out;
+	if (strcmp(u, domain) != 0)
+		add_pattern(a, u, REDACTED, strchr(u, '.') ? R_NONE :
+			    R_DOMAIN1, id);
+out:
+	idn2_free(u);
+}
+
 static int
 load_policy(anon *a, const csip_anon_policy *pol)
 {
@@ -4924,6 +4943,7 @@ load_policy(anon *a, const csip_anon_policy *pol)
 		id = ident_get(a, K_DOMAIN, s, REDACTED, &fresh);
 		add_pattern(a, s, REDACTED, strchr(s, '.') ? R_NONE : R_DOMAIN1,
 			    id);
+		add_unicode_form(a, s, id);
 		g_ptr_array_add(a->domains, s);
 	}
 	for (char **c = pol ? pol->networks : NULL; c && *c; c++) {
