@@ -714,10 +714,16 @@ test_reader_views(void)
 		{ "text/plain", "https://form.example/?n=%8ER%93c%91%BE%98Y\n",
 		  0 },
 		{ "text/plain", "https://form.example/?m=%BB%B3%C5%C4\n", 0 },
+		/* a forwarded mail, uuencoded */
+		{ "text/plain", "see below\nbegin 644 fwd.eml\n"
+		  "M5&\\Z(\'1A<F\\N>6%M861A0\'9I8W1I;2YE>&%M<&QE+FIP#0I3=6)J96-T"
+		  ".B!I\n1;G9O:6-E#0H-\"FAE;&QO#0H \n`\nend\n", 0 },
 		/* The same forms around other things: shared. */
 		{ "text/html", "<script>var u='\\x65vil';</script><p><span>"
 		  "ev</span>il.example [.] \xef\xbc\xa1\xef\xbc\xa2 "
 		  "hxxp://evil[.]example/</p>\n", 1 },
+		{ "text/plain", "begin 644 notes.txt\n"
+		  "4;65E=&EN9R!N;W1E<R!O;FQY#0H \n`\nend\n", 1 },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {

@@ -4656,6 +4656,64 @@ legacy_holds(anon *a, const char *s, size_t n)
 	return hit;
 }
 
+static gboolean check_search(anon *a, const char *s, size_t n, int depth);
+
+/* Whether a uuencoded file in the text S ("begin 644 name" ... "end",
+ * what old mailers and some forwarding scripts still write) holds an
+ * identity: decoded, searched as text one codec deep and for UTF-16.  A
+ * reader's tools decode it; the rewrite does not, so the check refuses. */
+static gboolean
+uu_holds(anon *a, const char *s, size_t n)
+{
+	const char *p = s, *e = s + n;
+	gboolean hit = FALSE;
+
+	while (!hit && (p = g_strstr_len(p, e - p, "begin ")) != NULL) {
+		const char *l = memchr(p, '\n', (size_t)(e - p));
+		GByteArray *out;
+
+		if ((p > s && p[-1] != '\n') || (size_t)(e - p) < 10 ||
+		    !(p[6] >= '0' && p[6] <= '7' && p[7] >= '0' && p[7] <= '7' &&
+		      p[8] >= '0' && p[8] <= '7') || !l) {
+			p += 6;
+			continue;
+		}
+		out = g_byte_array_new();
+		for (l++; l < e;) {
+			const char *eol = memchr(l, '\n', (size_t)(e - l));
+			const char *le = eol ? eol : e;
+			int len = (l[0] - 32) & 63;
+			guint8 q[3];
+
+			if (le - l >= 3 && memcmp(l, "end", 3) == 0)
+				break;
+			for (const char *c = l + 1; len > 0 && c + 3 < le + 1;
+			     c += 4) {
+				int v[4];
+
+				for (int k = 0; k < 4; k++)
+					v[k] = c + k < le ? (c[k] - 32) & 63 : 0;
+				q[0] = (guint8)(v[0] << 2 | v[1] >> 4);
+				q[1] = (guint8)(v[1] << 4 | v[2] >> 2);
+				q[2] = (guint8)(v[2] << 6 | v[3]);
+				g_byte_array_append(out, q, len < 3 ? len : 3);
+				len -= 3;
+			}
+			l = eol ? eol + 1 : e;
+		}
+		if (out->len) {
+			push_via(a, "uuencoded");
+			hit = check_search(a, (const char *)out->data, out->len,
+					   1) || utf16_holds(a, out->data,
+							     out->len);
+			pop_via(a);
+		}
+		g_byte_array_free(out, TRUE);
+		p = l;
+	}
+	return hit;
+}
+
 /* The check's search of S, DEPTH codecs deep: TRUE when an identity is
  * in it. */
 static gboolean
@@ -4674,6 +4732,8 @@ check_search(anon *a, const char *s, size_t n, int depth)
 	if (depth == 0 && !a->raw && check_views(a, s, n))
 		return TRUE;
 	if (depth > 0 && !a->raw && legacy_holds(a, s, n))
+		return TRUE;
+	if (depth == 0 && !a->raw && uu_holds(a, s, n))
 		return TRUE;
 	return depth < MAX_CODEC_DEPTH &&
 	       (pass_percent(a, s, n, depth, NULL) ||
