@@ -811,6 +811,29 @@ test_idn_domain(void)
 	g_free(out);
 }
 
+/* An internal address written zero-padded (as logs print it) is an
+ * internal address: replaced. */
+static void
+test_padded_ip(void)
+{
+	static const char mail[] = "From: a@attacker.example\n"
+		"To: " TARO "\nSubject: x\n\n"
+		"our proxy 10.020.030.040 and 010.20.30.040:8080 saw it\n";
+	char *out = NULL;
+	size_t out_len;
+	json_t *removed = NULL;
+	GPtrArray *texts;
+
+	if (anon(mail, strlen(mail), &victim, &out, &out_len, &removed) < 0)
+		g_error("anonymise: %s", csip_error_last());
+	texts = decodings(out, out_len);
+	assert_gone(texts, "10.020.030.040");
+	assert_gone(texts, "010.20.30.040");
+	g_ptr_array_free(texts, TRUE);
+	json_decref(removed);
+	g_free(out);
+}
+
 /* ---- the planted recipient ---------------------------------------------- */
 
 static void
@@ -1548,6 +1571,7 @@ main(int argc, char **argv)
 	g_test_add_func("/anon/reader-views", test_reader_views);
 	g_test_add_func("/anon/tenant-id", test_tenant_id);
 	g_test_add_func("/anon/idn-domain", test_idn_domain);
+	g_test_add_func("/anon/padded-ip", test_padded_ip);
 	g_test_add_func("/anon/check-breaks", test_check_breaks);
 	g_test_add_func("/anon/gmime-reading", test_gmime_reading);
 	g_test_add_func("/anon/idempotent", test_idempotent);

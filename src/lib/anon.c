@@ -356,6 +356,29 @@ ip_parse(const char *s, size_t n, int *family, guint8 *addr)
 	return inet_pton(AF_INET, buf, addr) == 1;
 }
 
+/* A dotted quad whose parts are zero-padded (10.001.002.003, as logs and
+ * some tools print addresses), read as a person reads it: in decimal.
+ * inet_pton() takes no leading zero. */
+static gboolean
+quad_padded(const char *s, size_t n, int *family, guint8 *addr)
+{
+	size_t i = 0;
+
+	for (int k = 0; k < 4; k++) {
+		unsigned v = 0, d = 0;
+
+		while (i < n && g_ascii_isdigit(s[i]) && d < 3) {
+			v = v * 10 + (unsigned)(s[i++] - '0');
+			d++;
+		}
+		if (d == 0 || v > 255 || (k < 3 && (i >= n || s[i++] != '.')))
+			return FALSE;
+		addr[k] = (guint8)v;
+	}
+	*family = AF_INET;
+	return i == n;
+}
+
 static gboolean
 prefix_eq(const guint8 *x, const guint8 *y, int bits)
 {
@@ -1632,7 +1655,8 @@ scan_ips(anon *a, const char *s, size_t n, gboolean private)
 			if (colons == 1)
 				e = first_colon;  /* 10.1.2.3:25 */
 			if (alpha || e - b < 7 || e - b > 15 ||
-			    !ip_parse(s + b, e - b, &fam, addr))
+			    (!ip_parse(s + b, e - b, &fam, addr) &&
+			     !quad_padded(s + b, e - b, &fam, addr)))
 				continue;
 		}
 		if (!in_nets(a, fam, addr) &&
