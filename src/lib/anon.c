@@ -4038,20 +4038,32 @@ utf16_holds(anon *a, const guint8 *b, size_t n)
 	gboolean found = FALSE;
 	GString *v;
 
-	if (n < 4 || !memchr(b, 0, n))
+	if (n < 8 || !memchr(b, 0, n))
 		return FALSE;
-	v = g_string_sized_new(n / 2 + 1);
+	v = g_string_new(NULL);
 	for (size_t o = 0; o < 2 && !found; o++) {
-		size_t ascii = 0;
+		size_t run = 0, start = 0;
 
 		g_string_truncate(v, 0);
+		/* Runs of four or more printable units only: no identity is
+		 * shorter, and an image's bytes then make an empty view. */
 		for (size_t i = o; i + 1 < n; i += 2) {
-			int ok = b[i + 1] == 0 && b[i] >= 0x20 && b[i] < 0x7f;
-
-			g_string_append_c(v, ok ? (char)b[i] : ' ');
-			ascii += ok;
+			if (b[i + 1] == 0 && b[i] >= 0x20 && b[i] < 0x7f) {
+				if (run++ == 0)
+					start = i;
+				continue;
+			}
+			if (run >= 4) {
+				for (size_t k = start; k < i; k += 2)
+					g_string_append_c(v, (char)b[k]);
+				g_string_append_c(v, ' ');
+			}
+			run = 0;
 		}
-		if (ascii >= 3)
+		if (run >= 4)
+			for (size_t k = start; k + 1 < n; k += 2)
+				g_string_append_c(v, (char)b[k]);
+		if (v->len)
 			found = pass_literal(a, v->str, v->len, NULL);
 	}
 	g_string_free(v, TRUE);
@@ -4692,7 +4704,7 @@ uu_holds(anon *a, const char *s, size_t n)
 	const char *p = s, *e = s + n;
 	gboolean hit = FALSE;
 
-	while (!hit && (p = g_strstr_len(p, e - p, "begin ")) != NULL) {
+	while (!hit && (p = memmem(p, (size_t)(e - p), "begin ", 6)) != NULL) {
 		const char *l = memchr(p, '\n', (size_t)(e - p));
 		GByteArray *out;
 
