@@ -14,6 +14,8 @@
 #include "testutil.h"
 #include "util/error.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <glib.h>
 #include <gmime/gmime.h>
 #include <string.h>
@@ -1552,6 +1554,218 @@ test_phishing_pot(void)
 	g_free(dir);
 }
 
+/* ---- archives ----------------------------------------------------------- */
+
+typedef struct arch_file {
+	const char *name;
+	const char *data;
+	size_t len;          /* 0: strlen(data) */
+} arch_file;
+
+static la_ssize_t
+arch_out(struct archive *ar, void *ud, const void *buf, size_t n)
+{
+	(void)ar;
+	g_byte_array_append(ud, buf, (guint)n);
+	return (la_ssize_t)n;
+}
+
+/* An archive of the N FILES, built with libarchive: a zip (encrypted with
+ * ZipCrypto under PASSWORD unless NULL), or with GZIP one gzip'd file. */
+static GByteArray *
+arch_pack(const arch_file *files, size_t n, gboolean gzip,
+	  const char *password)
+{
+	struct archive *ar = archive_write_new();
+	GByteArray *out = g_byte_array_new();
+
+	if (gzip) {
+		g_assert_cmpint(archive_write_set_format_raw(ar), ==,
+				ARCHIVE_OK);
+		g_assert_cmpint(archive_write_add_filter_gzip(ar), ==,
+				ARCHIVE_OK);
+	} else {
+		g_assert_cmpint(archive_write_set_format_zip(ar), ==,
+				ARCHIVE_OK);
+	}
+	if (password) {
+		g_assert_cmpint(archive_write_set_options(ar,
+			"zip:encryption=zipcrypt"), ==, ARCHIVE_OK);
+		g_assert_cmpint(archive_write_set_passphrase(ar, password), ==,
+				ARCHIVE_OK);
+	}
+	archive_write_set_bytes_in_last_block(ar, 1);
+	g_assert_cmpint(archive_write_open(ar, out, NULL, arch_out, NULL), ==,
+			ARCHIVE_OK);
+	for (size_t i = 0; i < n; i++) {
+		struct archive_entry *e = archive_entry_new();
+		size_t len = files[i].len ? files[i].len :
+			     strlen(files[i].data);
+
+		archive_entry_update_pathname_utf8(e, files[i].name);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, (la_int64_t)len);
+		g_assert_cmpint(archive_write_header(ar, e), ==, ARCHIVE_OK);
+		g_assert_cmpint(archive_write_data(ar, files[i].data, len), ==,
+				(la_ssize_t)len);
+		archive_entry_free(e);
+	}
+	g_assert_cmpint(archive_write_close(ar), ==, ARCHIVE_OK);
+	archive_write_free(ar);
+	return out;
+}
+
+/* A mail to the recipient with BODY and the attachment NAME of TYPE
+ * holding AR. */
+static GString *
+arch_mail(const char *body, const char *type, const char *name,
+	  const GByteArray *ar)
+{
+	char *b64 = g_base64_encode(ar->data, ar->len);
+	GString *m = g_string_new(NULL);
+
+	g_string_printf(m, "From: a@attacker.example\n"
+		"To: =?UTF-8?B?5bGx55SwIOWkqumDjg==?= <" TARO ">\n"
+		"Subject: invoice\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: text/plain; charset=utf-8\n\n%s\n"
+		"--b\nContent-Type: %s; name=%s\n"
+		"Content-Transfer-Encoding: base64\n\n%s\n--b--\n",
+		body, type, name, b64);
+	g_free(b64);
+	return m;
+}
+
+/* The bytes of the attachment (the last leaf) of the mail OUT. */
+static GByteArray *
+arch_attachment(const char *out, size_t len)
+{
+	GMimeMessage *m = parse(out, len);
+	GMimeMultipart *mp = GMIME_MULTIPART(g_mime_message_get_mime_part(m));
+	GByteArray *b = content_bytes(GMIME_PART(g_mime_multipart_get_part(mp,
+		g_mime_multipart_get_count(mp) - 1)));
+
+	g_object_unref(m);
+	return b;
+}
+
+/* An archive attached as a binary part is kept byte for byte, and its
+ * packed bytes hide its members from the raw search: the check opens it,
+ * and a recipient or a provider name in a member (a mail walked as one,
+ * text searched with names, anything else searched raw, archives inside
+ * opened in turn, encrypted ones with the passwords the body gives, the
+ * member names searched as text) fails the message, naming the part and
+ * the member, also when the archive is declared as text; so does an
+ * archive that could not be unpacked whole.  An innocent archive, and an
+ * encrypted one that no candidate opens, are shared as they were. */
+static void
+test_archives(void)
+{
+	static const char inner_eml[] = "From: a@attacker.example\n"
+		"To: " TARO "\nSubject: invoice\n\n"
+		"Please open the attachment.\n";
+	static const char inner_name[] = "From: =?UTF-8?B?5bGx55SwIOWkqumDjg=="
+		"?= <noreply@attacker.example>\n"
+		"To: =?UTF-8?B?5bGx55SwIOWkqumDjg==?=\n"
+		"Subject: invoice\n\nPlease open the attachment.\n";
+	static const char log_text[] = "Jan 12 03:04:05 relay postfix/smtp: "
+		"connect to mbox.corp." VICTIM "[10.20.1.2]:25\n";
+	const arch_file eml = { "fwd/attack.eml", inner_eml, 0 };
+	const arch_file name_eml = { "attack.eml", inner_name, 0 };
+	const arch_file innocent = { "readme.txt", "Quarterly figures, see "
+		"the table below.\n", 0 };
+	const arch_file secret = { "list.txt", "contact " TARO "\n", 0 };
+	const arch_file log = { "maillog", log_text, 0 };
+	const arch_file jp_name = { "山田様_請求書.txt", "see inside\n",
+				    0 };
+	char *zeros = g_malloc0(4u << 20);
+	const arch_file bomb = { "zeros.bin", zeros, 4u << 20 };
+	GByteArray *inner = arch_pack(&eml, 1, FALSE, NULL);
+	const arch_file nested = { "inner.zip", (const char *)inner->data,
+				   inner->len };
+	const struct {
+		GByteArray *ar;
+		const char *body, *type, *name;
+		const char *why;     /* in the message; NULL: shared */
+	} rows[] = {
+		{ arch_pack(&eml, 1, FALSE, NULL), "see the zip",
+		  "application/zip", "fwd.zip",
+		  "recipient-address is still in part 2 (application/zip), "
+		  "archive member \"fwd/attack.eml\": header:To" },
+		{ arch_pack(&name_eml, 1, FALSE, NULL), "see the zip",
+		  "application/zip", "fwd.zip",
+		  "recipient-name is still in part 2 (application/zip), "
+		  "archive member \"attack.eml\": header:From" },
+		{ arch_pack(&log, 1, TRUE, NULL), "the log",
+		  "application/gzip", "maillog.gz",
+		  "provider-domain is still in part 2 (application/gzip), "
+		  "archive member" },
+		{ arch_pack(&jp_name, 1, FALSE, NULL), "see the zip",
+		  "application/zip", "x.zip",
+		  "recipient-name is still in part 2 (application/zip), "
+		  "archive member \"Recipient-1" },
+		{ arch_pack(&eml, 1, FALSE, NULL), "see the zip",
+		  "text/plain", "fwd.txt",
+		  "recipient-address is still in part 2 (text/plain), "
+		  "archive member \"fwd/attack.eml\": header:To" },
+		{ arch_pack(&innocent, 1, FALSE, NULL), "see the zip",
+		  "application/zip", "figures.zip", NULL },
+		{ arch_pack(&nested, 1, FALSE, NULL), "see the zip",
+		  "application/octet-stream", "outer.bin",
+		  "part 2 (application/octet-stream), archive member "
+		  "\"inner.zip\", archive member \"fwd/attack.eml\": "
+		  "header:To" },
+		{ arch_pack(&secret, 1, FALSE, "Kx7pQ2wz"),
+		  "The password: Kx7pQ2wz", "application/zip", "list.zip",
+		  "recipient-address is still in part 2 (application/zip), "
+		  "archive member \"list.txt\"" },
+		{ arch_pack(&secret, 1, FALSE, "Kx7pQ2wz"),
+		  "no password here", "application/zip", "list.zip", NULL },
+		{ arch_pack(&bomb, 1, FALSE, NULL), "see the zip",
+		  "application/zip", "zeros.zip",
+		  "part 2 (application/zip) is an archive that could not be "
+		  "checked whole" },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+		GString *mail = arch_mail(rows[i].body, rows[i].type,
+					  rows[i].name, rows[i].ar);
+		char *out = NULL;
+		size_t out_len = 0;
+		json_t *removed = NULL;
+		int rc = anon(mail->str, mail->len, &victim, &out, &out_len,
+			      &removed);
+
+		g_test_message("row %zu: %d %s", i, rc,
+			       rc < 0 ? csip_error_last() : "");
+		if (rows[i].why) {
+			g_assert_cmpint(rc, ==, CSIP_ERR);
+			g_assert_true(g_str_has_prefix(csip_error_last(),
+				"anonymisation incomplete: "));
+			g_assert_nonnull(strstr(csip_error_last(),
+						rows[i].why));
+			g_assert_null(strstr(csip_error_last(), "taro"));
+			g_assert_null(strstr(csip_error_last(), "victim"));
+			g_assert_null(strstr(csip_error_last(), "山田"));
+		} else {
+			GByteArray *kept;
+
+			csip_assert_ok(rc);
+			kept = arch_attachment(out, out_len);
+			g_assert_cmpmem(kept->data, kept->len,
+					rows[i].ar->data, rows[i].ar->len);
+			g_byte_array_unref(kept);
+			json_decref(removed);
+			g_free(out);
+		}
+		g_string_free(mail, TRUE);
+		g_byte_array_unref(rows[i].ar);
+	}
+	g_byte_array_unref(inner);
+	g_free(zeros);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1578,5 +1792,6 @@ main(int argc, char **argv)
 	g_test_add_func("/anon/idempotent", test_idempotent);
 	g_test_add_func("/anon/bad-input", test_bad_input);
 	g_test_add_func("/anon/phishing-pot", test_phishing_pot);
+	g_test_add_func("/anon/archives", test_archives);
 	return g_test_run();
 }

@@ -12,10 +12,14 @@
  *  3. check: serialise, parse the result again and search it the same way;
  *     the raw bytes and the bytes of binary attachments (kept as they
  *     were) are searched for addresses, hosts and IPs too, in 8-bit text
- *     and in UTF-16; each text is also read as a person or a script would
- *     see it (escapes decoded, full-width forms, defanged notation,
- *     folded lines, markup removed: check_views()).  Anything left fails
- *     the call (fail closed).
+ *     and in UTF-16, and archives (zip, gzip, 7z, rar, tar ...) are
+ *     opened and their members searched: a mail as a nested message,
+ *     text with names, other bytes raw, archives inside in turn, with
+ *     the passwords the bodies give; each text is also read as a person
+ *     or a script would see it (escapes decoded, full-width forms,
+ *     defanged notation, folded lines, markup removed: check_views()).
+ *     Anything left, or an archive that could not be unpacked whole,
+ *     fails the call (fail closed).
  *
  * Discovery finishes before any rewriting, so an identity first seen late
  * (an address at a provider domain in the last part) is also replaced where
@@ -27,6 +31,8 @@
  * the MIME structure and writes it back.
  */
 #include "lib/anon.h"
+#include "lib/mail.h"
+#include "lib/mail_archive.h"
 #include "lib/mail_charset.h"
 #include "lib/url_unwrap.h"
 #include "util/error.h"
@@ -137,6 +143,8 @@ typedef struct anon {
 	                            bytes: a tree of this walk alone */
 	int leak_kind;           /* CHECK: what was found, -1: nothing */
 	char *leak_where;
+	GMimeObject *checked;    /* CHECK: the result parsed again */
+	struct arch_state *arch; /* CHECK: archives (check_archive()) */
 } anon;
 
 static gboolean needs_rewrite(anon *a, const char *s, size_t n);
@@ -4070,6 +4078,327 @@ utf16_holds(anon *a, const guint8 *b, size_t n)
 	return found;
 }
 
+/* ---- archives --------------------------------------------------------- */
+
+/* An archive attached as a binary part is shared byte for byte, and its
+ * packed bytes hide what it holds from the raw search: a participant who
+ * zips the reported mail, or attaches a gzip'd log, would share the
+ * recipient's address and name, the internal host names and the greeting
+ * unseen.  So the check opens it (csip_mail_archive_walk(), under the
+ * limits mail.c uses) and searches every member as what it is: a mail is
+ * walked like a nested message, text is decoded and searched with names,
+ * anything else gets the raw and UTF-16 searches of a binary part, and an
+ * archive inside is opened in turn.  The member's name is searched as
+ * text.  An identity anywhere fails the message; archives are never
+ * rewritten.  Only the check opens archives, once. */
+
+#define ARCHIVE_PW_TRIES 512     /* archive opens per mail, as mail.c */
+#define MEMBER_SHOWN     80      /* characters of a member name shown */
+
+typedef struct arch_state {
+	csip_mail_archive_budget budget;  /* one for the whole check */
+	char **passwords;        /* from the bodies, once some archive was
+	                            encrypted; NULL before */
+	const char *outer;       /* the member whose mail is being walked,
+	                            or NULL: labels start with it */
+} arch_state;
+
+typedef struct arch_walk {
+	anon *a;
+	const char *label;       /* the archive, for messages */
+	int depth;
+	int rc;                  /* the first failure, then members are
+	                            skipped */
+} arch_walk;
+
+static char *scrub(anon *a, const char *s);
+static int check_archive(anon *a, const guint8 *b, size_t n,
+			 const char *label, int depth);
+
+static void
+arch_free(arch_state *st)
+{
+	if (!st)
+		return;
+	g_strfreev(st->passwords);
+	g_free(st);
+}
+
+/* Whether B starts like a container or a compressed stream that
+ * csip_mail_archive_walk() opens (what libmagic tells mail.c; anon.c
+ * reads the magic numbers itself).  Office documents are zips too, and
+ * are opened: their XML is text. */
+static gboolean
+archive_magic(const guint8 *b, size_t n)
+{
+	static const struct {
+		const char *m;
+		size_t len;
+	} magic[] = {
+		{ "PK\x03\x04", 4 }, { "PK\x07\x08", 4 }, { "\x1f\x8b", 2 },
+		{ "\x1f\x9d", 2 }, { "BZh", 3 }, { "\xfd" "7zXZ\0", 6 },
+		{ "\x28\xb5\x2f\xfd", 4 }, { "\x04\x22\x4d\x18", 4 },
+		{ "LZIP", 4 }, { "\x5d\0\0", 3 }, { "7z\xbc\xaf\x27\x1c", 6 },
+		{ "Rar!\x1a\x07", 6 }, { "MSCF", 4 }, { "070707", 6 },
+		{ "070701", 6 }, { "070702", 6 }, { "\xc7\x71", 2 },
+		{ "\x71\xc7", 2 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(magic); i++)
+		if (n >= magic[i].len && memcmp(b, magic[i].m, magic[i].len)
+		    == 0)
+			return TRUE;
+	return (n >= 262 && memcmp(b + 257, "ustar", 5) == 0) ||
+	       (n >= 0x8006 && memcmp(b + 0x8001, "CD001", 5) == 0) ||
+	       (n >= 7 && b[2] == '-' && b[3] == 'l' && b[4] == 'h' &&
+		b[6] == '-');
+}
+
+/* The texts of the bodies under OBJ (text parts and attachments, and
+ * those of the messages inside), into TEXTS: where csip_mail_passwords()
+ * looks for the password of an encrypted archive. */
+static void
+body_texts(anon *a, GMimeObject *obj, GPtrArray *texts, int depth)
+{
+	if (!obj || depth > MAX_MIME_DEPTH)
+		return;
+	if (GMIME_IS_MESSAGE(obj)) {
+		body_texts(a, g_mime_message_get_mime_part(GMIME_MESSAGE(obj)),
+			   texts, depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		body_texts(a, GMIME_OBJECT(g_mime_message_part_get_message(
+			GMIME_MESSAGE_PART(obj))), texts, depth + 1);
+	} else if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+			body_texts(a, g_mime_multipart_get_part(mp, i), texts,
+				   depth + 1);
+	} else if (GMIME_IS_PART(obj)) {
+		GByteArray *bytes = part_bytes(GMIME_PART(obj));
+		int kind = part_kind(obj, bytes);
+		GMimeMessage *m;
+
+		if (kind == P_TEXT || kind == P_TEXTISH) {
+			GString *t = part_text(a, bytes,
+				g_mime_object_get_content_type_parameter(obj,
+					"charset"), NULL);
+
+			g_ptr_array_add(texts, g_string_free(t, FALSE));
+		} else if (kind == P_MESSAGE &&
+			   (m = parse_bytes(a, (const char *)bytes->data,
+					    bytes->len)) != NULL) {
+			body_texts(a, GMIME_OBJECT(m), texts, depth + 1);
+			g_object_unref(m);
+		}
+		g_byte_array_unref(bytes);
+	}
+}
+
+/* A member's name as an error message shows it: valid UTF-8, no control
+ * characters or quotes, at most MEMBER_SHOWN characters.  A new string. */
+static char *
+member_shown(const char *name)
+{
+	char *s = g_utf8_make_valid(name ? name : "", -1), *t;
+
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"')
+			*p = '_';
+	if (g_utf8_strlen(s, -1) <= MEMBER_SHOWN)
+		return s;
+	t = g_utf8_substring(s, 0, MEMBER_SHOWN);
+	g_free(s);
+	return t;
+}
+
+/* Whether a member named NAME holding B (N bytes) is a mail: named as one
+ * (the extensions do_leaf() takes), or text that opens with a mail's
+ * header fields. */
+static gboolean
+member_is_mail(const char *name, const GByteArray *b)
+{
+	static const char *const msg_ext[] = { "eml", "mht", "mhtml", NULL };
+	static const char *const fields[] = { "From:", "To:", "Received:",
+		"Return-Path:", "Message-ID:", "Delivered-To:", "Subject:",
+		"Date:", "MIME-Version:", NULL };
+
+	if (ext_in(name, msg_ext))
+		return TRUE;
+	for (int i = 0; fields[i]; i++)
+		if (b->len > strlen(fields[i]) &&
+		    g_ascii_strncasecmp((const char *)b->data, fields[i],
+					strlen(fields[i])) == 0)
+			return looks_text(b);
+	return FALSE;
+}
+
+/* Search one member (NAME, B) of the archive labelled PARENT.  CSIP_OK,
+ * or CSIP_ERR with the leak noted, or an error set. */
+static int
+check_member(anon *a, const char *parent, const char *name,
+	     const GByteArray *b, int depth)
+{
+	char *shown = member_shown(name);
+	char *label = g_strconcat(parent, ", archive member \"", shown, "\"",
+				  NULL);
+	GMimeMessage *m;
+	int rc = CSIP_OK;
+
+	set_where(a, g_strconcat(label, " (its name)", NULL));
+	if (name && engine(a, name, strlen(name), 0, NULL)) {
+		rc = CSIP_ERR;
+		goto out;
+	}
+	set_where(a, g_strdup(label));
+	if (!b)
+		goto out;   /* encrypted (no candidate opened it) or damaged:
+			       unread here, and as unreadable to whoever
+			       receives the archive */
+	if (member_is_mail(name, b) &&
+	    (m = parse_bytes(a, (const char *)b->data, b->len)) != NULL) {
+		const char *outer = a->arch->outer;
+
+		a->arch->outer = label;
+		a->transient++;
+		rc = walk(a, GMIME_OBJECT(m), "", depth + 1);
+		a->transient--;
+		a->arch->outer = outer;
+		g_object_unref(m);
+		if (rc == CSIP_ERR && a->leak_kind >= 0 &&
+		    !g_str_has_prefix(a->leak_where, label)) {
+			char *w = a->leak_where;
+
+			a->leak_where = g_strconcat(label, ": ", w, NULL);
+			g_free(w);
+		}
+	} else if (looks_text(b)) {
+		GString *t = decode_text((const char *)b->data, b->len, NULL,
+					 NULL);
+
+		if (engine(a, t->str, t->len, 0, NULL))
+			rc = CSIP_ERR;
+		g_string_free(t, TRUE);
+	} else {
+		a->raw = TRUE;
+		if (pass_literal(a, (const char *)b->data, b->len, NULL) ||
+		    utf16_holds(a, b->data, b->len))
+			rc = CSIP_ERR;
+		a->raw = FALSE;
+		if (rc == CSIP_OK && archive_magic(b->data, b->len))
+			rc = check_archive(a, b->data, b->len, label,
+					   depth + 1);
+	}
+out:
+	g_free(label);
+	g_free(shown);
+	return rc;
+}
+
+static void
+on_member(const csip_mail_archive_member *mem, void *ud)
+{
+	arch_walk *x = ud;
+	GByteArray b = { (guint8 *)mem->data, (guint)mem->size };
+
+	if (x->rc == CSIP_OK)
+		x->rc = check_member(x->a, x->label, mem->name,
+				     mem->data ? &b : NULL, x->depth);
+}
+
+/* Open the archive B (N bytes, the part or member LABEL) and search
+ * every member.  Returns CSIP_OK, or CSIP_ERR with the leak noted, or an
+ * error set when the archive could not be searched whole. */
+static int
+check_archive(anon *a, const guint8 *b, size_t n, const char *label,
+	      int depth)
+{
+	arch_walk x = { a, label, depth, CSIP_OK };
+	csip_mail_archive_result res;
+	csip_mail_archive_budget before;
+	char **given;
+	char *shown;
+
+	if (depth > MAX_MIME_DEPTH) {
+		shown = scrub(a, label);
+		x.rc = csip_error_set(CSIP_ERR, "anonymisation incomplete: "
+			"%s nests archives more than %d levels deep and could "
+			"not be checked; the message must not be shared (the "
+			"hub keeps the original for its analysts)", shown,
+			MAX_MIME_DEPTH);
+		g_free(shown);
+		return x.rc;
+	}
+	if (!a->arch) {
+		csip_mail_limits lim;
+
+		csip_mail_limits_default(&lim);
+		a->arch = g_new0(arch_state, 1);
+		a->arch->budget.max_expanded = lim.max_expanded;
+		a->arch->budget.max_ratio = lim.max_ratio;
+		a->arch->budget.members_left = lim.max_parts;
+		a->arch->budget.password_tries = ARCHIVE_PW_TRIES;
+	}
+	before = a->arch->budget;
+	given = a->arch->passwords;
+	csip_mail_archive_walk(b, n, given, &a->arch->budget, on_member, &x,
+			       &res);
+	if (x.rc == CSIP_OK && res.encrypted && !res.password && !given) {
+		/* Encrypted, and read without passwords: the password may
+		 * be in a body, as in the attack mails that mail.c opens.
+		 * The candidates are collected once (here, or for an archive
+		 * inside this one), and the archive read again with them,
+		 * as if for the first time. */
+		if (!a->arch->passwords) {
+			GPtrArray *texts =
+				g_ptr_array_new_with_free_func(g_free);
+
+			body_texts(a, a->checked, texts, 0);
+			a->arch->passwords = csip_mail_passwords(
+				(const char *const *)texts->pdata, texts->len);
+			g_ptr_array_free(texts, TRUE);
+		}
+		if (a->arch->passwords[0]) {
+			csip_mail_archive_result_clear(&res);
+			a->arch->budget = before;
+			csip_mail_archive_walk(b, n, a->arch->passwords,
+					       &a->arch->budget, on_member,
+					       &x, &res);
+		}
+	}
+	if (x.rc == CSIP_OK && res.bomb) {
+		shown = scrub(a, label);
+		x.rc = csip_error_set(CSIP_ERR, "anonymisation incomplete: "
+			"%s is an archive that could not be checked whole "
+			"(unpacking stopped at a limit: a likely zip bomb, too "
+			"many members or too many unpacked bytes); what was "
+			"not unpacked could name a recipient or the provider, "
+			"so the message must not be shared (the hub keeps the "
+			"original for its analysts)", shown);
+		g_free(shown);
+	}
+	csip_mail_archive_result_clear(&res);
+	return x.rc;
+}
+
+/* The archive check of a binary part (CHECK), its label in a->where (in
+ * a mail inside an archive, after the member's). */
+static int
+check_archive_part(anon *a, const GByteArray *bytes, int depth)
+{
+	const char *w = a->where ? a->where : "the message";
+	char *label;
+	int rc;
+
+	if (!archive_magic(bytes->data, bytes->len))
+		return CSIP_OK;
+	label = a->arch && a->arch->outer ?
+		g_strconcat(a->arch->outer, ": ", w, NULL) : g_strdup(w);
+	rc = check_archive(a, bytes->data, bytes->len, label, depth);
+	g_free(label);
+	return rc;
+}
+
 /* A leaf part.  Returns CSIP_OK, or CSIP_ERR on a leak (CHECK). */
 static int
 do_leaf(anon *a, GMimePart *part, const char *path, int depth)
@@ -4113,6 +4442,9 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 			goto out;
 		}
 	}
+	if (a->mode == M_CHECK && kind != P_BINARY &&
+	    (rc = check_archive_part(a, bytes, depth)) < 0)
+		goto out;   /* an archive declared as text */
 	if (kind == P_BINARY) {
 		/* Kept byte for byte; but an address or a provider name in
 		 * the bytes themselves is not shared unseen: the check
@@ -4126,6 +4458,8 @@ do_leaf(anon *a, GMimePart *part, const char *path, int depth)
 			    utf16_holds(a, bytes->data, bytes->len))
 				rc = CSIP_ERR;
 			a->raw = FALSE;
+			if (rc == CSIP_OK)
+				rc = check_archive_part(a, bytes, depth);
 		}
 		goto out;
 	}
@@ -4992,6 +5326,7 @@ anon_clear(anon *a)
 	g_mime_parser_options_free(a->popts);
 	g_free(a->where);
 	g_free(a->leak_where);
+	arch_free(a->arch);
 }
 
 /* A provider domain with an internationalised label (given in punycode,
@@ -5165,7 +5500,9 @@ final_check(anon *a, const char *buf, size_t len)
 			"the result does not parse as a mail again; the "
 			"message must not be shared");
 	}
+	a->checked = GMIME_OBJECT(m);
 	rc = walk(a, GMIME_OBJECT(m), "", 0);
+	a->checked = NULL;
 	g_object_unref(m);
 	if (rc == CSIP_ERR && a->leak_kind >= 0)
 		return fail_closed(a);

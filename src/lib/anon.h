@@ -36,10 +36,20 @@
  * The attacker's side is kept: the sender, its IP and host, links (with the
  * recipient identity inside them replaced), and binary attachments byte for
  * byte (when those bytes themselves hold a recipient address or a provider
- * name, the message fails closed instead).  Text parts (and text
- * attachments: .txt, .html, .eml, scripts) are decoded from their charset,
- * rewritten, and written back as UTF-8; message/rfc822 parts are
- * anonymised recursively.
+ * name, the message fails closed instead).  Archives (zip, gzip, 7z, rar,
+ * tar, ...; found by their magic numbers) are kept byte for byte too, and
+ * searched inside: a member that is a mail is searched as a nested
+ * message, one that is text as text (names included), any other as a
+ * binary attachment, archives inside in turn, and member names as text;
+ * encrypted members are read with the password candidates of the bodies
+ * (those csip_mail_parse() tries), and one no candidate opens counts as
+ * unreadable, not as a leak.  An identity in a member, or an archive that
+ * could not be unpacked whole (a zip bomb, more members or unpacked bytes
+ * than csip_mail_parse()'s limits), fails the message.
+ *
+ * Text parts (and text attachments: .txt, .html, .eml, scripts) are
+ * decoded from their charset, rewritten, and written back as UTF-8;
+ * message/rfc822 parts are anonymised recursively.
  *
  * Received hops: a hop whose receiving side ("by") and sending side
  * ("from") are both internal (a provider host or an IP in a provider
@@ -49,7 +59,8 @@
  * Before returning, the result is parsed again and every header, every
  * text part and every percent-, entity- or base64-encoded run in them is
  * searched for every identity found (and the raw bytes for addresses,
- * hosts and IPs); if one is left the function fails closed.
+ * hosts and IPs, and the members of archives as above); if one is left
+ * the function fails closed.
  */
 #ifndef CSIP_ANON_H
 #define CSIP_ANON_H
@@ -87,8 +98,9 @@ typedef struct csip_anon_policy {
  * Fails with CSIP_EINVAL when the bytes are not a mail or a policy entry
  * is malformed, CSIP_ETOOBIG above CSIP_ANON_MAX_MESSAGE, and CSIP_ERR
  * ("anonymisation incomplete: ...") when the final check still finds an
- * identity in the result; the message never names the identity.  On
- * failure *out is NULL, *out_len 0 and *removed NULL. */
+ * identity in the result (in an archive: naming the part and the member)
+ * or cannot search an archive whole; the message never names the
+ * identity.  On failure *out is NULL, *out_len 0 and *removed NULL. */
 int csip_anon_message(const char *data, size_t len,
 		      const csip_anon_policy *pol, char **out,
 		      size_t *out_len, json_t **removed);

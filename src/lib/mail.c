@@ -2868,6 +2868,20 @@ collect_passwords(GPtrArray *cands, GPtrArray *texts)
 	g_ptr_array_free(shorts, TRUE);
 }
 
+char **
+csip_mail_passwords(const char *const *texts, size_t n)
+{
+	GPtrArray *t = g_ptr_array_sized_new((guint)n);
+	GPtrArray *pw = g_ptr_array_new();
+
+	for (size_t i = 0; i < n; i++)
+		g_ptr_array_add(t, (gpointer)texts[i]);
+	collect_passwords(pw, t);
+	g_ptr_array_add(pw, NULL);
+	g_ptr_array_free(t, TRUE);
+	return (char **)g_ptr_array_free(pw, FALSE);
+}
+
 /* ---- attachments ------------------------------------------------- */
 
 static void analyse_nested(ctx *c, GMimeMessage *msg, unsigned depth,

@@ -64,6 +64,12 @@ int csip_mail_parse_for(const char *data, size_t len,
 			const csip_mail_limits *lim,
 			const char *const *provider, csip_mail **out);
 
+/* The password candidates that csip_mail_parse() tries on encrypted
+ * archives, from TEXTS (N UTF-8 texts, the mail's bodies): first what
+ * follows a password keyword, then every short token.  A NULL-terminated
+ * vector, at most 64 entries, freed with g_strfreev(). */
+char **csip_mail_passwords(const char *const *texts, size_t n);
+
 /* Free a parsed mail; NULL is accepted. */
 void csip_mail_free(csip_mail *m);
 
