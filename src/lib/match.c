@@ -143,7 +143,7 @@ enum {
 			   * character, as a URL's host may hold */
 };
 
-static uint16_t cls[256];
+static uint32_t cls[256];
 static uint16_t ucls[256]; /* acc_of()'s class: a byte that is no token
 			    * character adds C_ALPHA | C_FOREIGN */
 static int8_t hexv[256];   /* a hex digit's value, else -1 */
@@ -1848,15 +1848,12 @@ match_run(scan *sc, const char *p, size_t n, unsigned acc)
 		return;
 	/* host:port, key:value, user@host: each part on its own, with the
 	 * classes of its own bytes. */
-	st = 0;
-	for (size_t i = 0; i <= n; i++) {
+	for (size_t i = st = 0; i <= n; i++) {
 		const char *q, *at, *last;
 		size_t m;
 
-		if (i < n && p[i] != ':') {
-			pacc |= cls[(unsigned char)p[i]];
-			continue;
-		}
+		while (i < n && p[i] != ':')
+			pacc |= cls[(unsigned char)p[i++]];
 		/* As acc_of() does for such bytes, at once for the part. */
 		if (acc & C_FOREIGN)
 			pacc |= C_ALPHA;
