@@ -242,11 +242,15 @@ static void
 test_pieces(void)
 {
 	static const char *const v[] = { "10.1.2.3", "evil.example",
-		"bob@evil.example", "2001:db8::/32", "1.2.3.4", NULL };
+		"bob@evil.example", "2001:db8::/32", "1.2.3.4",
+		"100.101.102.103", NULL };
 	csip_match_set *s = make_set(v);
 
-	/* ".." cuts numbers and names. */
+	/* ".." cuts numbers and names; in a number longer than an
+	 * address, with no other two dots one byte apart. */
 	assert_scan(s, "x 10.1.2.3..10.1.2.3 y", "10.1.2.3@2 10.1.2.3@12");
+	assert_scan(s, "100.101.102.103..7 7..100.101.102.103",
+		    "100.101.102.103@0 100.101.102.103@22");
 	/* After the first two parts of an address in no network's /16,
 	 * and in digits and dots that are no address, as long as an
 	 * address fits after it. */

@@ -1749,12 +1749,14 @@ match_number(scan *sc, const char *p, size_t n)
 		}
 	}
 	/* Cut by "..", its pieces are digits and dots too: only one of 7
-	 * bytes or more, an address, can make a sighting. */
-	for (size_t i = 0; n >= 2 + 7 && i + 1 < n; i++)
-		if (p[i] == '.' && p[i + 1] == '.') {
+	 * bytes or more, an address, can make a sighting.  (N < 32: longer
+	 * pieces go to piece_slow() from match_piece().) */
+	if (n >= 2 + 7) {
+		uint32_t dm = dots_of(p, n);
+
+		if (dm & dm >> 1)
 			piece_slow(sc, p, n);
-			return;
-		}
+	}
 }
 
 /* The OR of the classes of P[0..N). */
