@@ -1608,33 +1608,53 @@ piece_slow(scan *sc, const char *p, size_t n)
 		match_host(sc, p, n);
 }
 
-/* The dots of P[0..N), 1 <= N <= 31, as bits of a mask (bit I for P[I]);
- * read in two overlapping words or vectors, none past P + N. */
+#if defined(__SSE2__)
+/* The bits of a mask for the bytes of V that are '.' (*DOTS) and those
+ * that are no digit (*ND): the first K bytes of V, at bit SH. */
+static inline void
+dots_nondigits(__m128i v, unsigned k, unsigned sh, uint32_t *dots,
+	       uint32_t *nd)
+{
+	uint32_t keep = (uint32_t)((1ull << k) - 1);
+	/* A digit is min(max(c, '0'), '9') == c. */
+	__m128i dig = _mm_cmpeq_epi8(_mm_min_epu8(_mm_max_epu8(v,
+		_mm_set1_epi8('0')), _mm_set1_epi8('9')), v);
+
+	*dots |= ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+		_mm_set1_epi8('.'))) & keep) << sh;
+	*nd |= (~(uint32_t)_mm_movemask_epi8(dig) & keep) << sh;
+}
+#endif
+
+/* The dots of P[0..N), 1 <= N <= 31, as bits of a mask (bit I for P[I]),
+ * and in *ND the bytes that are no digit; read in two overlapping words
+ * or vectors, none past P + N. */
 static inline uint32_t
-dots_of(const char *p, size_t n)
+dots_of(const char *p, size_t n, uint32_t *nd)
 {
 	uint32_t m = 0;
 
+	*nd = 0;
 #if defined(__SSE2__)
-	const __m128i dot = _mm_set1_epi8('.');
-
 	if (n >= 16) {
-		m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
-			_mm_loadu_si128((const __m128i *)p), dot));
-		return m | (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
-			_mm_loadu_si128((const __m128i *)(p + n - 16)), dot))
-			<< (n - 16);
+		dots_nondigits(_mm_loadu_si128((const __m128i *)p), 16, 0,
+			       &m, nd);
+		dots_nondigits(_mm_loadu_si128((const __m128i *)(p + n - 16)),
+			       16, (unsigned)n - 16, &m, nd);
+		return m;
 	}
 	if (n >= 8) {
-		m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
-			_mm_loadl_epi64((const __m128i *)p), dot)) & 0xFF;
-		return m | ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
-			_mm_loadl_epi64((const __m128i *)(p + n - 8)), dot))
-			& 0xFF) << (n - 8);
+		dots_nondigits(_mm_loadl_epi64((const __m128i *)p), 8, 0,
+			       &m, nd);
+		dots_nondigits(_mm_loadl_epi64((const __m128i *)(p + n - 8)),
+			       8, (unsigned)n - 8, &m, nd);
+		return m;
 	}
 #endif
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		m |= (uint32_t)(p[i] == '.') << i;
+		*nd |= (uint32_t)((unsigned char)(p[i] - '0') > 9) << i;
+	}
 	return m;
 }
 
@@ -1648,18 +1668,18 @@ match_name(scan *sc, const char *p, size_t n)
 {
 	uint64_t h[32], s = K_HOST;
 	size_t st[32], e = n;
-	uint32_t dm = dots_of(p, n);
-	unsigned last = 0;
+	uint32_t nd, dm = dots_of(p, n, &nd);
 	int nl = 0;
 
 	if (dm == 0)
 		return;
 	/* The last label must not be a number; a ".." anywhere (no dot at
-	 * either end) cuts the name into pieces. */
-	for (size_t i = 32 - (size_t)__builtin_clz(dm); i < n; i++)
-		last |= cls[(unsigned char)p[i]];
-	if (!(last & C_ALPHA) || !(sc->s->kinds & 1u << K_HOST) ||
-	    (dm & dm >> 1)) {
+	 * either end) cuts the name into pieces.  (A byte of the last
+	 * label that is no digit is a letter, '-' or '_', or in a URL's
+	 * host a byte that is no token character: piece_slow() would
+	 * look such a name up as below.) */
+	if (!(nd >> (32 - __builtin_clz(dm))) ||
+	    !(sc->s->kinds & 1u << K_HOST) || (dm & dm >> 1)) {
 		piece_slow(sc, p, n);
 		return;
 	}
@@ -1752,7 +1772,7 @@ match_number(scan *sc, const char *p, size_t n)
 	 * bytes or more, an address, can make a sighting.  (N < 32: longer
 	 * pieces go to piece_slow() from match_piece().) */
 	if (n >= 2 + 7) {
-		uint32_t dm = dots_of(p, n);
+		uint32_t nd, dm = dots_of(p, n, &nd);
 
 		if (dm & dm >> 1)
 			piece_slow(sc, p, n);
