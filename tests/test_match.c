@@ -150,15 +150,107 @@ test_many_hosts(void)
 /* The short cuts of the scan (a piece decided from its run's classes, a
  * name hashed while it is checked, a part with its own classes) against
  * the traps they skip past. */
+/* Host names whose labels have every length from 1 to 19 bytes, inside
+ * names of up to 60 bytes with a sub-domain of 0 to 17 bytes before
+ * them: a label is hashed a word at a time from the bytes of the name
+ * around it (and the dots found in two overlapping words), so every
+ * length and offset is a different case.  The last byte changed, or
+ * the name cut one byte short on either side, is no sighting. */
+static void
+test_label_words(void)
+{
+	static const char az[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	csip_match_set *s = csip_match_set_new();
+	char v[64], line[160], want[96];
+
+	for (int a = 1; a < 20; a++)
+		for (int b = 2; b < 10; b += 3) {
+			g_snprintf(v, sizeof(v), "%.*s.%.*s", a, az + a % 7, b,
+				   az + b);
+			g_assert_cmpint(csip_match_set_add(s, v, strlen(v),
+					CSIP_IND_UNKNOWN), >=, 0);
+		}
+	csip_match_set_build(s);
+	for (int a = 1; a < 20; a++)
+		for (int b = 2; b < 10; b += 3)
+			for (int sub = 0; sub < 18; sub++) {
+				char *l;
+				size_t vl;
+
+				g_snprintf(v, sizeof(v), "%.*s.%.*s", a,
+					   az + a % 7, b, az + b);
+				vl = strlen(v);
+				g_snprintf(line, sizeof(line),
+					   "%.*s%s%s x%sx %.*s %s", sub, az,
+					   sub ? "." : "", v, v, (int)vl - 1,
+					   v + 1, v);
+				g_snprintf(want, sizeof(want), "%s@0 %s@%zu",
+					   v, v, strlen(line) - vl);
+				l = g_strdup(line);
+				assert_scan(s, l, want);
+				for (char *c = l; *c; c++)
+					*c = g_ascii_toupper(*c);
+				assert_scan(s, l, want);
+				l[strlen(l) - 1] ^= 1;
+				g_snprintf(want, sizeof(want), "%s@0", v);
+				assert_scan(s, l, want);
+				g_free(l);
+			}
+	csip_match_set_free(s);
+}
+
+/* A URL's authority and its end, found 16 bytes at a time: a user part
+ * of 0 to 40 bytes before the host, an '@' in the path after it, and
+ * each byte that ends a URL at every offset of the path: the host is
+ * the one after the last '@' of the authority, and the tokens after the
+ * URL's end are scanned. */
+static void
+test_url_blocks(void)
+{
+	static const char *const v[] = { "evil.example", "u.test", NULL };
+	static const char ends[] = " \t\"'<>`\\{}|^\x7f";
+	csip_match_set *s = make_set(v);
+	char line[160], want[96];
+
+	for (int k = 0; k <= 40; k++) {
+		char *l;
+
+		g_snprintf(line, sizeof(line),
+			   "http://%.*s%sevil.example/p%.*s@u.test/q", k,
+			   "user:pass-user:pass-user:pass-user:pass-u",
+			   k ? "@" : "", k, "ppppppppppppppppppppppppppppppppppppppppp");
+		g_snprintf(want, sizeof(want), "evil.example@%d",
+			   7 + k + (k > 0));
+		l = g_strdup(line);
+		assert_scan(s, l, want);
+		g_free(l);
+		for (size_t e = 0; e < sizeof(ends) - 1; e++) {
+			g_snprintf(line, sizeof(line),
+				   "http://x.test/%.*s%cu.test", k,
+				   "ppppppppppppppppppppppppppppppppppppppppp",
+				   ends[e]);
+			g_snprintf(want, sizeof(want), "u.test@%d", 15 + k);
+			l = g_strdup(line);
+			assert_scan(s, l, want);
+			g_free(l);
+		}
+	}
+	csip_match_set_free(s);
+}
+
 static void
 test_pieces(void)
 {
 	static const char *const v[] = { "10.1.2.3", "evil.example",
-		"bob@evil.example", "2001:db8::/32", "1.2.3.4", NULL };
+		"bob@evil.example", "2001:db8::/32", "1.2.3.4",
+		"100.101.102.103", NULL };
 	csip_match_set *s = make_set(v);
 
-	/* ".." cuts numbers and names. */
+	/* ".." cuts numbers and names; in a number longer than an
+	 * address, with no other two dots one byte apart. */
 	assert_scan(s, "x 10.1.2.3..10.1.2.3 y", "10.1.2.3@2 10.1.2.3@12");
+	assert_scan(s, "100.101.102.103..7 7..100.101.102.103",
+		    "100.101.102.103@0 100.101.102.103@22");
 	/* After the first two parts of an address in no network's /16,
 	 * and in digits and dots that are no address, as long as an
 	 * address fits after it. */
@@ -1275,6 +1367,8 @@ main(int argc, char **argv)
 	g_test_add_func("/match/domains", test_domains);
 	g_test_add_func("/match/pieces", test_pieces);
 	g_test_add_func("/match/many-hosts", test_many_hosts);
+	g_test_add_func("/match/label-words", test_label_words);
+	g_test_add_func("/match/url-blocks", test_url_blocks);
 	g_test_add_func("/match/punycode", test_punycode);
 	g_test_add_func("/match/skips", test_skips);
 	g_test_add_func("/match/ipv4", test_ipv4);

@@ -143,7 +143,9 @@ enum {
 			   * character, as a URL's host may hold */
 };
 
-static uint16_t cls[256];
+static uint32_t cls[256];
+static uint16_t ucls[256]; /* acc_of()'s class: a byte that is no token
+			    * character adds C_ALPHA | C_FOREIGN */
 static int8_t hexv[256];   /* a hex digit's value, else -1 */
 static uint8_t lower[256]; /* g_ascii_tolower() */
 
@@ -187,6 +189,7 @@ init_classes(void)
 		if (c <= 0x20 || c == 0x7F || strchr("\"'<>`\\{}|^", c))
 			v |= C_URLEND;
 		cls[c] = v;
+		ucls[c] = v & C_RUN ? v : v | C_ALPHA | C_FOREIGN;
 		hexv[c] = (int8_t)(g_ascii_isxdigit(c) ?
 				   g_ascii_xdigit_value((char)c) : -1);
 		lower[c] = (uint8_t)g_ascii_tolower((char)c);
@@ -201,6 +204,16 @@ classes_init(gpointer unused)
 	init_classes();
 	return NULL;
 }
+
+#if defined(__SSE2__)
+/* The bytes of V that are A or B. */
+static inline __m128i
+eq_either(__m128i v, char a, char b)
+{
+	return _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(a)),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8(b)));
+}
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Hashing: word at a time, case-folded by setting bit 5 of every byte,
@@ -250,32 +263,58 @@ step(uint64_t s, uint64_t label)
 }
 
 /* A host name hashes label by label from the right, so that one pass over
- * a token yields the hash of every suffix.  A label hashes byte by byte
- * (FNV-1a over the lower-cased bytes, right to left), so that the scan
- * hashes a name in the same pass that finds its dots and checks it. */
+ * a token yields the hash of every suffix.  A label hashes eight bytes a
+ * step (case-folded as hash_bytes() does; a multiply a word instead of a
+ * byte), read only inside the name that holds it. */
 #define LABEL_SEED 0xcbf29ce484222325ull
 #define LABEL_PRIME 0x100000001b3ull
 
+/* The low M bytes of a word set, 1 <= M <= 8. */
+#define LOW_BYTES(m) (~0ull >> (64 - 8 * (m)))
+
+/* The hash of the label P[S..E) of the name P[0..N). */
 static inline uint64_t
-label_byte(uint64_t lh, unsigned char c)
+label_hash(const char *p, size_t n, size_t s, size_t e)
 {
-	return (lh ^ lower[c]) * LABEL_PRIME;
+	size_t m = e - s;
+	uint64_t h = LABEL_SEED ^ m, w;
+
+	while (m > 8) {
+		memcpy(&w, p + s, 8);
+		h = (h ^ (w | FOLD)) * LABEL_PRIME;
+		h ^= h >> 29;
+		s += 8;
+		m -= 8;
+	}
+	if (m == 0)
+		return h;
+	/* The last 1 to 8 bytes, from a word of the name that holds them. */
+	if (s + 8 <= n) {
+		memcpy(&w, p + s, 8);
+	} else if (n >= 8) {
+		memcpy(&w, p + n - 8, 8);
+		w >>= 8 * (s + 8 - n);
+	} else {
+		w = 0;
+		for (size_t i = 0; i < m; i++)
+			w |= (uint64_t)(unsigned char)p[s + i] << (8 * i);
+	}
+	h = (h ^ ((w | FOLD) & LOW_BYTES(m))) * LABEL_PRIME;
+	return h ^ (h >> 29);
 }
 
 static uint64_t
 hash_host(const char *p, size_t n)
 {
-	uint64_t s = K_HOST, lh = LABEL_SEED;
+	uint64_t s = K_HOST;
+	size_t e = n;
 
-	for (size_t i = n; i-- > 0;) {
+	for (size_t i = n; i-- > 0;)
 		if (p[i] == '.') {
-			s = step(s, lh);
-			lh = LABEL_SEED;
-		} else {
-			lh = label_byte(lh, (unsigned char)p[i]);
+			s = step(s, label_hash(p, n, i + 1, e));
+			e = i;
 		}
-	}
-	return step(s, lh);
+	return step(s, label_hash(p, n, 0, e));
 }
 
 static uint64_t
@@ -1438,24 +1477,22 @@ match_host_ascii(scan *sc, const char *p, size_t n, const char *at,
 	uint64_t h[MAX_LABELS];
 	size_t st[MAX_LABELS];
 	int nl = 0;
-	uint64_t s = K_HOST, lh = LABEL_SEED;
+	uint64_t s = K_HOST;
+	size_t e = n;
 
 	if (n > 253)
 		return;
 	/* Hash every suffix, right to left, as hash_host() does. */
-	for (size_t i = n; i-- > 0;) {
+	for (size_t i = n; i-- > 0;)
 		if (p[i] == '.') {
-			s = step(s, lh);
-			lh = LABEL_SEED;
+			s = step(s, label_hash(p, n, i + 1, e));
+			e = i;
 			h[nl] = s;
 			st[nl++] = i + 1;
 			if (nl == MAX_LABELS - 1)
 				return;
-		} else {
-			lh = label_byte(lh, (unsigned char)p[i]);
 		}
-	}
-	h[nl] = step(s, lh);
+	h[nl] = step(s, label_hash(p, n, 0, e));
 	st[nl++] = 0;
 	lookup_suffixes(sc, h, st, nl, p, n, at, atlen);
 }
@@ -1571,6 +1608,56 @@ piece_slow(scan *sc, const char *p, size_t n)
 		match_host(sc, p, n);
 }
 
+#if defined(__SSE2__)
+/* The bits of a mask for the bytes of V that are '.' (*DOTS) and those
+ * that are no digit (*ND): the first K bytes of V, at bit SH. */
+static inline void
+dots_nondigits(__m128i v, unsigned k, unsigned sh, uint32_t *dots,
+	       uint32_t *nd)
+{
+	uint32_t keep = (uint32_t)((1ull << k) - 1);
+	/* A digit is min(max(c, '0'), '9') == c. */
+	__m128i dig = _mm_cmpeq_epi8(_mm_min_epu8(_mm_max_epu8(v,
+		_mm_set1_epi8('0')), _mm_set1_epi8('9')), v);
+
+	*dots |= ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+		_mm_set1_epi8('.'))) & keep) << sh;
+	*nd |= (~(uint32_t)_mm_movemask_epi8(dig) & keep) << sh;
+}
+#endif
+
+/* The dots of P[0..N), 1 <= N <= 31, as bits of a mask (bit I for P[I]),
+ * and in *ND the bytes that are no digit; read in two overlapping words
+ * or vectors, none past P + N. */
+static inline uint32_t
+dots_of(const char *p, size_t n, uint32_t *nd)
+{
+	uint32_t m = 0;
+
+	*nd = 0;
+#if defined(__SSE2__)
+	if (n >= 16) {
+		dots_nondigits(_mm_loadu_si128((const __m128i *)p), 16, 0,
+			       &m, nd);
+		dots_nondigits(_mm_loadu_si128((const __m128i *)(p + n - 16)),
+			       16, (unsigned)n - 16, &m, nd);
+		return m;
+	}
+	if (n >= 8) {
+		dots_nondigits(_mm_loadl_epi64((const __m128i *)p), 8, 0,
+			       &m, nd);
+		dots_nondigits(_mm_loadl_epi64((const __m128i *)(p + n - 8)),
+			       8, (unsigned)n - 8, &m, nd);
+		return m;
+	}
+#endif
+	for (size_t i = 0; i < n; i++) {
+		m |= (uint32_t)(p[i] == '.') << i;
+		*nd |= (uint32_t)((unsigned char)(p[i] - '0') > 9) << i;
+	}
+	return m;
+}
+
 /* A name of ASCII host characters, 1 to 31 bytes, not starting or ending
  * with '.' or '-', with a letter (C_ALPHA) in it.  One pass from the
  * right finds its dots, checks that no label is empty or the last one a
@@ -1579,52 +1666,39 @@ piece_slow(scan *sc, const char *p, size_t n)
 static void
 match_name(scan *sc, const char *p, size_t n)
 {
-	uint64_t h[32], s = K_HOST, lh = LABEL_SEED;
-	size_t st[32], i = n;
-	unsigned last = 0;
+	uint64_t h[32], s = K_HOST;
+	size_t st[32], e = n;
+	uint32_t nd, dm = dots_of(p, n, &nd);
 	int nl = 0;
 
-	/* The last label. */
-	while (i > 0 && p[i - 1] != '.') {
-		i--;
-		last |= cls[(unsigned char)p[i]];
-		lh = label_byte(lh, (unsigned char)p[i]);
-	}
-	if (i == 0)
+	if (dm == 0)
 		return;
-	if (!(last & C_ALPHA) || !(sc->s->kinds & 1u << K_HOST)) {
+	/* The last label must not be a number; a ".." anywhere (no dot at
+	 * either end) cuts the name into pieces.  (A byte of the last
+	 * label that is no digit is a letter, '-' or '_', or in a URL's
+	 * host a byte that is no token character: piece_slow() would
+	 * look such a name up as below.) */
+	if (!(nd >> (32 - __builtin_clz(dm))) ||
+	    !(sc->s->kinds & 1u << K_HOST) || (dm & dm >> 1)) {
 		piece_slow(sc, p, n);
 		return;
 	}
 	do {
-		i--;                    /* p[i] is a dot */
-		if (p[i + 1] == '.') {  /* "..": cut there (rare) */
-			piece_slow(sc, p, n);
-			return;
-		}
-		s = step(s, lh);
-		lh = LABEL_SEED;
+		size_t i = 31 - (size_t)__builtin_clz(dm);  /* a dot */
+
+		dm &= ~(1u << i);
+		s = step(s, label_hash(p, n, i + 1, e));
+		e = i;
 		h[nl] = s;
 		st[nl++] = i + 1;
 		/* H[1], the last two labels, is what lookup_suffixes()
-		 * tests first: when no host key ends in them, only a ".."
-		 * further left (piece_slow() then matches its pieces) can
-		 * make the answer anything but nothing, so the labels left
-		 * of them need no hashing. */
-		if (nl == 2 && !sfx_has(sc->s, s)) {
-			for (; i > 0; i--)
-				if (p[i - 1] == '.' && p[i] == '.') {
-					piece_slow(sc, p, n);
-					return;
-				}
+		 * tests first: when no host key ends in them, none of the
+		 * name's suffixes is in the set, and the labels left of
+		 * them need no hashing. */
+		if (nl == 2 && !sfx_has(sc->s, s))
 			return;
-		}
-		while (i > 0 && p[i - 1] != '.') {
-			i--;
-			lh = label_byte(lh, (unsigned char)p[i]);
-		}
-	} while (i > 0);
-	h[nl] = step(s, lh);
+	} while (dm);
+	h[nl] = step(s, label_hash(p, n, 0, e));
 	st[nl++] = 0;
 	lookup_suffixes(sc, h, st, nl, p, n, p, n);
 }
@@ -1634,11 +1708,12 @@ match_name(scan *sc, const char *p, size_t n)
  * of the run it was cut from): the common short pieces are decided from
  * it without another pass, numbers by parse_v4() alone and names by
  * match_name(). */
+static void match_number(scan *sc, const char *p, size_t n);
+
 static void
 match_piece(scan *sc, const char *p, size_t n, unsigned acc)
 {
 	const char *e = p + n;
-	uint32_t a, ind;
 
 	if (n < 32 && !(acc & C_DOT))
 		return;
@@ -1653,13 +1728,21 @@ match_piece(scan *sc, const char *p, size_t n, unsigned acc)
 		piece_slow(sc, p, n);
 		return;
 	}
-	if (acc & C_ALPHA) {
+	if (acc & C_ALPHA)
 		match_name(sc, p, n);
-		return;
-	}
-	/* Digits and dots: an IPv4 address, or nothing unless ".." cuts
-	 * it (parse_v4() takes no empty part).  A dotted quad has 7 to 15
-	 * bytes: times, versions and floats mostly have fewer or more. */
+	else
+		match_number(sc, p, n);
+}
+
+/* A piece of digits and dots (match_piece()): an IPv4 address, or
+ * nothing unless ".." cuts it (parse_v4() takes no empty part).  A dotted
+ * quad has 7 to 15 bytes: times, versions and floats mostly have fewer or
+ * more.  Apart from match_piece(), which then only tail-calls. */
+static __attribute__((noinline)) void
+match_number(scan *sc, const char *p, size_t n)
+{
+	uint32_t a, ind;
+
 	if (n - 7 <= 15 - 7) {
 		const seg4 *t = &sc->s->t4;
 		size_t i = 0;
@@ -1686,12 +1769,14 @@ match_piece(scan *sc, const char *p, size_t n, unsigned acc)
 		}
 	}
 	/* Cut by "..", its pieces are digits and dots too: only one of 7
-	 * bytes or more, an address, can make a sighting. */
-	for (size_t i = 0; n >= 2 + 7 && i + 1 < n; i++)
-		if (p[i] == '.' && p[i + 1] == '.') {
+	 * bytes or more, an address, can make a sighting.  (N < 32: longer
+	 * pieces go to piece_slow() from match_piece().) */
+	if (n >= 2 + 7) {
+		uint32_t nd, dm = dots_of(p, n, &nd);
+
+		if (dm & dm >> 1)
 			piece_slow(sc, p, n);
-			return;
-		}
+	}
 }
 
 /* The OR of the classes of P[0..N). */
@@ -1700,13 +1785,10 @@ acc_of(const char *p, size_t n)
 {
 	unsigned acc = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned c = cls[(unsigned char)p[i]];
-
-		/* A URL's host may hold bytes that are no token characters:
-		 * match_piece() must not take them for digits. */
-		acc |= c & C_RUN ? c : c | C_ALPHA | C_FOREIGN;
-	}
+	/* A URL's host may hold bytes that are no token characters:
+	 * match_piece() must not take them for digits (ucls[]). */
+	for (size_t i = 0; i < n; i++)
+		acc |= ucls[(unsigned char)p[i]];
 	return acc;
 }
 
@@ -1788,15 +1870,12 @@ match_run(scan *sc, const char *p, size_t n, unsigned acc)
 		return;
 	/* host:port, key:value, user@host: each part on its own, with the
 	 * classes of its own bytes. */
-	st = 0;
-	for (size_t i = 0; i <= n; i++) {
+	for (size_t i = st = 0; i <= n; i++) {
 		const char *q, *at, *last;
 		size_t m;
 
-		if (i < n && p[i] != ':') {
-			pacc |= cls[(unsigned char)p[i]];
-			continue;
-		}
+		while (i < n && p[i] != ':')
+			pacc |= cls[(unsigned char)p[i++]];
 		/* As acc_of() does for such bytes, at once for the part. */
 		if (acc & C_FOREIGN)
 			pacc |= C_ALPHA;
@@ -1836,12 +1915,36 @@ match_url(scan *sc, const char *p, size_t n)
 	const char *auth = memchr(p, ':', n) + 3, *end = p + n;
 	const char *aend = auth, *host, *hend;
 
-	/* The authority's end and its last '@', in one pass. */
+	/* The authority's end and its last '@', in one pass; with SSE2,
+	 * 16 bytes a step. */
 	host = auth;
+#if defined(__SSE2__)
+	while (end - aend >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)aend);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			eq_either(v, '/', '?'),
+			_mm_cmpeq_epi8(v, _mm_set1_epi8('#'))));
+		unsigned a = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+			_mm_set1_epi8('@')));
+
+		if (m)
+			a &= (1u << __builtin_ctz(m)) - 1;
+		if (a)
+			host = aend + (31 - __builtin_clz(a)) + 1;
+		if (m) {
+			aend += __builtin_ctz(m);
+			goto auth_end;
+		}
+		aend += 16;
+	}
+#endif
 	for (; aend < end && *aend != '/' && *aend != '?' && *aend != '#';
 	     aend++)
 		if (*aend == '@')
 			host = aend + 1;
+#if defined(__SSE2__)
+auth_end:
+#endif
 	if (host < aend && *host == '[') {
 		hend = memchr(host, ']', aend - host);
 		if (hend == NULL)
@@ -1937,6 +2040,37 @@ out:
 	return i;
 }
 
+/* The first byte at or after LINE[U] that ends a URL (C_URLEND), or LEN;
+ * with SSE2, 16 bytes a step (a URL is some 40 bytes). */
+static inline size_t
+url_end(const char *line, size_t len, size_t u)
+{
+#if defined(__SSE2__)
+	const __m128i sp = _mm_set1_epi8(' '), del = _mm_set1_epi8(0x7F);
+
+	while (len - u >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(line + u)), x;
+		unsigned m;
+
+		/* Bytes <= ' ', DEL and "\"'<>`\\{}|^". */
+		x = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v),
+				 _mm_cmpeq_epi8(v, del));
+		x = _mm_or_si128(x, _mm_or_si128(eq_either(v, '"', '\''),
+						 eq_either(v, '<', '>')));
+		x = _mm_or_si128(x, _mm_or_si128(eq_either(v, '`', '\\'),
+						 eq_either(v, '^', '|')));
+		x = _mm_or_si128(x, eq_either(v, '{', '}'));
+		m = (unsigned)_mm_movemask_epi8(x);
+		if (m)
+			return u + (unsigned)__builtin_ctz(m);
+		u += 16;
+	}
+#endif
+	while (u < len && !(cls[(unsigned char)line[u]] & C_URLEND))
+		u++;
+	return u;
+}
+
 /* The run LINE[ST..END) with ACC the OR of its bytes' classes: what it
  * holds is looked up.  Returns where the tokenizer goes on: END, or the
  * end of a URL that starts in the run. */
@@ -1965,10 +2099,7 @@ on_run(scan *sc, const char *line, size_t len, size_t st, size_t end,
 			if (sch > st)
 				match_run(sc, line + st, sch - st,
 					  acc_of(line + st, sch - st));
-			u = end + 2;
-			while (u < len && !(cls[(unsigned char)line[u]] &
-					    C_URLEND))
-				u++;
+			u = url_end(line, len, end + 2);
 			while (u > end + 2 && strchr(".,;:!?)]}", line[u - 1]))
 				u--;
 			match_url(sc, line + sch, u - sch);
