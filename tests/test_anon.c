@@ -482,13 +482,16 @@ test_undeclared_charsets(void)
 {
 	static const struct {
 		const char *cs, *label;
+		int bom;    /* UTF-16 with its byte order mark, in base64 */
 	} rows[] = {
-		{ "ISO-2022-JP", NULL },
-		{ "ISO-2022-JP", "us-ascii" },
-		{ "ISO-2022-JP", "iso-8859-1" },
-		{ "EUC-JP", NULL },
-		{ "EUC-JP", "x-unknown-charset" },
-		{ "SHIFT_JIS", NULL },
+		{ "ISO-2022-JP", NULL, 0 },
+		{ "ISO-2022-JP", "us-ascii", 0 },
+		{ "ISO-2022-JP", "iso-8859-1", 0 },
+		{ "EUC-JP", NULL, 0 },
+		{ "EUC-JP", "x-unknown-charset", 0 },
+		{ "SHIFT_JIS", NULL, 0 },
+		{ "UTF-16LE", NULL, 1 },
+		{ "UTF-16LE", "us-ascii", 1 },
 	};
 	/* 山田 太郎 and "山田様 お世話になっております。" */
 	const char *name = "\xe5\xb1\xb1\xe7\x94\xb0 \xe5\xa4\xaa"
@@ -516,8 +519,20 @@ test_undeclared_charsets(void)
 		if (rows[i].label)
 			g_string_append_printf(mail, "Content-Type: text/plain;"
 				" charset=%s\n", rows[i].label);
-		g_string_append(mail, "\n");
-		g_string_append_len(mail, body, (gssize)n);
+		if (rows[i].bom) {
+			GString *u = g_string_new_len("\xff\xfe", 2);
+			char *e;
+
+			g_string_append_len(u, body, (gssize)n);
+			e = g_base64_encode((const guchar *)u->str, u->len);
+			g_string_append_printf(mail, "Content-Transfer-Encoding:"
+					       " base64\n\n%s\n", e);
+			g_free(e);
+			g_string_free(u, TRUE);
+		} else {
+			g_string_append(mail, "\n");
+			g_string_append_len(mail, body, (gssize)n);
+		}
 		if (anon(mail->str, mail->len, &victim, &out, &out_len,
 			 &removed) < 0)
 			g_error("%s as %s: %s", rows[i].cs, rows[i].label ?
@@ -526,6 +541,17 @@ test_undeclared_charsets(void)
 		assert_gone(texts, "\xe5\xb1\xb1\xe7\x94\xb0");
 		assert_gone_legacy(out, out_len,
 				   "\xe5\xb1\xb1\xe7\x94\xb0");
+		if (rows[i].bom) {
+			/* 山田 in UTF-16LE, in the part's decoded bytes */
+			GMimeMessage *m = parse(out, out_len);
+			GByteArray *b = content_bytes(GMIME_PART(
+				g_mime_message_get_mime_part(m)));
+
+			g_assert_null(memmem(b->data, b->len, "\x71\x5c\x30"
+					     "\x75", 4));
+			g_byte_array_free(b, TRUE);
+			g_object_unref(m);
+		}
 		g_ptr_array_free(texts, TRUE);
 		g_free(out);
 		json_decref(removed);

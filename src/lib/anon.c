@@ -883,6 +883,31 @@ conv_any(const char *s, size_t n, const char *cs, GString *out)
 	return conv_lossy(s, n, cs, out);
 }
 
+/* The UTF-16 that the N bytes S look like, whatever the label says: a
+ * byte order mark, or, in the first 256 bytes, NULs in most units at one
+ * byte position and almost none at the other (ASCII and Latin text, as
+ * Notepad writes it).  NULL for none. */
+static const char *
+utf16_guess(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t m = MIN(n, 256) & ~(size_t)1, z[2] = { 0, 0 };
+
+	if (n >= 2 && u[0] == 0xff && u[1] == 0xfe)
+		return "UTF-16";
+	if (n >= 2 && u[0] == 0xfe && u[1] == 0xff)
+		return "UTF-16";
+	if (m < 8 || !memchr(s, 0, m))
+		return NULL;
+	for (size_t i = 0; i < m; i++)
+		z[i & 1] += u[i] == 0;
+	if (z[1] * 10 >= m / 2 * 7 && z[0] * 20 <= m / 2)
+		return "UTF-16LE";
+	if (z[0] * 10 >= m / 2 * 7 && z[1] * 20 <= m / 2)
+		return "UTF-16BE";
+	return NULL;
+}
+
 /* How many half-width katakana (U+FF61-U+FF9F) the UTF-8 text G holds. */
 static size_t
 halfwidth_kana(const GString *g)
@@ -905,7 +930,7 @@ halfwidth_kana(const GString *g)
 static GString *
 decode_text(const char *s, size_t n, const char *declared, const char **used)
 {
-	const char *cands[8], *best_cs = NULL;
+	const char *cands[9], *best_cs = NULL, *wide;
 	const char *mapped = declared ? map_charset(declared) : NULL;
 	gboolean high = FALSE, esc = FALSE;
 	GString *best = NULL;
@@ -915,11 +940,14 @@ decode_text(const char *s, size_t n, const char *declared, const char **used)
 	/* Every part and preamble of every walk comes here: the high bit a
 	 * word at a time, ESC by memchr(). */
 	high = has_high(s, n);
+	if ((wide = utf16_guess(s, n)) != NULL &&
+	    !(mapped && g_ascii_strncasecmp(mapped, "UTF-16", 6) == 0))
+		cands[nc++] = wide;
 	for (const char *q = s; n && !esc && q < s + n &&
 	     (q = memchr(q, 0x1b, n - (size_t)(q - s))); q++)
 		if (q + 1 < s + n && (q[1] == '$' || q[1] == '('))
 			esc = TRUE;
-	if (!high && !esc && !(mapped && (g_ascii_strncasecmp(mapped, "UTF-1",
+	if (!high && !esc && !wide && !(mapped && (g_ascii_strncasecmp(mapped, "UTF-1",
 		5) == 0 || g_ascii_strncasecmp(mapped, "UTF-3", 5) == 0 ||
 		g_ascii_strncasecmp(mapped, "UTF-7", 5) == 0 ||
 		g_ascii_strncasecmp(mapped, "UCS", 3) == 0))) {
