@@ -645,8 +645,12 @@ match_at(const anon *a, const char *s, size_t n, size_t i)
 		const pat *p = b->pdata[k];
 		size_t j;
 
-		if (p->len > n - i || (a->raw && (p->id->kind == K_NAME ||
-						  p->id->kind == K_LOCAL)))
+		/* Raw bytes are searched for names only in other scripts:
+		 * four or more bytes no binary noise spells by chance, where
+		 * a Latin name of three letters would be. */
+		if (p->len > n - i || (a->raw && (p->id->kind == K_LOCAL ||
+		    (p->id->kind == K_NAME && !((unsigned char)p->lit[0] &
+						0x80)))))
 			continue;
 		for (j = 1; j < p->len; j++)
 			if (lc((unsigned char)s[i + j]) !=
@@ -2234,6 +2238,25 @@ add_host(anon *a, const char *h, size_t n)
 	g_free(lower);
 }
 
+/* A name in another script is also written in Shift_JIS (CP932) and
+ * EUC-JP: in a binary attachment (a spreadsheet, a CSV saved by Excel)
+ * the raw search finds it in those bytes.  Such bytes never occur in
+ * UTF-8 text, where the rewrite works, so the patterns only find. */
+static void
+add_legacy_forms(anon *a, const char *lit, const char *ph, ident *id)
+{
+	static const char *const cs[] = { "CP932", "EUC-JP-MS" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cs); i++) {
+		gsize n = 0;
+		char *e = g_convert(lit, -1, cs[i], "UTF-8", NULL, &n, NULL);
+
+		if (e && n >= 4 && strlen(e) == n && strcmp(e, lit) != 0)
+			add_pattern(a, e, ph, R_NONE, id);
+		g_free(e);
+	}
+}
+
 static void
 add_name_lit(anon *a, int num, const char *lit)
 {
@@ -2243,6 +2266,8 @@ add_name_lit(anon *a, int num, const char *lit)
 	ident *id = ident_get(a, K_NAME, lit, ph, &fresh);
 
 	add_pattern(a, lit, ph, R_WORD, id);
+	if ((unsigned char)lit[0] >= 0x80)
+		add_legacy_forms(a, lit, ph, id);
 	g_free(ph);
 }
 
@@ -4078,27 +4103,30 @@ utf16_holds(anon *a, const guint8 *b, size_t n)
 		return FALSE;
 	v = g_string_new(NULL);
 	for (size_t o = 0; o < 2 && !found; o++) {
-		size_t run = 0, start = 0;
+		size_t run = 0, mark = 0;
 
 		g_string_truncate(v, 0);
-		/* Runs of four or more printable units only: no identity is
-		 * shorter, and an image's bytes then make an empty view. */
+		/* Runs of text units only (printable ASCII, and the kana
+		 * and ideographs names are written in), four or more, or
+		 * two or more when not ASCII: no identity is shorter, and an
+		 * image's bytes make a short view. */
 		for (size_t i = o; i + 1 < n; i += 2) {
-			if (b[i + 1] == 0 && b[i] >= 0x20 && b[i] < 0x7f) {
+			gunichar c = (gunichar)(b[i] | b[i + 1] << 8);
+
+			if ((c >= 0x20 && c < 0x7f) ||
+			    (c >= 0x3040 && c <= 0x30ff) || cjk_ideograph(c)) {
 				if (run++ == 0)
-					start = i;
+					mark = v->len;
+				g_string_append_unichar(v, c);
 				continue;
 			}
-			if (run >= 4) {
-				for (size_t k = start; k < i; k += 2)
-					g_string_append_c(v, (char)b[k]);
+			if (run && (run < 2 || (run < 4 &&
+			    !((unsigned char)v->str[mark] & 0x80))))
+				g_string_truncate(v, mark);
+			else if (run)
 				g_string_append_c(v, ' ');
-			}
 			run = 0;
 		}
-		if (run >= 4)
-			for (size_t k = start; k + 1 < n; k += 2)
-				g_string_append_c(v, (char)b[k]);
 		if (v->len)
 			found = pass_literal(a, v->str, v->len, NULL);
 	}
