@@ -930,7 +930,8 @@ halfwidth_kana(const GString *g)
  * to UTF-8.  Japanese mail is labelled wrong often enough that a label is
  * a first guess, not the truth: the first candidate that decodes without
  * an error wins, else the one with the fewest errors.  *used (may be NULL)
- * gets the charset taken, a static string. */
+ * gets the charset taken: a static string, or DECLARED itself (a label
+ * iconv knows by that name), valid only as long as DECLARED is. */
 static GString *
 decode_text(const char *s, size_t n, const char *declared, const char **used)
 {
@@ -3860,7 +3861,8 @@ static int walk(anon *a, GMimeObject *obj, const char *path, int depth);
 
 typedef struct memo_text {
 	GString *text;
-	const char *used;    /* static */
+	char *used;          /* owned: decode_text() may give the label of
+				the part it read, which lives in one tree */
 } memo_text;
 
 static void
@@ -3869,6 +3871,7 @@ memo_text_free(gpointer p)
 	memo_text *t = p;
 
 	g_string_free(t->text, TRUE);
+	g_free(t->used);
 	g_free(t);
 }
 
@@ -3929,9 +3932,12 @@ part_text(anon *a, const GByteArray *bytes, const char *cs,
 	if (t) {
 		g_bytes_unref(key);
 	} else {
+		const char *u = NULL;
+
 		t = g_new0(memo_text, 1);
 		t->text = decode_text((const char *)bytes->data, bytes->len,
-				      cs, &t->used);
+				      cs, &u);
+		t->used = g_strdup(u);
 		g_hash_table_insert(a->texts, key, t);
 	}
 	if (used)

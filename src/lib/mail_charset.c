@@ -244,7 +244,7 @@ csip_mail_charset_utf8_valid(const char *s, size_t n, const char **end)
 		i = j;
 	}
 	if (end)
-		*end = s + n;
+		*end = n ? s + n : s;   /* no arithmetic on a NULL S */
 	return TRUE;
 }
 
