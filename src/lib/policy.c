@@ -464,31 +464,23 @@ seen_before(const int64_t *v, size_t i)
 
 /* The second half of csip_policy_check_audience: with sources from more
  * than one organisation, the audience must reach every provider that is
- * not the hub, as csip_policy_decide() asks of a published item. */
+ * not the hub, as csip_policy_decide() asks of a published item.  ORGS[i]
+ * is the provider of REPORT_IDS[i]. */
 static int
 check_co_providers(csip_store *s, const char *audience,
 		   const int64_t *sig_ids, size_t n_sigs,
-		   const int64_t *report_ids, size_t n_reports)
+		   const int64_t *report_ids, const int64_t *orgs,
+		   size_t n_reports)
 {
 	csip_item_facts f = { .item_id = 1, .status = "published" };
-	int64_t *orgs = g_new(int64_t, n_reports);
 	size_t n = 1;
 	int rc = CSIP_OK;
 
-	for (size_t i = 0; rc == CSIP_OK && i < n_reports; i++) {
-		char buf[24];
-
-		g_snprintf(buf, sizeof buf, "%" PRId64, report_ids[i]);
-		rc = csip_store_query_int64(s, &orgs[i], "SELECT org_id FROM "
-			"report WHERE id = ?", buf, NULL);
-	}
-	if (rc < 0)
-		goto out;
 	for (size_t i = 1; i < n_reports; i++)
 		if (orgs[i] != orgs[0])
 			n = 2;
 	if (n < 2)
-		goto out;   /* one provider reads only its own */
+		return CSIP_OK;   /* one provider reads only its own */
 	g_strlcpy(f.audience, audience, sizeof f.audience);
 	f.sigs = (int64_t *)sig_ids;
 	f.n_sigs = n_sigs;
@@ -510,8 +502,6 @@ check_co_providers(csip_store *s, const char *audience,
 				report_ids[i]);
 		csip_reader_clear(&r);
 	}
-out:
-	g_free(orgs);
 	return rc;
 }
 
@@ -522,7 +512,7 @@ csip_policy_check_audience(csip_store *s, const char *audience,
 {
 	int want = csip_policy_rank(audience);
 	csip_stmt *st = NULL;
-	int64_t *psigs = NULL;
+	int64_t *psigs = NULL, *orgs = NULL;
 	size_t np = 0;
 	int rc = CSIP_OK;
 
@@ -536,6 +526,7 @@ csip_policy_check_audience(csip_store *s, const char *audience,
 	if (n_reports == 0)
 		return csip_error_set(CSIP_EINVAL, "an item needs at least one "
 			"source report");
+	orgs = g_new(int64_t, n_reports);
 	rc = csip_store_prepare(s, "SELECT permission, org_id FROM report "
 				"WHERE id = ?", &st);
 	for (size_t i = 0; rc == CSIP_OK && i < n_reports; i++) {
@@ -555,7 +546,7 @@ csip_policy_check_audience(csip_store *s, const char *audience,
 			break;
 		rc = CSIP_OK;
 		perm = csip_stmt_text(st, 0);
-		org = csip_stmt_int64(st, 1);
+		org = orgs[i] = csip_stmt_int64(st, 1);
 		if (csip_policy_rank(perm) < want) {
 			rc = csip_error_set(CSIP_EPERM, "report %" PRId64 " may "
 				"be shared only within \"%s\": the audience "
@@ -582,7 +573,8 @@ csip_policy_check_audience(csip_store *s, const char *audience,
 	g_free(psigs);
 	if (rc == CSIP_OK)
 		rc = check_co_providers(s, audience, sig_ids, n_sigs,
-					report_ids, n_reports);
+					report_ids, orgs, n_reports);
+	g_free(orgs);
 	return rc;
 }
 

@@ -304,14 +304,12 @@ csip_url_unwrap(const char *url, size_t len)
 	return (char **)g_ptr_array_free(f.v, FALSE);
 }
 
-/* Whether the host H (HL bytes) is SUFFIX or ends with "." SUFFIX. */
+/* Whether the host H (HL bytes) ends with "." SUFFIX. */
 static int
-host_under(const char *h, size_t hl, const char *suffix)
+host_below(const char *h, size_t hl, const char *suffix)
 {
 	size_t sl = strlen(suffix);
 
-	if (hl == sl)
-		return g_ascii_strncasecmp(h, suffix, sl) == 0;
 	return hl > sl && h[hl - sl - 1] == '.' &&
 	       g_ascii_strncasecmp(h + hl - sl, suffix, sl) == 0;
 }
@@ -319,20 +317,24 @@ host_under(const char *h, size_t hl, const char *suffix)
 int
 csip_url_unwrap_is_gateway(const char *url, size_t len)
 {
-	/* Each gateway by the hosts its rewrites use, and, where the host
-	 * serves more than the rewrites, the path they start with. */
-	static const struct { const char *host, *path; int under; } gw[] = {
-		{ "urldefense.proofpoint.com", NULL, 0 },
-		{ "urldefense.com", NULL, 0 },
-		{ "safelinks.protection.outlook.com", NULL, 2 },
-		{ "protection.sophos.com", NULL, 1 },
-		{ "linkprotect.cudasvc.com", NULL, 0 },
-		{ "trendmicro.com", "/wis/clicktime/", 2 },
-		{ "secure-web.cisco.com", NULL, 0 },
-		{ "protect2.fireeye.com", NULL, 0 },
-		{ "clicktime.symantec.com", NULL, 0 },
+	/* Each gateway by the host its rewrites use: the host itself, or
+	 * (below) hosts under it, or both; and, where the host serves more
+	 * than the rewrites, the path they start with. */
+	static const struct {
+		const char *host, *path;
+		int itself, below;
+	} gw[] = {
+		{ "urldefense.proofpoint.com", NULL, 1, 0 },
+		{ "urldefense.com", NULL, 1, 0 },
+		{ "safelinks.protection.outlook.com", NULL, 0, 1 },
+		{ "protection.sophos.com", NULL, 1, 1 },
+		{ "linkprotect.cudasvc.com", NULL, 1, 0 },
+		{ "trendmicro.com", "/wis/clicktime/", 0, 1 },
+		{ "secure-web.cisco.com", NULL, 1, 0 },
+		{ "protect2.fireeye.com", NULL, 1, 0 },
+		{ "clicktime.symantec.com", NULL, 1, 0 },
 	};
-	const char *h, *e, *end = url + len;
+	const char *h, *e, *p, *end = url + len;
 	size_t hl;
 
 	if (url == NULL || (h = g_strstr_len(url, (gssize)len, "://")) ==
@@ -343,24 +345,18 @@ csip_url_unwrap_is_gateway(const char *url, size_t len)
 	while (e < end && *e != '/' && *e != '?' && *e != '#' && *e != ':')
 		e++;
 	hl = (size_t)(e - h);
+	p = e;   /* the path, after any port */
+	while (p < end && *p != '/' && *p != '?' && *p != '#')
+		p++;
 	for (size_t i = 0; i < G_N_ELEMENTS(gw); i++) {
-		const char *p = e;
-		size_t gl = strlen(gw[i].host);
+		size_t pl = gw[i].path ? strlen(gw[i].path) : 0;
 
-		/* under: 0 the host itself, 1 it or one under it, 2 only
-		 * one under it. */
-		if (gw[i].under == 0 ? !(hl == gl && g_ascii_strncasecmp(h,
-		    gw[i].host, hl) == 0) : gw[i].under == 2 ? !(hl > gl &&
-		    host_under(h, hl, gw[i].host)) : !host_under(h, hl,
-		    gw[i].host))
+		if (!(gw[i].itself && hl == strlen(gw[i].host) &&
+		      g_ascii_strncasecmp(h, gw[i].host, hl) == 0) &&
+		    !(gw[i].below && host_below(h, hl, gw[i].host)))
 			continue;
-		if (gw[i].path == NULL)
-			return 1;
-		while (p < end && *p == ':')
-			while (p < end && *p != '/')
-				p++;
-		if ((size_t)(end - p) >= strlen(gw[i].path) &&
-		    g_ascii_strncasecmp(p, gw[i].path, strlen(gw[i].path)) == 0)
+		if (pl == 0 || ((size_t)(end - p) >= pl &&
+				g_ascii_strncasecmp(p, gw[i].path, pl) == 0))
 			return 1;
 	}
 	return 0;
