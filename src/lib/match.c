@@ -7,7 +7,7 @@
  * classifies each run without allocating: an IPv4/IPv6 address goes to
  * an interval table (longest prefix; for IPv4, after a bitmap of the /16s
  * that some network reaches), a host name has one hash per label suffix computed
- * right to left in a single pass, a hex run of hash length and an e-mail
+ * label by label from the right, a hex run of hash length and an e-mail
  * address are hashed whole.  A host name is first checked against a
  * filter of the last two labels of the host indicators (at most 256 KiB,
  * for the L2 cache), an e-mail address or a URL's host against one of
@@ -281,6 +281,7 @@ label_hash(const char *p, size_t n, size_t s, size_t e)
 
 	while (m > 8) {
 		memcpy(&w, p + s, 8);
+		w = GUINT64_FROM_LE(w);   /* the first byte lowest */
 		h = (h ^ (w | FOLD)) * LABEL_PRIME;
 		h ^= h >> 29;
 		s += 8;
@@ -291,9 +292,10 @@ label_hash(const char *p, size_t n, size_t s, size_t e)
 	/* The last 1 to 8 bytes, from a word of the name that holds them. */
 	if (s + 8 <= n) {
 		memcpy(&w, p + s, 8);
+		w = GUINT64_FROM_LE(w);
 	} else if (n >= 8) {
 		memcpy(&w, p + n - 8, 8);
-		w >>= 8 * (s + 8 - n);
+		w = GUINT64_FROM_LE(w) >> (8 * (s + 8 - n));
 	} else {
 		w = 0;
 		for (size_t i = 0; i < m; i++)
@@ -1659,10 +1661,11 @@ dots_of(const char *p, size_t n, uint32_t *nd)
 }
 
 /* A name of ASCII host characters, 1 to 31 bytes, not starting or ending
- * with '.' or '-', with a letter (C_ALPHA) in it.  One pass from the
- * right finds its dots, checks that no label is empty or the last one a
- * number, and hashes every suffix; what it cannot decide goes to
- * piece_slow(). */
+ * with '.' or '-', with a letter (C_ALPHA) in it.  Its dots and its
+ * bytes that are no digit come as masks (dots_of()), which tell whether a
+ * label is empty or the last one a number; then every suffix is hashed,
+ * label by label from the right (label_hash()); what it cannot decide
+ * goes to piece_slow(). */
 static void
 match_name(scan *sc, const char *p, size_t n)
 {
